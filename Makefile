@@ -1,0 +1,55 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+PYTEST_ARGS ?= -q
+
+.PHONY: run test lint format install install-dev clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.run-deps: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.run-deps
+install-dev: $(VENV)/.dev-deps
+
+## run: install, migrate, seed the demo when empty, start web + clock on 127.0.0.1:$(PORT)
+run: $(VENV)/.run-deps
+	$(BIN)/flask --app wsgi db upgrade
+	$(BIN)/flask --app wsgi demo --if-empty
+	@echo ""
+	@echo "  ipt_groups is starting on http://127.0.0.1:$(PORT)"
+	@echo "  API docs:  http://127.0.0.1:$(PORT)/api/docs"
+	@echo "  Demo logins (password ipt-demo-2026):"
+	@echo "    admin@example.org  supervisor@example.org  facilitator@example.org"
+	@echo "  Stop with Ctrl-C."
+	@echo ""
+	PATH="$(CURDIR)/$(BIN):$$PATH" HOST=127.0.0.1 exec $(BIN)/honcho --no-colour start -f Procfile -p $(PORT) web clock
+
+## test: the whole suite on SQLite, then on PostgreSQL when TEST_DATABASE_URL is set
+test: $(VENV)/.dev-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "== the suite again on PostgreSQL"; \
+		IPT_TEST_BACKEND=postgres $(BIN)/python -m pytest $(PYTEST_ARGS); \
+	fi
+
+lint: $(VENV)/.dev-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev-deps
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

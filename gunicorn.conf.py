@@ -1,0 +1,15 @@
+"""gunicorn settings, read from the environment (gunicorn loads this file itself)."""
+
+import os
+
+# Platforms give the port in PORT and need 0.0.0.0; `make run` sets HOST=127.0.0.1.
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '5000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# Heroku-style routers give up after 30 s; stop sooner and let the request fail cleanly.
+timeout = 25
+# Platforms send SIGTERM and wait 30 s before SIGKILL.
+graceful_timeout = 20
+accesslog = "-"
+# No query strings in the access log: calendar-feed and invite URLs carry secrets.
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'

@@ -1,0 +1,115 @@
+"""ipt_groups: group Interpersonal Psychotherapy programmes, self-hosted."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, send_from_directory
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from ipt_groups import cli, models, security  # noqa: F401  (models: register every table)
+from ipt_groups.config import ENV_VARS, load_settings
+from ipt_groups.errors import register_error_handlers
+from ipt_groups.extensions import api as rest_api
+from ipt_groups.extensions import db, login_manager, migrate
+
+__all__ = ["create_app", "login_manager"]
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # SQLite needs foreign keys switched on per connection; WAL lets the clock
+    # write while web reads.
+    if type(dbapi_connection).__module__ == "sqlite3":
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. ``config`` overrides the environment (tests pass APP_ENV etc.).
+
+    Keys in ``config`` that are environment variable names (``APP_ENV``,
+    ``DATABASE_URL``...) are parsed like the environment; other keys are set on
+    ``app.config`` as they are.
+    """
+    overrides = dict(config or {})
+    instance_path = overrides.pop("INSTANCE_PATH", None) or os.environ.get("INSTANCE_PATH") or None
+    app = Flask(__name__, instance_path=instance_path, static_folder=None)
+    # Overrides named like environment variables are parsed like the environment;
+    # anything else goes onto app.config as given.
+    env = {**os.environ, **{k: str(overrides.pop(k)) for k in ENV_VARS if k in overrides}}
+    settings = load_settings(env, Path(app.instance_path))
+    app.config.update(settings.flask_config())
+    app.config.update(overrides)
+
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if settings.proxy_hops:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app,
+            x_for=settings.proxy_hops,
+            x_proto=settings.proxy_hops,
+            x_host=settings.proxy_hops,
+        )
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True
+    )
+    _init_api(app)
+    security.init_app(app)
+    register_error_handlers(app)
+    _register_frontend(app)
+    cli.register(app)
+    return app
+
+
+def _init_api(app: Flask) -> None:
+    from ipt_groups.api import register_blueprints
+    from ipt_groups.health import bp as health_bp
+
+    rest_api.init_app(
+        app,
+        spec_kwargs={
+            "info": {"description": "Group Interpersonal Psychotherapy programmes: the REST API."},
+            "security": [{"session": [], "csrf": []}],
+        },
+    )
+    rest_api.spec.components.security_scheme(
+        "session", {"type": "apiKey", "in": "cookie", "name": app.config["SESSION_COOKIE_NAME"]}
+    )
+    rest_api.spec.components.security_scheme(
+        "csrf",
+        {
+            "type": "apiKey",
+            "in": "header",
+            "name": security.CSRF_HEADER,
+            "description": "From GET /api/auth/csrf or the login response; required on writes.",
+        },
+    )
+    register_blueprints(app, rest_api)
+    app.register_blueprint(health_bp)
+
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def _register_frontend(app: Flask) -> None:
+    @app.get("/")
+    def index() -> Response:
+        return send_from_directory(STATIC_DIR, "index.html", max_age=0)
+
+    @app.get("/static/<path:filename>")
+    def static(filename: str) -> Response:
+        return send_from_directory(STATIC_DIR, filename)

@@ -1,0 +1,14 @@
+"""The REST API: one flask-smorest blueprint per resource."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+
+from ipt_groups.api import auth, docs, me, users
+
+
+def register_blueprints(app: Flask, api: Api) -> None:
+    for module in (auth, me, users):
+        api.register_blueprint(module.blp)
+    app.register_blueprint(docs.bp)

@@ -1,0 +1,50 @@
+"""Schemas and fields shared by several API modules."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from ipt_groups.i18n import SUPPORTED_LANGUAGES, is_valid_time_zone
+
+
+class TimeZone(ma.fields.String):
+    """An IANA time zone name such as ``Europe/London``."""
+
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("metadata", {"description": "IANA time zone, e.g. Europe/London"})
+        super().__init__(validate=self._check, **kwargs)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _check(value: str) -> None:
+        if not is_valid_time_zone(value):
+            raise ma.ValidationError("Not a known IANA time zone (for example Europe/London).")
+
+
+def Language(**kwargs: object) -> ma.fields.String:  # noqa: N802 - reads as a field class
+    return ma.fields.String(validate=validate.OneOf(SUPPORTED_LANGUAGES), **kwargs)  # type: ignore[arg-type]
+
+
+class PageArgsSchema(ma.Schema):
+    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class PageMetaSchema(ma.Schema):
+    total = ma.fields.Integer(required=True)
+    page = ma.fields.Integer(required=True)
+    per_page = ma.fields.Integer(required=True)
+
+
+class UserSchema(ma.Schema):
+    id = ma.fields.Integer(dump_only=True)
+    email = ma.fields.Email(allow_none=True)
+    username = ma.fields.String(allow_none=True)
+    display_name = ma.fields.String()
+    role = ma.fields.String()
+    language = ma.fields.String()
+    time_zone = ma.fields.String()
+    active = ma.fields.Boolean(attribute="is_active")
+    disabled_at = ma.fields.AwareDateTime(allow_none=True)
+    last_login_at = ma.fields.AwareDateTime(allow_none=True)
+    created_at = ma.fields.AwareDateTime()

@@ -1,0 +1,55 @@
+"""Flask commands: create-admin, demo, clock."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+
+from ipt_groups.errors import ApiError
+from ipt_groups.extensions import db
+from ipt_groups.jobs import run_clock
+from ipt_groups.services import demo, users
+from ipt_groups.services.audit import SYSTEM
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("create-admin")
+    @click.option("--email", prompt=True, help="The admin's email address (their login).")
+    @click.option("--name", "display_name", prompt="Display name", help="Shown in the app.")
+    @click.password_option(
+        "--password",
+        envvar="ADMIN_PASSWORD",
+        help="At least 12 characters; prompted if not given (or set ADMIN_PASSWORD).",
+    )
+    def create_admin(email: str, display_name: str, password: str) -> None:
+        """Create an admin account (first set-up, or a locked-out clinic)."""
+        try:
+            user = users.create_staff_user(
+                SYSTEM, email=email, display_name=display_name, role="admin", password=password
+            )
+        except ApiError as exc:
+            detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in (exc.fields or {}).items())
+            raise click.ClickException(detail or exc.message) from None
+        db.session.commit()
+        click.echo(f"Created admin {user.email} (id {user.id}).")
+
+    @app.cli.command("demo")
+    @click.option("--if-empty", is_flag=True, help="Only seed when the database has no users.")
+    def demo_command(if_empty: bool) -> None:
+        """Seed demo data (idempotent). Refuses to run in production."""
+        if current_app.config["APP_ENV"] == "production":
+            raise click.ClickException("Demo data is never created when APP_ENV=production.")
+        if if_empty and not demo.database_is_empty():
+            click.echo("Database already has data; demo not seeded.")
+            return
+        created = demo.seed_demo()
+        db.session.commit()
+        click.echo("Demo data: " + (", ".join(created) if created else "already present."))
+        click.echo(f"Demo logins (password {demo.DEMO_PASSWORD}):")
+        for login in demo.DEMO_STAFF:
+            click.echo(f"  {login.role.value:<12} {login.email}")
+
+    @app.cli.command("clock")
+    def clock_command() -> None:
+        """Run the scheduler (the Procfile's clock process)."""
+        run_clock(current_app._get_current_object())  # type: ignore[attr-defined]

@@ -1,0 +1,181 @@
+"""Settings read from the environment, parsed strictly.
+
+Every variable the app reads is listed here and in the README. A bad value stops
+start-up with a message naming the variable: a clinic's administrator should see
+"PORT must be an integer" at deploy time, not a traceback on the first request.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+APP_ENVS = ("development", "test", "production")
+
+# Every environment variable the web app reads (the README documents each).
+ENV_VARS = (
+    "APP_ENV",
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "PORT",
+    "SESSION_IDLE_MINUTES",
+    "SESSION_ABSOLUTE_HOURS",
+    "PROXY_HOPS",
+    "MAX_CONTENT_KB",
+    "LOG_LEVEL",
+)
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    app_env: str
+    secret_key: str
+    database_url: str
+    port: int
+    session_idle_timeout: timedelta
+    session_absolute_timeout: timedelta
+    proxy_hops: int
+    max_content_length: int
+    log_level: str
+
+    def flask_config(self) -> dict[str, Any]:
+        """The Flask / extension configuration these settings imply."""
+        production = self.app_env == "production"
+        return {
+            "APP_ENV": self.app_env,
+            "SECRET_KEY": self.secret_key,
+            "TESTING": self.app_env == "test",
+            "SQLALCHEMY_DATABASE_URI": self.database_url,
+            "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(self.database_url),
+            "PORT": self.port,
+            "MAX_CONTENT_LENGTH": self.max_content_length,
+            "SESSION_COOKIE_NAME": "ipt_session",
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": production,
+            # The cookie lives no longer than the absolute timeout; the server-side
+            # session row enforces both timeouts whatever the browser keeps.
+            "PERMANENT_SESSION_LIFETIME": self.session_absolute_timeout,
+            "SESSION_IDLE_TIMEOUT": self.session_idle_timeout,
+            "SESSION_ABSOLUTE_TIMEOUT": self.session_absolute_timeout,
+            "PROXY_HOPS": self.proxy_hops,
+            "LOG_LEVEL": self.log_level,
+            # Password hashing cost: RFC 9106 "low memory" argon2id everywhere except
+            # the test suite, which hashes hundreds of passwords.
+            "ARGON2_PROFILE": "test" if self.app_env == "test" else "rfc9106-low-memory",
+            # flask-smorest / OpenAPI
+            "API_TITLE": "ipt_groups API",
+            "API_VERSION": "1",
+            "OPENAPI_VERSION": "3.0.3",
+            "OPENAPI_URL_PREFIX": "/api",
+            "OPENAPI_JSON_PATH": "openapi.json",
+        }
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        # web and clock share one SQLite file on a laptop: wait for the lock
+        # instead of failing with "database is locked".
+        return {"connect_args": {"timeout": 15}}
+    # Connections die when the platform restarts the database; check before use.
+    return {"pool_pre_ping": True, "pool_recycle": 1800}
+
+
+def normalise_database_url(raw: str) -> str:
+    """Point every PostgreSQL URL at the psycopg 3 driver.
+
+    Heroku-style platforms hand out ``postgres://`` URLs, which SQLAlchemy 2 does
+    not accept, and ``postgresql://`` would pick psycopg2, which we do not install.
+    """
+    url = raw.strip()
+    scheme, sep, rest = url.partition("://")
+    if not sep or not rest:
+        raise ConfigError(f"DATABASE_URL is not a URL: {raw!r}")
+    scheme = scheme.lower()
+    if scheme in ("postgres", "postgresql", "postgresql+psycopg"):
+        return f"postgresql+psycopg://{rest}"
+    if scheme == "sqlite":
+        return url
+    raise ConfigError(
+        f"DATABASE_URL must be a postgres://, postgresql:// or sqlite:// URL, got scheme {scheme!r}"
+    )
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _secret_key(env: Mapping[str, str], app_env: str, instance_path: Path) -> str:
+    raw = env.get("SECRET_KEY", "").strip()
+    if raw:
+        if app_env == "production" and len(raw) < 32:
+            raise ConfigError("SECRET_KEY must be at least 32 characters in production")
+        return raw
+    if app_env == "production":
+        raise ConfigError("SECRET_KEY is required when APP_ENV=production")
+    # Local use: generate once and keep it, so sessions survive a restart and
+    # every process on this machine (web, clock) signs with the same key.
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def load_settings(env: Mapping[str, str], instance_path: Path) -> Settings:
+    """Parse the environment into Settings, or raise ConfigError naming the variable."""
+    app_env = env.get("APP_ENV", "development").strip().lower() or "development"
+    if app_env not in APP_ENVS:
+        raise ConfigError(f"APP_ENV must be one of {', '.join(APP_ENVS)}, got {app_env!r}")
+
+    raw_url = env.get("DATABASE_URL", "").strip()
+    if raw_url:
+        database_url = normalise_database_url(raw_url)
+    elif app_env == "production":
+        raise ConfigError("DATABASE_URL is required when APP_ENV=production")
+    else:
+        instance_path.mkdir(parents=True, exist_ok=True)
+        database_url = f"sqlite:///{instance_path / 'ipt_groups.sqlite3'}"
+
+    log_level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
+
+    idle = _int(env, "SESSION_IDLE_MINUTES", 60, 1, 7 * 24 * 60)
+    absolute = _int(env, "SESSION_ABSOLUTE_HOURS", 12, 1, 90 * 24)
+    if idle > absolute * 60:
+        raise ConfigError("SESSION_IDLE_MINUTES must not be longer than SESSION_ABSOLUTE_HOURS")
+
+    return Settings(
+        app_env=app_env,
+        secret_key=_secret_key(env, app_env, instance_path),
+        database_url=database_url,
+        port=_int(env, "PORT", 5000, 1, 65535),
+        session_idle_timeout=timedelta(minutes=idle),
+        session_absolute_timeout=timedelta(hours=absolute),
+        proxy_hops=_int(env, "PROXY_HOPS", 0, 0, 5),
+        max_content_length=_int(env, "MAX_CONTENT_KB", 1024, 1, 100 * 1024) * 1024,
+        log_level=log_level,
+    )

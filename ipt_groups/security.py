@@ -1,0 +1,173 @@
+"""The request gate: who is logged in, deny by default, CSRF, roles.
+
+Every ``/api`` request passes ``_gate`` before its view runs:
+
+1. **Authentication** is required unless the view is marked ``@public``.
+2. **CSRF**: an unsafe method (POST, PUT, PATCH, DELETE) must come from our own
+   origin (``Origin`` / ``Sec-Fetch-Site``), and when a session cookie is in play
+   it must carry the session's token in ``X-CSRF-Token``. The token comes from
+   ``GET /api/auth/csrf`` or the login response.
+
+Sessions live in the database (``AuthSession``); the signed Flask cookie holds
+only the user id and an opaque token, so logout or disabling an account ends a
+session on the server and a copied cookie stops working.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, request, session
+from flask_login import current_user, login_user, logout_user
+
+from ipt_groups.errors import ApiError
+from ipt_groups.extensions import login_manager
+from ipt_groups.models import Role, User
+from ipt_groups.services import sessions as session_service
+from ipt_groups.services.audit import Actor
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Endpoints outside our own blueprints that need no login (the spec itself).
+PUBLIC_ENDPOINTS = frozenset({"api-docs.openapi_json"})
+
+
+def public(fn: F) -> F:
+    """Mark a view (or a MethodView method) as reachable without logging in."""
+    fn._ipt_public = True  # type: ignore[attr-defined]
+    return fn
+
+
+def roles_required(*roles: Role) -> Callable[[F], F]:
+    """Allow only users with one of ``roles``; others get 403."""
+
+    def decorator(fn: F) -> F:
+        @wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                raise ApiError(401)
+            if current_user.role not in roles:
+                raise ApiError(403)
+            return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def current_actor() -> Actor:
+    user_id = current_user.id if current_user.is_authenticated else None
+    return Actor(user_id=user_id, ip_address=request.remote_addr)
+
+
+def csrf_token() -> str:
+    """The session's CSRF token, created on first use."""
+    token = session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        session["csrf"] = token
+    return token
+
+
+def log_in(user: User) -> str:
+    """Start a fresh session for ``user``; returns its CSRF token."""
+    session.clear()  # no fixation: nothing from before login survives
+    token = session_service.start_session(user, current_actor(), request.headers.get("User-Agent"))
+    session.permanent = True
+    session["sid"] = token
+    login_user(user)
+    return csrf_token()
+
+
+def log_out() -> None:
+    session_service.end_session(session.get("sid"), current_actor())
+    logout_user()
+    session.clear()
+
+
+def session_token() -> str | None:
+    return session.get("sid")
+
+
+def _timeouts() -> session_service.Timeouts:
+    return session_service.Timeouts(
+        idle=current_app.config["SESSION_IDLE_TIMEOUT"],
+        absolute=current_app.config["SESSION_ABSOLUTE_TIMEOUT"],
+    )
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    try:
+        uid = int(user_id)
+    except ValueError:
+        return None
+    return session_service.resolve_session(session.get("sid"), uid, _timeouts())
+
+
+@login_manager.unauthorized_handler
+def _unauthorized() -> Any:
+    raise ApiError(401)
+
+
+def _is_public() -> bool:
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return True
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is None:
+        return True  # no such route: let routing answer 404/405
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        handler = getattr(view_class, request.method.lower(), None)
+        if handler is None and request.method == "HEAD":
+            handler = getattr(view_class, "get", None)
+        return bool(getattr(handler, "_ipt_public", False))
+    return bool(getattr(view, "_ipt_public", False))
+
+
+def _same_origin() -> bool:
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        # Browsers send Origin on every cross-site unsafe request.
+        return origin != "null" and urlsplit(origin).netloc == request.host
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site in ("same-origin", "none")
+    # Neither header: not a browser (curl, scripts); the token check still applies.
+    return True
+
+
+def _gate() -> None:
+    if not request.path.startswith("/api/") or request.routing_exception is not None:
+        return  # not the API, or routing will answer 404/405 itself
+    public_view = _is_public()
+    if not public_view and not current_user.is_authenticated:
+        raise ApiError(401)
+    if request.method in SAFE_METHODS:
+        return
+    if not _same_origin():
+        raise ApiError(403, "Cross-site request refused.", code="csrf_failed")
+    if current_user.is_authenticated:
+        sent = request.headers.get(CSRF_HEADER, "")
+        expected = session.get("csrf", "")
+        if not expected or not hmac.compare_digest(sent, expected):
+            raise ApiError(
+                403,
+                f"Missing or wrong {CSRF_HEADER} header. Fetch one from GET /api/auth/csrf.",
+                code="csrf_failed",
+            )
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    # Our own server-side sessions replace Flask-Login's IP/agent heuristics,
+    # which log out phones every time they change networks.
+    login_manager.session_protection = None
+    app.before_request(_gate)

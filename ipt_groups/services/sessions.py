@@ -1,0 +1,115 @@
+"""Logging in and out, and server-side sessions with idle and absolute timeouts."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from ipt_groups.clock import utcnow
+from ipt_groups.extensions import db
+from ipt_groups.models import AuthSession, User
+from ipt_groups.services import audit
+from ipt_groups.services.audit import Actor
+from ipt_groups.services.passwords import hash_password, needs_rehash, verify_password
+
+# Writing last_seen_at on every request would turn every read into a write;
+# a minute's precision is plenty for a timeout measured in tens of minutes.
+LAST_SEEN_PRECISION = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    idle: timedelta
+    absolute: timedelta
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def find_login(email: str | None, username: str | None) -> User | None:
+    if email:
+        return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if username:
+        return db.session.scalar(select(User).where(User.username == username.strip().lower()))
+    return None
+
+
+def authenticate(email: str | None, username: str | None, password: str) -> User | None:
+    """The user these credentials belong to, or None for any failure at all.
+
+    Unknown account, wrong password, no password set yet and disabled account
+    all look the same to the caller (and take the same time).
+    """
+    user = find_login(email, username)
+    ok = verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or not user.is_active:
+        return None
+    if user.password_hash and needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def start_session(user: User, actor: Actor, user_agent: str | None) -> str:
+    """Open a session for ``user``; returns the token for the cookie."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.session.add(
+        AuthSession(
+            token_hash=_token_hash(token),
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            ip_address=actor.ip_address,
+            user_agent=(user_agent or "")[:255] or None,
+        )
+    )
+    user.last_login_at = now
+    audit.record(actor, "auth.login", "user", user.id)
+    return token
+
+
+def resolve_session(token: str | None, user_id: int, timeouts: Timeouts) -> User | None:
+    """The user of a live session, or None if it is revoked, expired or not theirs."""
+    if not token:
+        return None
+    row = db.session.scalar(select(AuthSession).where(AuthSession.token_hash == _token_hash(token)))
+    if row is None or row.user_id != user_id or row.revoked_at is not None:
+        return None
+    now = utcnow()
+    if now - row.created_at > timeouts.absolute or now - row.last_seen_at > timeouts.idle:
+        row.revoked_at = now
+        db.session.commit()
+        return None
+    user = row.user
+    if not user.is_active:
+        return None
+    if now - row.last_seen_at >= LAST_SEEN_PRECISION:
+        row.last_seen_at = now
+        db.session.commit()
+    return user
+
+
+def end_session(token: str | None, actor: Actor) -> None:
+    if not token:
+        return
+    row = db.session.scalar(select(AuthSession).where(AuthSession.token_hash == _token_hash(token)))
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+        audit.record(actor, "auth.logout", "user", row.user_id)
+
+
+def revoke_all_sessions(user_id: int, *, except_token: str | None = None) -> int:
+    """Revoke every live session of a user (disable, password change)."""
+    stmt = (
+        update(AuthSession)
+        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    if except_token:
+        stmt = stmt.where(AuthSession.token_hash != _token_hash(except_token))
+    return db.session.execute(stmt).rowcount or 0

@@ -1,0 +1,174 @@
+"""Staff accounts: create, update, disable, enable, change password."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from ipt_groups.clock import utcnow
+from ipt_groups.errors import ApiError
+from ipt_groups.extensions import db
+from ipt_groups.models import STAFF_ROLES, Role, User
+from ipt_groups.services import audit
+from ipt_groups.services.audit import Actor
+from ipt_groups.services.passwords import hash_password, verify_password
+from ipt_groups.services.sessions import revoke_all_sessions
+
+MIN_PASSWORD_LENGTH = 12
+
+
+@dataclass(frozen=True)
+class UserPage:
+    items: Sequence[User]
+    total: int
+    page: int
+    per_page: int
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _check_email_free(email: str, *, exclude_id: int | None = None) -> None:
+    stmt = select(User.id).where(User.email == email)
+    if exclude_id is not None:
+        stmt = stmt.where(User.id != exclude_id)
+    if db.session.scalar(stmt) is not None:
+        raise ApiError(409, "Another account already uses this email address.", code="email_taken")
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ApiError(
+            422,
+            fields={"password": [f"Use at least {MIN_PASSWORD_LENGTH} characters."]},
+        )
+
+
+def _active_admin_count() -> int:
+    return (
+        db.session.scalar(
+            select(func.count(User.id)).where(User.role == Role.ADMIN, User.disabled_at.is_(None))
+        )
+        or 0
+    )
+
+
+def _guard_last_admin(user: User) -> None:
+    """Refuse to leave the clinic with no active admin (nobody could fix it)."""
+    if user.role == Role.ADMIN and user.is_active and _active_admin_count() <= 1:
+        raise ApiError(409, "This is the last active admin account.", code="last_admin")
+
+
+def list_users(*, role: str | None, include_disabled: bool, page: int, per_page: int) -> UserPage:
+    stmt = select(User)
+    if role:
+        stmt = stmt.where(User.role == role)
+    else:
+        stmt = stmt.where(User.role.in_([r.value for r in STAFF_ROLES]))
+    if not include_disabled:
+        stmt = stmt.where(User.disabled_at.is_(None))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    items = db.session.scalars(
+        stmt.order_by(User.display_name, User.id).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return UserPage(items=items, total=total, page=page, per_page=per_page)
+
+
+def get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise ApiError(404)
+    return user
+
+
+def create_staff_user(
+    actor: Actor,
+    *,
+    email: str,
+    display_name: str,
+    role: str,
+    password: str,
+    language: str = "en",
+    time_zone: str = "UTC",
+) -> User:
+    if role not in STAFF_ROLES:
+        raise ApiError(
+            422, fields={"role": ["Staff accounts are admin, supervisor or facilitator."]}
+        )
+    email = normalise_email(email)
+    _check_email_free(email)
+    _check_password(password)
+    user = User(
+        email=email,
+        display_name=display_name.strip(),
+        role=role,
+        password_hash=hash_password(password),
+        language=language,
+        time_zone=time_zone,
+    )
+    db.session.add(user)
+    db.session.flush()
+    audit.record(actor, "user.create", "user", user.id)
+    return user
+
+
+def update_user(actor: Actor, user: User, changes: dict[str, object]) -> User:
+    """Apply an admin's changes; a password reset or role change ends the user's sessions."""
+    end_sessions = False
+    if "email" in changes:
+        email = normalise_email(str(changes["email"]))
+        _check_email_free(email, exclude_id=user.id)
+        user.email = email
+    if "role" in changes and changes["role"] != user.role:
+        if user.role != Role.PARTICIPANT and changes["role"] not in STAFF_ROLES:
+            raise ApiError(
+                422, fields={"role": ["Staff accounts are admin, supervisor or facilitator."]}
+            )
+        if user.role == Role.ADMIN:
+            _guard_last_admin(user)
+        user.role = str(changes["role"])
+        end_sessions = True
+    for name in ("display_name", "language", "time_zone"):
+        if name in changes:
+            setattr(user, name, changes[name])
+    if "password" in changes:
+        _check_password(str(changes["password"]))
+        user.password_hash = hash_password(str(changes["password"]))
+        end_sessions = True
+    if end_sessions:
+        revoke_all_sessions(user.id)
+    audit.record(actor, "user.update", "user", user.id)
+    return user
+
+
+def disable_user(actor: Actor, user: User) -> User:
+    if user.id == actor.user_id:
+        raise ApiError(409, "You cannot disable your own account.", code="self_disable")
+    if user.is_active:
+        _guard_last_admin(user)
+        user.disabled_at = utcnow()
+        revoke_all_sessions(user.id)
+        audit.record(actor, "user.disable", "user", user.id)
+    return user
+
+
+def enable_user(actor: Actor, user: User) -> User:
+    if not user.is_active:
+        user.disabled_at = None
+        audit.record(actor, "user.enable", "user", user.id)
+    return user
+
+
+def change_own_password(
+    actor: Actor, user: User, current: str, new: str, *, keep_token: str | None
+) -> None:
+    """Change one's own password; every other session of the user ends."""
+    if not verify_password(user.password_hash, current):
+        raise ApiError(422, fields={"current_password": ["This is not your current password."]})
+    _check_password(new)
+    user.password_hash = hash_password(new)
+    revoke_all_sessions(user.id, except_token=keep_token)
+    audit.record(actor, "user.password_change", "user", user.id)

@@ -1,0 +1,98 @@
+"""Configuration is parsed strictly from the environment."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from ipt_groups import create_app
+from ipt_groups.config import ConfigError, load_settings, normalise_database_url
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("postgres://u:p@db.example:5432/ipt", "postgresql+psycopg://u:p@db.example:5432/ipt"),
+        ("postgresql://u@localhost/ipt", "postgresql+psycopg://u@localhost/ipt"),
+        ("postgresql+psycopg://u@localhost/ipt", "postgresql+psycopg://u@localhost/ipt"),
+        ("sqlite:////var/data/ipt.sqlite3", "sqlite:////var/data/ipt.sqlite3"),
+    ],
+)
+def test_database_url_rewritten_to_psycopg3(raw: str, expected: str) -> None:
+    assert normalise_database_url(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["mysql://u@h/db", "not a url", "postgres://"])
+def test_bad_database_url_refused(raw: str) -> None:
+    with pytest.raises(ConfigError, match="DATABASE_URL"):
+        normalise_database_url(raw)
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"APP_ENV": "staging"}, "APP_ENV"),
+        ({"PORT": "eighty"}, "PORT"),
+        ({"PORT": "70000"}, "PORT"),
+        ({"SESSION_IDLE_MINUTES": "0"}, "SESSION_IDLE_MINUTES"),
+        ({"SESSION_IDLE_MINUTES": "600", "SESSION_ABSOLUTE_HOURS": "2"}, "SESSION_IDLE_MINUTES"),
+        ({"PROXY_HOPS": "-1"}, "PROXY_HOPS"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"DATABASE_URL": "oracle://x/y"}, "DATABASE_URL"),
+        ({"APP_ENV": "production", "DATABASE_URL": "postgres://h/db"}, "SECRET_KEY"),
+        (
+            {"APP_ENV": "production", "SECRET_KEY": "short", "DATABASE_URL": "postgres://h/db"},
+            "SECRET_KEY",
+        ),
+        ({"APP_ENV": "production", "SECRET_KEY": "x" * 40}, "DATABASE_URL"),
+    ],
+)
+def test_bad_values_stop_startup_naming_the_variable(
+    tmp_path: Path, env: dict[str, str], variable: str
+) -> None:
+    with pytest.raises(ConfigError, match=variable):
+        load_settings(env, tmp_path)
+
+
+def test_create_app_refuses_bad_environment(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="PORT"):
+        create_app({"APP_ENV": "test", "PORT": "abc", "INSTANCE_PATH": str(tmp_path)})
+
+
+def test_defaults_for_local_use(tmp_path: Path) -> None:
+    settings = load_settings({}, tmp_path)
+    assert settings.app_env == "development"
+    assert settings.port == 5000
+    assert settings.database_url == f"sqlite:///{tmp_path / 'ipt_groups.sqlite3'}"
+    assert settings.session_idle_timeout == timedelta(minutes=60)
+    assert settings.session_absolute_timeout == timedelta(hours=12)
+
+
+def test_local_secret_key_generated_once_and_kept(tmp_path: Path) -> None:
+    first = load_settings({}, tmp_path).secret_key
+    second = load_settings({}, tmp_path).secret_key
+    assert first == second and len(first) >= 32
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0  # readable by owner only
+
+
+def test_production_cookie_is_secure_and_strict(tmp_path: Path) -> None:
+    settings = load_settings(
+        {
+            "APP_ENV": "production",
+            "SECRET_KEY": "k" * 40,
+            "DATABASE_URL": "postgres://h/db",
+            "PORT": "8080",
+        },
+        tmp_path,
+    )
+    cfg = settings.flask_config()
+    assert settings.port == 8080
+    assert cfg["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://h/db"
+    assert cfg["SESSION_COOKIE_SECURE"] is True
+    assert cfg["SESSION_COOKIE_HTTPONLY"] is True
+    assert cfg["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert cfg["ARGON2_PROFILE"] == "rfc9106-low-memory"
+    dev = load_settings({}, tmp_path).flask_config()
+    assert dev["SESSION_COOKIE_SECURE"] is False

@@ -1,0 +1,58 @@
+"""/healthz and /readyz."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import text
+
+from ipt_groups import clock
+from ipt_groups.extensions import db
+from ipt_groups.health import migration_heads
+from ipt_groups.jobs import heartbeat
+from tests.conftest import ApiClient
+
+
+def test_healthz(client: ApiClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json == {"status": "ok"}
+
+
+def test_readyz_reports_database_migrations_and_clock(
+    app: Flask, client: ApiClient, frozen: Any
+) -> None:
+    before = client.get("/readyz")
+    assert before.status_code == 200
+    assert before.json["database"] == "ok"
+    assert before.json["migrations"]["current"] == sorted(migration_heads())
+    assert before.json["clock"] == {"status": "never", "last_beat_at": None, "age_seconds": None}
+
+    with app.app_context():
+        heartbeat()
+        db.session.commit()
+    clock.advance(timedelta(seconds=20))
+    fresh = client.get("/readyz").json["clock"]
+    assert fresh["status"] == "ok" and fresh["age_seconds"] == 20.0
+
+    clock.advance(timedelta(minutes=5))
+    stale = client.get("/readyz")
+    assert stale.status_code == 200  # web stays ready while the clock restarts
+    assert stale.json["clock"]["status"] == "stale"
+
+
+def test_readyz_503_when_migrations_pending(app: Flask, client: ApiClient) -> None:
+    with app.app_context():
+        (current,) = db.session.execute(text("SELECT version_num FROM alembic_version")).one()
+        db.session.execute(text("UPDATE alembic_version SET version_num = 'older'"))
+        db.session.commit()
+    try:
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert response.json["error"]["code"] == "migrations_pending"
+    finally:
+        with app.app_context():
+            db.session.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": current})
+            db.session.commit()
+    assert client.get("/readyz").status_code == 200
