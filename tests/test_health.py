@@ -56,3 +56,21 @@ def test_readyz_503_when_migrations_pending(app: Flask, client: ApiClient) -> No
             db.session.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": current})
             db.session.commit()
     assert client.get("/readyz").status_code == 200
+
+
+def test_readyz_503_when_database_unreachable(tmp_path: Any) -> None:
+    from tests.conftest import make_app
+
+    # Nothing listens on port 1: the connection is refused at once.
+    app = make_app(tmp_path, DATABASE_URL="postgresql://nobody@127.0.0.1:1/none")
+    client = app.test_client()
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json["error"]["code"] == "database_unavailable"
+    assert client.get("/healthz").status_code == 200  # the process itself is alive
+
+
+def test_home_page_links_to_the_api_docs(client: ApiClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    assert 'href="/api/docs"' in response.get_data(as_text=True)
