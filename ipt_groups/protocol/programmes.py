@@ -1,0 +1,251 @@
+"""Group IPT programme templates, and the rules a custom programme must follow.
+
+The five shipped templates follow the programme table in
+``shared/reference/group-ipt.md``. A clinic can add its own through the API; the
+same ``validate_*`` functions check them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+
+class Phase(enum.StrEnum):
+    INITIAL = "initial"
+    MIDDLE = "middle"
+    TERMINATION = "termination"
+
+
+PHASE_ORDER: tuple[Phase, ...] = (Phase.INITIAL, Phase.MIDDLE, Phase.TERMINATION)
+
+
+class MeetingKind(enum.StrEnum):
+    """Individual (one-to-one) meetings around the group sessions."""
+
+    PRE_GROUP = "pre_group"
+    MID_PROGRAMME = "mid_programme"
+    POST_GROUP = "post_group"
+
+
+@dataclass(frozen=True)
+class IndividualMeeting:
+    """A one-to-one meeting with each member, held after group session ``after_session``.
+
+    ``after_session`` is 0 for pre-group meetings (before session 1) and the last
+    session's number for a post-group meeting.
+    """
+
+    kind: MeetingKind
+    after_session: int
+    label: str
+
+
+@dataclass(frozen=True)
+class MeasureRule:
+    """When an instrument is due.
+
+    ``sessions`` lists group session numbers; ``every_session`` covers them all;
+    ``meetings`` lists the individual meeting kinds where it is due.
+    """
+
+    instrument: str
+    every_session: bool = False
+    sessions: tuple[int, ...] = ()
+    meetings: tuple[MeetingKind, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProgrammeTemplate:
+    key: str
+    name: str
+    description: str
+    group_sessions: int
+    session_minutes: int
+    phases: Mapping[Phase, tuple[int, ...]]
+    meetings: tuple[IndividualMeeting, ...]
+    group_size_min: int
+    group_size_max: int
+    late_join_sessions: int = 2
+    measures: tuple[MeasureRule, ...] = field(default_factory=tuple)
+
+    def phase_of(self, session_number: int) -> Phase:
+        for phase, numbers in self.phases.items():
+            if session_number in numbers:
+                return phase
+        raise ValueError(f"session {session_number} is not in programme {self.key}")
+
+    @property
+    def pre_group_meetings(self) -> tuple[IndividualMeeting, ...]:
+        return tuple(m for m in self.meetings if m.kind == MeetingKind.PRE_GROUP)
+
+    def measures_due_at_session(self, session_number: int) -> list[str]:
+        return [
+            rule.instrument
+            for rule in self.measures
+            if rule.every_session or session_number in rule.sessions
+        ]
+
+    def measures_due_at_meeting(self, kind: MeetingKind) -> list[str]:
+        return [rule.instrument for rule in self.measures if kind in rule.meetings]
+
+
+def span(first: int, last: int) -> tuple[int, ...]:
+    return tuple(range(first, last + 1))
+
+
+def default_measures(
+    group_sessions: int, *, extra_meetings: Sequence[MeetingKind] = ()
+) -> tuple[MeasureRule, ...]:
+    """The reference's default: a quick mood rating at every group session's
+    symptom round; the full PHQ-9 at pre-group, the midpoint and the final session
+    (and at any mid or post individual meeting)."""
+    midpoint = (group_sessions + 1) // 2
+    return (
+        MeasureRule("mood", every_session=True),
+        MeasureRule(
+            "phq9",
+            sessions=(midpoint, group_sessions),
+            meetings=(MeetingKind.PRE_GROUP, *extra_meetings),
+        ),
+    )
+
+
+def _pre(label: str = "Individual pre-group meeting") -> IndividualMeeting:
+    return IndividualMeeting(MeetingKind.PRE_GROUP, 0, label)
+
+
+TEMPLATES: tuple[ProgrammeTemplate, ...] = (
+    ProgrammeTemplate(
+        key="who-8",
+        name="WHO Group IPT (8 sessions)",
+        description="WHO field-trial manual (2016): for supervised lay facilitators.",
+        group_sessions=8,
+        session_minutes=90,
+        phases={Phase.INITIAL: (1,), Phase.MIDDLE: span(2, 7), Phase.TERMINATION: (8,)},
+        meetings=(_pre(),),
+        group_size_min=6,
+        group_size_max=10,
+        measures=default_measures(8),
+    ),
+    ProgrammeTemplate(
+        key="community-12",
+        name="Community programme (12 weeks)",
+        description="Community groups of 8-14 led by lay facilitators.",
+        group_sessions=12,
+        session_minutes=90,
+        phases={Phase.INITIAL: span(1, 4), Phase.MIDDLE: span(5, 10), Phase.TERMINATION: (11, 12)},
+        meetings=(_pre(),),
+        group_size_min=8,
+        group_size_max=14,
+        measures=default_measures(12),
+    ),
+    ProgrammeTemplate(
+        key="uganda-16",
+        name="16-week programme",
+        description="Single-sex village groups of 8-12 (Uganda trial format).",
+        group_sessions=16,
+        session_minutes=90,
+        phases={
+            Phase.INITIAL: span(1, 4),
+            Phase.MIDDLE: span(5, 13),
+            Phase.TERMINATION: span(14, 16),
+        },
+        meetings=(_pre(),),
+        group_size_min=8,
+        group_size_max=12,
+        measures=default_measures(16),
+    ),
+    ProgrammeTemplate(
+        key="adolescent-10",
+        name="Adolescent programme (10 sessions)",
+        description="School-based groups of 6-8; two pre-group meetings, one with a parent.",
+        group_sessions=10,
+        session_minutes=90,
+        phases={Phase.INITIAL: (1,), Phase.MIDDLE: span(2, 9), Phase.TERMINATION: (10,)},
+        meetings=(_pre(), _pre("Pre-group meeting with a parent")),
+        group_size_min=6,
+        group_size_max=8,
+        measures=default_measures(10),
+    ),
+    ProgrammeTemplate(
+        key="extended-20",
+        name="Extended programme (20 sessions)",
+        description="20 weekly sessions with individual meetings mid-way and after the end.",
+        group_sessions=20,
+        session_minutes=90,
+        phases={
+            Phase.INITIAL: span(1, 5),
+            Phase.MIDDLE: span(6, 15),
+            Phase.TERMINATION: span(16, 20),
+        },
+        meetings=(
+            _pre(),
+            IndividualMeeting(MeetingKind.MID_PROGRAMME, 10, "Mid-programme individual meeting"),
+            IndividualMeeting(MeetingKind.POST_GROUP, 20, "Post-group individual meeting"),
+        ),
+        group_size_min=6,
+        group_size_max=12,
+        measures=default_measures(
+            20, extra_meetings=(MeetingKind.MID_PROGRAMME, MeetingKind.POST_GROUP)
+        ),
+    ),
+)
+
+TEMPLATES_BY_KEY: Mapping[str, ProgrammeTemplate] = {t.key: t for t in TEMPLATES}
+
+
+def validate_phase_map(group_sessions: int, phases: Mapping[str, Sequence[int]]) -> list[str]:
+    """Problems with a phase map, in words a programme author can act on.
+
+    Every session must be in exactly one phase; each phase needs at least one
+    session; initial comes before middle, middle before termination.
+    """
+    problems: list[str] = []
+    unknown = sorted(set(phases) - {p.value for p in Phase})
+    if unknown:
+        problems.append(f"Unknown phase(s): {', '.join(unknown)}.")
+    seen: dict[int, str] = {}
+    for phase in PHASE_ORDER:
+        numbers = list(phases.get(phase.value, ()))
+        if not numbers:
+            problems.append(f"The {phase.value} phase has no sessions.")
+        for n in numbers:
+            if not 1 <= n <= group_sessions:
+                problems.append(f"Session {n} is outside 1-{group_sessions}.")
+            elif n in seen:
+                problems.append(f"Session {n} is in both {seen[n]} and {phase.value}.")
+            else:
+                seen[n] = phase.value
+    missing = [n for n in range(1, group_sessions + 1) if n not in seen]
+    if missing:
+        problems.append(f"Session(s) {', '.join(map(str, missing))} have no phase.")
+    if not problems:
+        order = [PHASE_ORDER.index(Phase(seen[n])) for n in range(1, group_sessions + 1)]
+        if order != sorted(order):
+            problems.append("Phases must run in order: initial, then middle, then termination.")
+    return problems
+
+
+def validate_template(template: ProgrammeTemplate) -> list[str]:
+    """Every rule a programme must satisfy (shipped or custom)."""
+    problems = validate_phase_map(
+        template.group_sessions, {p.value: n for p, n in template.phases.items()}
+    )
+    if not 1 <= template.group_size_min <= template.group_size_max:
+        problems.append("Group size minimum must be at least 1 and not above the maximum.")
+    if not 0 <= template.late_join_sessions <= template.group_sessions:
+        problems.append("The late-join window must be between 0 and the number of sessions.")
+    if not template.pre_group_meetings:
+        problems.append("A programme needs at least one pre-group meeting (the safety screen).")
+    for meeting in template.meetings:
+        if not 0 <= meeting.after_session <= template.group_sessions:
+            problems.append(f"{meeting.label}: after_session must be 0-{template.group_sessions}.")
+    for rule in template.measures:
+        bad = [n for n in rule.sessions if not 1 <= n <= template.group_sessions]
+        if bad:
+            problems.append(
+                f"Measure {rule.instrument} is due at sessions outside the programme: {bad}."
+            )
+    return problems
