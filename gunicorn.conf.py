@@ -1,11 +1,20 @@
 """gunicorn settings, read from the environment (gunicorn loads this file itself)."""
 
 import os
+import sys
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip() or str(default)
+    if not raw.isdigit() or int(raw) < 1:
+        sys.exit(f"gunicorn: {name} must be a positive integer, got {raw!r}")
+    return int(raw)
+
 
 # Platforms give the port in PORT and need 0.0.0.0; `make run` sets HOST=127.0.0.1.
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '5000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+workers = _int("WEB_CONCURRENCY", 2)
+threads = _int("GUNICORN_THREADS", 4)
 # Heroku-style routers give up after 30 s; stop sooner and let the request fail cleanly.
 timeout = 25
 # Platforms send SIGTERM and wait 30 s before SIGKILL.

@@ -1,5 +1,12 @@
 """The WSGI entry point: ``gunicorn wsgi:app`` and ``flask --app wsgi ...``."""
 
-from ipt_groups import create_app
+import sys
 
-app = create_app()
+from ipt_groups import create_app
+from ipt_groups.config import ConfigError
+
+try:
+    app = create_app()
+except ConfigError as exc:
+    # A clear one-line message for the person deploying, not a traceback.
+    sys.exit(f"ipt_groups: configuration error: {exc}")

@@ -135,7 +135,12 @@ def _secret_key(env: Mapping[str, str], app_env: str, instance_path: Path) -> st
     # every process on this machine (web, clock) signs with the same key.
     key_file = instance_path / "secret_key"
     if key_file.exists():
-        return key_file.read_text().strip()
+        key = key_file.read_text().strip()
+        if len(key) < 32:
+            raise ConfigError(
+                f"SECRET_KEY file {key_file} is empty or too short; delete it to make a new one"
+            )
+        return key
     instance_path.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

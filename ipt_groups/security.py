@@ -22,7 +22,7 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, request, session
+from flask import Flask, Response, current_app, request, session
 from flask_login import current_user, login_user, logout_user
 
 from ipt_groups.errors import ApiError
@@ -78,7 +78,10 @@ def csrf_token() -> str:
 
 def log_in(user: User) -> str:
     """Start a fresh session for ``user``; returns its CSRF token."""
-    session.clear()  # no fixation: nothing from before login survives
+    # A new login ends the session this browser had (it may be a shared tablet),
+    # and nothing from before login survives (no fixation).
+    session_service.end_session(session.get("sid"), current_actor())
+    session.clear()
     token = session_service.start_session(user, current_actor(), request.headers.get("User-Agent"))
     session.permanent = True
     session["sid"] = token
@@ -135,8 +138,11 @@ def _is_public() -> bool:
 def _same_origin() -> bool:
     origin = request.headers.get("Origin")
     if origin is not None:
-        # Browsers send Origin on every cross-site unsafe request.
-        return origin != "null" and urlsplit(origin).netloc == request.host
+        # Browsers send Origin on every cross-site unsafe request. Scheme and host
+        # must both match (behind a proxy, set PROXY_HOPS so the scheme is right).
+        ours = urlsplit(request.host_url)
+        theirs = urlsplit(origin)
+        return (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc)
     fetch_site = request.headers.get("Sec-Fetch-Site")
     if fetch_site is not None:
         return fetch_site in ("same-origin", "none")
@@ -154,6 +160,9 @@ def _gate() -> None:
         return
     if not _same_origin():
         raise ApiError(403, "Cross-site request refused.", code="csrf_failed")
+    if request.content_length and not request.is_json:
+        # A form or text body would be silently ignored by the JSON schemas.
+        raise ApiError(415)
     if current_user.is_authenticated:
         sent = request.headers.get(CSRF_HEADER, "")
         expected = session.get("csrf", "")
@@ -165,9 +174,28 @@ def _gate() -> None:
             )
 
 
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'",
+    )
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    if request.path.startswith("/api/") and not request.path.startswith("/api/docs"):
+        # Personal, clinical data: never kept by browsers or shared caches.
+        headers["Cache-Control"] = "no-store"
+    if current_app.config["APP_ENV"] == "production":
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    return response
+
+
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     # Our own server-side sessions replace Flask-Login's IP/agent heuristics,
     # which log out phones every time they change networks.
     login_manager.session_protection = None
     app.before_request(_gate)
+    app.after_request(_security_headers)

@@ -135,7 +135,8 @@ class ApiClient:
         self, email: str | None = None, password: str = PASSWORD, *, username: str | None = None
     ) -> Any:
         body = {"password": password, **({"email": email} if email else {"username": username})}
-        response = self.client.post("/api/auth/login", json=body)
+        # Logged in already? Then this is a write like any other and needs the token.
+        response = self.client.post("/api/auth/login", json=body, headers=self._headers(None))
         if response.status_code == 200:
             self.csrf = response.json["csrf_token"]
             self.user_id = response.json["user"]["id"]

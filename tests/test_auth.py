@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -173,4 +175,39 @@ def test_session_cookie_holds_only_ids_and_an_opaque_token(
     assert PASSWORD not in str(data) and "admin@test.example" not in str(data)
     with app.app_context():
         stored = db.session.scalar(db.select(AuthSession.token_hash))
-    assert data["sid"] != stored  # the database keeps only a hash of the token
+    assert stored == hashlib.sha256(data["sid"].encode()).hexdigest()  # only the hash is kept
+
+
+def test_logging_in_again_ends_the_previous_session(
+    app: Flask, client: ApiClient, users: dict[str, int]
+) -> None:
+    client.login("facilitator@test.example")
+    copy = copy_cookie(app, client)
+    client.login("supervisor@test.example")  # the next person on a shared tablet
+    assert client.get("/api/me").json["role"] == "supervisor"
+    assert copy.get("/api/me").status_code == 401
+
+
+def test_logout_with_an_expired_session_still_clears_the_cookie(
+    client: ApiClient, users: dict[str, int], frozen: Any
+) -> None:
+    client.login("facilitator@test.example")
+    clock.advance(timedelta(hours=13))
+    response = client.post("/api/auth/logout")
+    assert response.status_code == 204
+    assert client.client.get_cookie("ipt_session") is None
+
+
+def test_production_cookie_is_secure(app: Flask, users: dict[str, int]) -> None:
+    from tests.conftest import make_app
+
+    prod = make_app(Path(app.instance_path).parent, APP_ENV="production")
+    response = prod.test_client().post(
+        "/api/auth/login",
+        json={"email": "admin@test.example", "password": PASSWORD},
+        base_url="https://clinic.example",
+    )
+    assert response.status_code == 200
+    cookie = response.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from flask import Flask
+
 from tests.conftest import ApiClient
 
 BODY = {"display_name": "New Name"}
@@ -64,4 +67,45 @@ def test_token_from_before_login_does_not_survive_login(
     client.login("admin@test.example")
     assert client.csrf != before
     response = client.patch("/api/me", json=BODY, headers={"X-CSRF-Token": before})
+    assert response.status_code == 403
+
+
+def unsafe_api_rules(app: Flask) -> list[tuple[str, str]]:
+    rules = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/"):
+            continue
+        for method in sorted((rule.methods or set()) - {"GET", "HEAD", "OPTIONS"}):
+            path = rule.rule.replace("<int(min=1, max=2147483647):user_id>", "1")
+            rules.append((method, path))
+    return rules
+
+
+def test_every_unsafe_api_route_needs_the_token(app: Flask, as_role: Any) -> None:
+    """A new write endpoint cannot forget CSRF: every one is checked here."""
+    admin: ApiClient = as_role("admin")
+    token, admin.csrf = admin.csrf, None
+    rules = unsafe_api_rules(app)
+    assert ("POST", "/api/users") in rules and ("PATCH", "/api/me") in rules
+    for method, path in rules:
+        if path == "/api/auth/logout":
+            continue  # logging out is always allowed (it only ever removes access)
+        response = admin.client.open(path, method=method, json={})
+        assert response.status_code == 403, (method, path)
+        assert response.json["error"]["code"] == "csrf_failed"
+    admin.csrf = token
+    assert admin.get("/api/me").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "null"},
+        {"Origin": "https://localhost"},  # right host, wrong scheme
+        {"Sec-Fetch-Site": "same-site"},  # a sibling subdomain
+    ],
+)
+def test_other_origins_refused(as_role: Any, headers: dict[str, str]) -> None:
+    admin: ApiClient = as_role("admin")
+    response = admin.patch("/api/me", json=BODY, headers=headers)
     assert response.status_code == 403

@@ -44,7 +44,7 @@ def test_anonymous_gets_401(client: ApiClient, users: dict[str, int]) -> None:
     for response in (
         client.get("/api/users"),
         client.get("/api/me"),
-        client.post("/api/auth/logout"),
+        client.post("/api/users", json={}),
     ):
         assert response.status_code == 401
         assert response.json["error"]["code"] == "unauthenticated"
@@ -115,5 +115,22 @@ def test_admin_cannot_disable_self_or_remove_last_admin(
 
 def test_unknown_user_is_404(as_role: Any) -> None:
     admin: ApiClient = as_role("admin")
-    response = admin.get("/api/users/999999")
-    assert response.status_code == 404 and response.json["error"]["code"] == "not_found"
+    for user_id in ("999999", "0", "99999999999999999999"):
+        response = admin.get(f"/api/users/{user_id}")
+        assert response.status_code == 404 and response.json["error"]["code"] == "not_found"
+
+
+def test_participant_cannot_be_turned_into_staff(as_role: Any, users: dict[str, int]) -> None:
+    admin: ApiClient = as_role("admin")
+    response = admin.patch(f"/api/users/{users['participant']}", json={"role": "admin"})
+    assert response.status_code == 409
+    assert response.json["error"]["code"] == "participant_role"
+    assert admin.get(f"/api/users/{users['participant']}").json["role"] == "participant"
+
+
+def test_blank_display_name_refused(as_role: Any, users: dict[str, int]) -> None:
+    admin: ApiClient = as_role("admin")
+    response = admin.patch(f"/api/users/{users['facilitator']}", json={"display_name": "   "})
+    assert response.status_code == 422 and "display_name" in response.json["error"]["fields"]
+    spaced = admin.patch(f"/api/users/{users['facilitator']}", json={"display_name": "  Ana   B "})
+    assert spaced.json["display_name"] == "Ana B"

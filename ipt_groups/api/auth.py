@@ -6,10 +6,10 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import validate
 
 from ipt_groups.api.common import UserSchema
+from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.security import csrf_token, log_in, log_out, public
@@ -67,9 +67,11 @@ class Login(MethodView):
 
 @blp.route("/logout")
 class Logout(MethodView):
+    @public
     @blp.response(204)
     def post(self) -> None:
-        """End this session on the server; the cookie stops working."""
+        """End this session on the server and clear the cookie (also when it had
+        already expired, so the browser is always left logged out)."""
         log_out()
         db.session.commit()
 

@@ -7,10 +7,10 @@ from typing import Any
 import marshmallow as ma
 from flask.views import MethodView
 from flask_login import current_user
-from flask_smorest import Blueprint
 from marshmallow import validate
 
 from ipt_groups.api.common import Language, TimeZone, UserSchema
+from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.extensions import db
 from ipt_groups.security import current_actor, session_token
 from ipt_groups.services import users

@@ -6,10 +6,10 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import validate
 
 from ipt_groups.api.common import Language, PageArgsSchema, PageMetaSchema, TimeZone, UserSchema
+from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES, Role
 from ipt_groups.security import current_actor, roles_required
@@ -79,7 +79,7 @@ class Users(MethodView):
         return user
 
 
-@blp.route("/<int:user_id>")
+@blp.route("/<int(min=1, max=2147483647):user_id>")
 class UserDetail(MethodView):
     @roles_required(Role.ADMIN)
     @blp.response(200, UserSchema)
@@ -97,7 +97,7 @@ class UserDetail(MethodView):
         return user
 
 
-@blp.route("/<int:user_id>/disable")
+@blp.route("/<int(min=1, max=2147483647):user_id>/disable")
 class UserDisable(MethodView):
     @roles_required(Role.ADMIN)
     @blp.response(200, UserSchema)
@@ -108,7 +108,7 @@ class UserDisable(MethodView):
         return user
 
 
-@blp.route("/<int:user_id>/enable")
+@blp.route("/<int(min=1, max=2147483647):user_id>/enable")
 class UserEnable(MethodView):
     @roles_required(Role.ADMIN)
     @blp.response(200, UserSchema)

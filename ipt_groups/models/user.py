@@ -7,7 +7,7 @@ from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
@@ -57,6 +57,11 @@ class User(UserMixin, db.Model):
     sessions: Mapped[list[AuthSession]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
     )
+
+    @validates("email", "username")
+    def _normalise_login_name(self, _key: str, value: str | None) -> str | None:
+        # Logins are matched case-insensitively; store them the way they are looked up.
+        return value.strip().lower() if value is not None else None
 
     @property
     def is_active(self) -> bool:  # Flask-Login: a disabled account cannot log in

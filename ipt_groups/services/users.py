@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from marshmallow import ValidationError, validate
 from sqlalchemy import func, select
 
 from ipt_groups.clock import utcnow
@@ -27,8 +28,23 @@ class UserPage:
     per_page: int
 
 
+_email_validator = validate.Email(error="Not a valid email address.")
+
+
 def normalise_email(email: str) -> str:
-    return email.strip().lower()
+    email = email.strip().lower()
+    try:
+        _email_validator(email)
+    except ValidationError as exc:
+        raise ApiError(422, fields={"email": exc.messages}) from None
+    return email
+
+
+def _clean_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise ApiError(422, fields={"display_name": ["Enter a name."]})
+    return name
 
 
 def _check_email_free(email: str, *, exclude_id: int | None = None) -> None:
@@ -103,7 +119,7 @@ def create_staff_user(
     _check_password(password)
     user = User(
         email=email,
-        display_name=display_name.strip(),
+        display_name=_clean_name(display_name),
         role=role,
         password_hash=hash_password(password),
         language=language,
@@ -123,7 +139,13 @@ def update_user(actor: Actor, user: User, changes: dict[str, object]) -> User:
         _check_email_free(email, exclude_id=user.id)
         user.email = email
     if "role" in changes and changes["role"] != user.role:
-        if user.role != Role.PARTICIPANT and changes["role"] not in STAFF_ROLES:
+        if user.role == Role.PARTICIPANT:
+            raise ApiError(
+                409,
+                "A participant's account cannot become a staff account.",
+                code="participant_role",
+            )
+        if changes["role"] not in STAFF_ROLES:
             raise ApiError(
                 422, fields={"role": ["Staff accounts are admin, supervisor or facilitator."]}
             )
@@ -131,7 +153,9 @@ def update_user(actor: Actor, user: User, changes: dict[str, object]) -> User:
             _guard_last_admin(user)
         user.role = str(changes["role"])
         end_sessions = True
-    for name in ("display_name", "language", "time_zone"):
+    if "display_name" in changes:
+        user.display_name = _clean_name(str(changes["display_name"]))
+    for name in ("language", "time_zone"):
         if name in changes:
             setattr(user, name, changes[name])
     if "password" in changes:
