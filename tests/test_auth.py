@@ -211,3 +211,23 @@ def test_production_cookie_is_secure(app: Flask, users: dict[str, int]) -> None:
     cookie = response.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_login_attempts_are_rate_limited_per_account(
+    app: Flask, client: ApiClient, users: dict[str, int], frozen: Any
+) -> None:
+    wrong = {"email": "facilitator@test.example", "password": "guess"}
+    for _ in range(10):
+        assert client.client.post("/api/auth/login", json=wrong).status_code == 401
+    # A new browser (another web worker would see the same: counters live in the database).
+    other = ApiClient(app.test_client())
+    blocked = other.client.post(
+        "/api/auth/login", json={"email": "facilitator@test.example", "password": PASSWORD}
+    )
+    assert blocked.status_code == 429
+    assert blocked.json["error"]["code"] == "too_many_requests"
+    assert 1 <= int(blocked.headers["Retry-After"]) <= 15 * 60
+    # Other accounts are not affected, and the limit lifts after the window.
+    assert other.login("supervisor@test.example").status_code == 200
+    clock.advance(timedelta(minutes=16))
+    assert ApiClient(app.test_client()).login("facilitator@test.example").status_code == 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
+from flask import request
 from flask.views import MethodView
 from marshmallow import validate
 
@@ -13,7 +14,7 @@ from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.security import csrf_token, log_in, log_out, public
-from ipt_groups.services import sessions
+from ipt_groups.services import sessions, throttle
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Log in and out")
 
@@ -55,8 +56,12 @@ class Login(MethodView):
     @blp.arguments(LoginSchema)
     @blp.response(200, LoginResultSchema)
     @blp.alt_response(401, description="Login failed (always the same answer)")
+    @blp.alt_response(429, description="Too many attempts; see Retry-After")
     def post(self, creds: dict[str, Any]) -> dict[str, Any]:
         """Log in with email (staff) or username (participants) and password."""
+        login_name = (creds.get("email") or creds.get("username") or "").strip().lower()
+        throttle.hit(throttle.LOGIN_PER_ADDRESS, request.remote_addr or "unknown")
+        throttle.hit(throttle.LOGIN_PER_NAME, login_name)
         user = sessions.authenticate(creds.get("email"), creds.get("username"), creds["password"])
         if user is None:
             raise ApiError(401, LOGIN_FAILED, code="login_failed")
