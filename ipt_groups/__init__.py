@@ -14,14 +14,12 @@ from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ipt_groups import cli, models, security  # noqa: F401  (models: register every table)
-from ipt_groups.config import ENV_VARS, load_settings
+from ipt_groups.config import ENV_VARS, MIGRATIONS_DIR, load_settings
 from ipt_groups.errors import register_error_handlers
 from ipt_groups.extensions import api as rest_api
 from ipt_groups.extensions import db, login_manager, migrate
 
 __all__ = ["create_app", "login_manager"]
-
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
 @event.listens_for(Engine, "connect")

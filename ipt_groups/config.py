@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 APP_ENVS = ("development", "test", "production")
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 # Every environment variable the web app reads (the README documents each).
 ENV_VARS = (

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from alembic.config import Config
@@ -20,13 +19,13 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ipt_groups.clock import utcnow
+from ipt_groups.config import MIGRATIONS_DIR
 from ipt_groups.errors import error_response
 from ipt_groups.extensions import db
 from ipt_groups.models import ClockHeartbeat
 
 bp = Blueprint("health", __name__)
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # The clock beats every 30 s; three missed beats means it is not running.
 CLOCK_STALE_AFTER = timedelta(seconds=90)
 

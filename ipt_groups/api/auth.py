@@ -14,7 +14,7 @@ from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.security import csrf_token, log_in, log_out, public
-from ipt_groups.services import sessions, throttle
+from ipt_groups.services import sessions
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Log in and out")
 
@@ -59,10 +59,12 @@ class Login(MethodView):
     @blp.alt_response(429, description="Too many attempts; see Retry-After")
     def post(self, creds: dict[str, Any]) -> dict[str, Any]:
         """Log in with email (staff) or username (participants) and password."""
-        login_name = (creds.get("email") or creds.get("username") or "").strip().lower()
-        throttle.hit(throttle.LOGIN_PER_ADDRESS, request.remote_addr or "unknown")
-        throttle.hit(throttle.LOGIN_PER_NAME, login_name)
-        user = sessions.authenticate(creds.get("email"), creds.get("username"), creds["password"])
+        user = sessions.authenticate(
+            creds.get("email"),
+            creds.get("username"),
+            creds["password"],
+            address=request.remote_addr,
+        )
         if user is None:
             raise ApiError(401, LOGIN_FAILED, code="login_failed")
         token = log_in(user)

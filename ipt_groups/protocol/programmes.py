@@ -95,103 +95,98 @@ def span(first: int, last: int) -> tuple[int, ...]:
     return tuple(range(first, last + 1))
 
 
+def three_phases(
+    group_sessions: int, initial_last: int, termination_first: int
+) -> dict[Phase, tuple[int, ...]]:
+    """Initial 1..initial_last, middle up to termination_first - 1, termination to the end."""
+    return {
+        Phase.INITIAL: span(1, initial_last),
+        Phase.MIDDLE: span(initial_last + 1, termination_first - 1),
+        Phase.TERMINATION: span(termination_first, group_sessions),
+    }
+
+
 def default_measures(
-    group_sessions: int, *, extra_meetings: Sequence[MeetingKind] = ()
+    group_sessions: int, meetings: Sequence[IndividualMeeting]
 ) -> tuple[MeasureRule, ...]:
     """The reference's default: a quick mood rating at every group session's
-    symptom round; the full PHQ-9 at pre-group, the midpoint and the final session
-    (and at any mid or post individual meeting)."""
+    symptom round; the full PHQ-9 at every individual meeting (pre-group, and mid
+    or post where the programme has them), the midpoint and the final session."""
     midpoint = (group_sessions + 1) // 2
+    meeting_kinds = tuple(dict.fromkeys(m.kind for m in meetings))  # ordered, unique
     return (
         MeasureRule("mood", every_session=True),
-        MeasureRule(
-            "phq9",
-            sessions=(midpoint, group_sessions),
-            meetings=(MeetingKind.PRE_GROUP, *extra_meetings),
-        ),
+        MeasureRule("phq9", sessions=(midpoint, group_sessions), meetings=meeting_kinds),
     )
 
 
-def _pre(label: str = "Individual pre-group meeting") -> IndividualMeeting:
-    return IndividualMeeting(MeetingKind.PRE_GROUP, 0, label)
+PRE_GROUP = IndividualMeeting(MeetingKind.PRE_GROUP, 0, "Individual pre-group meeting")
 
 
+def _shipped(
+    key: str,
+    name: str,
+    description: str,
+    *,
+    sessions: int,
+    initial_last: int,
+    termination_first: int,
+    size: tuple[int, int],
+    meetings: tuple[IndividualMeeting, ...] = (PRE_GROUP,),
+) -> ProgrammeTemplate:
+    """A shipped template: 90-minute weekly sessions, three contiguous phases and
+    the default measurement schedule."""
+    return ProgrammeTemplate(
+        key=key,
+        name=name,
+        description=description,
+        group_sessions=sessions,
+        session_minutes=90,
+        phases=three_phases(sessions, initial_last, termination_first),
+        meetings=meetings,
+        group_size_min=size[0],
+        group_size_max=size[1],
+        measures=default_measures(sessions, meetings),
+    )
+
+
+# The programme table of shared/reference/group-ipt.md.
 TEMPLATES: tuple[ProgrammeTemplate, ...] = (
-    ProgrammeTemplate(
-        key="who-8",
-        name="WHO Group IPT (8 sessions)",
-        description="WHO field-trial manual (2016): for supervised lay facilitators.",
-        group_sessions=8,
-        session_minutes=90,
-        phases={Phase.INITIAL: (1,), Phase.MIDDLE: span(2, 7), Phase.TERMINATION: (8,)},
-        meetings=(_pre(),),
-        group_size_min=6,
-        group_size_max=10,
-        measures=default_measures(8),
+    _shipped(
+        "who-8", "WHO Group IPT (8 sessions)",
+        "WHO field-trial manual (2016): for supervised lay facilitators.",
+        sessions=8, initial_last=1, termination_first=8, size=(6, 10),
     ),
-    ProgrammeTemplate(
-        key="community-12",
-        name="Community programme (12 weeks)",
-        description="Community groups of 8-14 led by lay facilitators.",
-        group_sessions=12,
-        session_minutes=90,
-        phases={Phase.INITIAL: span(1, 4), Phase.MIDDLE: span(5, 10), Phase.TERMINATION: (11, 12)},
-        meetings=(_pre(),),
-        group_size_min=8,
-        group_size_max=14,
-        measures=default_measures(12),
+    _shipped(
+        "community-12", "Community programme (12 weeks)",
+        "Community groups of 8-14 led by lay facilitators.",
+        sessions=12, initial_last=4, termination_first=11, size=(8, 14),
     ),
-    ProgrammeTemplate(
-        key="uganda-16",
-        name="16-week programme",
-        description="Single-sex village groups of 8-12 (Uganda trial format).",
-        group_sessions=16,
-        session_minutes=90,
-        phases={
-            Phase.INITIAL: span(1, 4),
-            Phase.MIDDLE: span(5, 13),
-            Phase.TERMINATION: span(14, 16),
-        },
-        meetings=(_pre(),),
-        group_size_min=8,
-        group_size_max=12,
-        measures=default_measures(16),
+    _shipped(
+        "uganda-16", "16-week programme",
+        "Single-sex village groups of 8-12 (Uganda trial format).",
+        sessions=16, initial_last=4, termination_first=14, size=(8, 12),
     ),
-    ProgrammeTemplate(
-        key="adolescent-10",
-        name="Adolescent programme (10 sessions)",
-        description="School-based groups of 6-8; two pre-group meetings, one with a parent.",
-        group_sessions=10,
-        session_minutes=90,
-        phases={Phase.INITIAL: (1,), Phase.MIDDLE: span(2, 9), Phase.TERMINATION: (10,)},
-        meetings=(_pre(), _pre("Pre-group meeting with a parent")),
-        group_size_min=6,
-        group_size_max=8,
-        measures=default_measures(10),
-    ),
-    ProgrammeTemplate(
-        key="extended-20",
-        name="Extended programme (20 sessions)",
-        description="20 weekly sessions with individual meetings mid-way and after the end.",
-        group_sessions=20,
-        session_minutes=90,
-        phases={
-            Phase.INITIAL: span(1, 5),
-            Phase.MIDDLE: span(6, 15),
-            Phase.TERMINATION: span(16, 20),
-        },
+    _shipped(
+        "adolescent-10", "Adolescent programme (10 sessions)",
+        "School-based groups of 6-8; two pre-group meetings, one with a parent.",
+        sessions=10, initial_last=1, termination_first=10, size=(6, 8),
         meetings=(
-            _pre(),
+            PRE_GROUP,
+            IndividualMeeting(MeetingKind.PRE_GROUP, 0, "Pre-group meeting with a parent"),
+        ),
+    ),
+    _shipped(
+        "extended-20", "Extended programme (20 sessions)",
+        "20 weekly sessions with individual meetings mid-way and after the end.",
+        sessions=20, initial_last=5, termination_first=16, size=(6, 12),
+        meetings=(
+            PRE_GROUP,
             IndividualMeeting(MeetingKind.MID_PROGRAMME, 10, "Mid-programme individual meeting"),
             IndividualMeeting(MeetingKind.POST_GROUP, 20, "Post-group individual meeting"),
         ),
-        group_size_min=6,
-        group_size_max=12,
-        measures=default_measures(
-            20, extra_meetings=(MeetingKind.MID_PROGRAMME, MeetingKind.POST_GROUP)
-        ),
     ),
-)
+)  # fmt: skip
 
 TEMPLATES_BY_KEY: Mapping[str, ProgrammeTemplate] = {t.key: t for t in TEMPLATES}
 

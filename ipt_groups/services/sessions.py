@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models import AuthSession, User
-from ipt_groups.services import audit
+from ipt_groups.services import audit, throttle
 from ipt_groups.services.audit import Actor
 from ipt_groups.services.passwords import hash_password, needs_rehash, verify_password
 
@@ -39,12 +39,19 @@ def find_login(email: str | None, username: str | None) -> User | None:
     return None
 
 
-def authenticate(email: str | None, username: str | None, password: str) -> User | None:
+def authenticate(
+    email: str | None, username: str | None, password: str, *, address: str | None
+) -> User | None:
     """The user these credentials belong to, or None for any failure at all.
+
+    Attempts are rate limited per client address and per login name first
+    (429), so guessing is slow and argon2's memory cost cannot be used to flood us.
 
     Unknown account, wrong password, no password set yet and disabled account
     all look the same to the caller (and take the same time).
     """
+    throttle.hit(throttle.LOGIN_PER_ADDRESS, address or "unknown")
+    throttle.hit(throttle.LOGIN_PER_NAME, (email or username or "").strip().lower())
     user = find_login(email, username)
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:

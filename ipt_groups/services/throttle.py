@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from ipt_groups.clock import utcnow
@@ -46,20 +45,18 @@ def hit(limit: Limit, subject: str) -> None:
     for _ in range(3):  # two processes may insert the same new key at once
         row = db.session.get(RateCounter, key, with_for_update=True)
         if row is None:
-            db.session.add(RateCounter(key=key, window_start=now, hits=1))
+            row = RateCounter(key=key, window_start=now, hits=1)
+            db.session.add(row)
         elif now - row.window_start >= limit.window:
             row.window_start, row.hits = now, 1
         else:
-            db.session.execute(
-                update(RateCounter).where(RateCounter.key == key).values(hits=RateCounter.hits + 1)
-            )
+            # An SQL increment, so concurrent hits on PostgreSQL all count.
+            row.hits = RateCounter.hits + 1
         try:
-            db.session.commit()
+            db.session.commit()  # expires row: reading it below fetches the stored count
             break
         except IntegrityError:
             db.session.rollback()
-    row = db.session.get(RateCounter, key, populate_existing=True)
-    if row is not None and row.hits > limit.hits:
+    if row.hits > limit.hits:
         retry = row.window_start + limit.window - now
-        seconds = max(1, math.ceil(retry.total_seconds()))
-        raise ApiError(429, headers={"Retry-After": str(seconds)})
+        raise ApiError(429, headers={"Retry-After": str(max(1, math.ceil(retry.total_seconds())))})
