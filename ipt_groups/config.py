@@ -29,6 +29,8 @@ ENV_VARS = (
     "PROXY_HOPS",
     "MAX_CONTENT_KB",
     "LOG_LEVEL",
+    "INVITE_DAYS",
+    "PUBLIC_URL",
 )
 
 
@@ -47,6 +49,8 @@ class Settings:
     proxy_hops: int
     max_content_length: int
     log_level: str
+    invite_ttl: timedelta
+    public_url: str | None
 
     def flask_config(self) -> dict[str, Any]:
         """The Flask / extension configuration these settings imply."""
@@ -70,6 +74,8 @@ class Settings:
             "SESSION_ABSOLUTE_TIMEOUT": self.session_absolute_timeout,
             "PROXY_HOPS": self.proxy_hops,
             "LOG_LEVEL": self.log_level,
+            "INVITE_TTL": self.invite_ttl,
+            "PUBLIC_URL": self.public_url,
             # Password hashing cost: RFC 9106 "low memory" argon2id everywhere except
             # the test suite, which hashes hundreds of passwords.
             "ARGON2_PROFILE": "test" if self.app_env == "test" else "rfc9106-low-memory",
@@ -184,4 +190,21 @@ def load_settings(env: Mapping[str, str], instance_path: Path) -> Settings:
         proxy_hops=_int(env, "PROXY_HOPS", 0, 0, 5),
         max_content_length=_int(env, "MAX_CONTENT_KB", 1024, 1, 100 * 1024) * 1024,
         log_level=log_level,
+        invite_ttl=timedelta(days=_int(env, "INVITE_DAYS", 14, 1, 90)),
+        public_url=_public_url(env.get("PUBLIC_URL", "")),
     )
+
+
+def _public_url(raw: str) -> str | None:
+    """The address people use to reach the app (invite and calendar links).
+
+    Unset, links use the address of the request that made them."""
+    url = raw.strip().rstrip("/")
+    if not url:
+        return None
+    scheme, sep, rest = url.partition("://")
+    if scheme.lower() not in ("http", "https") or not sep or not rest or "?" in rest:
+        raise ConfigError(
+            f"PUBLIC_URL must be an http(s) URL such as https://ipt.example.org, got {raw!r}"
+        )
+    return url

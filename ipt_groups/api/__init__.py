@@ -5,10 +5,21 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from ipt_groups.api import auth, docs, me, users
+from ipt_groups.api import (
+    auth,
+    calendar,
+    cohorts,
+    docs,
+    enrolments,
+    invites,
+    me,
+    programmes,
+    sessions,
+    users,
+)
 
 
 def register_blueprints(app: Flask, api: Api) -> None:
-    for module in (auth, me, users):
+    for module in (auth, me, users, programmes, cohorts, sessions, enrolments, invites, calendar):
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.bp)

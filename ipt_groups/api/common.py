@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
+from flask import current_app, request
 from marshmallow import validate
 
 from ipt_groups.i18n import SUPPORTED_LANGUAGES, is_valid_time_zone
@@ -48,3 +49,23 @@ class UserSchema(ma.Schema):
     disabled_at = ma.fields.AwareDateTime(allow_none=True)
     last_login_at = ma.fields.AwareDateTime(allow_none=True)
     created_at = ma.fields.AwareDateTime()
+
+
+# Route converter for database ids: out-of-range numbers are a 404, not a DB error.
+ID = "int(min=1, max=2147483647)"
+
+
+def public_base_url() -> str:
+    """Where people reach the app: PUBLIC_URL, else the address of this request."""
+    return current_app.config.get("PUBLIC_URL") or request.url_root.rstrip("/")
+
+
+class LocalDateTime(ma.fields.NaiveDateTime):
+    """A wall-clock date and time in the cohort's zone, such as 2026-03-12T17:00."""
+
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault(
+            "metadata",
+            {"description": "Local wall-clock time in the cohort's time zone, no offset"},
+        )
+        super().__init__(**kwargs)  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class Phase(enum.StrEnum):
@@ -244,3 +245,59 @@ def validate_template(template: ProgrammeTemplate) -> list[str]:
                 f"Measure {rule.instrument} is due at sessions outside the programme: {bad}."
             )
     return problems
+
+
+def template_to_dict(template: ProgrammeTemplate) -> dict[str, Any]:
+    """The JSON form stored in the database (custom programmes, cohort snapshots)."""
+    return {
+        "key": template.key,
+        "name": template.name,
+        "description": template.description,
+        "group_sessions": template.group_sessions,
+        "session_minutes": template.session_minutes,
+        "phases": {p.value: list(n) for p, n in template.phases.items()},
+        "meetings": [
+            {"kind": m.kind.value, "after_session": m.after_session, "label": m.label}
+            for m in template.meetings
+        ],
+        "group_size_min": template.group_size_min,
+        "group_size_max": template.group_size_max,
+        "late_join_sessions": template.late_join_sessions,
+        "measures": [
+            {
+                "instrument": r.instrument,
+                "every_session": r.every_session,
+                "sessions": list(r.sessions),
+                "meetings": [k.value for k in r.meetings],
+            }
+            for r in template.measures
+        ],
+    }
+
+
+def template_from_dict(data: Mapping[str, Any]) -> ProgrammeTemplate:
+    """Inverse of ``template_to_dict`` (the data was validated when it was stored)."""
+    return ProgrammeTemplate(
+        key=data["key"],
+        name=data["name"],
+        description=data.get("description", ""),
+        group_sessions=data["group_sessions"],
+        session_minutes=data["session_minutes"],
+        phases={Phase(p): tuple(n) for p, n in data["phases"].items()},
+        meetings=tuple(
+            IndividualMeeting(MeetingKind(m["kind"]), m["after_session"], m["label"])
+            for m in data["meetings"]
+        ),
+        group_size_min=data["group_size_min"],
+        group_size_max=data["group_size_max"],
+        late_join_sessions=data["late_join_sessions"],
+        measures=tuple(
+            MeasureRule(
+                r["instrument"],
+                every_session=r.get("every_session", False),
+                sessions=tuple(r.get("sessions", ())),
+                meetings=tuple(MeetingKind(k) for k in r.get("meetings", ())),
+            )
+            for r in data["measures"]
+        ),
+    )

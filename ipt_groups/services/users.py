@@ -63,6 +63,30 @@ def _check_password(password: str) -> None:
         )
 
 
+MIN_PIN_DIGITS = 6
+_RUNS = "01234567890123456789"
+
+
+def check_participant_secret(secret: str, field: str = "pin") -> None:
+    """Participants choose a PIN (6+ digits, not 111111 or 123456) or a passphrase
+    (12+ characters). Guessing is slowed by the login rate limits."""
+    if secret.isascii() and secret.isdigit():
+        if len(secret) < MIN_PIN_DIGITS:
+            problem = f"A PIN needs at least {MIN_PIN_DIGITS} digits."
+        elif len(set(secret)) == 1 or secret in _RUNS or secret in _RUNS[::-1]:
+            problem = "This PIN is too easy to guess. Choose another."
+        else:
+            return
+    elif len(secret) < MIN_PASSWORD_LENGTH:
+        problem = (
+            f"Use a PIN of at least {MIN_PIN_DIGITS} digits "
+            f"or a passphrase of at least {MIN_PASSWORD_LENGTH} characters."
+        )
+    else:
+        return
+    raise ApiError(422, fields={field: [problem]})
+
+
 def _active_admin_count() -> int:
     return (
         db.session.scalar(
@@ -192,7 +216,10 @@ def change_own_password(
     """Change one's own password; every other session of the user ends."""
     if not verify_password(user.password_hash, current):
         raise ApiError(422, fields={"current_password": ["This is not your current password."]})
-    _check_password(new)
+    if user.role == Role.PARTICIPANT:
+        check_participant_secret(new, "new_password")
+    else:
+        _check_password(new)
     user.password_hash = hash_password(new)
     revoke_all_sessions(user.id, except_token=keep_token)
     audit.record(actor, "user.password_change", "user", user.id)

@@ -1,0 +1,290 @@
+"""Cohorts: create from a programme, change, lifecycle, skipped dates; the
+clinic's closed dates; the staff directory used to pick co-facilitators."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_login import current_user
+from marshmallow import validate
+
+from ipt_groups.api.common import ID, Language, TimeZone
+from ipt_groups.api.parsing import ApiBlueprint as Blueprint
+from ipt_groups.api.sessions import SessionSchema, present_session
+from ipt_groups.clock import utcnow
+from ipt_groups.errors import ApiError
+from ipt_groups.extensions import db
+from ipt_groups.models import STAFF_ROLES, ClosedDate, Cohort, CohortStatus, Role, StaffRole
+from ipt_groups.security import current_actor, roles_required
+from ipt_groups.services import access, calendar, cohorts
+
+blp = Blueprint("cohorts", __name__, url_prefix="/api", description="Cohorts and their calendar")
+
+STAFF = tuple(STAFF_ROLES)
+STATUSES = [s.value for s in CohortStatus]
+
+
+class StaffMemberSchema(ma.Schema):
+    user_id = ma.fields.Integer()
+    display_name = ma.fields.String()
+    role = ma.fields.String(metadata={"description": "lead, co_facilitator or supervisor"})
+
+
+class CohortWriteSchema(ma.Schema):
+    name = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=120),
+        metadata={"description": "Internal name: staff only, never in notifications"},
+    )
+    programme_key = ma.fields.String(required=True, validate=validate.Length(max=40))
+    language = Language(load_default="en")
+    time_zone = TimeZone(required=True)
+    weekday = ma.fields.Integer(
+        required=True,
+        validate=validate.Range(min=0, max=6),
+        metadata={"description": "Meeting day: 0 Monday ... 6 Sunday"},
+    )
+    local_time = ma.fields.Time(
+        required=True, format="%H:%M", metadata={"description": "Local start time, HH:MM"}
+    )
+    start_date = ma.fields.Date(
+        required=True, metadata={"description": "Session 1 is the first meeting day from here"}
+    )
+    session_minutes = ma.fields.Integer(validate=validate.Range(min=15, max=240))
+    location_kind = ma.fields.String(
+        load_default="place", validate=validate.OneOf(["place", "online"])
+    )
+    location = ma.fields.String(load_default="", validate=validate.Length(max=500))
+    capacity = ma.fields.Integer(
+        validate=validate.Range(min=1, max=100),
+        metadata={"description": "Defaults to the programme's maximum group size"},
+    )
+    lead_id = ma.fields.Integer(
+        validate=validate.Range(min=1), metadata={"description": "Defaults to the creator"}
+    )
+    co_facilitator_ids = ma.fields.List(ma.fields.Integer(), load_default=list)
+    supervisor_ids = ma.fields.List(ma.fields.Integer(), load_default=list)
+
+    @ma.validates_schema
+    def _online_link(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("location_kind") == "online" and data.get("location"):
+            parts = urlsplit(data["location"])
+            if parts.scheme != "https" or not parts.netloc:
+                raise ma.ValidationError("An online location is an https:// link.", "location")
+
+
+class CohortUpdateSchema(CohortWriteSchema):
+    class Meta:
+        exclude = ("programme_key",)
+
+
+class CohortSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    programme_key = ma.fields.String()
+    programme_name = ma.fields.String()
+    group_sessions = ma.fields.Integer()
+    late_join_sessions = ma.fields.Integer()
+    status = ma.fields.String(metadata={"description": ", ".join(STATUSES)})
+    allowed_transitions = ma.fields.List(ma.fields.String())
+    can_manage = ma.fields.Boolean()
+    language = ma.fields.String()
+    time_zone = ma.fields.String()
+    weekday = ma.fields.Integer()
+    local_time = ma.fields.Time(format="%H:%M")
+    start_date = ma.fields.Date()
+    session_minutes = ma.fields.Integer()
+    location_kind = ma.fields.String()
+    location = ma.fields.String()
+    capacity = ma.fields.Integer()
+    enrolled = ma.fields.Integer()
+    waitlisted = ma.fields.Integer()
+    below_minimum = ma.fields.Boolean(
+        metadata={"description": "Fewer enrolled members than the programme's minimum"}
+    )
+    staff = ma.fields.List(ma.fields.Nested(StaffMemberSchema))
+    next_session = ma.fields.Nested(SessionSchema, allow_none=True)
+    created_at = ma.fields.AwareDateTime()
+
+
+class CohortListArgs(ma.Schema):
+    status = ma.fields.String(validate=validate.OneOf(STATUSES))
+
+
+class StatusChangeSchema(ma.Schema):
+    status = ma.fields.String(required=True, validate=validate.OneOf(STATUSES))
+
+
+class ClosedDateSchema(ma.Schema):
+    id = ma.fields.Integer(dump_only=True)
+    day = ma.fields.Date(required=True)
+    label = ma.fields.String(load_default="", validate=validate.Length(max=120))
+    cohort_id = ma.fields.Integer(dump_only=True, allow_none=True)
+
+
+class StaffArgs(ma.Schema):
+    role = ma.fields.String(validate=validate.OneOf([r.value for r in STAFF_ROLES]))
+
+
+class StaffDirectorySchema(ma.Schema):
+    id = ma.fields.Integer()
+    display_name = ma.fields.String()
+    role = ma.fields.String()
+
+
+def present_cohort(cohort: Cohort) -> dict[str, Any]:
+    enrolled = cohorts.enrolled_count(cohort)
+    nxt = calendar.next_session(cohort, utcnow())
+    return {
+        **{k: getattr(cohort, k) for k in (
+            "id", "name", "programme_key", "status", "language", "time_zone", "weekday",
+            "local_time", "start_date", "session_minutes", "location_kind", "location",
+            "capacity", "created_at",
+        )},
+        "programme_name": cohort.programme["name"],
+        "group_sessions": cohort.group_session_count,
+        "late_join_sessions": cohort.programme["late_join_sessions"],
+        "allowed_transitions": list(cohorts.TRANSITIONS[cohort.status]),
+        "can_manage": access.can_manage(current_user, cohort),
+        "enrolled": enrolled,
+        "waitlisted": cohorts.waitlisted_count(cohort),
+        "below_minimum": enrolled < cohort.programme["group_size_min"],
+        "staff": [
+            {"user_id": s.user_id, "display_name": s.user.display_name, "role": s.role}
+            for s in sorted(cohort.staff, key=lambda s: list(StaffRole).index(StaffRole(s.role)))
+        ],
+        "next_session": present_session(nxt) if nxt else None,
+    }  # fmt: skip
+
+
+@blp.route("/cohorts")
+class Cohorts(MethodView):
+    @roles_required(*STAFF)
+    @blp.arguments(CohortListArgs, location="query")
+    @blp.response(200, CohortSchema(many=True))
+    def get(self, args: dict[str, Any]) -> Any:
+        """Cohorts I may see: admins all, facilitators theirs, supervisors those they supervise."""
+        return [present_cohort(c) for c in cohorts.list_cohorts(current_user, args.get("status"))]
+
+    @roles_required(Role.ADMIN, Role.FACILITATOR)
+    @blp.arguments(CohortWriteSchema)
+    @blp.response(201, CohortSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Create a cohort from a programme; its session calendar is generated at once."""
+        cohort = cohorts.create_cohort(current_actor(), current_user, data)
+        db.session.commit()
+        return present_cohort(cohort)
+
+
+@blp.route(f"/cohorts/<{ID}:cohort_id>")
+class CohortDetail(MethodView):
+    @roles_required(*STAFF)
+    @blp.response(200, CohortSchema)
+    def get(self, cohort_id: int) -> Any:
+        """One cohort."""
+        return present_cohort(access.get_cohort(current_user, cohort_id))
+
+    @roles_required(Role.ADMIN, Role.FACILITATOR)
+    @blp.arguments(CohortUpdateSchema(partial=True))
+    @blp.response(200, CohortSchema)
+    def patch(self, changes: dict[str, Any], cohort_id: int) -> Any:
+        """Change a cohort. The weekly slot (day, time, zone, start) only before it starts."""
+        cohort = access.get_cohort(current_user, cohort_id, manage=True)
+        cohorts.update_cohort(current_actor(), cohort, changes)
+        db.session.commit()
+        return present_cohort(cohort)
+
+
+@blp.route(f"/cohorts/<{ID}:cohort_id>/status")
+class CohortStatusChange(MethodView):
+    @roles_required(Role.ADMIN, Role.FACILITATOR)
+    @blp.arguments(StatusChangeSchema)
+    @blp.response(200, CohortSchema)
+    def post(self, data: dict[str, Any], cohort_id: int) -> Any:
+        """Move the cohort along its lifecycle: planned -> active -> completed, or cancelled."""
+        cohort = access.get_cohort(current_user, cohort_id, manage=True)
+        cohorts.change_status(current_actor(), cohort, data["status"])
+        db.session.commit()
+        return present_cohort(cohort)
+
+
+@blp.route(f"/cohorts/<{ID}:cohort_id>/skipped-dates")
+class SkippedDates(MethodView):
+    @roles_required(*STAFF)
+    @blp.response(200, ClosedDateSchema(many=True))
+    def get(self, cohort_id: int) -> Any:
+        """Dates this cohort does not meet (clinic-wide closed dates are listed separately)."""
+        cohort = access.get_cohort(current_user, cohort_id)
+        return db.session.scalars(
+            db.select(ClosedDate).where(ClosedDate.cohort_id == cohort.id).order_by(ClosedDate.day)
+        ).all()
+
+    @roles_required(Role.ADMIN, Role.FACILITATOR)
+    @blp.arguments(ClosedDateSchema)
+    @blp.response(201, ClosedDateSchema)
+    def post(self, data: dict[str, Any], cohort_id: int) -> Any:
+        """Skip a date: a session on it, and every later one, moves back a week."""
+        cohort = access.get_cohort(current_user, cohort_id, manage=True)
+        row = calendar.add_closed_date(current_actor(), data["day"], data["label"], cohort)
+        db.session.commit()
+        return row
+
+
+@blp.route(f"/cohorts/<{ID}:cohort_id>/skipped-dates/<{ID}:date_id>")
+class SkippedDate(MethodView):
+    @roles_required(Role.ADMIN, Role.FACILITATOR)
+    @blp.response(204)
+    def delete(self, cohort_id: int, date_id: int) -> None:
+        """Stop skipping a date (sessions already moved stay where they are)."""
+        cohort = access.get_cohort(current_user, cohort_id, manage=True)
+        row = db.session.get(ClosedDate, date_id)
+        if row is None or row.cohort_id != cohort.id:
+            raise ApiError(404)
+        calendar.remove_closed_date(current_actor(), row)
+        db.session.commit()
+
+
+@blp.route("/closed-dates")
+class ClosedDates(MethodView):
+    @roles_required(*STAFF)
+    @blp.response(200, ClosedDateSchema(many=True))
+    def get(self) -> Any:
+        """The clinic's closed dates (holidays), for every cohort."""
+        return db.session.scalars(
+            db.select(ClosedDate).where(ClosedDate.cohort_id.is_(None)).order_by(ClosedDate.day)
+        ).all()
+
+    @roles_required(Role.ADMIN)
+    @blp.arguments(ClosedDateSchema)
+    @blp.response(201, ClosedDateSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Close the clinic on a date: every running cohort's session on it moves back a week."""
+        row = calendar.add_closed_date(current_actor(), data["day"], data["label"], None)
+        db.session.commit()
+        return row
+
+
+@blp.route(f"/closed-dates/<{ID}:date_id>")
+class ClosedDateDetail(MethodView):
+    @roles_required(Role.ADMIN)
+    @blp.response(204)
+    def delete(self, date_id: int) -> None:
+        """Reopen a date (sessions already moved stay where they are)."""
+        row = db.session.get(ClosedDate, date_id)
+        if row is None or row.cohort_id is not None:
+            raise ApiError(404)
+        calendar.remove_closed_date(current_actor(), row)
+        db.session.commit()
+
+
+@blp.route("/staff")
+class StaffDirectory(MethodView):
+    @roles_required(*STAFF)
+    @blp.arguments(StaffArgs, location="query")
+    @blp.response(200, StaffDirectorySchema(many=True))
+    def get(self, args: dict[str, Any]) -> Any:
+        """Active staff by name and role, to pick co-facilitators and supervisors."""
+        return cohorts.staff_directory(args.get("role"))

@@ -1,0 +1,90 @@
+"""Who may see and manage which cohort: every cohort query starts here.
+
+- admins: every cohort;
+- facilitators: cohorts they lead or co-facilitate (and may manage);
+- supervisors: cohorts they supervise (read only);
+- participants: no staff view of any cohort (they have ``/api/me/schedule``).
+
+A cohort the caller may not see is "not found", whether it exists or not.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+
+from ipt_groups.errors import ApiError
+from ipt_groups.extensions import db
+from ipt_groups.models import (
+    FACILITATING,
+    Cohort,
+    CohortStaff,
+    Enrolment,
+    GroupSession,
+    Invite,
+    MemberMeeting,
+    Role,
+    StaffRole,
+    User,
+)
+
+
+def visible_cohorts(user: User) -> Select[tuple[Cohort]]:
+    stmt = select(Cohort)
+    if user.role == Role.ADMIN:
+        return stmt
+    if user.role == Role.FACILITATOR:
+        roles: tuple[str, ...] = tuple(FACILITATING)
+    elif user.role == Role.SUPERVISOR:
+        roles = (StaffRole.SUPERVISOR,)
+    else:
+        return stmt.where(False)
+    mine = select(CohortStaff.cohort_id).where(
+        CohortStaff.user_id == user.id, CohortStaff.role.in_(roles)
+    )
+    return stmt.where(Cohort.id.in_(mine))
+
+
+def can_manage(user: User, cohort: Cohort) -> bool:
+    """Admins and the cohort's own facilitators change a cohort; supervisors read."""
+    return user.role == Role.ADMIN or user.id in cohort.staff_ids(*FACILITATING)
+
+
+def get_cohort(user: User, cohort_id: int, *, manage: bool = False) -> Cohort:
+    cohort = db.session.scalar(visible_cohorts(user).where(Cohort.id == cohort_id))
+    if cohort is None:
+        raise ApiError(404)
+    if manage and not can_manage(user, cohort):
+        raise ApiError(403, "Only the cohort's facilitators or an admin can change it.")
+    return cohort
+
+
+def get_session(user: User, session_id: int, *, manage: bool = False) -> GroupSession:
+    session = db.session.get(GroupSession, session_id)
+    if session is None:
+        raise ApiError(404)
+    get_cohort(user, session.cohort_id, manage=manage)
+    return session
+
+
+def get_enrolment(user: User, enrolment_id: int, *, manage: bool = False) -> Enrolment:
+    enrolment = db.session.get(Enrolment, enrolment_id)
+    if enrolment is None:
+        raise ApiError(404)
+    get_cohort(user, enrolment.cohort_id, manage=manage)
+    return enrolment
+
+
+def get_meeting(user: User, meeting_id: int, *, manage: bool = False) -> MemberMeeting:
+    meeting = db.session.get(MemberMeeting, meeting_id)
+    if meeting is None:
+        raise ApiError(404)
+    get_enrolment(user, meeting.enrolment_id, manage=manage)
+    return meeting
+
+
+def get_invite(user: User, invite_id: int, *, manage: bool = False) -> Invite:
+    invite = db.session.get(Invite, invite_id)
+    if invite is None:
+        raise ApiError(404)
+    get_enrolment(user, invite.enrolment_id, manage=manage)
+    return invite

@@ -1,0 +1,230 @@
+"""Cohorts: create from a programme, change, staff, and the status lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+
+from ipt_groups.clock import utcnow
+from ipt_groups.errors import ApiError
+from ipt_groups.extensions import db
+from ipt_groups.models import (
+    Cohort,
+    CohortStaff,
+    CohortStatus,
+    Enrolment,
+    EnrolmentStatus,
+    Role,
+    SessionStatus,
+    StaffRole,
+    User,
+)
+from ipt_groups.protocol.programmes import template_from_dict, template_to_dict
+from ipt_groups.services import audit, calendar, programmes
+from ipt_groups.services.access import visible_cohorts
+from ipt_groups.services.audit import Actor
+
+# The lifecycle: which status may follow which.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    CohortStatus.PLANNED: (CohortStatus.ACTIVE, CohortStatus.CANCELLED),
+    CohortStatus.ACTIVE: (CohortStatus.COMPLETED, CohortStatus.CANCELLED),
+    CohortStatus.COMPLETED: (),
+    CohortStatus.CANCELLED: (),
+}
+
+
+@dataclass(frozen=True)
+class StaffChoice:
+    lead_id: int
+    co_facilitator_ids: Sequence[int] = ()
+    supervisor_ids: Sequence[int] = ()
+
+
+def _staff_user(user_id: int, roles: tuple[Role, ...], field: str) -> User:
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active or user.role not in roles:
+        wanted = " or ".join(r.value for r in roles)
+        raise ApiError(422, fields={field: [f"User {user_id} is not an active {wanted}."]})
+    return user
+
+
+def _set_staff(cohort: Cohort, choice: StaffChoice) -> None:
+    facilitating = (Role.FACILITATOR, Role.ADMIN)
+    _staff_user(choice.lead_id, facilitating, "lead_id")
+    for uid in choice.co_facilitator_ids:
+        _staff_user(uid, facilitating, "co_facilitator_ids")
+    for uid in choice.supervisor_ids:
+        _staff_user(uid, (Role.SUPERVISOR, Role.ADMIN), "supervisor_ids")
+    everyone = [choice.lead_id, *choice.co_facilitator_ids, *choice.supervisor_ids]
+    if len(set(everyone)) != len(everyone):
+        raise ApiError(422, "A person can hold only one role in a cohort.", fields={
+            "staff": ["The lead, co-facilitators and supervisors must be different people."]
+        })  # fmt: skip
+    cohort.staff = [
+        CohortStaff(user_id=choice.lead_id, role=StaffRole.LEAD),
+        *(CohortStaff(user_id=u, role=StaffRole.CO_FACILITATOR) for u in choice.co_facilitator_ids),
+        *(CohortStaff(user_id=u, role=StaffRole.SUPERVISOR) for u in choice.supervisor_ids),
+    ]
+
+
+def create_cohort(actor: Actor, creator: User, data: dict[str, Any]) -> Cohort:
+    """A cohort and its generated calendar. A facilitator who creates one leads it
+    unless they name another lead (and then co-facilitates it, so they keep access)."""
+    template, _ = programmes.get_template(data["programme_key"], allow_archived=False)
+    co = list(data.get("co_facilitator_ids", []))
+    lead_id = data.get("lead_id") or creator.id
+    if creator.role == Role.FACILITATOR and creator.id != lead_id and creator.id not in co:
+        co.append(creator.id)
+    capacity = data.get("capacity") or template.group_size_max
+    cohort = Cohort(
+        name=" ".join(data["name"].split()),
+        programme_key=template.key,
+        programme=template_to_dict(template),
+        language=data["language"],
+        time_zone=data["time_zone"],
+        weekday=data["weekday"],
+        local_time=data["local_time"],
+        start_date=data["start_date"],
+        session_minutes=data.get("session_minutes") or template.session_minutes,
+        location_kind=data.get("location_kind", "place"),
+        location=data.get("location", ""),
+        capacity=capacity,
+        status=CohortStatus.PLANNED,
+        created_by_id=actor.user_id,
+    )
+    _set_staff(cohort, StaffChoice(lead_id, co, data.get("supervisor_ids", [])))
+    db.session.add(cohort)
+    db.session.flush()
+    db.session.add_all(calendar.generate_sessions(cohort, template))
+    db.session.flush()
+    audit.record(actor, "cohort.create", "cohort", cohort.id)
+    return cohort
+
+
+# Changing any of these regenerates the calendar, which is only allowed before it starts.
+SLOT_FIELDS = frozenset({"time_zone", "weekday", "local_time", "start_date", "session_minutes"})
+
+
+def update_cohort(actor: Actor, cohort: Cohort, changes: dict[str, Any]) -> Cohort:
+    calendar_changes = SLOT_FIELDS & changes.keys()
+    if cohort.status not in calendar.EDITABLE:
+        raise ApiError(409, f"The cohort is {cohort.status}.", code="cohort_closed")
+    if calendar_changes:
+        now = utcnow()
+        if cohort.status != CohortStatus.PLANNED or calendar.started_group_sessions(cohort, now):
+            raise ApiError(
+                409,
+                "The weekly slot can only change before the cohort starts; "
+                "reschedule sessions instead.",
+                code="cohort_started",
+            )
+    for key in ("name", "language", "location_kind", "location", "capacity", *calendar_changes):
+        if key in changes:
+            setattr(cohort, key, changes[key])
+    if "name" in changes:
+        cohort.name = " ".join(changes["name"].split())
+    staff_keys = {"lead_id", "co_facilitator_ids", "supervisor_ids"} & changes.keys()
+    if staff_keys:
+        current = StaffChoice(
+            cohort.lead_id or 0,
+            cohort.staff_ids(StaffRole.CO_FACILITATOR),
+            cohort.staff_ids(StaffRole.SUPERVISOR),
+        )
+        _set_staff(
+            cohort,
+            StaffChoice(
+                changes.get("lead_id", current.lead_id),
+                changes.get("co_facilitator_ids", current.co_facilitator_ids),
+                changes.get("supervisor_ids", current.supervisor_ids),
+            ),
+        )
+    if calendar_changes:
+        cohort.sessions.clear()
+        db.session.flush()
+        template = template_from_dict(cohort.programme)
+        db.session.add_all(calendar.generate_sessions(cohort, template))
+    db.session.flush()
+    if "capacity" in changes:
+        from ipt_groups.services.enrolment import fill_from_waitlist  # circular at import
+
+        if changes["capacity"] < enrolled_count(cohort):
+            raise ApiError(
+                409,
+                "Capacity cannot go below the number of members already enrolled.",
+                code="capacity_below_enrolled",
+            )
+        fill_from_waitlist(actor, cohort)
+    audit.record(actor, "cohort.update", "cohort", cohort.id)
+    return cohort
+
+
+def change_status(actor: Actor, cohort: Cohort, new: str) -> Cohort:
+    if new == cohort.status:
+        return cohort
+    if new not in TRANSITIONS[cohort.status]:
+        allowed = ", ".join(TRANSITIONS[cohort.status]) or "none"
+        raise ApiError(
+            409,
+            f"A {cohort.status} cohort cannot become {new} (allowed: {allowed}).",
+            code="invalid_transition",
+        )
+    now = utcnow()
+    if new == CohortStatus.ACTIVE and not cohort.staff_ids(StaffRole.SUPERVISOR):
+        # Lay facilitators must never be alone with a risk signal.
+        raise ApiError(
+            409,
+            "Add a supervisor before starting the cohort.",
+            code="supervisor_required",
+        )
+    if new == CohortStatus.COMPLETED:
+        last = max((s.starts_at for s in calendar.numbered_sessions(cohort)), default=None)
+        if last is not None and last > now:
+            raise ApiError(
+                409,
+                "The last session is still to come; cancel the cohort to end it early.",
+                code="sessions_remaining",
+            )
+    if new == CohortStatus.CANCELLED:
+        for session in cohort.sessions:
+            if session.status == SessionStatus.SCHEDULED and session.starts_at > now:
+                session.status = SessionStatus.CANCELLED
+                session.cancel_reason = "Cohort cancelled"
+    cohort.status = new
+    audit.record(actor, f"cohort.{new}", "cohort", cohort.id)
+    return cohort
+
+
+def enrolled_count(cohort: Cohort) -> int:
+    return _count(cohort, EnrolmentStatus.ENROLLED)
+
+
+def waitlisted_count(cohort: Cohort) -> int:
+    return _count(cohort, EnrolmentStatus.WAITLISTED)
+
+
+def _count(cohort: Cohort, status: str) -> int:
+    stmt = select(func.count(Enrolment.id)).where(
+        Enrolment.cohort_id == cohort.id, Enrolment.status == status
+    )
+    return db.session.scalar(stmt) or 0
+
+
+def list_cohorts(user: User, status: str | None) -> list[Cohort]:
+    stmt = visible_cohorts(user).order_by(Cohort.start_date.desc(), Cohort.id.desc())
+    if status:
+        stmt = stmt.where(Cohort.status == status)
+    return list(db.session.scalars(stmt))
+
+
+def staff_directory(role: str | None) -> list[User]:
+    """Active staff a facilitator can pick as co-facilitator or supervisor."""
+    roles = [role] if role else [Role.FACILITATOR, Role.SUPERVISOR, Role.ADMIN]
+    stmt = (
+        select(User)
+        .where(User.role.in_(roles), User.disabled_at.is_(None))
+        .order_by(User.display_name)
+    )
+    return list(db.session.scalars(stmt))

@@ -1,0 +1,172 @@
+"""Single-use invite codes: how a member gets from a piece of paper to a login.
+
+A code is 8 characters from an alphabet without look-alikes (no 0/O, 1/I/L, U),
+shown as ``ABCD-EFGH``: 30^8 (about 6.6e11) codes, so with redemption rate
+limits a guess practically never lands. Only its SHA-256 is stored; the code,
+its URL and QR code are shown once, when it is issued.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+import segno
+from sqlalchemy import select, update
+
+from ipt_groups.clock import utcnow
+from ipt_groups.errors import ApiError
+from ipt_groups.extensions import db
+from ipt_groups.models import CURRENT_STATUSES, Enrolment, Invite, User
+from ipt_groups.services import audit, throttle
+from ipt_groups.services.audit import Actor
+from ipt_groups.services.passwords import hash_password
+from ipt_groups.services.users import check_participant_secret
+
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 8
+
+# Per client address, and for the whole clinic: a botnet spreading guesses over
+# many addresses still meets the global limit long before it finds a code.
+REDEEM_PER_ADDRESS = throttle.Limit("invite:addr", hits=20, window=timedelta(minutes=15))
+REDEEM_GLOBAL = throttle.Limit("invite:all", hits=500, window=timedelta(minutes=15))
+
+
+@dataclass(frozen=True)
+class IssuedInvite:
+    invite: Invite
+    code: str  # formatted for people: ABCD-EFGH
+    url: str
+    qr_svg: str
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalise_code(raw: str) -> str:
+    """What a person typed, as stored: upper case, without spaces or dashes."""
+    return "".join(ch for ch in raw.upper() if ch not in " -\t")
+
+
+def format_code(code: str) -> str:
+    return f"{code[:4]}-{code[4:]}"
+
+
+def _hash(code: str) -> str:
+    return hashlib.sha256(normalise_code(code).encode()).hexdigest()
+
+
+def qr_svg(url: str) -> str:
+    """The URL as an SVG QR code, drawn here: no network, no JavaScript library."""
+    out = io.BytesIO()
+    segno.make(url, error="m").save(
+        out, kind="svg", scale=4, border=2, xmldecl=False, svgclass="invite-qr", title="Invite"
+    )
+    return out.getvalue().decode()
+
+
+def invite_url(base_url: str, code: str) -> str:
+    # The code travels in the fragment, which browsers never send to a server:
+    # it stays out of access logs and Referer headers.
+    return f"{base_url.rstrip('/')}/#/join/{format_code(code)}"
+
+
+def revoke_pending(enrolment: Enrolment) -> int:
+    now = utcnow()
+    count = 0
+    for invite in db.session.scalars(
+        select(Invite).where(
+            Invite.enrolment_id == enrolment.id,
+            Invite.used_at.is_(None),
+            Invite.revoked_at.is_(None),
+        )
+    ):
+        invite.revoked_at = now
+        count += 1
+    return count
+
+
+def issue(actor: Actor, enrolment: Enrolment, *, ttl: timedelta, base_url: str) -> IssuedInvite:
+    """A fresh invite for a member; any earlier unused one stops working."""
+    if enrolment.status not in CURRENT_STATUSES or enrolment.user is None:
+        raise ApiError(409, f"This member is {enrolment.status}; no invite.", code="not_current")
+    revoke_pending(enrolment)
+    code = new_code()
+    now = utcnow()
+    invite = Invite(
+        enrolment=enrolment,
+        code_hash=_hash(code),
+        expires_at=now + ttl,
+        created_by_id=actor.user_id,
+        created_at=now,
+    )
+    db.session.add(invite)
+    db.session.flush()
+    audit.record(actor, "invite.issue", "invite", invite.id)
+    url = invite_url(base_url, code)
+    return IssuedInvite(invite, format_code(code), url, qr_svg(url))
+
+
+def revoke(actor: Actor, invite: Invite) -> Invite:
+    if invite.used_at is not None:
+        raise ApiError(409, "This invite has been used already.", code="invite_used")
+    if invite.revoked_at is None:
+        invite.revoked_at = utcnow()
+        audit.record(actor, "invite.revoke", "invite", invite.id)
+    return invite
+
+
+_GONE = {
+    "used": "This invite has been used already. Log in with your username and PIN.",
+    "revoked": "This invite was withdrawn. Ask your facilitator for a new one.",
+    "expired": "This invite has expired. Ask your facilitator for a new one.",
+}
+
+
+def find_usable(raw_code: str, *, address: str | None) -> Invite:
+    """The pending invite with this code, counted against the rate limits."""
+    throttle.hit(REDEEM_PER_ADDRESS, address or "unknown")
+    throttle.hit(REDEEM_GLOBAL, "all")
+    code = normalise_code(raw_code)
+    invite = None
+    if len(code) == CODE_LENGTH and set(code) <= set(ALPHABET):
+        invite = db.session.scalar(select(Invite).where(Invite.code_hash == _hash(code)))
+    if invite is None:
+        raise ApiError(
+            404, "No invite has this code. Check it and try again.", code="invite_not_found"
+        )
+    state = invite.state(utcnow())
+    if state == "pending" and invite.enrolment.status not in CURRENT_STATUSES:
+        state = "revoked"
+    if state != "pending":
+        raise ApiError(410, _GONE[state], code=f"invite_{state}")
+    return invite
+
+
+def redeem(raw_code: str, secret: str, *, address: str | None) -> User:
+    """Use an invite: the member's PIN or passphrase is set and the invite is spent."""
+    invite = find_usable(raw_code, address=address)
+    check_participant_secret(secret)
+    user = invite.enrolment.user
+    assert user is not None  # current enrolments always have an account
+    # A conditional UPDATE: of two redemptions racing, exactly one spends the invite.
+    spent = db.session.execute(
+        update(Invite)
+        .where(Invite.id == invite.id, Invite.used_at.is_(None), Invite.revoked_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if spent != 1:
+        raise ApiError(410, _GONE["used"], code="invite_used")
+    user.password_hash = hash_password(secret)
+    audit.record(Actor(user.id, address), "invite.redeem", "invite", invite.id)
+    return user
+
+
+def list_for(enrolment: Enrolment) -> list[Invite]:
+    stmt = select(Invite).where(Invite.enrolment_id == enrolment.id).order_by(Invite.id.desc())
+    return list(db.session.scalars(stmt))
