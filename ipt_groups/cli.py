@@ -41,13 +41,23 @@ def register(app: Flask) -> None:
             raise click.ClickException("Demo data is never created when APP_ENV=production.")
         if if_empty and not demo.database_is_empty():
             click.echo("Database already has data; demo not seeded.")
+            click.echo("(Run `flask --app wsgi demo` for a fresh demo invite code.)")
             return
-        created = demo.seed_demo()
+        base_url = current_app.config["PUBLIC_URL"] or (
+            f"http://127.0.0.1:{current_app.config['PORT']}"
+        )
+        result = demo.seed_demo(base_url=base_url, ttl=current_app.config["INVITE_TTL"])
         db.session.commit()
-        click.echo("Demo data: " + (", ".join(created) if created else "already present."))
+        click.echo("Demo data: " + (", ".join(result.created) or "already present."))
         click.echo(f"Demo logins (password {demo.DEMO_PASSWORD}):")
         for login in demo.DEMO_STAFF:
             click.echo(f"  {login.role.value:<12} {login.email}")
+        click.echo(f"  {'participant':<12} username {demo.DEMO_PARTICIPANT}, PIN {demo.DEMO_PIN}")
+        if result.invite_code:
+            click.echo(
+                f"Unused invite for {demo.PENDING_MEMBER!r}: {result.invite_code} "
+                f"(or open {result.invite_url})"
+            )
 
     @app.cli.command("clock")
     def clock_command() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -70,8 +71,14 @@ def test_cli_upgrade_from_empty_then_demo_is_idempotent(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     assert "user admin@example.org" in first.stdout
     assert "facilitator@example.org" in first.stdout
+    assert "username demo-participant, PIN 246810" in first.stdout
+    first_code = re.search(r"Unused invite for .*: ([2-9A-Z]{4}-[2-9A-Z]{4})", first.stdout)
+    assert first_code is not None, first.stdout
     again = flask_cli(tmp_path, "demo")
     assert again.returncode == 0 and "already present" in again.stdout
+    # Every run hands out a fresh code (the old one is revoked: only hashes are kept).
+    second_code = re.search(r"Unused invite for .*: ([2-9A-Z]{4}-[2-9A-Z]{4})", again.stdout)
+    assert second_code is not None and second_code.group(1) != first_code.group(1)
     skipped = flask_cli(tmp_path, "demo", "--if-empty")
     assert "not seeded" in skipped.stdout
     admin = flask_cli(

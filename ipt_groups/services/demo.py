@@ -1,16 +1,32 @@
-"""Demo data for trying the app locally. Never in production."""
+"""Demo data for trying the app locally. Never in production.
+
+Staff logins, and a WHO 8-session cohort starting next week led by the demo
+facilitator and supervised by the demo supervisor, with three members: one who
+has joined (username ``demo-participant``, PIN ``246810``), one who has not yet
+redeemed an invite, and one more enrolled member. Names are invented.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, time, timedelta
 
 from sqlalchemy import func, select
 
+from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
-from ipt_groups.models import Role, User
+from ipt_groups.models import Cohort, CohortStatus, Enrolment, EnrolmentStatus, Role, User
+from ipt_groups.protocol.schedule import utc_to_local
+from ipt_groups.services import cohorts, enrolment, invites
+from ipt_groups.services.audit import Actor
 from ipt_groups.services.passwords import hash_password
 
 DEMO_PASSWORD = "ipt-demo-2026"
+DEMO_PARTICIPANT = "demo-participant"
+DEMO_PIN = "246810"
+DEMO_COHORT_NAME = "Demo group (Tuesdays)"
+DEMO_ZONE = "Europe/London"
+PENDING_MEMBER = "Demo Member Three"
 
 
 @dataclass(frozen=True)
@@ -27,16 +43,101 @@ DEMO_STAFF: tuple[DemoLogin, ...] = (
 )
 
 
+@dataclass
+class DemoResult:
+    created: list[str] = field(default_factory=list)
+    invite_code: str | None = None
+    invite_url: str | None = None
+
+
 def database_is_empty() -> bool:
     return not db.session.scalar(select(func.count(User.id)))
 
 
-def seed_demo() -> list[str]:
+def _next_monday(today: date) -> date:
+    return today + timedelta(days=7 - today.weekday())
+
+
+def _staff(email: str) -> User:
+    user = db.session.scalar(select(User).where(User.email == email))
+    assert user is not None
+    return user
+
+
+def _seed_cohort(result: DemoResult) -> Cohort:
+    cohort = db.session.scalar(select(Cohort).where(Cohort.name == DEMO_COHORT_NAME))
+    if cohort is not None:
+        return cohort
+    facilitator = _staff("facilitator@example.org")
+    supervisor = _staff("supervisor@example.org")
+    actor = Actor(facilitator.id)
+    cohort = cohorts.create_cohort(
+        actor,
+        facilitator,
+        {
+            "name": DEMO_COHORT_NAME,
+            "programme_key": "who-8",
+            "language": "en",
+            "time_zone": DEMO_ZONE,
+            "weekday": 1,  # Tuesdays
+            "local_time": time(17, 0),
+            "start_date": _next_monday(utc_to_local(utcnow(), DEMO_ZONE).date()),
+            "location": "Community hall, room 2",
+            "supervisor_ids": [supervisor.id],
+        },
+    )
+    cohorts.change_status(actor, cohort, CohortStatus.ACTIVE)
+    screening = {"suicide_plan_or_attempt": False, "needs_specialist_care": False}
+    consent = {"version": "demo-1"}
+    members = (
+        ("Demo Participant", ["life_changes"]),
+        ("Demo Member Two", ["grief"]),
+        (PENDING_MEMBER, ["loneliness"]),
+    )
+    for name, areas in members:
+        enrolment.enrol(
+            actor,
+            cohort,
+            {
+                "display_name": name,
+                "problem_areas": areas,
+                "screening": screening,
+                "consent": consent,
+            },
+        )
+    joined = db.session.scalar(
+        select(Enrolment).where(Enrolment.display_name == "Demo Participant")
+    )
+    assert joined is not None and joined.user is not None
+    joined.user.username = DEMO_PARTICIPANT
+    joined.user.password_hash = hash_password(DEMO_PIN)
+    result.created.append(f"cohort {DEMO_COHORT_NAME!r} with 3 members")
+    return cohort
+
+
+def _fresh_invite(result: DemoResult, cohort: Cohort, base_url: str, ttl: timedelta) -> None:
+    """Each run prints a new code for the member who has not joined yet."""
+    pending = db.session.scalar(
+        select(Enrolment).where(
+            Enrolment.cohort_id == cohort.id,
+            Enrolment.display_name == PENDING_MEMBER,
+            Enrolment.status == EnrolmentStatus.ENROLLED,
+        )
+    )
+    if pending is None or pending.user is None or pending.user.password_hash:
+        return
+    issued = invites.issue(Actor(cohort.lead_id), pending, ttl=ttl, base_url=base_url)
+    result.invite_code, result.invite_url = issued.code, issued.url
+
+
+def seed_demo(
+    base_url: str = "http://127.0.0.1:5000", ttl: timedelta = timedelta(days=14)
+) -> DemoResult:
     """Create whatever demo records are missing; returns what was created.
 
     Idempotent: existing records (and any password a tester changed) are kept.
     """
-    created: list[str] = []
+    result = DemoResult()
     for login in DEMO_STAFF:
         if db.session.scalar(select(User.id).where(User.email == login.email)) is None:
             db.session.add(
@@ -46,9 +147,12 @@ def seed_demo() -> list[str]:
                     role=login.role,
                     password_hash=hash_password(DEMO_PASSWORD),
                     language="en",
-                    time_zone="Europe/London",
+                    time_zone=DEMO_ZONE,
                 )
             )
-            created.append(f"user {login.email}")
+            result.created.append(f"user {login.email}")
     db.session.flush()
-    return created
+    cohort = _seed_cohort(result)
+    _fresh_invite(result, cohort, base_url, ttl)
+    db.session.flush()
+    return result
