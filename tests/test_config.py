@@ -40,6 +40,10 @@ def test_bad_database_url_refused(raw: str) -> None:
         ({"SESSION_IDLE_MINUTES": "600", "SESSION_ABSOLUTE_HOURS": "2"}, "SESSION_IDLE_MINUTES"),
         ({"PROXY_HOPS": "-1"}, "PROXY_HOPS"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"INVITE_DAYS": "0"}, "INVITE_DAYS"),
+        ({"INVITE_DAYS": "two weeks"}, "INVITE_DAYS"),
+        ({"PUBLIC_URL": "ipt.example.org"}, "PUBLIC_URL"),
+        ({"PUBLIC_URL": "ftp://ipt.example.org"}, "PUBLIC_URL"),
         ({"DATABASE_URL": "oracle://x/y"}, "DATABASE_URL"),
         ({"APP_ENV": "production", "DATABASE_URL": "postgres://h/db"}, "SECRET_KEY"),
         (
@@ -68,6 +72,12 @@ def test_defaults_for_local_use(tmp_path: Path) -> None:
     assert settings.database_url == f"sqlite:///{tmp_path / 'ipt_groups.sqlite3'}"
     assert settings.session_idle_timeout == timedelta(minutes=60)
     assert settings.session_absolute_timeout == timedelta(hours=12)
+    assert settings.invite_ttl == timedelta(days=14) and settings.public_url is None
+
+
+def test_public_url_loses_its_trailing_slash(tmp_path: Path) -> None:
+    settings = load_settings({"PUBLIC_URL": "https://ipt.example.org/ "}, tmp_path)
+    assert settings.public_url == "https://ipt.example.org"
 
 
 def test_local_secret_key_generated_once_and_kept(tmp_path: Path) -> None:
