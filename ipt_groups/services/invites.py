@@ -24,6 +24,7 @@ from ipt_groups.models import CURRENT_STATUSES, Enrolment, Invite, User
 from ipt_groups.services import audit, throttle
 from ipt_groups.services.audit import Actor
 from ipt_groups.services.passwords import hash_password
+from ipt_groups.services.sessions import revoke_all_sessions
 from ipt_groups.services.users import check_participant_secret
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -152,7 +153,8 @@ def redeem(raw_code: str, secret: str, *, address: str | None) -> User:
     invite = find_usable(raw_code, address=address)
     check_participant_secret(secret)
     user = invite.enrolment.user
-    assert user is not None  # current enrolments always have an account
+    if user is None or not user.is_active:
+        raise ApiError(410, _GONE["revoked"], code="invite_revoked")
     # A conditional UPDATE: of two redemptions racing, exactly one spends the invite.
     spent = db.session.execute(
         update(Invite)
@@ -163,6 +165,9 @@ def redeem(raw_code: str, secret: str, *, address: str | None) -> User:
     if spent != 1:
         raise ApiError(410, _GONE["used"], code="invite_used")
     user.password_hash = hash_password(secret)
+    # A re-issued invite is how a forgotten PIN is reset: sessions opened with the
+    # old PIN (perhaps on a lost phone) end now.
+    revoke_all_sessions(user.id)
     audit.record(Actor(user.id, address), "invite.redeem", "invite", invite.id)
     return user
 
