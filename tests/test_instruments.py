@@ -120,3 +120,17 @@ def test_local_instrument_rules() -> None:
     problems = validate_instrument(gap)
     assert "Band 'high' should start at 10." in problems
     assert "Risk item 'nope' is not an item." in problems
+
+
+def test_agendas_cover_every_meeting_kind_in_plain_words() -> None:
+    from ipt_groups.protocol.agendas import AGENDAS, AgendaKind
+
+    assert set(AGENDAS) == set(AgendaKind)
+    group = (AgendaKind.INITIAL, AgendaKind.MIDDLE, AgendaKind.TERMINATION)
+    for kind in group:  # a group session fits its 90 minutes
+        assert sum(item.minutes for item in AGENDAS[kind]) == 90, kind
+    clinical = ("ipt", "interpersonal", "depress", "phq", "suicid", "psycho")
+    for items in AGENDAS.values():
+        for item in items:
+            words = f"{item.title} {item.guidance}".lower()
+            assert not any(w in words for w in clinical), item.title
