@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask import Response
+from flask import Response, current_app
 from flask.views import MethodView
 from flask_login import current_user
 
@@ -135,6 +135,11 @@ class CalendarFeedFile(MethodView):
         user = schedule.resolve_feed(token)
         if user is None:
             raise ApiError(404)
-        body = schedule.render_ics(user, schedule.events_for(user), public_base_url())
+        body = schedule.render_ics(
+            user,
+            schedule.events_for(user),
+            public_base_url(),
+            uid_key=current_app.config["SECRET_KEY"],
+        )
         db.session.commit()
         return Response(body, content_type="text/calendar; charset=utf-8")

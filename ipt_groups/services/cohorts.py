@@ -192,6 +192,10 @@ def change_status(actor: Actor, cohort: Cohort, new: str) -> Cohort:
             if session.status == SessionStatus.SCHEDULED and session.starts_at > now:
                 session.status = SessionStatus.CANCELLED
                 session.cancel_reason = "Cohort cancelled"
+        from ipt_groups.services.enrolment import cancel_future_meetings  # circular at import
+
+        for member in db.session.scalars(select(Enrolment).where(Enrolment.cohort_id == cohort.id)):
+            cancel_future_meetings(member.meetings)
     cohort.status = new
     audit.record(actor, f"cohort.{new}", "cohort", cohort.id)
     return cohort

@@ -12,6 +12,7 @@ Rules from the protocol (shared/reference/group-ipt.md):
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
@@ -166,15 +167,20 @@ def update(actor: Actor, enrolment: Enrolment, changes: dict[str, Any]) -> Enrol
     return enrolment
 
 
+def cancel_future_meetings(meetings: Iterable[MemberMeeting]) -> None:
+    """Cancel one-to-one meetings still to come (booked or not); past ones stay."""
+    now = utcnow()
+    for meeting in meetings:
+        if meeting.status == "scheduled" and (meeting.starts_at is None or meeting.starts_at > now):
+            meeting.status = "cancelled"
+
+
 def _leave(enrolment: Enrolment) -> None:
     """The member no longer holds a place: future individual meetings are
     cancelled, unused invites revoked."""
     from ipt_groups.services.invites import revoke_pending  # circular at import
 
-    now = utcnow()
-    for meeting in enrolment.meetings:
-        if meeting.status == "scheduled" and (meeting.starts_at is None or meeting.starts_at > now):
-            meeting.status = "cancelled"
+    cancel_future_meetings(enrolment.meetings)
     revoke_pending(enrolment)
 
 
@@ -241,9 +247,7 @@ def move(actor: Actor, enrolment: Enrolment, target: Cohort) -> Enrolment:
     _add_meetings(moved, target)
     db.session.add(moved)
     db.session.flush()
-    for meeting in enrolment.meetings:
-        if meeting.status == "scheduled" and (meeting.starts_at is None or meeting.starts_at > now):
-            meeting.status = "cancelled"
+    _leave(enrolment)  # the old invite goes too: staff issue one for the new enrolment
     enrolment.status = EnrolmentStatus.MOVED
     enrolment.moved_to_id = moved.id
     enrolment.withdrawn_at = now

@@ -9,6 +9,7 @@ cohort's internal name, the programme's name nor anything clinical appears.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -56,7 +57,7 @@ LAST_USED_PRECISION = timedelta(minutes=5)
 
 @dataclass(frozen=True)
 class CalendarEvent:
-    uid: str
+    ref: str  # our own reference, e.g. group-session-12; the ICS UID is derived from it
     kind: str  # group, catch_up, individual
     title: str
     starts_at: datetime
@@ -81,7 +82,7 @@ def _titles(language: str) -> dict[str, str]:
 
 def _session_event(session: GroupSession, cohort: Cohort, language: str) -> CalendarEvent:
     return CalendarEvent(
-        uid=f"group-session-{session.id}@ipt-groups",
+        ref=f"group-session-{session.id}",
         kind=session.kind,
         title=_titles(language)["group" if session.kind == SessionKind.GROUP else "catch_up"],
         starts_at=session.starts_at,
@@ -100,7 +101,7 @@ def _session_event(session: GroupSession, cohort: Cohort, language: str) -> Cale
 def _meeting_event(meeting: MemberMeeting, cohort: Cohort, language: str) -> CalendarEvent:
     assert meeting.starts_at is not None
     return CalendarEvent(
-        uid=f"member-meeting-{meeting.id}@ipt-groups",
+        ref=f"member-meeting-{meeting.id}",
         kind="individual",
         title=_titles(language)["individual"],
         starts_at=meeting.starts_at,
@@ -236,11 +237,20 @@ def resolve_feed(token: str) -> User | None:
     return feed.user
 
 
-def render_ics(user: User, events: list[CalendarEvent], app_url: str) -> bytes:
+def _uid(ref: str, key: str) -> str:
+    """A stable, opaque UID: the same event keeps it across fetches (so calendars
+    update it in place), and two installations never collide."""
+    digest = hmac.new(key.encode(), ref.encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{digest}@calendar"
+
+
+def render_ics(user: User, events: list[CalendarEvent], app_url: str, uid_key: str) -> bytes:
     """An RFC 5545 calendar: local times with their zone (VTIMEZONE included),
     cancelled sessions kept as STATUS:CANCELLED so calendars remove them."""
     cal = Calendar()
-    cal.add("prodid", "-//ipt_groups//calendar feed//EN")
+    # Nothing here names the software or the clinic: a calendar synced to a phone
+    # or a third-party service must not reveal what kind of group this is.
+    cal.add("prodid", "-//Group calendar//EN")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", _titles(user.language)["calendar"])
@@ -248,7 +258,7 @@ def render_ics(user: User, events: list[CalendarEvent], app_url: str) -> bytes:
     stamp = utcnow()
     for e in events:
         event = Event()
-        event.add("uid", e.uid)
+        event.add("uid", _uid(e.ref, uid_key))
         event.add("dtstamp", stamp)
         event.add("dtstart", e.local_start(e.time_zone))
         event.add("dtend", utc_to_local(e.ends_at, e.time_zone))
