@@ -290,3 +290,91 @@ def test_creator_who_names_another_lead_keeps_access(
     assert dup.status_code == 422
     wrong_role = fac.post("/api/cohorts", json=cohort_body(supervisor_ids=[users["participant"]]))
     assert wrong_role.status_code == 422 and "supervisor_ids" in wrong_role.json["error"]["fields"]
+
+
+def test_running_cohort_keeps_a_supervisor(
+    as_role: Any, users: dict[str, int], frozen: datetime
+) -> None:
+    fac: ApiClient = as_role("facilitator")
+    cohort = create_cohort(fac, supervisor_ids=[users["supervisor"]])
+    url = f"/api/cohorts/{cohort['id']}"
+    assert fac.post(f"{url}/status", json={"status": "active"}).status_code == 200
+    response = fac.patch(url, json={"supervisor_ids": []})
+    assert response.status_code == 409 and response.json["error"]["code"] == "supervisor_required"
+    staff = fac.get(url).json["staff"]
+    assert [s["user_id"] for s in staff if s["role"] == "supervisor"] == [users["supervisor"]]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"start_date": "9999-12-25"},
+        {"start_date": "2026-03-01"},  # yesterday
+        {"lead_id": 2**31},
+        {"supervisor_ids": [2**64]},
+    ],
+)
+def test_out_of_range_values_are_422_not_500(
+    as_role: Any, frozen: datetime, body: dict[str, Any]
+) -> None:
+    fac: ApiClient = as_role("facilitator")
+    response = fac.post("/api/cohorts", json=cohort_body(**body))
+    assert response.status_code == 422
+    assert set(response.json["error"]["fields"]) == set(body)
+
+
+def test_far_future_reschedule_is_refused_and_nothing_is_saved(
+    as_role: Any, frozen: datetime
+) -> None:
+    fac: ApiClient = as_role("facilitator")
+    cohort = create_cohort(fac)
+    last = fac.get(f"/api/cohorts/{cohort['id']}/sessions").json[-1]
+    response = fac.post(
+        f"/api/sessions/{last['id']}/reschedule", json={"starts_at_local": "9999-12-31T23:00"}
+    )
+    assert response.status_code == 422
+    assert fac.get(f"/api/sessions/{last['id']}").json["starts_at"] == last["starts_at"]
+
+
+def test_reschedule_respects_closed_dates(as_role: Any, frozen: datetime) -> None:
+    admin: ApiClient = as_role("admin")
+    admin.post("/api/closed-dates", json={"day": "2026-04-14", "label": "Holiday"})
+    fac: ApiClient = as_role("facilitator")
+    cohort = create_cohort(fac)
+    sessions = fac.get(f"/api/cohorts/{cohort['id']}/sessions").json
+    onto = fac.post(
+        f"/api/sessions/{sessions[1]['id']}/reschedule",
+        json={"starts_at_local": "2026-04-14T17:00"},
+    )
+    assert onto.status_code == 422
+    # Session 2 and later move a week: session 5 would land on 14 April, so it and
+    # the later ones move one more week.
+    moved = fac.post(
+        f"/api/sessions/{sessions[1]['id']}/reschedule",
+        json={"starts_at_local": "2026-03-24T17:00", "scope": "this_and_later"},
+    )
+    assert moved.status_code == 200
+    dates = [
+        s["local_starts_at"][:10] for s in fac.get(f"/api/cohorts/{cohort['id']}/sessions").json
+    ]
+    assert "2026-04-14" not in dates
+    assert dates == [
+        "2026-03-10", "2026-03-24", "2026-03-31", "2026-04-07",
+        "2026-04-21", "2026-04-28", "2026-05-05", "2026-05-12",
+    ]  # fmt: skip
+
+
+def test_online_link_checked_on_its_own_too(as_role: Any, frozen: datetime) -> None:
+    fac: ApiClient = as_role("facilitator")
+    cohort = create_cohort(fac, location_kind="online", location="https://meet.example.org/a")
+    bad = fac.patch(f"/api/cohorts/{cohort['id']}", json={"location": "javascript:alert(1)"})
+    assert bad.status_code == 422 and "location" in bad.json["error"]["fields"]
+    assert fac.get(f"/api/cohorts/{cohort['id']}").json["location"] == "https://meet.example.org/a"
+
+
+def test_clinic_closed_date_only_once(as_role: Any) -> None:
+    admin: ApiClient = as_role("admin")
+    assert admin.post("/api/closed-dates", json={"day": "2026-12-25"}).status_code == 201
+    again = admin.post("/api/closed-dates", json={"day": "2026-12-25"})
+    assert again.status_code == 409 and again.json["error"]["code"] == "already_closed"
+    assert len(admin.get("/api/closed-dates").json) == 1

@@ -106,3 +106,11 @@ def test_production_cookie_is_secure_and_strict(tmp_path: Path) -> None:
     assert cfg["ARGON2_PROFILE"] == "rfc9106-low-memory"
     dev = load_settings({}, tmp_path).flask_config()
     assert dev["SESSION_COOKIE_SECURE"] is False
+
+
+@pytest.mark.parametrize("url", ["sqlite:////tmp/x.sqlite3", "postgresql+psycopg://u@h/db"])
+def test_database_errors_never_log_parameters(url: str) -> None:
+    from ipt_groups.config import _engine_options
+
+    # A failed INSERT's message would otherwise carry names and screening answers.
+    assert _engine_options(url)["hide_parameters"] is True

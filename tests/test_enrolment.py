@@ -216,3 +216,52 @@ def test_individual_meeting_is_booked_in_the_cohort_zone(as_role: Any, frozen: d
     assert response.json["local_starts_at"] == "2026-03-05T10:00:00+03:00"
     past = fac.patch(f"/api/meetings/{meeting['id']}", json={"starts_at_local": "2026-03-01T10:00"})
     assert past.status_code == 422
+
+
+def test_reactivation_is_fair_to_the_waitlist(as_role: Any, frozen: datetime) -> None:
+    fac: ApiClient = as_role("facilitator")
+    cohort = create_cohort(fac, capacity=1)
+    a = enrol(fac, cohort["id"], "Member A")["enrolment"]
+    b = enrol(fac, cohort["id"], "Member B")["enrolment"]
+    c = enrol(fac, cohort["id"], "Member C")["enrolment"]
+    assert (b["status"], c["status"]) == ("waitlisted", "waitlisted")
+    fac.post(f"/api/enrolments/{a['id']}/withdraw", json={"reason": "Unwell"})
+    fac.post(f"/api/enrolments/{b['id']}/withdraw", json={"reason": "Busy"})
+    # A's withdrawal promoted B; B's withdrawal then promoted C.
+    assert statuses(fac, cohort["id"])["Member C"] == "enrolled"
+    # A held a place before, but the group is full again: A queues like anyone else.
+    back = fac.post(f"/api/enrolments/{a['id']}/reactivate")
+    assert back.json["status"] == "waitlisted" and back.json["waitlist_position"] == 1
+
+
+def test_waitlisted_only_member_cannot_rejoin_after_the_window(
+    as_role: Any, frozen: datetime
+) -> None:
+    fac: ApiClient = as_role("facilitator")
+    cohort = create_cohort(fac, capacity=1)
+    enrol(fac, cohort["id"], "Member A")
+    waiting = enrol(fac, cohort["id"], "Member W")["enrolment"]
+    fac.post(f"/api/enrolments/{waiting['id']}/withdraw", json={"reason": "Changed mind"})
+    clock.advance(timedelta(days=16))  # sessions 1 and 2 have taken place
+    fac = as_role("facilitator")
+    response = fac.post(f"/api/enrolments/{waiting['id']}/reactivate")
+    assert response.status_code == 409 and response.json["error"]["code"] == "late_join_closed"
+
+
+def test_late_join_window_of_one_means_before_the_start(as_role: Any, frozen: datetime) -> None:
+    admin: ApiClient = as_role("admin")
+    body = {
+        "key": "closed-4", "name": "Closed group", "group_sessions": 4, "session_minutes": 60,
+        "phases": {"initial": [1], "middle": [2, 3], "termination": [4]},
+        "meetings": [{"kind": "pre_group", "after_session": 0, "label": "Pre-group"}],
+        "group_size_min": 2, "group_size_max": 8, "late_join_sessions": 0,
+    }  # fmt: skip
+    assert admin.post("/api/programmes", json=body).status_code == 422
+    assert admin.post("/api/programmes", json={**body, "late_join_sessions": 1}).status_code == 201
+    fac: ApiClient = as_role("facilitator")
+    cohort = create_cohort(fac, programme_key="closed-4")
+    assert enrol(fac, cohort["id"])["enrolment"]["status"] == "enrolled"
+    clock.advance(timedelta(days=8, hours=9))  # session 1 has begun
+    fac = as_role("facilitator")
+    late = fac.post(f"/api/cohorts/{cohort['id']}/enrolments", json=member_body("Member B"))
+    assert late.status_code == 409

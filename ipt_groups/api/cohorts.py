@@ -4,14 +4,13 @@ clinic's closed dates; the staff directory used to pick co-facilitators."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 import marshmallow as ma
 from flask.views import MethodView
 from flask_login import current_user
 from marshmallow import validate
 
-from ipt_groups.api.common import ID, Language, TimeZone
+from ipt_groups.api.common import EARLIEST, ID, LATEST, Language, TimeZone, UserId
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.api.sessions import SessionSchema, present_session
 from ipt_groups.clock import utcnow
@@ -51,7 +50,9 @@ class CohortWriteSchema(ma.Schema):
         required=True, format="%H:%M", metadata={"description": "Local start time, HH:MM"}
     )
     start_date = ma.fields.Date(
-        required=True, metadata={"description": "Session 1 is the first meeting day from here"}
+        required=True,
+        validate=validate.Range(min=EARLIEST.date(), max=LATEST.date()),
+        metadata={"description": "Session 1 is the first meeting day from here (not in the past)"},
     )
     session_minutes = ma.fields.Integer(validate=validate.Range(min=15, max=240))
     location_kind = ma.fields.String(
@@ -62,18 +63,11 @@ class CohortWriteSchema(ma.Schema):
         validate=validate.Range(min=1, max=100),
         metadata={"description": "Defaults to the programme's maximum group size"},
     )
-    lead_id = ma.fields.Integer(
-        validate=validate.Range(min=1), metadata={"description": "Defaults to the creator"}
+    lead_id = UserId(metadata={"description": "Defaults to the creator"})
+    co_facilitator_ids = ma.fields.List(
+        UserId(), load_default=list, validate=validate.Length(max=10)
     )
-    co_facilitator_ids = ma.fields.List(ma.fields.Integer(), load_default=list)
-    supervisor_ids = ma.fields.List(ma.fields.Integer(), load_default=list)
-
-    @ma.validates_schema
-    def _online_link(self, data: dict[str, Any], **_: Any) -> None:
-        if data.get("location_kind") == "online" and data.get("location"):
-            parts = urlsplit(data["location"])
-            if parts.scheme != "https" or not parts.netloc:
-                raise ma.ValidationError("An online location is an https:// link.", "location")
+    supervisor_ids = ma.fields.List(UserId(), load_default=list, validate=validate.Length(max=10))
 
 
 class CohortUpdateSchema(CohortWriteSchema):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import marshmallow as ma
 from flask import current_app, request
 from marshmallow import validate
@@ -60,6 +62,12 @@ def public_base_url() -> str:
     return current_app.config.get("PUBLIC_URL") or request.url_root.rstrip("/")
 
 
+# Dates the calendar accepts: far enough for any programme, and clear of the
+# year-9999 edge where adding a session's length would overflow.
+EARLIEST = datetime(2000, 1, 1)
+LATEST = datetime(2099, 12, 31, 23, 59)
+
+
 class LocalDateTime(ma.fields.NaiveDateTime):
     """A wall-clock date and time in the cohort's zone, such as 2026-03-12T17:00."""
 
@@ -68,4 +76,9 @@ class LocalDateTime(ma.fields.NaiveDateTime):
             "metadata",
             {"description": "Local wall-clock time in the cohort's time zone, no offset"},
         )
+        kwargs.setdefault("validate", validate.Range(min=EARLIEST, max=LATEST))
         super().__init__(**kwargs)  # type: ignore[arg-type]
+
+
+def UserId(**kwargs: object) -> ma.fields.Integer:  # noqa: N802 - reads as a field class
+    return ma.fields.Integer(validate=validate.Range(min=1, max=2147483647), **kwargs)  # type: ignore[arg-type]

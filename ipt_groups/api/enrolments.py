@@ -173,6 +173,9 @@ class CohortEnrolments(MethodView):
         cohort = access.get_cohort(current_user, cohort_id)
         rows = enrolment.list_enrolments(cohort, args.get("status"))
         positions = {w.id: i for i, w in enumerate(enrolment.waitlist(cohort), start=1)}
+        # The list shows who was referred at screening: that read is audited too.
+        audit.record(current_actor(), "enrolment.list", "cohort", cohort.id)
+        db.session.commit()
         return [_summary(e, positions) for e in rows]
 
     @roles_required(*MANAGERS)

@@ -69,8 +69,11 @@ class ProgrammeSchema(ma.Schema):
     group_size_max = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=50))
     late_join_sessions = ma.fields.Integer(
         load_default=2,
-        validate=validate.Range(min=0, max=52),
-        metadata={"description": "How many sessions may have begun when a new member joins"},
+        validate=validate.Range(min=1, max=52),
+        metadata={
+            "description": "The last session a new member can start at: 1 means joining "
+            "only before the group starts; 2 (the default) means until session 2 begins"
+        },
     )
     measures = ma.fields.List(
         ma.fields.Nested(MeasureRuleSchema),

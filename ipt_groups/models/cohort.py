@@ -7,7 +7,6 @@ from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -15,12 +14,13 @@ from sqlalchemy import (
     String,
     Time,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
-from ipt_groups.models.types import UTCDateTime
+from ipt_groups.models.types import JSONType, UTCDateTime
 from ipt_groups.models.user import User
 
 
@@ -69,7 +69,7 @@ class Cohort(db.Model):
     name: Mapped[str] = mapped_column(String(120))
     programme_key: Mapped[str] = mapped_column(String(40))
     # The programme as it was when the cohort was created (see models.programme).
-    programme: Mapped[dict[str, Any]] = mapped_column(JSON)
+    programme: Mapped[dict[str, Any]] = mapped_column(JSONType)
     language: Mapped[str] = mapped_column(String(16))
     time_zone: Mapped[str] = mapped_column(String(64))
     weekday: Mapped[int]  # Monday = 0
@@ -165,7 +165,17 @@ class ClosedDate(db.Model):
     skipped by one cohort. Dates are local dates in each cohort's own zone."""
 
     __tablename__ = "closed_dates"
-    __table_args__ = (UniqueConstraint("day", "cohort_id", name="day_cohort"),)
+    __table_args__ = (
+        UniqueConstraint("day", "cohort_id"),
+        # NULLs are distinct in a unique constraint: clinic-wide dates need their own.
+        Index(
+            "uq_closed_dates_clinic_day",
+            "day",
+            unique=True,
+            sqlite_where=text("cohort_id IS NULL"),
+            postgresql_where=text("cohort_id IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(Date(), index=True)

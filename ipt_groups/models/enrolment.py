@@ -6,13 +6,13 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models.cohort import Cohort
-from ipt_groups.models.types import UTCDateTime
+from ipt_groups.models.types import JSONType, UTCDateTime
 from ipt_groups.models.user import User
 
 
@@ -53,8 +53,8 @@ class Enrolment(db.Model):
     display_name: Mapped[str] = mapped_column(String(120))
     contact_phone: Mapped[str | None] = mapped_column(String(40))
     contact_email: Mapped[str | None] = mapped_column(String(254))
-    problem_areas: Mapped[list[str]] = mapped_column(JSON, default=list)
-    screening: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    problem_areas: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    screening: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     referral_note: Mapped[str | None] = mapped_column(String(500))
     consent_version: Mapped[str | None] = mapped_column(String(40))
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -64,6 +64,8 @@ class Enrolment(db.Model):
     status: Mapped[str] = mapped_column(String(12))
     # Waitlist order: earliest first; also set for enrolled members (when they joined).
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When the member first held a place (enrolled); None while only waitlisted.
+    joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     withdrawal_reason: Mapped[str | None] = mapped_column(String(500))
     moved_to_id: Mapped[int | None] = mapped_column(

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
-from ipt_groups.models.types import UTCDateTime
+from ipt_groups.models.types import JSONType, UTCDateTime
 
 
 class Programme(db.Model):
@@ -26,7 +26,7 @@ class Programme(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(120))
-    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSONType)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

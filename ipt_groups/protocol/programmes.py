@@ -231,8 +231,11 @@ def validate_template(template: ProgrammeTemplate) -> list[str]:
     )
     if not 1 <= template.group_size_min <= template.group_size_max:
         problems.append("Group size minimum must be at least 1 and not above the maximum.")
-    if not 0 <= template.late_join_sessions <= template.group_sessions:
-        problems.append("The late-join window must be between 0 and the number of sessions.")
+    if not 1 <= template.late_join_sessions <= template.group_sessions:
+        problems.append(
+            "The late-join window must be between 1 (join before the first session only) "
+            "and the number of sessions."
+        )
     if not template.pre_group_meetings:
         problems.append("A programme needs at least one pre-group meeting (the safety screen).")
     for meeting in template.meetings:

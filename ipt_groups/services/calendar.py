@@ -8,7 +8,7 @@ week later, whatever daylight saving does in between.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from itertools import pairwise
 
 from sqlalchemy import or_, select
@@ -89,24 +89,28 @@ def _move(session: GroupSession, local: datetime, zone: str) -> None:
 
 
 def reflow(cohort: Cohort, *, now: datetime | None = None) -> int:
-    """Push sessions that fall on a closed date back a week, and every later one
-    with them. Only sessions still to come move. Returns how many moved."""
+    """Push sessions off closed dates, a week at a time, and push each later session
+    only as far as it must go to stay after the one before. Sessions already begun
+    never move. Returns how many moved."""
     if cohort.status not in EDITABLE:
         return 0
     now = now or utcnow()
     closed = closed_days(cohort.id)
-    shift = timedelta(0)
+    previous: datetime | None = None
     moved = 0
     for session in numbered_sessions(cohort):
-        if session.status != SessionStatus.SCHEDULED or session.starts_at <= now:
+        if session.status != SessionStatus.SCHEDULED:
             continue
-        local = local_start(session, cohort.time_zone) + shift
-        while local.date() in closed:
-            local += WEEK
-            shift += WEEK
-        if shift:
-            _move(session, local, cohort.time_zone)
-            moved += 1
+        local = local_start(session, cohort.time_zone)
+        if session.starts_at > now:
+            while previous is not None and local <= previous:
+                local += WEEK
+            while local.date() in closed:
+                local += WEEK
+            if local != local_start(session, cohort.time_zone):
+                _move(session, local, cohort.time_zone)
+                moved += 1
+        previous = local
     return moved
 
 
@@ -157,6 +161,10 @@ def reschedule(
     if _to_utc(new_local, cohort.time_zone) <= now:
         raise ApiError(422, fields={"starts_at_local": ["Choose a time in the future."]})
     zone = cohort.time_zone
+    if new_local.date() in closed_days(cohort.id):
+        raise ApiError(
+            422, fields={"starts_at_local": ["This date is closed (a holiday or skipped date)."]}
+        )
     shift = new_local - local_start(session, zone)
     if scope == "this" or session.kind != SessionKind.GROUP:
         moved = [session]
@@ -171,6 +179,8 @@ def reschedule(
     for s in moved:
         _move(s, local_start(s, zone) + shift, zone)
     if session.kind == SessionKind.GROUP:
+        if scope != "this":
+            reflow(cohort, now=now)  # later sessions that landed on closed dates move on
         _check_order(cohort)
     for s in moved:
         audit.record(actor, "session.reschedule", "group_session", s.id)
@@ -256,12 +266,12 @@ def add_closed_date(actor: Actor, day: date, label: str, cohort: Cohort | None) 
     else:
         _require_editable(cohort)
         reflow(cohort)
-    audit.record(actor, "closed_date.add", "cohort" if cohort else None, cohort_id)
+    audit.record(actor, "closed_date.add", "closed_date", row.id)
     return row
 
 
 def remove_closed_date(actor: Actor, row: ClosedDate) -> None:
     """Sessions already pushed back stay where they are: people may have planned
     around the new dates, so nothing moves without the facilitator saying so."""
-    audit.record(actor, "closed_date.remove", "cohort" if row.cohort_id else None, row.cohort_id)
+    audit.record(actor, "closed_date.remove", "closed_date", row.id)
     db.session.delete(row)

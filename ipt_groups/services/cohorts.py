@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 
@@ -23,6 +25,7 @@ from ipt_groups.models import (
     User,
 )
 from ipt_groups.protocol.programmes import template_from_dict, template_to_dict
+from ipt_groups.protocol.schedule import utc_to_local
 from ipt_groups.services import audit, calendar, programmes
 from ipt_groups.services.access import visible_cohorts
 from ipt_groups.services.audit import Actor
@@ -70,6 +73,20 @@ def _set_staff(cohort: Cohort, choice: StaffChoice) -> None:
     ]
 
 
+def _check_location(kind: str, location: str) -> None:
+    # A participant's app and calendar open this link: only a real https address.
+    if kind == "online" and location:
+        parts = urlsplit(location)
+        if parts.scheme != "https" or not parts.netloc:
+            raise ApiError(422, fields={"location": ["An online location is an https:// link."]})
+
+
+def _check_start(start: date, zone: str) -> None:
+    today = utc_to_local(utcnow(), zone).date()
+    if start < today:
+        raise ApiError(422, fields={"start_date": ["The start date has passed."]})
+
+
 def create_cohort(actor: Actor, creator: User, data: dict[str, Any]) -> Cohort:
     """A cohort and its generated calendar. A facilitator who creates one leads it
     unless they name another lead (and then co-facilitates it, so they keep access)."""
@@ -79,6 +96,8 @@ def create_cohort(actor: Actor, creator: User, data: dict[str, Any]) -> Cohort:
     if creator.role == Role.FACILITATOR and creator.id != lead_id and creator.id not in co:
         co.append(creator.id)
     capacity = data.get("capacity") or template.group_size_max
+    _check_location(data.get("location_kind", "place"), data.get("location", ""))
+    _check_start(data["start_date"], data["time_zone"])
     cohort = Cohort(
         name=" ".join(data["name"].split()),
         programme_key=template.key,
@@ -121,6 +140,15 @@ def update_cohort(actor: Actor, cohort: Cohort, changes: dict[str, Any]) -> Coho
                 "reschedule sessions instead.",
                 code="cohort_started",
             )
+    _check_location(
+        changes.get("location_kind", cohort.location_kind),
+        changes.get("location", cohort.location),
+    )
+    if calendar_changes:
+        _check_start(
+            changes.get("start_date", cohort.start_date),
+            changes.get("time_zone", cohort.time_zone),
+        )
     for key in ("name", "language", "location_kind", "location", "capacity", *calendar_changes):
         if key in changes:
             setattr(cohort, key, changes[key])
@@ -141,6 +169,12 @@ def update_cohort(actor: Actor, cohort: Cohort, changes: dict[str, Any]) -> Coho
                 changes.get("supervisor_ids", current.supervisor_ids),
             ),
         )
+        if cohort.status == CohortStatus.ACTIVE and not cohort.staff_ids(StaffRole.SUPERVISOR):
+            # Lay facilitators must never be alone with a risk signal.
+            raise ApiError(
+                409, "A running cohort needs at least one supervisor.", code="supervisor_required"
+            )
+        audit.record(actor, "cohort.staff_change", "cohort", cohort.id)
     if calendar_changes:
         cohort.sessions.clear()
         db.session.flush()

@@ -78,8 +78,22 @@ def _require_open(cohort: Cohort, *, late_join_check: bool = True) -> None:
         )
 
 
+def _lock(cohort: Cohort) -> None:
+    """Serialise changes to one cohort's places: two facilitators enrolling into the
+    last place at once must not both get it (PostgreSQL row lock; SQLite writes are
+    serialised anyway)."""
+    db.session.execute(select(Cohort.id).where(Cohort.id == cohort.id).with_for_update())
+
+
 def _place_free(cohort: Cohort) -> bool:
-    return cohort.capacity > cohorts.enrolled_count(cohort)
+    """A place nobody is queuing for: the waitlist goes first."""
+    return cohort.capacity > cohorts.enrolled_count(cohort) and not cohorts.waitlisted_count(cohort)
+
+
+def _set_status(enrolment: Enrolment, status: str) -> None:
+    enrolment.status = status
+    if status == EnrolmentStatus.ENROLLED and enrolment.joined_at is None:
+        enrolment.joined_at = utcnow()
 
 
 def _add_meetings(enrolment: Enrolment, cohort: Cohort) -> None:
@@ -126,11 +140,12 @@ def enrol(actor: Actor, cohort: Cohort, data: dict[str, Any]) -> Enrolment:
     if problems:
         raise ApiError(422, fields=problems)
     _require_open(cohort)
+    _lock(cohort)
     enrolment.consent_version = data["consent"]["version"]
     enrolment.consent_at = now
     enrolment.consent_taken_by_id = actor.user_id
-    enrolment.status = (
-        EnrolmentStatus.ENROLLED if _place_free(cohort) else EnrolmentStatus.WAITLISTED
+    _set_status(
+        enrolment, EnrolmentStatus.ENROLLED if _place_free(cohort) else EnrolmentStatus.WAITLISTED
     )
     enrolment.user = User(
         username=_new_username(),
@@ -187,6 +202,7 @@ def _leave(enrolment: Enrolment) -> None:
 def withdraw(actor: Actor, enrolment: Enrolment, reason: str) -> Enrolment:
     if enrolment.status not in CURRENT_STATUSES:
         raise ApiError(409, f"This member is {enrolment.status}.", code="not_current")
+    _lock(enrolment.cohort)
     was_enrolled = enrolment.status == EnrolmentStatus.ENROLLED
     enrolment.status = EnrolmentStatus.WITHDRAWN
     enrolment.withdrawn_at = utcnow()
@@ -199,15 +215,18 @@ def withdraw(actor: Actor, enrolment: Enrolment, reason: str) -> Enrolment:
 
 
 def reactivate(actor: Actor, enrolment: Enrolment) -> Enrolment:
-    """Bring a withdrawn member back: enrolled if a place is free, else waitlisted.
+    """Bring a withdrawn member back: enrolled if a place is free and nobody is
+    waiting, else at the end of the waitlist.
 
-    Not a late join: the person was already part of this group."""
+    Someone who already held a place is not a late joiner; someone who only ever
+    waited is, and the late-join window applies to them."""
     if enrolment.status != EnrolmentStatus.WITHDRAWN:
         raise ApiError(409, "Only a withdrawn member can be re-activated.", code="not_withdrawn")
     cohort = enrolment.cohort
-    _require_open(cohort, late_join_check=False)
-    enrolment.status = (
-        EnrolmentStatus.ENROLLED if _place_free(cohort) else EnrolmentStatus.WAITLISTED
+    _require_open(cohort, late_join_check=enrolment.joined_at is None)
+    _lock(cohort)
+    _set_status(
+        enrolment, EnrolmentStatus.ENROLLED if _place_free(cohort) else EnrolmentStatus.WAITLISTED
     )
     enrolment.withdrawn_at = None
     enrolment.withdrawal_reason = None
@@ -227,6 +246,8 @@ def move(actor: Actor, enrolment: Enrolment, target: Cohort) -> Enrolment:
     if target.id == enrolment.cohort_id:
         raise ApiError(422, fields={"cohort_id": ["The member is already in this cohort."]})
     _require_open(target)
+    _lock(target)
+    _lock(enrolment.cohort)
     was_enrolled = enrolment.status == EnrolmentStatus.ENROLLED
     now = utcnow()
     moved = Enrolment(
@@ -240,9 +261,11 @@ def move(actor: Actor, enrolment: Enrolment, target: Cohort) -> Enrolment:
         consent_version=enrolment.consent_version,
         consent_at=enrolment.consent_at,
         consent_taken_by_id=enrolment.consent_taken_by_id,
-        status=EnrolmentStatus.ENROLLED if _place_free(target) else EnrolmentStatus.WAITLISTED,
         queued_at=now,
         created_by_id=actor.user_id,
+    )
+    _set_status(
+        moved, EnrolmentStatus.ENROLLED if _place_free(target) else EnrolmentStatus.WAITLISTED
     )
     _add_meetings(moved, target)
     db.session.add(moved)
@@ -277,10 +300,11 @@ def fill_from_waitlist(actor: Actor, cohort: Cohort) -> list[Enrolment]:
     if calendar.started_group_sessions(cohort, utcnow()) >= window:
         return []
     promoted = []
+    _lock(cohort)
     db.session.flush()
     free = cohort.capacity - cohorts.enrolled_count(cohort)
     for enrolment in waitlist(cohort)[: max(free, 0)]:
-        enrolment.status = EnrolmentStatus.ENROLLED
+        _set_status(enrolment, EnrolmentStatus.ENROLLED)
         promoted.append(enrolment)
         audit.record(actor, "enrolment.promote", "enrolment", enrolment.id)
     return promoted
