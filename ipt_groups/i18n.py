@@ -10,10 +10,17 @@ SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "es")
 DEFAULT_LANGUAGE = "en"
 
 
+# Region/City names (and UTC). Legacy aliases such as EST5EDT, Factory or
+# localtime are refused: they are not places a person lives in, and some follow
+# no real rules.
+_AREAS = ("Africa/", "America/", "Antarctica/", "Asia/", "Atlantic/", "Australia/",
+          "Europe/", "Indian/", "Pacific/", "Arctic/")  # fmt: skip
+
+
 @cache
 def iana_time_zones() -> frozenset[str]:
     # tzdata ships the zones, so this works on machines without /usr/share/zoneinfo.
-    return frozenset(available_timezones())
+    return frozenset(z for z in available_timezones() if z == "UTC" or z.startswith(_AREAS))
 
 
 def is_valid_time_zone(name: str) -> bool:

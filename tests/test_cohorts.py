@@ -245,6 +245,7 @@ def test_slot_change_before_start_regenerates_calendar(as_role: Any, frozen: dat
     ("field", "value"),
     [
         ("time_zone", "Mars/Olympus"),
+        ("time_zone", "EST5EDT"),  # a legacy alias, not a place
         ("weekday", 7),
         ("local_time", "25:00"),
         ("programme_key", "no-such-programme"),
