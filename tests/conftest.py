@@ -125,6 +125,9 @@ class ApiClient:
     def post(self, url: str, **kw: Any) -> Any:
         return self.client.post(url, headers=self._headers(kw.pop("headers", None)), **kw)
 
+    def put(self, url: str, **kw: Any) -> Any:
+        return self.client.put(url, headers=self._headers(kw.pop("headers", None)), **kw)
+
     def patch(self, url: str, **kw: Any) -> Any:
         return self.client.patch(url, headers=self._headers(kw.pop("headers", None)), **kw)
 

@@ -6,6 +6,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from ipt_groups.api import (
+    attendance,
     auth,
     calendar,
     cohorts,
@@ -20,6 +21,8 @@ from ipt_groups.api import (
 
 
 def register_blueprints(app: Flask, api: Api) -> None:
-    for module in (auth, me, users, programmes, cohorts, sessions, enrolments, invites, calendar):
+    for module in (
+        auth, me, users, programmes, cohorts, sessions, enrolments, invites, calendar, attendance,
+    ):  # fmt: skip
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.bp)

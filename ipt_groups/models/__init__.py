@@ -1,5 +1,12 @@
 """SQLAlchemy models, one module per aggregate; import them all from here."""
 
+from ipt_groups.models.attendance import (
+    Apology,
+    Attendance,
+    AttendanceStatus,
+    FollowUp,
+    IdempotencyKey,
+)
 from ipt_groups.models.cohort import (
     FACILITATING,
     ClosedDate,
@@ -28,6 +35,9 @@ __all__ = [
     "CURRENT_STATUSES",
     "FACILITATING",
     "STAFF_ROLES",
+    "Apology",
+    "Attendance",
+    "AttendanceStatus",
     "AuditEvent",
     "AuthSession",
     "CalendarFeed",
@@ -38,7 +48,9 @@ __all__ = [
     "CohortStatus",
     "Enrolment",
     "EnrolmentStatus",
+    "FollowUp",
     "GroupSession",
+    "IdempotencyKey",
     "Invite",
     "MemberMeeting",
     "Programme",
