@@ -6,6 +6,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from ipt_groups.api import (
+    agenda,
     attendance,
     auth,
     calendar,
@@ -22,7 +23,8 @@ from ipt_groups.api import (
 
 def register_blueprints(app: Flask, api: Api) -> None:
     for module in (
-        auth, me, users, programmes, cohorts, sessions, enrolments, invites, calendar, attendance,
+        auth, me, users, programmes, cohorts, sessions, agenda, enrolments, invites, calendar,
+        attendance,
     ):  # fmt: skip
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.bp)

@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate; import them all from here."""
 
+from ipt_groups.models.agenda import AgendaEntry
 from ipt_groups.models.attendance import (
     Apology,
     Attendance,
@@ -35,6 +36,7 @@ __all__ = [
     "CURRENT_STATUSES",
     "FACILITATING",
     "STAFF_ROLES",
+    "AgendaEntry",
     "Apology",
     "Attendance",
     "AttendanceStatus",

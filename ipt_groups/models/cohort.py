@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
+from ipt_groups.models.agenda import AgendaEntry
 from ipt_groups.models.types import JSONType, UTCDateTime
 from ipt_groups.models.user import User
 
@@ -158,6 +159,9 @@ class GroupSession(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     cohort: Mapped[Cohort] = relationship(back_populates="sessions")
+    agenda: Mapped[list[AgendaEntry]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="AgendaEntry.position"
+    )
 
 
 class ClosedDate(db.Model):

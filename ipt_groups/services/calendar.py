@@ -32,7 +32,7 @@ from ipt_groups.protocol.schedule import (
     utc_to_local,
     weekly_dates,
 )
-from ipt_groups.services import audit
+from ipt_groups.services import agenda, audit
 from ipt_groups.services.audit import Actor
 
 EDITABLE = (CohortStatus.PLANNED, CohortStatus.ACTIVE)
@@ -68,6 +68,7 @@ def generate_sessions(cohort: Cohort, template: ProgrammeTemplate) -> list[Group
             starts_at=local_to_utc(day, cohort.local_time, cohort.time_zone),
             duration_minutes=cohort.session_minutes,
             status=SessionStatus.SCHEDULED,
+            agenda=agenda.from_template(template.phase_of(number).value),
         )
         for number, day in enumerate(days, start=1)
     ]
@@ -227,6 +228,7 @@ def add_catch_up(
         starts_at=starts_at,
         duration_minutes=duration_minutes or cohort.session_minutes,
         status=SessionStatus.SCHEDULED,
+        agenda=agenda.from_template(phase),
     )
     db.session.add(session)
     db.session.flush()
