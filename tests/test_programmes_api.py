@@ -93,7 +93,7 @@ def test_cohort_keeps_its_copy_when_the_programme_changes(as_role: Any, frozen: 
     # Archived: no new cohorts, the existing one is untouched.
     assert admin.delete("/api/programmes/clinic-6").status_code == 204
     refused = fac.post("/api/cohorts", json=cohort_body(programme_key="clinic-6"))
-    assert refused.status_code == 404
+    assert refused.status_code == 422 and "programme_key" in refused.json["error"]["fields"]
     assert (
         fac.get(f"/api/cohorts/{cohort['id']}").json["programme_name"] == "Short clinic programme"
     )

@@ -16,7 +16,15 @@ from ipt_groups.api.sessions import SessionSchema, present_session
 from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
-from ipt_groups.models import STAFF_ROLES, ClosedDate, Cohort, CohortStatus, Role, StaffRole
+from ipt_groups.models import (
+    STAFF_ROLES,
+    ClosedDate,
+    Cohort,
+    CohortStatus,
+    EnrolmentStatus,
+    Role,
+    StaffRole,
+)
 from ipt_groups.security import current_actor, roles_required
 from ipt_groups.services import access, calendar, cohorts
 
@@ -129,8 +137,10 @@ class StaffDirectorySchema(ma.Schema):
     role = ma.fields.String()
 
 
-def present_cohort(cohort: Cohort) -> dict[str, Any]:
-    enrolled = cohorts.enrolled_count(cohort)
+def present_cohort(cohort: Cohort, counts: dict[str, int] | None = None) -> dict[str, Any]:
+    if counts is None:
+        counts = cohorts.member_counts([cohort.id])[cohort.id]
+    enrolled = counts.get(EnrolmentStatus.ENROLLED, 0)
     nxt = calendar.next_session(cohort, utcnow())
     return {
         **{k: getattr(cohort, k) for k in (
@@ -144,7 +154,7 @@ def present_cohort(cohort: Cohort) -> dict[str, Any]:
         "allowed_transitions": list(cohorts.TRANSITIONS[cohort.status]),
         "can_manage": access.can_manage(current_user, cohort),
         "enrolled": enrolled,
-        "waitlisted": cohorts.waitlisted_count(cohort),
+        "waitlisted": counts.get(EnrolmentStatus.WAITLISTED, 0),
         "below_minimum": enrolled < cohort.programme["group_size_min"],
         "staff": [
             {"user_id": s.user_id, "display_name": s.user.display_name, "role": s.role}
@@ -161,7 +171,9 @@ class Cohorts(MethodView):
     @blp.response(200, CohortSchema(many=True))
     def get(self, args: dict[str, Any]) -> Any:
         """Cohorts I may see: admins all, facilitators theirs, supervisors those they supervise."""
-        return [present_cohort(c) for c in cohorts.list_cohorts(current_user, args.get("status"))]
+        found = cohorts.list_cohorts(current_user, args.get("status"))
+        counts = cohorts.member_counts([c.id for c in found])
+        return [present_cohort(c, counts[c.id]) for c in found]
 
     @roles_required(Role.ADMIN, Role.FACILITATOR)
     @blp.arguments(CohortWriteSchema)
@@ -212,9 +224,7 @@ class SkippedDates(MethodView):
     def get(self, cohort_id: int) -> Any:
         """Dates this cohort does not meet (clinic-wide closed dates are listed separately)."""
         cohort = access.get_cohort(current_user, cohort_id)
-        return db.session.scalars(
-            db.select(ClosedDate).where(ClosedDate.cohort_id == cohort.id).order_by(ClosedDate.day)
-        ).all()
+        return calendar.list_closed_dates(cohort.id)
 
     @roles_required(Role.ADMIN, Role.FACILITATOR)
     @blp.arguments(ClosedDateSchema)
@@ -247,9 +257,7 @@ class ClosedDates(MethodView):
     @blp.response(200, ClosedDateSchema(many=True))
     def get(self) -> Any:
         """The clinic's closed dates (holidays), for every cohort."""
-        return db.session.scalars(
-            db.select(ClosedDate).where(ClosedDate.cohort_id.is_(None)).order_by(ClosedDate.day)
-        ).all()
+        return calendar.list_closed_dates(None)
 
     @roles_required(Role.ADMIN)
     @blp.arguments(ClosedDateSchema)

@@ -10,6 +10,8 @@ A cohort the caller may not see is "not found", whether it exists or not.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from sqlalchemy import Select, select
 
 from ipt_groups.errors import ApiError
@@ -26,6 +28,8 @@ from ipt_groups.models import (
     StaffRole,
     User,
 )
+
+T = TypeVar("T")
 
 
 def visible_cohorts(user: User) -> Select[tuple[Cohort]]:
@@ -58,33 +62,33 @@ def get_cohort(user: User, cohort_id: int, *, manage: bool = False) -> Cohort:
     return cohort
 
 
-def get_session(user: User, session_id: int, *, manage: bool = False) -> GroupSession:
-    session = db.session.get(GroupSession, session_id)
-    if session is None:
+def _found(model: type[T], row_id: int) -> T:
+    row = db.session.get(model, row_id)
+    if row is None:
         raise ApiError(404)
+    return row
+
+
+# Each record is visible exactly when the cohort it belongs to is.
+def get_session(user: User, session_id: int, *, manage: bool = False) -> GroupSession:
+    session = _found(GroupSession, session_id)
     get_cohort(user, session.cohort_id, manage=manage)
     return session
 
 
 def get_enrolment(user: User, enrolment_id: int, *, manage: bool = False) -> Enrolment:
-    enrolment = db.session.get(Enrolment, enrolment_id)
-    if enrolment is None:
-        raise ApiError(404)
+    enrolment = _found(Enrolment, enrolment_id)
     get_cohort(user, enrolment.cohort_id, manage=manage)
     return enrolment
 
 
 def get_meeting(user: User, meeting_id: int, *, manage: bool = False) -> MemberMeeting:
-    meeting = db.session.get(MemberMeeting, meeting_id)
-    if meeting is None:
-        raise ApiError(404)
+    meeting = _found(MemberMeeting, meeting_id)
     get_enrolment(user, meeting.enrolment_id, manage=manage)
     return meeting
 
 
 def get_invite(user: User, invite_id: int, *, manage: bool = False) -> Invite:
-    invite = db.session.get(Invite, invite_id)
-    if invite is None:
-        raise ApiError(404)
+    invite = _found(Invite, invite_id)
     get_enrolment(user, invite.enrolment_id, manage=manage)
     return invite

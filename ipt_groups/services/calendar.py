@@ -252,13 +252,17 @@ def next_session(cohort: Cohort, now: datetime) -> GroupSession | None:
     return min(upcoming, key=lambda s: s.starts_at, default=None)
 
 
-def add_closed_date(actor: Actor, day: date, label: str, cohort: Cohort | None) -> ClosedDate:
-    cohort_id = cohort.id if cohort else None
-    same_scope = (
+def list_closed_dates(cohort_id: int | None) -> list[ClosedDate]:
+    """A cohort's own skipped dates, or the clinic-wide ones (``None``)."""
+    scope = (
         ClosedDate.cohort_id.is_(None) if cohort_id is None else ClosedDate.cohort_id == cohort_id
     )
-    exists = db.session.scalar(select(ClosedDate).where(ClosedDate.day == day, same_scope))
-    if exists is not None:
+    return list(db.session.scalars(select(ClosedDate).where(scope).order_by(ClosedDate.day)))
+
+
+def add_closed_date(actor: Actor, day: date, label: str, cohort: Cohort | None) -> ClosedDate:
+    cohort_id = cohort.id if cohort else None
+    if any(row.day == day for row in list_closed_dates(cohort_id)):
         raise ApiError(409, f"{day.isoformat()} is already closed.", code="already_closed")
     row = ClosedDate(day=day, label=label, cohort_id=cohort_id)
     db.session.add(row)

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
@@ -90,7 +91,13 @@ def _check_start(start: date, zone: str) -> None:
 def create_cohort(actor: Actor, creator: User, data: dict[str, Any]) -> Cohort:
     """A cohort and its generated calendar. A facilitator who creates one leads it
     unless they name another lead (and then co-facilitates it, so they keep access)."""
-    template, _ = programmes.get_template(data["programme_key"], allow_archived=False)
+    try:
+        template, _ = programmes.get_template(data["programme_key"], allow_archived=False)
+    except ApiError:
+        # A field naming something that does not exist is a bad field, not a missing page.
+        raise ApiError(
+            422, fields={"programme_key": ["No such programme (or it is archived)."]}
+        ) from None
     co = list(data.get("co_facilitator_ids", []))
     lead_id = data.get("lead_id") or creator.id
     if creator.role == Role.FACILITATOR and creator.id != lead_id and creator.id not in co:
@@ -149,6 +156,12 @@ def update_cohort(actor: Actor, cohort: Cohort, changes: dict[str, Any]) -> Coho
             changes.get("start_date", cohort.start_date),
             changes.get("time_zone", cohort.time_zone),
         )
+    if "capacity" in changes and changes["capacity"] < enrolled_count(cohort):
+        raise ApiError(
+            409,
+            "Capacity cannot go below the number of members already enrolled.",
+            code="capacity_below_enrolled",
+        )
     for key in ("name", "language", "location_kind", "location", "capacity", *calendar_changes):
         if key in changes:
             setattr(cohort, key, changes[key])
@@ -184,12 +197,6 @@ def update_cohort(actor: Actor, cohort: Cohort, changes: dict[str, Any]) -> Coho
     if "capacity" in changes:
         from ipt_groups.services.enrolment import fill_from_waitlist  # circular at import
 
-        if changes["capacity"] < enrolled_count(cohort):
-            raise ApiError(
-                409,
-                "Capacity cannot go below the number of members already enrolled.",
-                code="capacity_below_enrolled",
-            )
         fill_from_waitlist(actor, cohort)
     audit.record(actor, "cohort.update", "cohort", cohort.id)
     return cohort
@@ -235,23 +242,31 @@ def change_status(actor: Actor, cohort: Cohort, new: str) -> Cohort:
     return cohort
 
 
-def enrolled_count(cohort: Cohort) -> int:
-    return _count(cohort, EnrolmentStatus.ENROLLED)
-
-
-def waitlisted_count(cohort: Cohort) -> int:
-    return _count(cohort, EnrolmentStatus.WAITLISTED)
-
-
-def _count(cohort: Cohort, status: str) -> int:
-    stmt = select(func.count(Enrolment.id)).where(
-        Enrolment.cohort_id == cohort.id, Enrolment.status == status
+def member_counts(cohort_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """Members per cohort and status, for many cohorts in one query."""
+    stmt = (
+        select(Enrolment.cohort_id, Enrolment.status, func.count(Enrolment.id))
+        .where(Enrolment.cohort_id.in_(cohort_ids))
+        .group_by(Enrolment.cohort_id, Enrolment.status)
     )
-    return db.session.scalar(stmt) or 0
+    counts: dict[int, dict[str, int]] = {cid: {} for cid in cohort_ids}
+    for cohort_id, status, n in db.session.execute(stmt):
+        counts[cohort_id][status] = n
+    return counts
+
+
+def enrolled_count(cohort: Cohort) -> int:
+    return member_counts([cohort.id])[cohort.id].get(EnrolmentStatus.ENROLLED, 0)
 
 
 def list_cohorts(user: User, status: str | None) -> list[Cohort]:
-    stmt = visible_cohorts(user).order_by(Cohort.start_date.desc(), Cohort.id.desc())
+    # Staff and sessions are shown for every cohort: load them with the list
+    # rather than one query per cohort.
+    stmt = (
+        visible_cohorts(user)
+        .options(selectinload(Cohort.staff), selectinload(Cohort.sessions))
+        .order_by(Cohort.start_date.desc(), Cohort.id.desc())
+    )
     if status:
         stmt = stmt.where(Cohort.status == status)
     return list(db.session.scalars(stmt))

@@ -87,7 +87,9 @@ def _lock(cohort: Cohort) -> None:
 
 def _place_free(cohort: Cohort) -> bool:
     """A place nobody is queuing for: the waitlist goes first."""
-    return cohort.capacity > cohorts.enrolled_count(cohort) and not cohorts.waitlisted_count(cohort)
+    counts = cohorts.member_counts([cohort.id])[cohort.id]
+    enrolled = counts.get(EnrolmentStatus.ENROLLED, 0)
+    return cohort.capacity > enrolled and not counts.get(EnrolmentStatus.WAITLISTED, 0)
 
 
 def _set_status(enrolment: Enrolment, status: str) -> None:

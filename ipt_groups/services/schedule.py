@@ -176,8 +176,11 @@ def schedule_for(user: User) -> Schedule:
             position = [e.id for e in waitlist(enrolment.cohort)].index(enrolment.id) + 1
         facilitators = []
         if cohort is not None:
-            ids = cohort.staff_ids(StaffRole.LEAD) + cohort.staff_ids(StaffRole.CO_FACILITATOR)
-            facilitators = [u.display_name for u in (db.session.get(User, i) for i in ids) if u]
+            facilitators = [
+                s.user.display_name
+                for s in sorted(cohort.staff, key=lambda s: s.role != StaffRole.LEAD)
+                if s.role in FACILITATING
+            ]
         status = enrolment.status if enrolment else "none"
     else:
         events, cohort, position, facilitators, status = staff_events(user), None, None, [], "staff"
