@@ -27,7 +27,12 @@ from ipt_groups.models.enrolment import (
     Invite,
     MemberMeeting,
 )
+from ipt_groups.models.measures import Assessment, AssessmentSource, LocalInstrument
+from ipt_groups.models.notes import MemberTask, SessionNote, TaskReview
+from ipt_groups.models.notification import Notification, NotificationKind, NotificationStatus
 from ipt_groups.models.programme import Programme
+from ipt_groups.models.risk import AlertAction, AlertSource, RiskAlert
+from ipt_groups.models.settings import ClinicSetting
 from ipt_groups.models.system import AuditEvent, ClockHeartbeat
 from ipt_groups.models.throttle import RateCounter
 from ipt_groups.models.user import STAFF_ROLES, AuthSession, Role, User
@@ -37,12 +42,17 @@ __all__ = [
     "FACILITATING",
     "STAFF_ROLES",
     "AgendaEntry",
+    "AlertAction",
+    "AlertSource",
     "Apology",
+    "Assessment",
+    "AssessmentSource",
     "Attendance",
     "AttendanceStatus",
     "AuditEvent",
     "AuthSession",
     "CalendarFeed",
+    "ClinicSetting",
     "ClockHeartbeat",
     "ClosedDate",
     "Cohort",
@@ -54,12 +64,20 @@ __all__ = [
     "GroupSession",
     "IdempotencyKey",
     "Invite",
+    "LocalInstrument",
     "MemberMeeting",
+    "MemberTask",
+    "Notification",
+    "NotificationKind",
+    "NotificationStatus",
     "Programme",
     "RateCounter",
+    "RiskAlert",
     "Role",
     "SessionKind",
+    "SessionNote",
     "SessionStatus",
     "StaffRole",
+    "TaskReview",
     "User",
 ]

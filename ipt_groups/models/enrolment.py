@@ -55,6 +55,7 @@ class Enrolment(db.Model):
     contact_email: Mapped[str | None] = mapped_column(String(254))
     problem_areas: Mapped[list[str]] = mapped_column(JSONType, default=list)
     screening: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    goal: Mapped[str | None] = mapped_column(String(500))  # agreed at the pre-group meeting
     referral_note: Mapped[str | None] = mapped_column(String(500))
     consent_version: Mapped[str | None] = mapped_column(String(40))
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

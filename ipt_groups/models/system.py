@@ -34,6 +34,7 @@ class AuditEvent(db.Model):
     __table_args__ = (
         Index("ix_audit_events_target", "target_type", "target_id"),
         Index("ix_audit_events_actor_id_at", "actor_id", "at"),
+        Index("ix_audit_events_subject_id_at", "subject_id", "at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,4 +43,7 @@ class AuditEvent(db.Model):
     action: Mapped[str] = mapped_column(String(64))
     target_type: Mapped[str | None] = mapped_column(String(32))
     target_id: Mapped[int | None]
+    # The member (enrolment id) whose clinical record was read or changed; no
+    # foreign key, so the trail survives the member's erasure.
+    subject_id: Mapped[int | None]
     ip_address: Mapped[str | None] = mapped_column(String(45))

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sqlalchemy import insert
+
+from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models import AuditEvent
 
@@ -20,14 +24,43 @@ SYSTEM = Actor(user_id=None)
 
 
 def record(
-    actor: Actor, action: str, target_type: str | None = None, target_id: int | None = None
+    actor: Actor,
+    action: str,
+    target_type: str | None = None,
+    target_id: int | None = None,
+    *,
+    subject_id: int | None = None,
 ) -> None:
+    """One audit row; ``subject_id`` is the member (enrolment) whose clinical
+    record this touches, so an admin can list everything done to one member."""
     db.session.add(
         AuditEvent(
             actor_id=actor.user_id,
             action=action,
             target_type=target_type,
             target_id=target_id,
+            subject_id=subject_id,
             ip_address=actor.ip_address,
         )
     )
+
+
+def record_reads(
+    actor: Actor, action: str, target_type: str, target_id: int | None, subject_ids: Iterable[int]
+) -> None:
+    """One row per member whose clinical record a read showed (a runner or a
+    cohort's outcomes show several at once), written in one insert."""
+    rows = [
+        {
+            "actor_id": actor.user_id,
+            "action": action,
+            "target_type": target_type,
+            "target_id": target_id,
+            "subject_id": subject_id,
+            "ip_address": actor.ip_address,
+            "at": utcnow(),
+        }
+        for subject_id in dict.fromkeys(subject_ids)
+    ]
+    if rows:
+        db.session.execute(insert(AuditEvent), rows)

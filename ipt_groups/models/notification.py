@@ -1,0 +1,53 @@
+"""The outbox: one row per message owed to one person.
+
+Services write rows (a risk alert for each supervisor, a reminder before a
+session); the clock's dispatcher (the push issue) delivers them. The row carries
+only a kind and a reference, never text: the wording is chosen at send time from
+neutral per-language templates, so nothing clinical is stored for delivery.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ipt_groups.clock import utcnow
+from ipt_groups.extensions import db
+from ipt_groups.models.types import UTCDateTime
+
+
+class NotificationKind(enum.StrEnum):
+    RISK_ALERT = "risk_alert"  # to the cohort's supervisors
+    RISK_ESCALATION = "risk_escalation"  # to the clinic admins, when nobody acted
+
+
+class NotificationStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class Notification(db.Model):
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_status_due_at", "status", "due_at"),
+        Index("ix_notifications_user_id_created_at", "user_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(24))
+    # Unique per message, so planning the same message twice makes one row.
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    ref_type: Mapped[str | None] = mapped_column(String(32))
+    ref_id: Mapped[int | None]
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(10), default=NotificationStatus.PENDING)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # seen in the app
