@@ -24,6 +24,7 @@ from flask import Flask
 from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models import ClockHeartbeat
+from ipt_groups.services import risk
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,17 @@ def heartbeat(name: str = "clock") -> None:
     row.pid = os.getpid()
 
 
-JOBS: tuple[Job, ...] = (Job(id="heartbeat", func=heartbeat, seconds=HEARTBEAT_SECONDS),)
+def escalate_alerts() -> None:
+    """Tell the admins about risk alerts nobody acknowledged in time."""
+    count = risk.escalate_overdue()
+    if count:
+        log.warning("escalated %d unacknowledged risk alert(s) to admins", count)
+
+
+JOBS: tuple[Job, ...] = (
+    Job(id="heartbeat", func=heartbeat, seconds=HEARTBEAT_SECONDS),
+    Job(id="escalate_alerts", func=escalate_alerts, seconds=60),
+)
 
 
 def _in_app(app: Flask, job: Job) -> Callable[[], None]:

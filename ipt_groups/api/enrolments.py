@@ -64,6 +64,11 @@ class EnrolmentCreateSchema(ma.Schema):
         load_default=list,
         metadata={"description": "One or two of " + ", ".join(enrolment.PROBLEM_AREAS)},
     )
+    goal = ma.fields.String(
+        validate=validate.Length(max=500),
+        allow_none=True,
+        metadata={"description": "The member's goal, agreed at the pre-group meeting"},
+    )
     screening = ma.fields.Nested(ScreeningSchema, required=True)
     referral_note = ma.fields.String(
         validate=validate.Length(max=500),
@@ -80,6 +85,11 @@ class EnrolmentUpdateSchema(ma.Schema):
     time_zone = TimeZone()
     problem_areas = ma.fields.List(
         ma.fields.String(validate=validate.OneOf(enrolment.PROBLEM_AREAS))
+    )
+    goal = ma.fields.String(
+        validate=validate.Length(max=500),
+        allow_none=True,
+        metadata={"description": "The member's goal, agreed at the pre-group meeting"},
     )
 
 
@@ -102,6 +112,7 @@ class EnrolmentSchema(EnrolmentSummarySchema):
     language = ma.fields.String(allow_none=True)
     time_zone = ma.fields.String(allow_none=True)
     problem_areas = ma.fields.List(ma.fields.String())
+    goal = ma.fields.String(allow_none=True)
     screening = ma.fields.Nested(ScreeningSchema)
     referral_note = ma.fields.String(allow_none=True)
     consent_version = ma.fields.String(allow_none=True)
@@ -153,7 +164,7 @@ def _detail(e: Enrolment) -> dict[str, Any]:
     return {
         **_summary(e),
         **{k: getattr(e, k) for k in (
-            "contact_phone", "contact_email", "problem_areas", "screening", "referral_note",
+            "contact_phone", "contact_email", "problem_areas", "goal", "screening", "referral_note",
             "consent_version", "consent_at", "consent_taken_by_id", "withdrawn_at",
             "withdrawal_reason", "moved_to_id",
         )},

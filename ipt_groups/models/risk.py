@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models.enrolment import Enrolment
+from ipt_groups.models.measures import Assessment
 from ipt_groups.models.types import UTCDateTime
 
 
@@ -61,6 +62,7 @@ class RiskAlert(db.Model):
     action_note: Mapped[str | None] = mapped_column(Text())
 
     enrolment: Mapped[Enrolment] = relationship()
+    assessment: Mapped[Assessment | None] = relationship()
 
     @property
     def is_open(self) -> bool:

@@ -101,7 +101,7 @@ def _claim_key(user: User, key: str | None) -> bool:
     return True
 
 
-def _require_open(session: GroupSession, now: datetime) -> None:
+def require_open(session: GroupSession, now: datetime) -> None:
     if session.status != SessionStatus.SCHEDULED:
         raise ApiError(409, "This session was cancelled.", code="session_cancelled")
     if session.cohort.status not in calendar.EDITABLE:
@@ -121,7 +121,7 @@ def record(
 ) -> Register:
     """Set the status of members (enrolment id, status); returns the register."""
     now = utcnow()
-    _require_open(session, now)
+    require_open(session, now)
     members = {m.id: m for m in _members(session)}
     unknown = [eid for eid, _ in marks if eid not in members]
     if unknown:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
 from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
@@ -64,3 +65,42 @@ def record_reads(
     ]
     if rows:
         db.session.execute(insert(AuditEvent), rows)
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    items: list[AuditEvent]
+    total: int
+    page: int
+    per_page: int
+
+
+def query(
+    *,
+    member_id: int | None = None,
+    actor_id: int | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> AuditPage:
+    """The trail, newest first, filtered by member, actor, action prefix and time."""
+    stmt = select(AuditEvent)
+    if member_id is not None:
+        stmt = stmt.where(AuditEvent.subject_id == member_id)
+    if actor_id is not None:
+        stmt = stmt.where(AuditEvent.actor_id == actor_id)
+    if action:
+        stmt = stmt.where(AuditEvent.action.startswith(action, autoescape=True))
+    if since is not None:
+        stmt = stmt.where(AuditEvent.at >= since)
+    if until is not None:
+        stmt = stmt.where(AuditEvent.at < until)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    items = db.session.scalars(
+        stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return AuditPage(list(items), total, page, per_page)

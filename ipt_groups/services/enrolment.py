@@ -121,6 +121,7 @@ def enrol(actor: Actor, cohort: Cohort, data: dict[str, Any]) -> Enrolment:
         contact_phone=data.get("contact_phone"),
         contact_email=data.get("contact_email"),
         problem_areas=list(dict.fromkeys(data.get("problem_areas", []))),
+        goal=data.get("goal"),
         screening=screening,
         created_by_id=actor.user_id,
         queued_at=now,
@@ -168,7 +169,7 @@ def update(actor: Actor, enrolment: Enrolment, changes: dict[str, Any]) -> Enrol
         enrolment.display_name = " ".join(changes["display_name"].split())
         if enrolment.user is not None:
             enrolment.user.display_name = enrolment.display_name
-    for key in ("contact_phone", "contact_email"):
+    for key in ("contact_phone", "contact_email", "goal"):
         if key in changes:
             setattr(enrolment, key, changes[key])
     if "problem_areas" in changes:

@@ -20,7 +20,7 @@ from ipt_groups.protocol.programmes import (
     template_to_dict,
     validate_template,
 )
-from ipt_groups.services import audit
+from ipt_groups.services import audit, measures
 from ipt_groups.services.audit import Actor
 
 
@@ -57,6 +57,12 @@ def _checked(data: dict[str, Any]) -> ProgrammeTemplate:
             template, measures=default_measures(template.group_sessions, template.meetings)
         )
     problems = validate_template(template)
+    known = measures.known_keys()
+    problems += [
+        f"Measure {rule.instrument!r} is not an instrument of this clinic."
+        for rule in template.measures
+        if rule.instrument not in known
+    ]
     if problems:
         raise ApiError(422, "The programme is not valid.", fields={"programme": problems})
     return template

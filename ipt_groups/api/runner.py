@@ -1,0 +1,119 @@
+"""The session runner: one call with everything the facilitator needs in the room."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_login import current_user
+
+from ipt_groups.api import agenda as agenda_api
+from ipt_groups.api.alerts import AlertSchema, Presenter
+from ipt_groups.api.attendance import FollowUpSchema, present_register
+from ipt_groups.api.common import ID
+from ipt_groups.api.notes import NoteSchema, TaskSchema
+from ipt_groups.api.parsing import ApiBlueprint as Blueprint
+from ipt_groups.api.sessions import SessionSchema, present_session
+from ipt_groups.extensions import db
+from ipt_groups.models import STAFF_ROLES
+from ipt_groups.security import current_actor, roles_required
+from ipt_groups.services import access, runner
+
+blp = Blueprint("runner", __name__, url_prefix="/api", description="Session runner")
+
+STAFF = tuple(STAFF_ROLES)
+
+
+class LastScoreSchema(ma.Schema):
+    id = ma.fields.Integer()
+    instrument = ma.fields.String()
+    instrument_name = ma.fields.String()
+    total = ma.fields.Integer()
+    band = ma.fields.String(allow_none=True)
+    completed_at = ma.fields.AwareDateTime()
+
+
+class RunnerMemberSchema(ma.Schema):
+    enrolment_id = ma.fields.Integer()
+    display_name = ma.fields.String()
+    member_status = ma.fields.String()
+    attendance = ma.fields.String(allow_none=True, metadata={"description": "None until marked"})
+    cannot_come = ma.fields.Boolean()
+    cannot_come_reason = ma.fields.String(allow_none=True)
+    problem_areas = ma.fields.List(ma.fields.String())
+    goal = ma.fields.String(allow_none=True)
+    last_score = ma.fields.Nested(LastScoreSchema, allow_none=True)
+    due = ma.fields.List(
+        ma.fields.String(), metadata={"description": "Measures due here and not yet recorded"}
+    )
+    task_to_review = ma.fields.Nested(
+        TaskSchema, allow_none=True, metadata={"description": "Agreed at an earlier session"}
+    )
+    task_here = ma.fields.Nested(TaskSchema, allow_none=True)
+    note_written = ma.fields.Boolean()
+    open_alerts = ma.fields.Integer()
+
+
+class RunnerSchema(ma.Schema):
+    session = ma.fields.Nested(SessionSchema)
+    agenda = ma.fields.Nested(agenda_api.AgendaSchema)
+    expected = ma.fields.Integer()
+    minimum = ma.fields.Integer()
+    below_minimum = ma.fields.Boolean()
+    warning = ma.fields.String(allow_none=True)
+    due = ma.fields.List(ma.fields.String(), metadata={"description": "Measures due here"})
+    members = ma.fields.List(ma.fields.Nested(RunnerMemberSchema))
+    group_note = ma.fields.Nested(NoteSchema, allow_none=True)
+    open_alerts = ma.fields.List(ma.fields.Nested(AlertSchema))
+    follow_ups = ma.fields.List(ma.fields.Nested(FollowUpSchema))
+    crisis_text = ma.fields.String(
+        metadata={"description": "The clinic's crisis instructions, always at hand"}
+    )
+
+
+def present(view: runner.Runner) -> dict[str, Any]:
+    register = present_register(view.register)
+    presenter = Presenter()
+    return {
+        "session": present_session(view.session),
+        "agenda": agenda_api.present(view.session),
+        **{k: register[k] for k in ("expected", "minimum", "below_minimum", "warning")},
+        "due": view.due,
+        "members": [
+            {
+                "enrolment_id": line.row.enrolment.id,
+                "display_name": line.row.enrolment.display_name,
+                "member_status": line.row.enrolment.status,
+                "attendance": line.row.status,
+                "cannot_come": line.row.apology is not None,
+                "cannot_come_reason": line.row.apology.reason if line.row.apology else None,
+                "problem_areas": line.row.enrolment.problem_areas,
+                "goal": line.row.enrolment.goal,
+                "last_score": line.latest,
+                "due": line.due,
+                "task_to_review": line.task_to_review,
+                "task_here": line.task_here,
+                "note_written": line.note_written,
+                "open_alerts": line.open_alerts,
+            }
+            for line in view.members
+        ],
+        "group_note": view.group_note,
+        "open_alerts": [presenter(a) for a in view.open_alerts],
+        "follow_ups": view.follow_ups,
+        "crisis_text": view.crisis_text,
+    }
+
+
+@blp.route(f"/sessions/<{ID}:session_id>/runner")
+class SessionRunner(MethodView):
+    @roles_required(*STAFF)
+    @blp.response(200, RunnerSchema)
+    def get(self, session_id: int) -> Any:
+        """Agenda, register, each member's problem areas, goal, last score, task to
+        review and measures due, the group note, open alerts and the crisis text."""
+        session = access.get_session(current_user, session_id)
+        view = runner.build(current_actor(), current_user, session)
+        db.session.commit()
+        return present(view)
