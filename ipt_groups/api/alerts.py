@@ -138,7 +138,7 @@ class Alerts(MethodView):
             current_actor(), "risk_alert.read", "risk_alert", None,
             [a.enrolment_id for a in alerts],
         )  # fmt: skip
-        db.session.commit()
+        audit.commit_reads()
         return list(map(Presenter(), alerts))
 
 
@@ -151,7 +151,7 @@ class AlertById(MethodView):
         alert = risk.get_alert(current_user, alert_id)
         audit.record(current_actor(), "risk_alert.read", "risk_alert", alert.id,
                      subject_id=alert.enrolment_id)  # fmt: skip
-        db.session.commit()
+        audit.commit_reads()
         return Presenter()(alert)
 
 

@@ -273,7 +273,7 @@ class MemberAssessments(MethodView):
         rows = measures.history(member, args.get("instrument"))
         audit.record(current_actor(), "assessment.read", "enrolment", member.id,
                      subject_id=member.id)  # fmt: skip
-        db.session.commit()
+        audit.commit_reads()
         return rows
 
     @roles_required(*MANAGERS)

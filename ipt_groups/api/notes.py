@@ -106,7 +106,7 @@ class SessionNotes(MethodView):
             current_actor(), "note.read", "group_session", session.id,
             [n.enrolment_id for n in rows if n.enrolment_id is not None],
         )  # fmt: skip
-        db.session.commit()
+        audit.commit_reads()
         return rows
 
     @roles_required(*MANAGERS)
@@ -164,7 +164,7 @@ class MemberRecord(MethodView):
         group notes of sessions they came to), tasks and alerts. Audited."""
         member = access.get_enrolment(current_user, enrolment_id)
         record = notes.member_record(current_actor(), member)
-        db.session.commit()
+        audit.commit_reads()
         presenter = Presenter()
         return {
             "enrolment_id": member.id,

@@ -15,10 +15,9 @@ from ipt_groups.api.common import ID
 from ipt_groups.api.notes import NoteSchema, TaskSchema
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.api.sessions import SessionSchema, present_session
-from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES
 from ipt_groups.security import current_actor, roles_required
-from ipt_groups.services import access, runner
+from ipt_groups.services import access, audit, runner
 
 blp = Blueprint("runner", __name__, url_prefix="/api", description="Session runner")
 
@@ -115,5 +114,5 @@ class SessionRunner(MethodView):
         review and measures due, the group note, open alerts and the crisis text."""
         session = access.get_session(current_user, session_id)
         view = runner.build(current_actor(), current_user, session)
-        db.session.commit()
+        audit.commit_reads()
         return present(view)

@@ -104,3 +104,17 @@ def query(
         .offset((page - 1) * per_page)
     ).all()
     return AuditPage(list(items), total, page, per_page)
+
+
+def commit_reads() -> None:
+    """Commit the audit rows a read wrote, without expiring what the read loaded.
+
+    The response is built from those objects next; expiring them on commit would
+    reload each one with its own query. Nothing else changed, so nothing is stale.
+    """
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True

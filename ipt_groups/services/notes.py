@@ -137,7 +137,7 @@ def member_record(actor: Actor, member: Enrolment) -> MemberRecord:
             .join(Attendance, Attendance.session_id == GroupSession.id)
             .where(Attendance.enrolment_id == member.id)
             .order_by(GroupSession.starts_at)
-        ).tuples()
+        )
     )
     present_ids = [
         s.id

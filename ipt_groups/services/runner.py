@@ -61,7 +61,7 @@ def build(actor: Actor, user: User, session: GroupSession) -> Runner:
             .join(GroupSession, GroupSession.id == MemberTask.session_id)
             .where(MemberTask.enrolment_id.in_(ids))
             .order_by(GroupSession.starts_at, MemberTask.id)
-        ).tuples()
+        )
         for task, starts_at in tasks:
             if task.session_id == session.id:
                 here[task.enrolment_id] = task
