@@ -7,15 +7,23 @@ from flask_smorest import Api
 
 from ipt_groups.api import (
     agenda,
+    alerts,
     attendance,
+    audit,
     auth,
     calendar,
+    clinic,
     cohorts,
     docs,
     enrolments,
     invites,
     me,
+    measures,
+    notes,
+    notifications,
+    outcomes,
     programmes,
+    runner,
     sessions,
     users,
 )
@@ -24,7 +32,7 @@ from ipt_groups.api import (
 def register_blueprints(app: Flask, api: Api) -> None:
     for module in (
         auth, me, users, programmes, cohorts, sessions, agenda, enrolments, invites, calendar,
-        attendance,
+        attendance, outcomes, measures, alerts, notes, runner, clinic, notifications, audit,
     ):  # fmt: skip
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.bp)
