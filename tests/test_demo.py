@@ -23,7 +23,9 @@ def test_demo_cohort_member_and_invite(app: Flask, frozen: datetime) -> None:
     assert result.invite_code is not None and result.invite_code != first.invite_code
     fac = ApiClient(app.test_client())
     assert fac.login("facilitator@example.org", demo.DEMO_PASSWORD).status_code == 200
-    (cohort,) = fac.get("/api/cohorts").json
+    cohorts = {c["name"]: c for c in fac.get("/api/cohorts").json}
+    assert set(cohorts) == {demo.DEMO_COHORT_NAME, demo.RUNNING_COHORT_NAME}
+    cohort = cohorts[demo.DEMO_COHORT_NAME]
     assert cohort["programme_key"] == "who-8" and cohort["status"] == "active"
     assert cohort["enrolled"] == 3
     assert {s["role"] for s in cohort["staff"]} == {"lead", "supervisor"}
@@ -47,3 +49,69 @@ def test_demo_cohort_member_and_invite(app: Flask, frozen: datetime) -> None:
         "/api/invites/redeem", json={"code": first.invite_code, "pin": "135790"}
     )
     assert stale.status_code == 410 and stale.json["error"]["code"] == "invite_revoked"
+
+
+def test_demo_walkthrough_run_session_one_and_see_the_outcomes(
+    app: Flask, frozen: datetime
+) -> None:
+    """The README's walkthrough, step by step, against the demo data."""
+    with app.app_context():
+        demo.seed_demo()
+        db.session.commit()
+    fac = ApiClient(app.test_client())
+    assert fac.login("facilitator@example.org", demo.DEMO_PASSWORD).status_code == 200
+    cohorts = {c["name"]: c for c in fac.get("/api/cohorts").json}
+    cohort = cohorts[demo.RUNNING_COHORT_NAME]
+    s1 = fac.get(f"/api/cohorts/{cohort['id']}/sessions").json[0]
+    # Seeded at Monday 09:00 London time: session 1 began at the top of the hour.
+    assert s1["number"] == 1 and s1["starts_at"] == "2026-03-02T09:00:00+00:00"
+
+    runner = fac.get(f"/api/sessions/{s1['id']}/runner").json
+    members = {m["display_name"]: m["enrolment_id"] for m in runner["members"]}
+    assert len(members) == 6 and runner["due"] == ["mood"]
+    assert runner["members"][0]["goal"] == "Talk about my mother with my sister"
+    for item in runner["agenda"]["items"]:
+        assert (
+            fac.post(f"/api/agenda-items/{item['id']}/tick", json={"done": True}).status_code == 200
+        )
+    fac.post(f"/api/sessions/{s1['id']}/attendance/all-present", json={})
+    fac.put(
+        f"/api/sessions/{s1['id']}/attendance",
+        json={"entries": [{"enrolment_id": members["Fay Demo"], "status": "absent"}]},
+    )
+    phq9 = {f"phq9_{n}": 2 for n in range(1, 9)} | {"phq9_9": 1}  # total 17
+    entered = fac.post(
+        f"/api/enrolments/{members['Ana Demo']}/assessments",
+        json={"instrument": "phq9", "answers": phq9, "session_id": s1["id"]},
+    ).json
+    assert entered["assessment"]["total"] == 17 and entered["alert"] is not None
+    assert entered["crisis_text"]
+    assert (
+        fac.post(f"/api/sessions/{s1['id']}/notes", json={"body": "Rules agreed."}).status_code
+        == 201
+    )
+    tasks = [{"enrolment_id": i, "text": "Notice one moment of low mood and who was there"}
+             for name, i in members.items() if name != "Fay Demo"]  # fmt: skip
+    assert len(fac.put(f"/api/sessions/{s1['id']}/tasks", json={"tasks": tasks}).json) == 5
+    done = fac.get(f"/api/sessions/{s1['id']}/runner").json
+    assert all(i["done"] for i in done["agenda"]["items"])
+
+    sup = ApiClient(app.test_client())
+    assert sup.login("supervisor@example.org", demo.DEMO_PASSWORD).status_code == 200
+    assert sup.get("/api/me/notifications").json["unread"] == 1
+    (alert,) = sup.get("/api/alerts").json
+    assert alert["display_name"] == "Ana Demo"
+    acknowledged = sup.post(
+        f"/api/alerts/{alert['id']}/acknowledge",
+        json={"action": "contacted", "note": "Phoned the same day; safe; plan agreed."},
+    )
+    assert acknowledged.json["status"] == "acknowledged"
+
+    outcomes = fac.get(f"/api/cohorts/{cohort['id']}/outcomes").json
+    (session_row,) = outcomes["sessions"]
+    assert (session_row["present"], session_row["absent"]) == (5, 1)
+    assert outcomes["funnel"]["enrolled"] == 6 and outcomes["funnel"]["started"] == 5
+    firsts = {m["display_name"]: m["first_phq9"] for m in outcomes["members"]}
+    assert firsts["Ana Demo"]["total"] == 17 and firsts["Ben Demo"] is None
+    csv_text = fac.get(f"/api/cohorts/{cohort['id']}/outcomes.csv?pseudonymous=true").text
+    assert "Ana Demo" not in csv_text and ",17," in csv_text

@@ -3,7 +3,9 @@
 Staff logins, and a WHO 8-session cohort starting next week led by the demo
 facilitator and supervised by the demo supervisor, with three members: one who
 has joined (username ``demo-participant``, PIN ``246810``), one who has not yet
-redeemed an invite, and one more enrolled member. Names are invented.
+redeemed an invite, and one more enrolled member. A second cohort's session 1
+began at the top of the hour the demo was seeded, with six members, so a
+session can be run at once. Names are invented.
 """
 
 from __future__ import annotations
@@ -27,6 +29,16 @@ DEMO_PIN = "246810"
 DEMO_COHORT_NAME = "Demo group (Tuesdays)"
 DEMO_ZONE = "Europe/London"
 PENDING_MEMBER = "Demo Member Three"
+RUNNING_COHORT_NAME = "Demo group (running today)"
+# Invented names; the WHO programme's minimum group size is six.
+RUNNING_MEMBERS = (
+    ("Ana Demo", ["grief"], "Talk about my mother with my sister"),
+    ("Ben Demo", ["disputes"], "Agree the chores with my partner without shouting"),
+    ("Cara Demo", ["life_changes"], "Find one person to talk to at the new job"),
+    ("Dev Demo", ["loneliness"], "Meet a neighbour once a week"),
+    ("Eli Demo", ["life_changes", "loneliness"], "Join the Saturday market group"),
+    ("Fay Demo", ["grief"], "Visit the grave with my brother"),
+)
 
 
 @dataclass(frozen=True)
@@ -115,6 +127,47 @@ def _seed_cohort(result: DemoResult) -> Cohort:
     return cohort
 
 
+def _seed_running_cohort(result: DemoResult) -> Cohort | None:
+    """A second cohort whose session 1 began at the top of this hour, so a tester
+    can run a session straight away (attendance, measures, notes, an alert)."""
+    if db.session.scalar(select(Cohort.id).where(Cohort.name == RUNNING_COHORT_NAME)):
+        return None
+    facilitator = _staff("facilitator@example.org")
+    supervisor = _staff("supervisor@example.org")
+    actor = Actor(facilitator.id)
+    now_local = utc_to_local(utcnow(), DEMO_ZONE)
+    cohort = cohorts.create_cohort(
+        actor,
+        facilitator,
+        {
+            "name": RUNNING_COHORT_NAME,
+            "programme_key": "who-8",
+            "language": "en",
+            "time_zone": DEMO_ZONE,
+            "weekday": now_local.weekday(),
+            "local_time": time(now_local.hour, 0),
+            "start_date": now_local.date(),
+            "location": "Health centre, meeting room",
+            "supervisor_ids": [supervisor.id],
+        },
+    )
+    cohorts.change_status(actor, cohort, CohortStatus.ACTIVE)
+    for name, areas, goal in RUNNING_MEMBERS:
+        enrolment.enrol(
+            actor,
+            cohort,
+            {
+                "display_name": name,
+                "problem_areas": areas,
+                "goal": goal,
+                "screening": {"suicide_plan_or_attempt": False, "needs_specialist_care": False},
+                "consent": {"version": "demo-1"},
+            },
+        )
+    result.created.append(f"cohort {RUNNING_COHORT_NAME!r} (session 1 today) with 6 members")
+    return cohort
+
+
 def _fresh_invite(result: DemoResult, cohort: Cohort, base_url: str, ttl: timedelta) -> None:
     """Each run prints a new code for the member who has not joined yet."""
     pending = db.session.scalar(
@@ -153,6 +206,7 @@ def seed_demo(
             result.created.append(f"user {login.email}")
     db.session.flush()
     cohort = _seed_cohort(result)
+    _seed_running_cohort(result)
     _fresh_invite(result, cohort, base_url, ttl)
     db.session.flush()
     return result
