@@ -195,3 +195,25 @@ def test_only_the_cohorts_own_facilitators_write_notes_and_tasks(
         f"/api/sessions/{s1}/tasks", json={"tasks": [{"enrolment_id": 99999, "text": "x"}]}
     )
     assert wrong_member.status_code == 422
+
+
+def test_a_one_to_one_meeting_has_its_own_guide_and_due_measures(
+    app: Flask, as_role: Any, users: dict[str, int], frozen: datetime
+) -> None:
+    fac = as_role("facilitator")
+    g = supervised_group(fac, users, members=1)
+    a = member_id(g)
+    (meeting,) = [m for m in g["members"][0]["enrolment"]["meetings"] if m["kind"] == "pre_group"]
+    guide = fac.get(f"/api/meetings/{meeting['id']}/guide").json
+    assert guide["meeting"]["kind"] == "pre_group" and guide["due"] == ["phq9"]
+    assert guide["recorded"] == [] and guide["display_name"] == "Member A"
+    assert {i["kind"] for i in guide["agenda"]} <= {
+        "check_in", "review_task", "problem_area_work", "role_play", "psychoeducation",
+        "new_task", "closing",
+    }  # fmt: skip
+    assert sum(i["minutes"] for i in guide["agenda"]) > 0
+    entered = enter(fac, a, NO_RISK, meeting_id=meeting["id"])
+    assert entered.status_code == 201 and entered.json["assessment"]["meeting_id"] == meeting["id"]
+    guide = fac.get(f"/api/meetings/{meeting['id']}/guide").json
+    assert guide["recorded"] == ["phq9"] and guide["last_score"]["total"] == 8
+    assert as_role("participant").get(f"/api/meetings/{meeting['id']}/guide").status_code == 403

@@ -14,7 +14,7 @@ from ipt_groups.api.attendance import FollowUpSchema, present_register
 from ipt_groups.api.common import ID
 from ipt_groups.api.notes import NoteSchema, TaskSchema
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
-from ipt_groups.api.sessions import SessionSchema, present_session
+from ipt_groups.api.sessions import MeetingSchema, SessionSchema, present_meeting, present_session
 from ipt_groups.models import STAFF_ROLES
 from ipt_groups.security import current_actor, roles_required
 from ipt_groups.services import access, audit, runner
@@ -71,6 +71,27 @@ class RunnerSchema(ma.Schema):
     )
 
 
+class GuideItemSchema(ma.Schema):
+    title = ma.fields.String()
+    guidance = ma.fields.String()
+    minutes = ma.fields.Integer()
+    kind = ma.fields.String()
+
+
+class MeetingGuideSchema(ma.Schema):
+    meeting = ma.fields.Nested(MeetingSchema)
+    display_name = ma.fields.String()
+    problem_areas = ma.fields.List(ma.fields.String())
+    goal = ma.fields.String(allow_none=True)
+    agenda = ma.fields.List(ma.fields.Nested(GuideItemSchema))
+    due = ma.fields.List(ma.fields.String(), metadata={"description": "Measures due here"})
+    recorded = ma.fields.List(
+        ma.fields.String(), metadata={"description": "Measures already recorded at it"}
+    )
+    last_score = ma.fields.Nested(LastScoreSchema, allow_none=True)
+    crisis_text = ma.fields.String()
+
+
 def present(view: runner.Runner) -> dict[str, Any]:
     register = present_register(view.register)
     presenter = Presenter()
@@ -116,3 +137,28 @@ class SessionRunner(MethodView):
         view = runner.build(current_actor(), current_user, session)
         audit.commit_reads()
         return present(view)
+
+
+@blp.route(f"/meetings/<{ID}:meeting_id>/guide")
+class MeetingGuide(MethodView):
+    @roles_required(*STAFF)
+    @blp.response(200, MeetingGuideSchema)
+    def get(self, meeting_id: int) -> Any:
+        """A one-to-one meeting's agenda with guidance, the measures due (the PHQ-9
+        at pre-group, mid-programme and post-group meetings by default) and the
+        member's problem areas, goal and last score."""
+        meeting = access.get_meeting(current_user, meeting_id)
+        guide = runner.meeting_guide(current_actor(), current_user, meeting)
+        audit.commit_reads()
+        member = meeting.enrolment
+        return {
+            "meeting": present_meeting(meeting),
+            "display_name": member.display_name,
+            "problem_areas": member.problem_areas,
+            "goal": member.goal,
+            "agenda": guide.items,
+            "due": guide.due,
+            "recorded": guide.recorded,
+            "last_score": guide.latest,
+            "crisis_text": guide.crisis_text,
+        }

@@ -13,11 +13,13 @@ from ipt_groups.models import (
     Assessment,
     FollowUp,
     GroupSession,
+    MemberMeeting,
     MemberTask,
     RiskAlert,
     SessionNote,
     User,
 )
+from ipt_groups.protocol.agendas import AgendaItem, AgendaKind, agenda_for
 from ipt_groups.services import attendance, audit, measures, settings
 from ipt_groups.services.attendance import Register, Row
 from ipt_groups.services.audit import Actor
@@ -105,5 +107,34 @@ def build(actor: Actor, user: User, session: GroupSession) -> Runner:
         group_note=notes.get(None),
         open_alerts=alerts,
         follow_ups=attendance.open_follow_ups([session.cohort_id]),
+        crisis_text=settings.current().crisis_text_for(user.language),
+    )
+
+
+@dataclass(frozen=True)
+class MeetingGuide:
+    """A one-to-one meeting: its agenda (read-only guidance), the measures due
+    and which of them are recorded, and the member's context."""
+
+    meeting: MemberMeeting
+    items: tuple[AgendaItem, ...]
+    due: list[str]
+    recorded: list[str]
+    latest: Assessment | None
+    crisis_text: str
+
+
+def meeting_guide(actor: Actor, user: User, meeting: MemberMeeting) -> MeetingGuide:
+    member = meeting.enrolment
+    recorded = db.session.scalars(
+        select(Assessment.instrument).where(Assessment.meeting_id == meeting.id)
+    )
+    audit.record(actor, "meeting_guide.read", "member_meeting", meeting.id, subject_id=member.id)
+    return MeetingGuide(
+        meeting=meeting,
+        items=agenda_for(AgendaKind(meeting.kind)),
+        due=measures.due_at_meeting(meeting),
+        recorded=sorted(set(recorded)),
+        latest=measures.latest_by_member([member.id]).get(member.id),
         crisis_text=settings.current().crisis_text_for(user.language),
     )
