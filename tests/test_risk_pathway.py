@@ -340,6 +340,7 @@ def test_audit_trail_records_reads_and_writes_without_clinical_content(
     trail = admin.get(f"/api/audit?member_id={a}&per_page=50").json
     seen = [(e["actor_id"], e["action"]) for e in reversed(trail["items"])]
     assert seen == [
+        (users["facilitator"], "enrolment.enrolled"),
         (users["facilitator"], "assessment.create"),
         (users["facilitator"], "risk_alert.open"),
         (users["facilitator"], "assessment.read"),
@@ -445,3 +446,54 @@ def test_a_clinic_adds_its_own_instrument_and_uses_it(
     assert "local_distress" not in [i["key"] for i in fac.get("/api/instruments").json]
     again = fac.post(f"/api/enrolments/{member_id(g)}/assessments", json=body)
     assert again.status_code == 404
+
+
+def test_a_risk_answer_is_never_turned_away(
+    app: Flask, as_role: Any, users: dict[str, int], frozen: datetime
+) -> None:
+    """Review findings: a waitlisted member's pre-group PHQ-9, and a member's own
+    answers that are no longer due, still open an alert when they signal risk."""
+    fac = as_role("facilitator")
+    cohort = create_cohort(fac, supervisor_ids=[users["supervisor"]], capacity=1)
+    enrol(fac, cohort["id"], "Member A")
+    waiting = enrol(fac, cohort["id"], "Member W")["enrolment"]
+    assert waiting["status"] == "waitlisted"
+    meeting = waiting["meetings"][0]["id"]
+    response = enter(fac, waiting["id"], ITEM_9, meeting_id=meeting)
+    assert response.status_code == 201 and response.json["alert"] is not None
+
+    g = supervised_group(fac, users)
+    username = g["members"][0]["enrolment"]["username"]
+    phone(app, g["members"][0]["invite"]["code"])
+    # Nothing is due a week before session 1; calm answers are refused, risky kept.
+    member = phone_login(app, username)
+    calm = member.post("/api/me/check-in", json={"instrument": "phq9", "answers": NO_RISK})
+    assert calm.status_code == 409
+    risky = member.post("/api/me/check-in", json={"instrument": "phq9", "answers": ITEM_9})
+    assert risky.status_code == 201 and risky.json["crisis_text"]
+    sources = [a["source"] for a in as_role("supervisor").get("/api/alerts").json]
+    assert sorted(sources) == ["risk_item", "self_check_in"]
+
+
+def test_a_local_risk_threshold_must_be_reachable(app: Flask, as_role: Any) -> None:
+    admin = as_role("admin")
+    body = {
+        "key": "never_flags", "name": "Never flags",
+        "items": [{"key": "n_1", "text": {"en": "Item"}}],
+        "min_answer": 0, "max_answer": 3, "risk_items": {"n_1": 3},
+    }  # fmt: skip
+    refused = admin.post("/api/instruments", json=body)
+    assert refused.status_code == 422 and "threshold" in str(refused.json["error"]["fields"])
+
+
+def test_two_acknowledgements_cannot_both_win(
+    app: Flask, as_role: Any, users: dict[str, int], frozen: datetime
+) -> None:
+    fac = as_role("facilitator")
+    g = supervised_group(fac, users)
+    alert_id = enter(fac, member_id(g), ITEM_9).json["alert"]["id"]
+    sup, admin = as_role("supervisor"), as_role("admin")
+    first = sup.post(f"/api/alerts/{alert_id}/acknowledge", json={"action": "contacted"})
+    second = admin.post(f"/api/alerts/{alert_id}/acknowledge", json={"action": "referred"})
+    assert (first.status_code, second.status_code) == (200, 409)
+    assert admin.get(f"/api/alerts/{alert_id}").json["action"] == "contacted"

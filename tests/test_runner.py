@@ -217,3 +217,35 @@ def test_a_one_to_one_meeting_has_its_own_guide_and_due_measures(
     guide = fac.get(f"/api/meetings/{meeting['id']}/guide").json
     assert guide["recorded"] == ["phq9"] and guide["last_score"]["total"] == 8
     assert as_role("participant").get(f"/api/meetings/{meeting['id']}/guide").status_code == 403
+
+
+def test_review_findings_tasks_and_notes_audit(
+    app: Flask, as_role: Any, users: dict[str, int], frozen: datetime
+) -> None:
+    fac = as_role("facilitator")
+    g = supervised_group(fac, users, members=2)
+    a, b = member_id(g, 0), member_id(g, 1)
+    s1, s2 = g["sessions"][0]["id"], g["sessions"][1]["id"]
+    clock.advance(SESSION_1)
+    fac = as_role("facilitator")
+    missing = fac.put(f"/api/sessions/{s1}/tasks", json={"tasks": [{"text": "x"}]})
+    assert missing.status_code == 422 and "enrolment_id" in str(missing.json["error"]["fields"])
+    (task,) = fac.put(
+        f"/api/sessions/{s1}/tasks", json={"tasks": [{"enrolment_id": a, "text": "Call"}]}
+    ).json
+    fac.put(f"/api/sessions/{s1}/attendance", json={"entries": [
+        {"enrolment_id": a, "status": "present"}, {"enrolment_id": b, "status": "absent"},
+    ]})  # fmt: skip
+    fac.post(f"/api/sessions/{s1}/notes", json={"body": "Group note only."})
+    fac.get(f"/api/sessions/{s1}/notes")
+    with app.app_context():
+        read = db.session.scalars(
+            select(AuditEvent.subject_id).where(AuditEvent.action == "note.read")
+        ).all()
+    assert sorted(read, key=lambda x: x or 0) == [None, a]  # the session, and who came
+    clock.advance(WEEK)
+    fac = as_role("facilitator")
+    url = f"/api/tasks/{task['id']}/review"
+    assert fac.post(url, json={"review": "done", "session_id": s2}).status_code == 200
+    again = fac.post(url, json={"review": "not_done", "session_id": s2})
+    assert again.status_code == 409

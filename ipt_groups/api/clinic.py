@@ -13,7 +13,7 @@ from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.extensions import db
 from ipt_groups.i18n import SUPPORTED_LANGUAGES
 from ipt_groups.models import Role
-from ipt_groups.security import current_actor, roles_required
+from ipt_groups.security import current_actor, public, roles_required
 from ipt_groups.services import settings
 
 blp = Blueprint("clinic", __name__, url_prefix="/api/clinic", description="Clinic settings")
@@ -70,11 +70,18 @@ class ClinicSettings(MethodView):
         return _present(updated)
 
 
+class CrisisTextArgs(ma.Schema):
+    language = ma.fields.String(validate=validate.OneOf(SUPPORTED_LANGUAGES))
+
+
 @blp.route("/crisis-text")
 class CrisisText(MethodView):
-    @roles_required(*EVERYONE)
+    @public
+    @blp.arguments(CrisisTextArgs, location="query")
     @blp.response(200, CrisisTextSchema)
-    def get(self) -> Any:
-        """The crisis instructions in my language (kept at hand in the app)."""
-        text = settings.current().crisis_text_for(current_user.language)
-        return {"language": current_user.language, "text": text}
+    def get(self, args: dict[str, Any]) -> Any:
+        """The crisis instructions (the signed-in person's language, or ``language``).
+        Public: someone whose session has ended must still be able to read them."""
+        signed_in = current_user.is_authenticated
+        language = args.get("language") or (current_user.language if signed_in else "en")
+        return {"language": language, "text": settings.current().crisis_text_for(language)}

@@ -226,7 +226,9 @@ class EnrolmentDetail(MethodView):
     def get(self, enrolment_id: int) -> Any:
         """One member's record, including screening and problem areas (the read is audited)."""
         member = access.get_enrolment(current_user, enrolment_id)
-        audit.record(current_actor(), "enrolment.read", "enrolment", member.id)
+        audit.record(
+            current_actor(), "enrolment.read", "enrolment", member.id, subject_id=member.id
+        )
         db.session.commit()
         return _detail(member)
 

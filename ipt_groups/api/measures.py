@@ -13,7 +13,7 @@ from ipt_groups.api.common import ID
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
-from ipt_groups.models import STAFF_ROLES, AssessmentSource, GroupSession, Role
+from ipt_groups.models import STAFF_ROLES, AssessmentSource, Role
 from ipt_groups.protocol.instruments import Instrument, instrument_to_dict
 from ipt_groups.security import current_actor, roles_required
 from ipt_groups.services import access, audit, measures, settings
@@ -285,9 +285,7 @@ class MemberAssessments(MethodView):
         member = access.get_enrolment(current_user, enrolment_id, manage=True)
         session = meeting = None
         if data.get("session_id"):
-            session = db.session.get(GroupSession, data["session_id"])
-            if session is None:
-                raise ApiError(422, fields={"session_id": ["No such session."]})
+            session = access.get_session(current_user, data["session_id"], manage=True)
         if data.get("meeting_id"):
             meeting = access.get_meeting(current_user, data["meeting_id"], manage=True)
         recorded = measures.record(
@@ -334,13 +332,15 @@ class MyCheckIn(MethodView):
         member = _my_enrolment()
         due = measures.check_in_due(member)
         replay = measures.already_sent(current_user, data.get("client_key"))
-        if not replay and (
-            due is None or data["instrument"] not in {i.key for i in due.instruments}
-        ):
+        counts = due is not None and data["instrument"] in {i.key for i in due.instruments}
+        # Answers that are not due (the window closed, a phone synced late, the
+        # facilitator entered them first) are refused, unless they signal risk:
+        # those are kept, open an alert, and bring the crisis text back.
+        if not (replay or counts or measures.signals_risk(data["instrument"], data["answers"])):
             raise ApiError(409, "Nothing to answer at the moment.", code="nothing_due")
         recorded = measures.record(
             current_actor(), current_user, member, data["instrument"], data["answers"],
-            source=AssessmentSource.SELF, session=due.session if due else None,
+            source=AssessmentSource.SELF, session=due.session if due and counts else None,
             client_key=data.get("client_key"),
         )  # fmt: skip
         db.session.commit()

@@ -23,7 +23,6 @@ blp = Blueprint("notes", __name__, url_prefix="/api", description="Notes, tasks 
 
 STAFF = tuple(STAFF_ROLES)
 MANAGERS = (Role.ADMIN, Role.FACILITATOR)
-ROW_ID = ma.fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
 
 
 class NoteCreateSchema(ma.Schema):
@@ -45,7 +44,7 @@ class NoteSchema(ma.Schema):
 
 
 class TaskEntrySchema(ma.Schema):
-    enrolment_id = ROW_ID
+    enrolment_id = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
     text = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
@@ -102,10 +101,7 @@ class SessionNotes(MethodView):
         """The session's group note and notes on members."""
         session = access.get_session(current_user, session_id)
         rows = notes.session_notes(session)
-        audit.record_reads(
-            current_actor(), "note.read", "group_session", session.id,
-            [n.enrolment_id for n in rows if n.enrolment_id is not None],
-        )  # fmt: skip
+        notes.audit_notes_read(current_actor(), session, rows)
         audit.commit_reads()
         return rows
 

@@ -220,9 +220,15 @@ def validate_instrument(instrument: Instrument) -> list[str]:
         problems.append("Item keys must be unique.")
     if not 0 <= instrument.min_answer < instrument.max_answer <= 100:
         problems.append("Answers must run from min_answer to a larger max_answer (at most 100).")
-    for key in instrument.risk_items:
+    for key, above in instrument.risk_items.items():
         if key not in keys:
             problems.append(f"Risk item {key!r} is not an item.")
+        elif not instrument.min_answer <= above < instrument.max_answer:
+            # A threshold the scale cannot exceed would never flag anyone.
+            problems.append(
+                f"Risk item {key!r}: the threshold must be from {instrument.min_answer} "
+                f"to {instrument.max_answer - 1}."
+            )
     if instrument.bands:
         expected = instrument.min_answer * len(keys)
         for band in sorted(instrument.bands, key=lambda b: b.low):

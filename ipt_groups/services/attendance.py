@@ -148,7 +148,9 @@ def record(
             if status == AttendanceStatus.ABSENT:
                 _follow_up_first_absence(session, members[enrolment_id])
         db.session.flush()
-        audit.record(actor, "attendance.record", "group_session", session.id)
+        audit.record_reads(
+            actor, "attendance.record", "group_session", session.id, [e for e, _ in marks]
+        )
     return register(session)
 
 
@@ -206,7 +208,7 @@ def apologise(
         db.session.add(apology)
     apology.reason = reason
     db.session.flush()
-    audit.record(actor, "apology.send", "group_session", session.id)
+    audit.record(actor, "apology.send", "group_session", session.id, subject_id=member.id)
     return apology
 
 
@@ -216,7 +218,7 @@ def withdraw_apology(actor: Actor, member: Enrolment, session: GroupSession) -> 
     )
     if apology is not None:
         db.session.delete(apology)
-        audit.record(actor, "apology.withdraw", "group_session", session.id)
+        audit.record(actor, "apology.withdraw", "group_session", session.id, subject_id=member.id)
 
 
 def open_follow_ups(cohort_ids: Sequence[int]) -> list[FollowUp]:

@@ -133,7 +133,7 @@ def enrol(actor: Actor, cohort: Cohort, data: dict[str, Any]) -> Enrolment:
         enrolment.referral_note = data.get("referral_note")
         db.session.add(enrolment)
         db.session.flush()
-        audit.record(actor, "enrolment.refer", "enrolment", enrolment.id)
+        audit.record(actor, "enrolment.refer", "enrolment", enrolment.id, subject_id=enrolment.id)
         return enrolment
     problems: dict[str, list[str]] = {}
     if not 1 <= len(enrolment.problem_areas) <= 2:
@@ -160,7 +160,9 @@ def enrol(actor: Actor, cohort: Cohort, data: dict[str, Any]) -> Enrolment:
     _add_meetings(enrolment, cohort)
     db.session.add(enrolment)
     db.session.flush()
-    audit.record(actor, f"enrolment.{enrolment.status}", "enrolment", enrolment.id)
+    audit.record(
+        actor, f"enrolment.{enrolment.status}", "enrolment", enrolment.id, subject_id=enrolment.id
+    )
     return enrolment
 
 
@@ -181,7 +183,7 @@ def update(actor: Actor, enrolment: Enrolment, changes: dict[str, Any]) -> Enrol
         for key in ("language", "time_zone"):
             if key in changes:
                 setattr(enrolment.user, key, changes[key])
-    audit.record(actor, "enrolment.update", "enrolment", enrolment.id)
+    audit.record(actor, "enrolment.update", "enrolment", enrolment.id, subject_id=enrolment.id)
     return enrolment
 
 
@@ -211,7 +213,7 @@ def withdraw(actor: Actor, enrolment: Enrolment, reason: str) -> Enrolment:
     enrolment.withdrawn_at = utcnow()
     enrolment.withdrawal_reason = reason
     _leave(enrolment)
-    audit.record(actor, "enrolment.withdraw", "enrolment", enrolment.id)
+    audit.record(actor, "enrolment.withdraw", "enrolment", enrolment.id, subject_id=enrolment.id)
     if was_enrolled:
         fill_from_waitlist(actor, enrolment.cohort)
     return enrolment
@@ -238,7 +240,7 @@ def reactivate(actor: Actor, enrolment: Enrolment) -> Enrolment:
     for meeting in enrolment.meetings:
         if meeting.status == "cancelled" and (meeting.starts_at is None or meeting.starts_at > now):
             meeting.status = "scheduled"
-    audit.record(actor, "enrolment.reactivate", "enrolment", enrolment.id)
+    audit.record(actor, "enrolment.reactivate", "enrolment", enrolment.id, subject_id=enrolment.id)
     return enrolment
 
 
@@ -277,7 +279,7 @@ def move(actor: Actor, enrolment: Enrolment, target: Cohort) -> Enrolment:
     enrolment.status = EnrolmentStatus.MOVED
     enrolment.moved_to_id = moved.id
     enrolment.withdrawn_at = now
-    audit.record(actor, "enrolment.move", "enrolment", enrolment.id)
+    audit.record(actor, "enrolment.move", "enrolment", enrolment.id, subject_id=enrolment.id)
     if was_enrolled:
         fill_from_waitlist(actor, enrolment.cohort)
     return moved
@@ -309,7 +311,7 @@ def fill_from_waitlist(actor: Actor, cohort: Cohort) -> list[Enrolment]:
     for enrolment in waitlist(cohort)[: max(free, 0)]:
         _set_status(enrolment, EnrolmentStatus.ENROLLED)
         promoted.append(enrolment)
-        audit.record(actor, "enrolment.promote", "enrolment", enrolment.id)
+        audit.record(actor, "enrolment.promote", "enrolment", enrolment.id, subject_id=enrolment.id)
     return promoted
 
 
@@ -345,5 +347,7 @@ def update_meeting(actor: Actor, meeting: MemberMeeting, changes: dict[str, Any]
     for key in ("duration_minutes", "location", "status"):
         if key in changes:
             setattr(meeting, key, changes[key])
-    audit.record(actor, "meeting.update", "member_meeting", meeting.id)
+    audit.record(
+        actor, "meeting.update", "member_meeting", meeting.id, subject_id=meeting.enrolment_id
+    )
     return meeting

@@ -173,7 +173,8 @@ def check_in_due(member: Enrolment, now: datetime | None = None) -> CheckIn | No
     for session in candidates:
         keys = due_at_session(session)
         done = recorded_at_sessions([session.id]).get((session.id, member.id), set())
-        missing = [get_instrument(k) for k in keys if k not in done]
+        live = known_keys()  # an archived local instrument is no longer asked
+        missing = [get_instrument(k) for k in keys if k not in done and k in live]
         if missing:
             return CheckIn(session, missing)
     return None
@@ -224,8 +225,8 @@ def record(
         alert = db.session.scalar(select(RiskAlert).where(RiskAlert.assessment_id == previous.id))
         return Recorded(previous, alert, replayed=True)
 
-    if member.status != EnrolmentStatus.ENROLLED:
-        raise ApiError(409, f"This member is {member.status}.", code="not_enrolled")
+    # Any status is accepted (a waitlisted member's pre-group meeting, a call to
+    # someone who withdrew): a risk answer must never be turned away.
     if session is not None and session.cohort_id != member.cohort_id:
         raise ApiError(422, fields={"session_id": ["Not a session of this member's cohort."]})
     if session is not None and session.kind not in (SessionKind.GROUP, SessionKind.CATCH_UP):
@@ -261,8 +262,10 @@ def record(
             db.session.add(assessment)
     except IntegrityError:  # the same offline batch arriving twice at once
         previous = _replay(scoped_key)
-        if previous is None:
-            raise
+        if previous is None or previous.enrolment_id != member.id:
+            raise ApiError(
+                409, "This client key was used for another record.", code="key_reused"
+            ) from None
         return Recorded(previous, None, replayed=True)
     audit.record(actor, "assessment.create", "assessment", assessment.id, subject_id=member.id)
 
@@ -273,6 +276,14 @@ def record(
         )
         alert = risk.open_alert(actor, member, origin, assessment=assessment, session=session)
     return Recorded(assessment, alert)
+
+
+def signals_risk(instrument_key: str, answers: Mapping[str, Any]) -> bool:
+    """Whether these answers would flag risk (False when they cannot be scored)."""
+    try:
+        return score(get_instrument(instrument_key), answers).risk
+    except (AnswerError, ApiError):
+        return False
 
 
 def history(member: Enrolment, instrument: str | None = None) -> list[Assessment]:

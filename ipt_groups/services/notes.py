@@ -71,6 +71,21 @@ def session_notes(session: GroupSession) -> list[SessionNote]:
     return list(db.session.scalars(stmt.order_by(SessionNote.id)))
 
 
+def audit_notes_read(actor: Actor, session: GroupSession, rows: Sequence[SessionNote]) -> None:
+    """One row for the session, and one per member the notes are about: those
+    with a note of their own, and, when there is a group note, those who came."""
+    audit.record(actor, "note.read", "group_session", session.id)
+    members = [n.enrolment_id for n in rows if n.enrolment_id is not None]
+    if any(n.enrolment_id is None for n in rows):
+        came = (AttendanceStatus.PRESENT, AttendanceStatus.LATE)
+        members += db.session.scalars(
+            select(Attendance.enrolment_id).where(
+                Attendance.session_id == session.id, Attendance.status.in_(came)
+            )
+        )
+    audit.record_reads(actor, "note.read", "group_session", session.id, members)
+
+
 def set_tasks(
     actor: Actor, user: User, session: GroupSession, tasks: Sequence[tuple[int, str]]
 ) -> list[MemberTask]:
@@ -111,6 +126,8 @@ def review_task(
             422, fields={"session_id": ["Review a task at a later session of the same cohort."]}
         )
     require_open(at_session, utcnow())
+    if task.review is not None:
+        raise ApiError(409, "This task has been reviewed already.", code="task_reviewed")
     task.review, task.reviewed_at = outcome, utcnow()
     task.reviewed_by_id, task.reviewed_session_id = user.id, at_session.id
     audit.record(actor, "task.review", "member_task", task.id, subject_id=task.enrolment_id)

@@ -156,12 +156,18 @@ def acknowledge(
 ) -> RiskAlert:
     if not can_acknowledge(user, alert):
         raise ApiError(403, "Only the cohort's supervisor or an admin can acknowledge an alert.")
-    if alert.acknowledged_at is not None:
+    # Conditional: two supervisors acting at once cannot both record an action.
+    claimed = db.session.execute(
+        RiskAlert.__table__.update()
+        .where(RiskAlert.id == alert.id, RiskAlert.acknowledged_at.is_(None))
+        .values(
+            acknowledged_at=utcnow(), acknowledged_by_id=user.id, action=action,
+            action_note=note,
+        )
+    ).rowcount  # fmt: skip
+    db.session.refresh(alert)
+    if not claimed:
         raise ApiError(409, "This alert was acknowledged already.", code="already_acknowledged")
-    alert.acknowledged_at = utcnow()
-    alert.acknowledged_by_id = user.id
-    alert.action = action
-    alert.action_note = note
     audit.record(actor, "risk_alert.acknowledge", "risk_alert", alert.id,
                  subject_id=alert.enrolment_id)  # fmt: skip
     return alert
