@@ -24,7 +24,7 @@ from flask import Flask
 from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models import ClockHeartbeat
-from ipt_groups.services import risk
+from ipt_groups.services import content, risk
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +56,17 @@ def escalate_alerts() -> None:
         log.warning("escalated %d unacknowledged risk alert(s) to admins", count)
 
 
+def release_content() -> None:
+    """Release readings whose session (or chosen moment) has come."""
+    count = content.release_due()
+    if count:
+        log.info("released %d reading(s) to cohorts", count)
+
+
 JOBS: tuple[Job, ...] = (
     Job(id="heartbeat", func=heartbeat, seconds=HEARTBEAT_SECONDS),
     Job(id="escalate_alerts", func=escalate_alerts, seconds=60),
+    Job(id="release_content", func=release_content, seconds=30),
 )
 
 

@@ -37,6 +37,8 @@ CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Endpoints outside our own blueprints that need no login (the spec itself).
 PUBLIC_ENDPOINTS = frozenset({"api-docs.openapi_json"})
+# Endpoints whose own Cache-Control is kept (shared reading material, no records).
+PRIVATE_CACHE_ENDPOINTS = frozenset({"content.MyReadings", "content.MyReading"})
 
 
 def public(fn: F) -> F:
@@ -184,8 +186,12 @@ def _security_headers(response: Response) -> Response:
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     headers.setdefault("X-Frame-Options", "DENY")
-    if request.path.startswith("/api/") and not request.path.startswith("/api/docs"):
-        # Personal, clinical data: never kept by browsers or shared caches.
+    # Personal, clinical data: never kept by browsers or shared caches. A view
+    # that allows more (a member's readings, "private, no-cache", so the app can
+    # keep them for offline reading and revalidate) says so itself.
+    keeps_own = request.endpoint in PRIVATE_CACHE_ENDPOINTS and "Cache-Control" in headers
+    api = request.path.startswith("/api/") and not request.path.startswith("/api/docs")
+    if api and not keeps_own:
         headers["Cache-Control"] = "no-store"
     if current_app.config["APP_ENV"] == "production":
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")

@@ -14,6 +14,7 @@ from ipt_groups.api import (
     calendar,
     clinic,
     cohorts,
+    content,
     docs,
     enrolments,
     invites,
@@ -33,6 +34,7 @@ def register_blueprints(app: Flask, api: Api) -> None:
     for module in (
         auth, me, users, programmes, cohorts, sessions, agenda, enrolments, invites, calendar,
         attendance, outcomes, measures, alerts, notes, runner, clinic, notifications, audit,
+        content,
     ):  # fmt: skip
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.bp)

@@ -47,6 +47,15 @@ class MeasureRuleSchema(ma.Schema):
     )
 
 
+class ReleaseRuleSchema(ma.Schema):
+    item = ma.fields.String(
+        required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,79}$"),
+        metadata={"description": "A library item's key", "example": "what-is-depression"},
+    )  # fmt: skip
+    session = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=52))
+    at = ma.fields.String(load_default="start", validate=validate.OneOf(["start", "end"]))
+
+
 class PhasesSchema(ma.Schema):
     initial = ma.fields.List(ma.fields.Integer(), required=True)
     middle = ma.fields.List(ma.fields.Integer(), required=True)
@@ -81,6 +90,13 @@ class ProgrammeSchema(ma.Schema):
         allow_none=True,
         metadata={"description": "Omit for the default schedule (mood each session, PHQ-9 "
                   "at individual meetings, the midpoint and the end)"},
+    )  # fmt: skip
+    releases = ma.fields.List(
+        ma.fields.Nested(ReleaseRuleSchema),
+        load_default=list,
+        validate=validate.Length(max=200),
+        metadata={"description": "Readings released at a session's start or end; empty for "
+                  "the library's suggested plan, scaled to the programme's length"},
     )  # fmt: skip
     shipped = ma.fields.Boolean(dump_only=True)
 

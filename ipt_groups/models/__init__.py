@@ -19,6 +19,13 @@ from ipt_groups.models.cohort import (
     SessionStatus,
     StaffRole,
 )
+from ipt_groups.models.content import (
+    ContentItem,
+    ContentRead,
+    ContentRelease,
+    ContentVersion,
+    ReleaseSource,
+)
 from ipt_groups.models.enrolment import (
     CURRENT_STATUSES,
     CalendarFeed,
@@ -58,6 +65,10 @@ __all__ = [
     "Cohort",
     "CohortStaff",
     "CohortStatus",
+    "ContentItem",
+    "ContentRead",
+    "ContentRelease",
+    "ContentVersion",
     "Enrolment",
     "EnrolmentStatus",
     "FollowUp",
@@ -72,6 +83,7 @@ __all__ = [
     "NotificationStatus",
     "Programme",
     "RateCounter",
+    "ReleaseSource",
     "RiskAlert",
     "Role",
     "SessionKind",

@@ -22,6 +22,7 @@ from ipt_groups.models.types import UTCDateTime
 class NotificationKind(enum.StrEnum):
     RISK_ALERT = "risk_alert"  # to the cohort's supervisors
     RISK_ESCALATION = "risk_escalation"  # to the clinic admins, when nobody acted
+    CONTENT_RELEASED = "content_released"  # to members: a new reading from their group
 
 
 class NotificationStatus(enum.StrEnum):

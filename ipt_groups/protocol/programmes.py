@@ -58,6 +58,15 @@ class MeasureRule:
 
 
 @dataclass(frozen=True)
+class ReleaseRule:
+    """Release a library item to the group at the start or end of a session."""
+
+    item: str
+    session: int
+    at: str = "start"  # or "end"
+
+
+@dataclass(frozen=True)
 class ProgrammeTemplate:
     key: str
     name: str
@@ -70,6 +79,8 @@ class ProgrammeTemplate:
     group_size_max: int
     late_join_sessions: int = 2
     measures: tuple[MeasureRule, ...] = field(default_factory=tuple)
+    # Empty: the library's own suggestion (each item's release tags) is used.
+    releases: tuple[ReleaseRule, ...] = field(default_factory=tuple)
 
     def phase_of(self, session_number: int) -> Phase:
         for phase, numbers in self.phases.items():
@@ -247,6 +258,12 @@ def validate_template(template: ProgrammeTemplate) -> list[str]:
             problems.append(
                 f"Measure {rule.instrument} is due at sessions outside the programme: {bad}."
             )
+    for rule in template.releases:
+        if not 1 <= rule.session <= template.group_sessions or rule.at not in ("start", "end"):
+            problems.append(
+                f"Reading {rule.item!r}: release at the start or end of a session "
+                f"1-{template.group_sessions}."
+            )
     return problems
 
 
@@ -275,6 +292,7 @@ def template_to_dict(template: ProgrammeTemplate) -> dict[str, Any]:
             }
             for r in template.measures
         ],
+        "releases": [{"item": r.item, "session": r.session, "at": r.at} for r in template.releases],
     }
 
 
@@ -302,5 +320,9 @@ def template_from_dict(data: Mapping[str, Any]) -> ProgrammeTemplate:
                 meetings=tuple(MeetingKind(k) for k in r.get("meetings", ())),
             )
             for r in data["measures"]
+        ),
+        releases=tuple(
+            ReleaseRule(r["item"], r["session"], r.get("at", "start"))
+            for r in data.get("releases", ())
         ),
     )

@@ -27,7 +27,7 @@ from ipt_groups.models import (
 )
 from ipt_groups.protocol.programmes import template_from_dict, template_to_dict
 from ipt_groups.protocol.schedule import utc_to_local
-from ipt_groups.services import audit, calendar, programmes
+from ipt_groups.services import audit, calendar, content, programmes
 from ipt_groups.services.access import visible_cohorts
 from ipt_groups.services.audit import Actor
 
@@ -126,6 +126,7 @@ def create_cohort(actor: Actor, creator: User, data: dict[str, Any]) -> Cohort:
     db.session.flush()
     db.session.add_all(calendar.generate_sessions(cohort, template))
     db.session.flush()
+    content.ensure_plan(cohort)  # readings follow the sessions by number
     audit.record(actor, "cohort.create", "cohort", cohort.id)
     return cohort
 

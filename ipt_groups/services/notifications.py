@@ -23,9 +23,21 @@ STAFF_TEXT = {
 }
 
 
+# What a member's lock screen may show: nothing about therapy or health.
+MEMBER_TEXT = {
+    NotificationKind.CONTENT_RELEASED: {
+        "en": "New reading from your group.",
+        "es": "Nueva lectura de su grupo.",
+    },
+}
+
+
 def text_for(kind: str, language: str) -> str:
     if kind in (NotificationKind.RISK_ALERT, NotificationKind.RISK_ESCALATION):
         return STAFF_TEXT.get(language, STAFF_TEXT["en"])
+    if kind in MEMBER_TEXT:
+        texts = MEMBER_TEXT[NotificationKind(kind)]
+        return texts.get(language, texts["en"])
     raise ValueError(f"no wording for notification kind {kind!r}")
 
 

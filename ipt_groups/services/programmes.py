@@ -20,7 +20,7 @@ from ipt_groups.protocol.programmes import (
     template_to_dict,
     validate_template,
 )
-from ipt_groups.services import audit, measures
+from ipt_groups.services import audit, content, measures
 from ipt_groups.services.audit import Actor
 
 
@@ -62,6 +62,12 @@ def _checked(data: dict[str, Any]) -> ProgrammeTemplate:
         f"Measure {rule.instrument!r} is not an instrument of this clinic."
         for rule in template.measures
         if rule.instrument not in known
+    ]
+    library = content.live_keys()
+    problems += [
+        f"Reading {rule.item!r} is not in the library."
+        for rule in template.releases
+        if rule.item not in library
     ]
     if problems:
         raise ApiError(422, "The programme is not valid.", fields={"programme": problems})
