@@ -1,6 +1,8 @@
-"""Flask commands: create-admin, demo, clock."""
+"""Flask commands: create-admin, demo, content import/export, clock."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -8,7 +10,7 @@ from flask import Flask, current_app
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.jobs import run_clock
-from ipt_groups.services import demo, users
+from ipt_groups.services import content, demo, users
 from ipt_groups.services.audit import SYSTEM
 
 
@@ -53,11 +55,40 @@ def register(app: Flask) -> None:
         for login in demo.DEMO_STAFF:
             click.echo(f"  {login.role.value:<12} {login.email}")
         click.echo(f"  {'participant':<12} username {demo.DEMO_PARTICIPANT}, PIN {demo.DEMO_PIN}")
+        for username, language in demo.RUNNING_LOGINS.values():
+            click.echo(
+                f"  {'participant':<12} username {username}, PIN {demo.DEMO_PIN} ({language})"
+            )
         if result.invite_code:
             click.echo(
                 f"Unused invite for {demo.PENDING_MEMBER!r}: {result.invite_code} "
                 f"(or open {result.invite_url})"
             )
+
+    library = click.Group("content", help="The psychoeducation library.")
+    app.cli.add_command(library)
+
+    @library.command("import")
+    @click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
+    def content_import(folder: Path | None) -> None:
+        """Load readings from FOLDER/<language>/<key>.md (default: the shipped library).
+        Safe to re-run: unchanged files change nothing; edited ones add a version."""
+        result = content.import_library(SYSTEM, folder)
+        db.session.commit()
+        click.echo(
+            f"Library: {result.items_created} new reading(s), {result.versions_added} new "
+            f"version(s), {result.tags_changed} retagged, {result.unchanged} unchanged."
+        )
+        for problem in result.problems or []:
+            click.echo(f"  skipped {problem}", err=True)
+        if result.problems:
+            raise click.ClickException(f"{len(result.problems)} file(s) could not be read.")
+
+    @library.command("export")
+    @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+    def content_export(folder: Path) -> None:
+        """Write the library (latest version per language) to FOLDER as Markdown."""
+        click.echo(f"Wrote {content.export_library(folder)} file(s) to {folder}.")
 
     @app.cli.command("clock")
     def clock_command() -> None:

@@ -19,8 +19,8 @@ from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models import Cohort, CohortStatus, Enrolment, EnrolmentStatus, Role, User
 from ipt_groups.protocol.schedule import utc_to_local
-from ipt_groups.services import cohorts, enrolment, invites
-from ipt_groups.services.audit import Actor
+from ipt_groups.services import cohorts, content, enrolment, invites
+from ipt_groups.services.audit import SYSTEM, Actor
 from ipt_groups.services.passwords import hash_password
 
 DEMO_PASSWORD = "ipt-demo-2026"
@@ -30,11 +30,13 @@ DEMO_COHORT_NAME = "Demo group (Tuesdays)"
 DEMO_ZONE = "Europe/London"
 PENDING_MEMBER = "Demo Member Three"
 RUNNING_COHORT_NAME = "Demo group (running today)"
+# Two of its members can log in (PIN as above): one reads English, one Spanish.
+RUNNING_LOGINS = {"Ana Demo": ("demo-ana", "en"), "Cara Demo": ("demo-cara", "es")}
 # Invented names; the WHO programme's minimum group size is six.
 RUNNING_MEMBERS = (
     ("Ana Demo", ["grief"], "Talk about my mother with my sister"),
     ("Ben Demo", ["disputes"], "Agree the chores with my partner without shouting"),
-    ("Cara Demo", ["life_changes"], "Find one person to talk to at the new job"),
+    ("Cara Demo", ["life_changes"], "Encontrar a una persona con quien hablar en el trabajo"),
     ("Dev Demo", ["loneliness"], "Meet a neighbour once a week"),
     ("Eli Demo", ["life_changes", "loneliness"], "Join the Saturday market group"),
     ("Fay Demo", ["grief"], "Visit the grave with my brother"),
@@ -153,17 +155,22 @@ def _seed_running_cohort(result: DemoResult) -> Cohort | None:
     )
     cohorts.change_status(actor, cohort, CohortStatus.ACTIVE)
     for name, areas, goal in RUNNING_MEMBERS:
-        enrolment.enrol(
+        username, language = RUNNING_LOGINS.get(name, (None, "en"))
+        member = enrolment.enrol(
             actor,
             cohort,
             {
                 "display_name": name,
                 "problem_areas": areas,
                 "goal": goal,
+                "language": language,
                 "screening": {"suicide_plan_or_attempt": False, "needs_specialist_care": False},
                 "consent": {"version": "demo-1"},
             },
         )
+        if username and member.user is not None:
+            member.user.username = username
+            member.user.password_hash = hash_password(DEMO_PIN)
     result.created.append(f"cohort {RUNNING_COHORT_NAME!r} (session 1 today) with 6 members")
     return cohort
 
@@ -205,6 +212,9 @@ def seed_demo(
             )
             result.created.append(f"user {login.email}")
     db.session.flush()
+    library = content.import_library(SYSTEM)
+    if library.items_created:
+        result.created.append(f"library of {library.items_created} readings")
     cohort = _seed_cohort(result)
     _seed_running_cohort(result)
     _fresh_invite(result, cohort, base_url, ttl)
