@@ -115,3 +115,29 @@ def test_demo_walkthrough_run_session_one_and_see_the_outcomes(
     assert firsts["Ana Demo"]["total"] == 17 and firsts["Ben Demo"] is None
     csv_text = fac.get(f"/api/cohorts/{cohort['id']}/outcomes.csv?pseudonymous=true").text
     assert "Ana Demo" not in csv_text and ",17," in csv_text
+
+
+def test_demo_members_read_session_1_items_in_their_language(app: Flask, frozen: datetime) -> None:
+    with app.app_context():
+        demo.seed_demo()
+        db.session.commit()
+    readings = {}
+    for username in ("demo-ana", "demo-cara"):
+        member = ApiClient(app.test_client())
+        assert member.login(username=username, password=demo.DEMO_PIN).status_code == 200
+        readings[username] = member.get("/api/me/readings").json["items"]
+    # Session 1 of the running cohort began at the top of the hour: its opening readings.
+    assert {i["key"] for i in readings["demo-ana"]} == {
+        "what-is-depression", "how-the-group-works", "warning-signs",
+    }  # fmt: skip
+    assert {i["language"] for i in readings["demo-ana"]} == {"en"}
+    assert {i["language"] for i in readings["demo-cara"]} == {"es"}
+    titles = {i["key"]: i["title"] for i in readings["demo-cara"]}
+    assert (
+        titles["warning-signs"]
+        != {i["key"]: i["title"] for i in readings["demo-ana"]}["warning-signs"]
+    )
+    # The Tuesday cohort starts next week: its member has nothing to read yet.
+    waiting = ApiClient(app.test_client())
+    waiting.login(username=demo.DEMO_PARTICIPANT, password=demo.DEMO_PIN)
+    assert waiting.get("/api/me/readings").json["items"] == []
