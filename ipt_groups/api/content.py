@@ -23,7 +23,7 @@ from ipt_groups.i18n import SUPPORTED_LANGUAGES
 from ipt_groups.models import STAFF_ROLES, ContentItem, Role
 from ipt_groups.security import current_actor, roles_required
 from ipt_groups.services import access, content, settings
-from ipt_groups.services.enrolment import current_enrolment
+from ipt_groups.services.enrolment import my_enrolment
 
 blp = Blueprint("content", __name__, url_prefix="/api", description="Psychoeducation library")
 
@@ -381,13 +381,6 @@ class ShareLive(MethodView):
 # -- the member's readings ---------------------------------------------------
 
 
-def _member() -> Any:
-    member = current_enrolment(current_user)
-    if member is None:
-        raise ApiError(404, "You are not in a group at the moment.")
-    return member
-
-
 @blp.route("/me/readings")
 class MyReadings(MethodView):
     @roles_required(Role.PARTICIPANT)
@@ -395,7 +388,7 @@ class MyReadings(MethodView):
     def get(self) -> Any:
         """Readings released to my group, newest first, in my language (English when
         not translated), with a "new" marker. Send If-None-Match for a 304."""
-        entries = content.feed(_member(), current_user.language)
+        entries = content.feed(my_enrolment(current_user), current_user.language)
         data = ReadingFeedSchema().dump({"items": [present_reading(e) for e in entries]})
         changed = [max(e.released_at, e.version.created_at) for e in entries]
         return _conditional(data, max(changed, default=None))
@@ -407,7 +400,7 @@ class MyReading(MethodView):
     @blp.response(200, ReadingFullSchema)
     def get(self, key: str) -> Any:
         """One reading to read (sanitised HTML); marks it as opened."""
-        entry = content.open_reading(_member(), current_user.language, key)
+        entry = content.open_reading(my_enrolment(current_user), current_user.language, key)
         db.session.commit()
         data = ReadingFullSchema().dump(present_reading(entry, full=True))
         data["new"] = False  # it is open now

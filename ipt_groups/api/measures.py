@@ -17,7 +17,7 @@ from ipt_groups.models import STAFF_ROLES, AssessmentSource, Role
 from ipt_groups.protocol.instruments import Instrument, instrument_to_dict
 from ipt_groups.security import current_actor, roles_required
 from ipt_groups.services import access, audit, measures, settings
-from ipt_groups.services.enrolment import current_enrolment
+from ipt_groups.services.enrolment import my_enrolment
 
 blp = Blueprint("measures", __name__, url_prefix="/api", description="Measures and check-ins")
 
@@ -300,20 +300,13 @@ class MemberAssessments(MethodView):
 # -- participants: their own check-in ---------------------------------------
 
 
-def _my_enrolment() -> Any:
-    member = current_enrolment(current_user)
-    if member is None:
-        raise ApiError(404, "You are not in a group at the moment.")
-    return member
-
-
 @blp.route("/me/check-in")
 class MyCheckIn(MethodView):
     @roles_required(Role.PARTICIPANT)
     @blp.response(200, CheckInDueSchema)
     def get(self) -> Any:
         """What I am asked to answer now (before or just after a session), if anything."""
-        due = measures.check_in_due(_my_enrolment())
+        due = measures.check_in_due(my_enrolment(current_user))
         if due is None:
             return {"due": False, "session_id": None, "session_starts_at": None, "instruments": []}
         return {
@@ -329,7 +322,7 @@ class MyCheckIn(MethodView):
     def post(self, data: dict[str, Any]) -> Any:
         """Send my answers. If an answer says I may be at risk, the clinic's crisis
         text comes back in this response, and my group's supervisor is told."""
-        member = _my_enrolment()
+        member = my_enrolment(current_user)
         due = measures.check_in_due(member)
         replay = measures.already_sent(current_user, data.get("client_key"))
         counts = due is not None and data["instrument"] in {i.key for i in due.instruments}

@@ -332,6 +332,14 @@ def current_enrolment(user: User) -> Enrolment | None:
     return db.session.scalars(stmt).first()
 
 
+def my_enrolment(user: User) -> Enrolment:
+    """The caller's own live enrolment, for the member's ``/api/me`` views."""
+    member = current_enrolment(user)
+    if member is None:
+        raise ApiError(404, "You are not in a group at the moment.")
+    return member
+
+
 def update_meeting(actor: Actor, meeting: MemberMeeting, changes: dict[str, Any]) -> MemberMeeting:
     """Book, move or cancel a one-to-one meeting; times are in the cohort's zone."""
     if meeting.enrolment.status not in CURRENT_STATUSES:
