@@ -37,13 +37,18 @@ CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Endpoints outside our own blueprints that need no login (the spec itself).
 PUBLIC_ENDPOINTS = frozenset({"api-docs.openapi_json"})
-# Endpoints whose own Cache-Control is kept (shared reading material, no records).
-PRIVATE_CACHE_ENDPOINTS = frozenset({"content.MyReadings", "content.MyReading"})
 
 
 def public(fn: F) -> F:
     """Mark a view (or a MethodView method) as reachable without logging in."""
     fn._ipt_public = True  # type: ignore[attr-defined]
+    return fn
+
+
+def private_cache(fn: F) -> F:
+    """Keep the view's own Cache-Control instead of ``no-store``: for shared
+    reading material a member's app may keep offline and revalidate."""
+    fn._ipt_private_cache = True  # type: ignore[attr-defined]
     return fn
 
 
@@ -122,19 +127,28 @@ def _unauthorized() -> Any:
     raise ApiError(401)
 
 
+def _handler() -> Any:
+    """The function that serves this request (a MethodView's method), if any."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    view_class = getattr(view, "view_class", None)
+    if view_class is None:
+        return view
+    handler = getattr(view_class, request.method.lower(), None)
+    if handler is None and request.method == "HEAD":
+        handler = getattr(view_class, "get", None)
+    return handler
+
+
+def _flagged(flag: str) -> bool:
+    return bool(getattr(_handler(), flag, False))
+
+
 def _is_public() -> bool:
     if request.endpoint in PUBLIC_ENDPOINTS:
         return True
-    view = current_app.view_functions.get(request.endpoint or "")
-    if view is None:
+    if current_app.view_functions.get(request.endpoint or "") is None:
         return True  # no such route: let routing answer 404/405
-    view_class = getattr(view, "view_class", None)
-    if view_class is not None:
-        handler = getattr(view_class, request.method.lower(), None)
-        if handler is None and request.method == "HEAD":
-            handler = getattr(view_class, "get", None)
-        return bool(getattr(handler, "_ipt_public", False))
-    return bool(getattr(view, "_ipt_public", False))
+    return _flagged("_ipt_public")
 
 
 def _same_origin() -> bool:
@@ -189,7 +203,7 @@ def _security_headers(response: Response) -> Response:
     # Personal, clinical data: never kept by browsers or shared caches. A view
     # that allows more (a member's readings, "private, no-cache", so the app can
     # keep them for offline reading and revalidate) says so itself.
-    keeps_own = request.endpoint in PRIVATE_CACHE_ENDPOINTS and "Cache-Control" in headers
+    keeps_own = "Cache-Control" in headers and _flagged("_ipt_private_cache")
     api = request.path.startswith("/api/") and not request.path.startswith("/api/docs")
     if api and not keeps_own:
         headers["Cache-Control"] = "no-store"

@@ -21,7 +21,7 @@ from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.i18n import SUPPORTED_LANGUAGES
 from ipt_groups.models import STAFF_ROLES, ContentItem, Role
-from ipt_groups.security import current_actor, roles_required
+from ipt_groups.security import current_actor, private_cache, roles_required
 from ipt_groups.services import access, content, settings
 from ipt_groups.services.enrolment import my_enrolment
 
@@ -176,18 +176,12 @@ def present_item(item: ContentItem) -> dict[str, Any]:
 
 
 def present_release(row: content.CohortRelease) -> dict[str, Any]:
-    item = row.release.item
-    version = content.latest_for([item.id], "en").get(item.id)
+    r = row.release
     return {
-        "item_key": item.key,
-        "title": version.title if version else item.key,
-        "source": row.release.source,
-        "session_number": row.release.session_number,
-        "at": row.release.at,
-        "due_at": row.due_at,
-        "state": row.state,
-        "opened": row.opened,
-    }
+        "item_key": r.item.key, "title": row.title, "source": r.source,
+        "session_number": r.session_number, "at": r.at, "due_at": row.due_at,
+        "state": row.state, "opened": row.opened,
+    }  # fmt: skip
 
 
 def present_reading(entry: content.FeedEntry, *, full: bool = False) -> dict[str, Any]:
@@ -255,6 +249,7 @@ class Library(MethodView):
             actor, item, data["language"], title=data["title"], summary=data["summary"],
             body_md=data["body"], reading_minutes=data.get("reading_minutes"),
         )  # fmt: skip
+        content.plan_open_cohorts()
         db.session.commit()
         return present_item(item)
 
@@ -273,7 +268,8 @@ class LibraryItem(MethodView):
     def patch(self, data: dict[str, Any], key: str) -> Any:
         """Change a reading's tags (phase, problem area, suggested release)."""
         item = content.get_item(key)
-        content.set_tags(current_actor(), item, data["tags"])
+        if content.set_tags(current_actor(), item, data["tags"]):
+            content.plan_open_cohorts()
         db.session.commit()
         return present_item(item)
 
@@ -383,6 +379,7 @@ class ShareLive(MethodView):
 
 @blp.route("/me/readings")
 class MyReadings(MethodView):
+    @private_cache
     @roles_required(Role.PARTICIPANT)
     @blp.response(200, ReadingFeedSchema)
     def get(self) -> Any:
@@ -396,6 +393,7 @@ class MyReadings(MethodView):
 
 @blp.route(f"/me/readings/<{KEY_ROUTE}:key>")
 class MyReading(MethodView):
+    @private_cache
     @roles_required(Role.PARTICIPANT)
     @blp.response(200, ReadingFullSchema)
     def get(self, key: str) -> Any:

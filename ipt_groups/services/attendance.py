@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
@@ -224,6 +225,7 @@ def withdraw_apology(actor: Actor, member: Enrolment, session: GroupSession) -> 
 def open_follow_ups(cohort_ids: Sequence[int]) -> list[FollowUp]:
     stmt = (
         select(FollowUp)
+        .options(selectinload(FollowUp.enrolment))  # each task shows the member's name
         .where(FollowUp.cohort_id.in_(cohort_ids), FollowUp.done_at.is_(None))
         .order_by(FollowUp.due_at, FollowUp.id)
     )

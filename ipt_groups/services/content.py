@@ -22,6 +22,7 @@ import markdown
 import nh3
 import yaml
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
 
 from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
@@ -167,7 +168,6 @@ def create_item(actor: Actor, key: str, tags: Mapping[str, Any]) -> ContentItem:
     db.session.add(item)
     db.session.flush()
     audit.record(actor, "content.create", "content_item", item.id)
-    _plan_new_item(item)
     return item
 
 
@@ -303,12 +303,12 @@ def _open_cohorts() -> list[Cohort]:
     )
 
 
-def _plan_new_item(item: ContentItem) -> None:
-    """A reading added to the library joins running cohorts' plans (those that
-    follow the library's suggestion) at its suggested session."""
-    if item.tags.get("release_session"):
-        for cohort in _open_cohorts():
-            ensure_plan(cohort)
+def plan_open_cohorts() -> None:
+    """After the library changed: readings new to it join the plans of planned and
+    running cohorts (those following the library's suggestion). Called once per
+    change, not once per item, so an import costs one pass over the cohorts."""
+    for cohort in _open_cohorts():
+        ensure_plan(cohort)
 
 
 # -- when a release happens --------------------------------------------------
@@ -400,6 +400,7 @@ def _notify_members(cohort_id: int, release_id: int) -> None:
 @dataclass(frozen=True)
 class CohortRelease:
     release: ContentRelease
+    title: str  # the English title, for staff
     due_at: datetime | None
     state: str  # scheduled, released, withdrawn
     opened: int  # how many members opened it (never who)
@@ -416,8 +417,13 @@ def _state(release: ContentRelease, due: datetime | None, now: datetime) -> str:
 def cohort_releases(cohort: Cohort) -> list[CohortRelease]:
     now = utcnow()
     releases = list(
-        db.session.scalars(select(ContentRelease).where(ContentRelease.cohort_id == cohort.id))
+        db.session.scalars(
+            select(ContentRelease)
+            .options(selectinload(ContentRelease.item))
+            .where(ContentRelease.cohort_id == cohort.id)
+        )
     )
+    titles = latest_for([r.item_id for r in releases], FALLBACK_LANGUAGE)
     sessions = _session_times([cohort.id])
     member_ids = select(Enrolment.id).where(Enrolment.cohort_id == cohort.id)
     opened = dict(
@@ -430,7 +436,8 @@ def cohort_releases(cohort: Cohort) -> list[CohortRelease]:
     rows = []
     for r in releases:
         due = due_time(r, sessions)
-        rows.append(CohortRelease(r, due, _state(r, due, now), opened.get(r.item_id, 0)))
+        title = titles[r.item_id].title if r.item_id in titles else r.item.key
+        rows.append(CohortRelease(r, title, due, _state(r, due, now), opened.get(r.item_id, 0)))
     far = datetime.max.replace(tzinfo=now.tzinfo)
     return sorted(rows, key=lambda x: (x.due_at or far, x.release.id))
 
@@ -590,7 +597,6 @@ def import_library(actor: Actor, folder: Path | None = None) -> ImportResult:
                 result.items_created += 1
             elif language == FALLBACK_LANGUAGE and set_tags(actor, item, meta.get("tags") or {}):
                 result.tags_changed += 1
-                _plan_new_item(item)
             _, added = save_version(
                 actor, item, language,
                 title=str(meta["title"]), summary=str(meta.get("summary") or ""),
@@ -605,6 +611,8 @@ def import_library(actor: Actor, folder: Path | None = None) -> ImportResult:
         except ApiError as exc:
             detail = exc.fields or exc.message
             result.problems.append(f"{path.relative_to(folder)}: {detail}")
+    if result.items_created or result.tags_changed:
+        plan_open_cohorts()
     return result
 
 

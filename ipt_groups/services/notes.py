@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
@@ -68,7 +69,8 @@ def write_note(
 
 def session_notes(session: GroupSession) -> list[SessionNote]:
     stmt = select(SessionNote).where(SessionNote.session_id == session.id)
-    return list(db.session.scalars(stmt.order_by(SessionNote.id)))
+    return list(db.session.scalars(stmt.options(selectinload(SessionNote.session))
+                                   .order_by(SessionNote.id)))  # fmt: skip
 
 
 def audit_notes_read(actor: Actor, session: GroupSession, rows: Sequence[SessionNote]) -> None:
@@ -163,6 +165,7 @@ def member_record(actor: Actor, member: Enrolment) -> MemberRecord:
     ]
     notes = db.session.scalars(
         select(SessionNote)
+        .options(selectinload(SessionNote.session))  # the record shows each note's number
         .join(GroupSession, GroupSession.id == SessionNote.session_id)
         .where(
             (SessionNote.enrolment_id == member.id)
@@ -191,6 +194,10 @@ def member_record(actor: Actor, member: Enrolment) -> MemberRecord:
         alerts=list(
             db.session.scalars(
                 select(RiskAlert)
+                .options(
+                    selectinload(RiskAlert.enrolment).selectinload(Enrolment.cohort),
+                    selectinload(RiskAlert.assessment),
+                )
                 .where(RiskAlert.enrolment_id == member.id)
                 .order_by(RiskAlert.opened_at.desc())
             )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import selectinload
 
 from ipt_groups.clock import utcnow
@@ -77,15 +77,16 @@ def open_alert(
     return alert
 
 
+def _tell_admins(alert_id: int, enrolment_id: int, reason: str, admins: list[int]) -> None:
+    notifications.notify(admins, NotificationKind.RISK_ESCALATION, "risk_alert", alert_id)
+    audit.record(
+        SYSTEM, f"risk_alert.escalate.{reason}", "risk_alert", alert_id, subject_id=enrolment_id
+    )
+
+
 def _escalate(alert: RiskAlert, *, reason: str) -> None:
     alert.escalated_at = utcnow()
-    notifications.notify(
-        notifications.active_admin_ids(), NotificationKind.RISK_ESCALATION, "risk_alert", alert.id
-    )
-    audit.record(
-        SYSTEM, f"risk_alert.escalate.{reason}", "risk_alert", alert.id,
-        subject_id=alert.enrolment_id,
-    )  # fmt: skip
+    _tell_admins(alert.id, alert.enrolment_id, reason, notifications.active_admin_ids())
 
 
 def escalate_overdue(now: datetime | None = None) -> int:
@@ -96,48 +97,38 @@ def escalate_overdue(now: datetime | None = None) -> int:
     """
     now = now or utcnow()
     limit = timedelta(hours=settings.current().alert_escalation_hours)
-    overdue = list(
-        db.session.scalars(
-            select(RiskAlert.id).where(
-                RiskAlert.acknowledged_at.is_(None),
-                RiskAlert.escalated_at.is_(None),
-                RiskAlert.opened_at <= now - limit,
-            )
+    overdue = db.session.execute(
+        select(RiskAlert.id, RiskAlert.enrolment_id).where(
+            RiskAlert.acknowledged_at.is_(None),
+            RiskAlert.escalated_at.is_(None),
+            RiskAlert.opened_at <= now - limit,
         )
-    )
+    ).all()
+    if not overdue:
+        return 0
+    admins = notifications.active_admin_ids()
     escalated = 0
-    for alert_id in overdue:
+    for alert_id, enrolment_id in overdue:
         claimed = db.session.execute(
-            RiskAlert.__table__.update()
+            update(RiskAlert)
             .where(
                 RiskAlert.id == alert_id,
                 RiskAlert.escalated_at.is_(None),
                 RiskAlert.acknowledged_at.is_(None),
             )
             .values(escalated_at=now)
+            .execution_options(synchronize_session=False)
         ).rowcount
         if claimed:
-            alert = db.session.get(RiskAlert, alert_id)
-            db.session.refresh(alert)
-            notifications.notify(
-                notifications.active_admin_ids(),
-                NotificationKind.RISK_ESCALATION, "risk_alert", alert_id,
-            )  # fmt: skip
-            audit.record(
-                SYSTEM, "risk_alert.escalate.overdue", "risk_alert", alert_id,
-                subject_id=alert.enrolment_id,
-            )  # fmt: skip
+            _tell_admins(alert_id, enrolment_id, "overdue", admins)
             escalated += 1
+    db.session.expire_all()  # loaded alerts must see their new escalated_at
     return escalated
 
 
-def can_acknowledge(user: User, alert: RiskAlert) -> bool:
-    """Supervisors of the alert's cohort, and admins (who receive escalations)."""
-    return user.role == Role.ADMIN or user.id in supervisor_ids(alert.cohort_id)
-
-
 def acknowledgeable_cohorts(user: User) -> set[int] | None:
-    """Cohort ids whose alerts ``user`` may acknowledge; None means all (admins)."""
+    """Cohort ids whose alerts ``user`` may acknowledge: their supervisors', and
+    every one for admins (who receive escalations), shown as None."""
     if user.role == Role.ADMIN:
         return None
     if user.role != Role.SUPERVISOR:
@@ -154,16 +145,18 @@ def acknowledgeable_cohorts(user: User) -> set[int] | None:
 def acknowledge(
     actor: Actor, user: User, alert: RiskAlert, action: str, note: str | None
 ) -> RiskAlert:
-    if not can_acknowledge(user, alert):
+    allowed = acknowledgeable_cohorts(user)
+    if allowed is not None and alert.cohort_id not in allowed:
         raise ApiError(403, "Only the cohort's supervisor or an admin can acknowledge an alert.")
     # Conditional: two supervisors acting at once cannot both record an action.
     claimed = db.session.execute(
-        RiskAlert.__table__.update()
+        update(RiskAlert)
         .where(RiskAlert.id == alert.id, RiskAlert.acknowledged_at.is_(None))
         .values(
             acknowledged_at=utcnow(), acknowledged_by_id=user.id, action=action,
             action_note=note,
         )
+        .execution_options(synchronize_session=False)
     ).rowcount  # fmt: skip
     db.session.refresh(alert)
     if not claimed:
