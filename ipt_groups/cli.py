@@ -1,4 +1,4 @@
-"""Flask commands: create-admin, demo, content import/export, clock."""
+"""Flask commands: create-admin, demo, content import/export, vapid generate, clock."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.jobs import run_clock
+from ipt_groups.push import vapid
 from ipt_groups.services import content, demo, users
 from ipt_groups.services.audit import SYSTEM
 
@@ -89,6 +90,19 @@ def register(app: Flask) -> None:
     def content_export(folder: Path) -> None:
         """Write the library (latest version per language) to FOLDER as Markdown."""
         click.echo(f"Wrote {content.export_library(folder)} file(s) to {folder}.")
+
+    vapid_group = click.Group("vapid", help="Web Push (VAPID) keys.")
+    app.cli.add_command(vapid_group)
+
+    @vapid_group.command("generate")
+    def vapid_generate() -> None:
+        """Print a new key pair for VAPID_PRIVATE_KEY / VAPID_PUBLIC_KEY.
+
+        Changing keys invalidates every device's subscription: browsers must
+        subscribe again (the app does so on its next start)."""
+        private, public = vapid.generate()
+        click.echo(f"VAPID_PRIVATE_KEY={private}")
+        click.echo(f"VAPID_PUBLIC_KEY={public}")
 
     @app.cli.command("clock")
     def clock_command() -> None:

@@ -15,6 +15,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from ipt_groups.push import endpoints, vapid
+from ipt_groups.push.vapid import VapidKeys
+
 APP_ENVS = ("development", "test", "production")
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -31,6 +34,11 @@ ENV_VARS = (
     "LOG_LEVEL",
     "INVITE_DAYS",
     "PUBLIC_URL",
+    "VAPID_PRIVATE_KEY",
+    "VAPID_PUBLIC_KEY",
+    "VAPID_SUBJECT",
+    "PUSH_ALLOWED_HOSTS",
+    "PUSH_CONCURRENCY",
 )
 
 
@@ -51,6 +59,9 @@ class Settings:
     log_level: str
     invite_ttl: timedelta
     public_url: str | None
+    vapid: VapidKeys
+    push_allowed_hosts: tuple[str, ...]
+    push_concurrency: int
 
     def flask_config(self) -> dict[str, Any]:
         """The Flask / extension configuration these settings imply."""
@@ -76,6 +87,9 @@ class Settings:
             "LOG_LEVEL": self.log_level,
             "INVITE_TTL": self.invite_ttl,
             "PUBLIC_URL": self.public_url,
+            "VAPID_KEYS": self.vapid,
+            "PUSH_ALLOWED_HOSTS": self.push_allowed_hosts,
+            "PUSH_CONCURRENCY": self.push_concurrency,
             # Password hashing cost: RFC 9106 "low memory" argon2id everywhere except
             # the test suite, which hashes hundreds of passwords.
             "ARGON2_PROFILE": "test" if self.app_env == "test" else "rfc9106-low-memory",
@@ -194,7 +208,50 @@ def load_settings(env: Mapping[str, str], instance_path: Path) -> Settings:
         log_level=log_level,
         invite_ttl=timedelta(days=_int(env, "INVITE_DAYS", 14, 1, 90)),
         public_url=_public_url(env.get("PUBLIC_URL", "")),
+        vapid=_vapid(env, app_env, instance_path),
+        push_allowed_hosts=_push_hosts(env.get("PUSH_ALLOWED_HOSTS")),
+        push_concurrency=_int(env, "PUSH_CONCURRENCY", 32, 1, 256),
     )
+
+
+def _vapid(env: Mapping[str, str], app_env: str, instance_path: Path) -> VapidKeys:
+    """Keys from the environment; for local use, a pair kept in the instance folder."""
+    private = env.get("VAPID_PRIVATE_KEY", "").strip()
+    public = env.get("VAPID_PUBLIC_KEY", "").strip()
+    subject = env.get("VAPID_SUBJECT", "").strip()
+    if app_env == "production":
+        missing = [
+            name
+            for name, value in (
+                ("VAPID_PRIVATE_KEY", private),
+                ("VAPID_PUBLIC_KEY", public),
+                ("VAPID_SUBJECT", subject),
+            )
+            if not value
+        ]
+        if missing:
+            raise ConfigError(
+                f"{', '.join(missing)} required when APP_ENV=production "
+                "(make a pair with: flask --app wsgi vapid generate)"
+            )
+    if bool(private) != bool(public):
+        raise ConfigError("VAPID_PRIVATE_KEY and VAPID_PUBLIC_KEY must be set together")
+    try:
+        if private:
+            return VapidKeys(private, public, subject or vapid.LOCAL_SUBJECT)
+        return vapid.local_keys(instance_path, subject or None)
+    except ValueError as exc:
+        message = str(exc)
+        if not message.startswith("VAPID_"):
+            message = f"VAPID_SUBJECT: {message}" if "SUBJECT" in message else message
+        raise ConfigError(message) from None
+
+
+def _push_hosts(raw: str | None) -> tuple[str, ...]:
+    try:
+        return endpoints.parse_allowed(raw)
+    except ValueError as exc:
+        raise ConfigError(f"PUSH_ALLOWED_HOSTS: {exc}") from None
 
 
 def _public_url(raw: str) -> str | None:

@@ -15,16 +15,19 @@ import signal
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from types import FrameType
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from flask import Flask
+from flask import Flask, current_app
+from sqlalchemy import delete
 
 from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
-from ipt_groups.models import ClockHeartbeat
-from ipt_groups.services import content, risk
+from ipt_groups.models import FINAL_STATUSES, ClockHeartbeat, DeliveryAttempt, Notification
+from ipt_groups.push import dispatcher
+from ipt_groups.services import content, reminders, risk
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +66,51 @@ def release_content() -> None:
         log.info("released %d reading(s) to cohorts", count)
 
 
+def plan_reminders() -> None:
+    """Plan session reminders for the next two days (a reconciliation: cheap when
+    nothing changed, and it catches anything a request did not plan)."""
+    report = reminders.plan()
+    if report.created or report.cancelled or report.moved:
+        log.info(
+            "reminders: %d planned, %d moved, %d cancelled",
+            report.created, report.moved, report.cancelled,
+        )  # fmt: skip
+
+
+def dispatch_notifications() -> None:
+    """Send what is due, batch after batch, for at most DISPATCH_BUDGET seconds;
+    the next tick carries on (coalesce + max_instances=1: never two at once)."""
+    report = dispatcher.for_app(current_app._get_current_object()).drain(DISPATCH_BUDGET)  # type: ignore[attr-defined]
+    if report.claimed or report.expired:
+        log.info("push: %s", report)
+
+
+def prune() -> None:
+    """Delete delivery history past its keeping time: finished outbox rows after
+    PRUNE_DAYS (the in-app inbox shows recent ones), attempts with them."""
+    cutoff = utcnow() - timedelta(days=PRUNE_DAYS)
+    gone = db.session.execute(
+        delete(Notification).where(
+            Notification.status.in_(FINAL_STATUSES), Notification.created_at < cutoff
+        )
+    ).rowcount
+    attempts = db.session.execute(
+        delete(DeliveryAttempt).where(DeliveryAttempt.at < cutoff)
+    ).rowcount
+    if gone or attempts:
+        log.info("prune: %d notification(s), %d attempt(s)", gone, attempts)
+
+
+DISPATCH_BUDGET = 20.0
+PRUNE_DAYS = 180
+
 JOBS: tuple[Job, ...] = (
     Job(id="heartbeat", func=heartbeat, seconds=HEARTBEAT_SECONDS),
+    Job(id="dispatch_notifications", func=dispatch_notifications, seconds=5),
+    Job(id="plan_reminders", func=plan_reminders, seconds=60),
     Job(id="escalate_alerts", func=escalate_alerts, seconds=60),
     Job(id="release_content", func=release_content, seconds=30),
+    Job(id="prune", func=prune, seconds=6 * 3600),
 )
 
 
@@ -109,11 +153,15 @@ def run_clock(app: Flask) -> None:
     scheduler = build_scheduler(app)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("clock: signal %s, shutting down", signum)
-        scheduler.shutdown(wait=False)
+        log.info("clock: signal %s, finishing sends in flight", signum)
+        # Sends already on the wire finish; claimed rows not yet sent go back to
+        # pending for the next clock. Then wait for running jobs to return.
+        dispatcher.for_app(app).stop.set()
+        scheduler.shutdown(wait=True)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     log.info("clock: starting with jobs %s", ", ".join(j.id for j in JOBS))
     scheduler.start()
+    dispatcher.for_app(app).transport.close()
     log.info("clock: stopped")

@@ -26,9 +26,17 @@ from sqlalchemy import create_engine, text
 from ipt_groups import clock, create_app
 from ipt_groups.extensions import db
 from ipt_groups.models import User
+from ipt_groups.push import vapid
 from ipt_groups.services.passwords import hash_password
 
 PASSWORD = "correct horse battery"
+_VAPID_PAIR = vapid.generate()
+# What production needs besides SECRET_KEY and DATABASE_URL (no real address).
+VAPID_ENV = {
+    "VAPID_PRIVATE_KEY": _VAPID_PAIR[0],
+    "VAPID_PUBLIC_KEY": _VAPID_PAIR[1],
+    "VAPID_SUBJECT": "mailto:ops@example.org",
+}
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
 

@@ -199,9 +199,9 @@ def test_logout_with_an_expired_session_still_clears_the_cookie(
 
 
 def test_production_cookie_is_secure(app: Flask, users: dict[str, int]) -> None:
-    from tests.conftest import make_app
+    from tests.conftest import VAPID_ENV, make_app
 
-    prod = make_app(Path(app.instance_path).parent, APP_ENV="production")
+    prod = make_app(Path(app.instance_path).parent, APP_ENV="production", **VAPID_ENV)
     response = prod.test_client().post(
         "/api/auth/login",
         json={"email": "admin@test.example", "password": PASSWORD},

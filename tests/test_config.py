@@ -9,6 +9,7 @@ import pytest
 
 from ipt_groups import create_app
 from ipt_groups.config import ConfigError, load_settings, normalise_database_url
+from tests.conftest import VAPID_ENV
 
 
 @pytest.mark.parametrize(
@@ -51,6 +52,16 @@ def test_bad_database_url_refused(raw: str) -> None:
             "SECRET_KEY",
         ),
         ({"APP_ENV": "production", "SECRET_KEY": "x" * 40}, "DATABASE_URL"),
+        (
+            {"APP_ENV": "production", "SECRET_KEY": "x" * 40, "DATABASE_URL": "postgres://h/db"},
+            "VAPID_PRIVATE_KEY, VAPID_PUBLIC_KEY, VAPID_SUBJECT",
+        ),
+        ({"VAPID_PRIVATE_KEY": VAPID_ENV["VAPID_PRIVATE_KEY"]}, "VAPID_PRIVATE_KEY"),
+        ({**VAPID_ENV, "VAPID_PUBLIC_KEY": "BAAA"}, "VAPID_PUBLIC_KEY"),
+        ({**VAPID_ENV, "VAPID_SUBJECT": "ops@example.org"}, "VAPID_SUBJECT"),
+        ({**VAPID_ENV, "VAPID_PRIVATE_KEY": "short"}, "VAPID_PRIVATE_KEY"),
+        ({"PUSH_ALLOWED_HOSTS": "https://x/y"}, "PUSH_ALLOWED_HOSTS"),
+        ({"PUSH_CONCURRENCY": "0"}, "PUSH_CONCURRENCY"),
     ],
 )
 def test_bad_values_stop_startup_naming_the_variable(
@@ -94,6 +105,7 @@ def test_production_cookie_is_secure_and_strict(tmp_path: Path) -> None:
             "SECRET_KEY": "k" * 40,
             "DATABASE_URL": "postgres://h/db",
             "PORT": "8080",
+            **VAPID_ENV,
         },
         tmp_path,
     )

@@ -24,6 +24,7 @@ from ipt_groups.api import (
     notifications,
     outcomes,
     programmes,
+    push,
     runner,
     sessions,
     users,
@@ -34,7 +35,7 @@ def register_blueprints(app: Flask, api: Api) -> None:
     for module in (
         auth, me, users, programmes, cohorts, sessions, agenda, enrolments, invites, calendar,
         attendance, outcomes, measures, alerts, notes, runner, clinic, notifications, audit,
-        content,
+        content, push,
     ):  # fmt: skip
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.bp)

@@ -28,7 +28,9 @@ class InboxArgs(ma.Schema):
 class NotificationSchema(ma.Schema):
     id = ma.fields.Integer()
     kind = ma.fields.String()
+    title = ma.fields.String(metadata={"description": "Neutral wording, no clinical words"})
     text = ma.fields.String(metadata={"description": "Neutral wording, no clinical words"})
+    url = ma.fields.String(metadata={"description": "Where the app opens for it"})
     ref_type = ma.fields.String(allow_none=True)
     ref_id = ma.fields.Integer(allow_none=True)
     created_at = ma.fields.AwareDateTime()
@@ -41,9 +43,10 @@ class InboxSchema(ma.Schema):
 
 
 def present(row: Notification) -> dict[str, Any]:
+    words = notifications.wording(row, current_user)
     return {
         "id": row.id, "kind": row.kind, "ref_type": row.ref_type, "ref_id": row.ref_id,
-        "text": notifications.text_for(row.kind, current_user.language),
+        "title": words.title, "text": words.body, "url": words.url,
         "created_at": row.created_at, "read_at": row.read_at,
     }  # fmt: skip
 

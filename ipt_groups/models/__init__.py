@@ -36,8 +36,15 @@ from ipt_groups.models.enrolment import (
 )
 from ipt_groups.models.measures import Assessment, AssessmentSource, LocalInstrument
 from ipt_groups.models.notes import MemberTask, SessionNote, TaskReview
-from ipt_groups.models.notification import Notification, NotificationKind, NotificationStatus
+from ipt_groups.models.notification import (
+    FINAL_STATUSES,
+    STAFF_KINDS,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+)
 from ipt_groups.models.programme import Programme
+from ipt_groups.models.push import DeliveryAttempt, NotificationPreference, PushSubscription
 from ipt_groups.models.risk import AlertAction, AlertSource, RiskAlert
 from ipt_groups.models.settings import ClinicSetting
 from ipt_groups.models.system import AuditEvent, ClockHeartbeat
@@ -47,6 +54,8 @@ from ipt_groups.models.user import STAFF_ROLES, AuthSession, Role, User
 __all__ = [
     "CURRENT_STATUSES",
     "FACILITATING",
+    "FINAL_STATUSES",
+    "STAFF_KINDS",
     "STAFF_ROLES",
     "AgendaEntry",
     "AlertAction",
@@ -69,6 +78,7 @@ __all__ = [
     "ContentRead",
     "ContentRelease",
     "ContentVersion",
+    "DeliveryAttempt",
     "Enrolment",
     "EnrolmentStatus",
     "FollowUp",
@@ -80,8 +90,10 @@ __all__ = [
     "MemberTask",
     "Notification",
     "NotificationKind",
+    "NotificationPreference",
     "NotificationStatus",
     "Programme",
+    "PushSubscription",
     "RateCounter",
     "ReleaseSource",
     "RiskAlert",

@@ -22,15 +22,39 @@ from ipt_groups.models.types import UTCDateTime
 class NotificationKind(enum.StrEnum):
     RISK_ALERT = "risk_alert"  # to the cohort's supervisors
     RISK_ESCALATION = "risk_escalation"  # to the clinic admins, when nobody acted
+    PUSH_REJECTED = "push_rejected"  # to admins: a push service refused our VAPID key
     CONTENT_RELEASED = "content_released"  # to members: a new reading from their group
+    SESSION_24H = "session_24h"  # to members: the day before a session
+    SESSION_1H = "session_1h"  # to members: an hour before a session
+    CHECKIN_DUE = "checkin_due"  # to members: a short questionnaire is open
+    TEST = "test"  # to the caller's own devices, from "send a test"
+
+
+# Kinds meant for staff: urgent, so quiet hours never hold them back.
+STAFF_KINDS = frozenset(
+    {NotificationKind.RISK_ALERT, NotificationKind.RISK_ESCALATION, NotificationKind.PUSH_REJECTED}
+)
 
 
 class NotificationStatus(enum.StrEnum):
     PENDING = "pending"
-    SENT = "sent"
+    SENDING = "sending"  # claimed by a dispatcher until lease_until
+    SENT = "sent"  # at least one device's push service accepted it
     FAILED = "failed"
     CANCELLED = "cancelled"
-    EXPIRED = "expired"
+    EXPIRED = "expired"  # its moment passed before it could be sent
+    NO_DEVICE = "no_device"  # the person has no working device to send to
+
+
+FINAL_STATUSES = frozenset(
+    {
+        NotificationStatus.SENT,
+        NotificationStatus.FAILED,
+        NotificationStatus.CANCELLED,
+        NotificationStatus.EXPIRED,
+        NotificationStatus.NO_DEVICE,
+    }
+)
 
 
 class Notification(db.Model):
@@ -38,6 +62,8 @@ class Notification(db.Model):
     __table_args__ = (
         Index("ix_notifications_status_due_at", "status", "due_at"),
         Index("ix_notifications_user_id_created_at", "user_id", "created_at"),
+        Index("ix_notifications_ref_type_ref_id", "ref_type", "ref_id"),
+        Index("ix_notifications_claim_token", "claim_token"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,3 +78,9 @@ class Notification(db.Model):
     status: Mapped[str] = mapped_column(String(10), default=NotificationStatus.PENDING)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # seen in the app
+    # Delivery bookkeeping for the dispatcher (ipt_groups/push/dispatcher.py).
+    attempts: Mapped[int] = mapped_column(default=0)
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(40))

@@ -30,7 +30,7 @@ from ipt_groups.models import (
     SessionStatus,
     User,
 )
-from ipt_groups.services import audit, calendar
+from ipt_groups.services import audit, calendar, reminders
 from ipt_groups.services.audit import Actor
 
 # Attendance can be taken from a little before the start (people arrive early).
@@ -210,6 +210,7 @@ def apologise(
     apology.reason = reason
     db.session.flush()
     audit.record(actor, "apology.send", "group_session", session.id, subject_id=member.id)
+    reminders.replan_cohort(session.cohort_id)  # no reminder for a session they can't attend
     return apology
 
 
@@ -220,6 +221,8 @@ def withdraw_apology(actor: Actor, member: Enrolment, session: GroupSession) -> 
     if apology is not None:
         db.session.delete(apology)
         audit.record(actor, "apology.withdraw", "group_session", session.id, subject_id=member.id)
+        db.session.flush()
+        reminders.replan_cohort(session.cohort_id)
 
 
 def open_follow_ups(cohort_ids: Sequence[int]) -> list[FollowUp]:

@@ -32,7 +32,7 @@ from ipt_groups.protocol.schedule import (
     utc_to_local,
     weekly_dates,
 )
-from ipt_groups.services import agenda, audit
+from ipt_groups.services import agenda, audit, reminders
 from ipt_groups.services.audit import Actor
 
 EDITABLE = (CohortStatus.PLANNED, CohortStatus.ACTIVE)
@@ -112,6 +112,9 @@ def reflow(cohort: Cohort, *, now: datetime | None = None) -> int:
                 _move(session, local, cohort.time_zone)
                 moved += 1
         previous = local
+    if moved:
+        db.session.flush()
+        reminders.replan_cohort(cohort.id)
     return moved
 
 
@@ -185,6 +188,7 @@ def reschedule(
         _check_order(cohort)
     for s in moved:
         audit.record(actor, "session.reschedule", "group_session", s.id)
+    reminders.replan_cohort(cohort.id)  # the old reminders go, new ones are planned
     return moved
 
 
@@ -194,6 +198,8 @@ def cancel(actor: Actor, session: GroupSession, reason: str | None) -> GroupSess
     session.status = SessionStatus.CANCELLED
     session.cancel_reason = reason
     audit.record(actor, "session.cancel", "group_session", session.id)
+    db.session.flush()
+    reminders.replan_cohort(session.cohort_id)
     return session
 
 
@@ -233,6 +239,7 @@ def add_catch_up(
     db.session.add(session)
     db.session.flush()
     audit.record(actor, "session.catch_up", "group_session", session.id)
+    reminders.replan_cohort(cohort.id)
     return session
 
 

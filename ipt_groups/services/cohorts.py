@@ -27,7 +27,7 @@ from ipt_groups.models import (
 )
 from ipt_groups.protocol.programmes import template_from_dict, template_to_dict
 from ipt_groups.protocol.schedule import utc_to_local
-from ipt_groups.services import audit, calendar, content, programmes
+from ipt_groups.services import audit, calendar, content, programmes, reminders
 from ipt_groups.services.access import visible_cohorts
 from ipt_groups.services.audit import Actor
 
@@ -200,6 +200,7 @@ def update_cohort(actor: Actor, cohort: Cohort, changes: dict[str, Any]) -> Coho
 
         fill_from_waitlist(actor, cohort)
     audit.record(actor, "cohort.update", "cohort", cohort.id)
+    reminders.replan_cohort(cohort.id)
     return cohort
 
 
@@ -240,6 +241,8 @@ def change_status(actor: Actor, cohort: Cohort, new: str) -> Cohort:
             cancel_future_meetings(member.meetings)
     cohort.status = new
     audit.record(actor, f"cohort.{new}", "cohort", cohort.id)
+    db.session.flush()
+    reminders.replan_cohort(cohort.id)
     return cohort
 
 

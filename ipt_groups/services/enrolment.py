@@ -32,7 +32,7 @@ from ipt_groups.models import (
 )
 from ipt_groups.protocol.programmes import template_from_dict
 from ipt_groups.protocol.schedule import local_to_utc
-from ipt_groups.services import audit, calendar, cohorts
+from ipt_groups.services import audit, calendar, cohorts, reminders
 from ipt_groups.services.audit import Actor
 
 PROBLEM_AREAS = ("grief", "disputes", "life_changes", "loneliness")
@@ -163,6 +163,7 @@ def enrol(actor: Actor, cohort: Cohort, data: dict[str, Any]) -> Enrolment:
     audit.record(
         actor, f"enrolment.{enrolment.status}", "enrolment", enrolment.id, subject_id=enrolment.id
     )
+    reminders.replan_cohort(cohort.id)
     return enrolment
 
 
@@ -216,6 +217,8 @@ def withdraw(actor: Actor, enrolment: Enrolment, reason: str) -> Enrolment:
     audit.record(actor, "enrolment.withdraw", "enrolment", enrolment.id, subject_id=enrolment.id)
     if was_enrolled:
         fill_from_waitlist(actor, enrolment.cohort)
+    db.session.flush()
+    reminders.replan_cohort(enrolment.cohort_id)
     return enrolment
 
 
@@ -241,6 +244,8 @@ def reactivate(actor: Actor, enrolment: Enrolment) -> Enrolment:
         if meeting.status == "cancelled" and (meeting.starts_at is None or meeting.starts_at > now):
             meeting.status = "scheduled"
     audit.record(actor, "enrolment.reactivate", "enrolment", enrolment.id, subject_id=enrolment.id)
+    db.session.flush()
+    reminders.replan_cohort(cohort.id)
     return enrolment
 
 
@@ -282,6 +287,8 @@ def move(actor: Actor, enrolment: Enrolment, target: Cohort) -> Enrolment:
     audit.record(actor, "enrolment.move", "enrolment", enrolment.id, subject_id=enrolment.id)
     if was_enrolled:
         fill_from_waitlist(actor, enrolment.cohort)
+    db.session.flush()
+    reminders.replan_cohort(enrolment.cohort_id, target.id)
     return moved
 
 

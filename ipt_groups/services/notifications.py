@@ -7,38 +7,26 @@ word is ever stored for delivery or shown where others may read it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 
 from ipt_groups.clock import utcnow
+from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
-from ipt_groups.models import Notification, NotificationKind, NotificationStatus, Role, User
-
-# Staff wording is the same for every kind: the app shows the detail after login.
-STAFF_TEXT = {
-    "en": "You have an item that needs attention.",
-    "es": "Tiene un asunto que requiere su atención.",
-}
-
-
-# What a member's lock screen may show: nothing about therapy or health.
-MEMBER_TEXT = {
-    NotificationKind.CONTENT_RELEASED: {
-        "en": "New reading from your group.",
-        "es": "Nueva lectura de su grupo.",
-    },
-}
-
-
-def text_for(kind: str, language: str) -> str:
-    if kind in (NotificationKind.RISK_ALERT, NotificationKind.RISK_ESCALATION):
-        return STAFF_TEXT.get(language, STAFF_TEXT["en"])
-    if kind in MEMBER_TEXT:
-        texts = MEMBER_TEXT[NotificationKind(kind)]
-        return texts.get(language, texts["en"])
-    raise ValueError(f"no wording for notification kind {kind!r}")
+from ipt_groups.models import (
+    ClinicSetting,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    Role,
+    User,
+)
+from ipt_groups.push import messages
+from ipt_groups.services import audit, reminders
+from ipt_groups.services.audit import Actor
 
 
 def notify(
@@ -48,31 +36,33 @@ def notify(
     ref_id: int,
     *,
     due_at: datetime | None = None,
-) -> list[Notification]:
-    """One row per person; planning the same message twice makes no second row."""
-    user_ids = list(dict.fromkeys(user_ids))
-    keys = {uid: f"{kind}:{ref_type}:{ref_id}:{uid}" for uid in user_ids}
-    existing = set(
-        db.session.scalars(
-            select(Notification.dedupe_key).where(Notification.dedupe_key.in_(keys.values()))
-        )
-    )
+    expires_at: datetime | None = None,
+) -> int:
+    """One row per person who wants this kind, due outside their quiet hours;
+    planning the same message twice makes no second row. Returns rows planned."""
+    ids = list(dict.fromkeys(user_ids))
+    if not ids:
+        return 0
+    users = db.session.scalars(
+        select(User).where(User.id.in_(ids), User.disabled_at.is_(None))
+    ).all()
+    prefs = reminders.preferences_for(u.id for u in users)
+    due = due_at or utcnow()
     rows = [
-        Notification(
-            user_id=uid,
-            kind=kind,
-            dedupe_key=key,
-            ref_type=ref_type,
-            ref_id=ref_id,
-            due_at=due_at or utcnow(),
-            status=NotificationStatus.PENDING,
-        )
-        for uid, key in keys.items()
-        if key not in existing
+        {
+            "user_id": user.id,
+            "kind": kind,
+            "dedupe_key": f"{kind}:{ref_type}:{ref_id}:{user.id}",
+            "ref_type": ref_type,
+            "ref_id": ref_id,
+            "due_at": reminders.due_for(user, kind, due, expires_at, prefs[user.id]),
+            "expires_at": expires_at,
+        }
+        for user in users
+        if prefs[user.id].wants(kind)
     ]
-    db.session.add_all(rows)
-    db.session.flush()
-    return rows
+    reminders.insert_ignoring_duplicates(rows)
+    return len(rows)
 
 
 def active_admin_ids() -> list[int]:
@@ -83,8 +73,17 @@ def active_admin_ids() -> list[int]:
     )
 
 
+def _shown(user: User) -> list[Any]:
+    """What the inbox lists: rows whose moment has come, not withdrawn since."""
+    return [
+        Notification.user_id == user.id,
+        Notification.due_at <= utcnow(),
+        Notification.status.not_in((NotificationStatus.CANCELLED, NotificationStatus.EXPIRED)),
+    ]
+
+
 def inbox(user: User, *, unread_only: bool, limit: int = 100) -> list[Notification]:
-    stmt = select(Notification).where(Notification.user_id == user.id)
+    stmt = select(Notification).where(*_shown(user))
     if unread_only:
         stmt = stmt.where(Notification.read_at.is_(None))
     return list(db.session.scalars(stmt.order_by(Notification.created_at.desc()).limit(limit)))
@@ -94,7 +93,7 @@ def unread_count(user: User) -> int:
     return db.session.scalar(
         select(func.count())
         .select_from(Notification)
-        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .where(*_shown(user), Notification.read_at.is_(None))
     )
 
 
@@ -105,3 +104,33 @@ def mark_read(user: User, notification_id: int) -> Notification | None:
     if row.read_at is None:
         row.read_at = utcnow()
     return row
+
+
+# -- wording -----------------------------------------------------------------
+
+TEMPLATES_KEY = "push_templates"
+
+
+def templates() -> dict[str, dict[str, dict[str, str]]]:
+    """The clinic's notification wording: defaults with its edits laid over."""
+    row = db.session.get(ClinicSetting, TEMPLATES_KEY)
+    return messages.merged(row.value if row else None)
+
+
+def set_templates(actor: Actor, custom: Mapping[str, Any]) -> dict[str, dict[str, dict[str, str]]]:
+    """Replace the clinic's edits (422 naming each field that is not neutral)."""
+    problems = messages.template_problems(custom)
+    if problems:
+        raise ApiError(422, fields={key: [why] for key, why in problems.items()})
+    row = db.session.get(ClinicSetting, TEMPLATES_KEY)
+    if row is None:
+        row = ClinicSetting(key=TEMPLATES_KEY)
+        db.session.add(row)
+    row.value, row.updated_by_id = dict(custom), actor.user_id
+    audit.record(actor, "settings.push_templates")
+    db.session.flush()
+    return templates()
+
+
+def wording(row: Notification, user: User) -> messages.Rendered:
+    return messages.render(row, user.language, user.time_zone, templates())

@@ -12,7 +12,7 @@ from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES, Role, User
-from ipt_groups.services import audit
+from ipt_groups.services import audit, reminders
 from ipt_groups.services.audit import Actor
 from ipt_groups.services.passwords import hash_password, verify_password
 from ipt_groups.services.sessions import revoke_all_sessions
@@ -199,6 +199,7 @@ def disable_user(actor: Actor, user: User) -> User:
         _guard_last_admin(user)
         user.disabled_at = utcnow()
         revoke_all_sessions(user.id)
+        reminders.cancel_for_user(user.id, "disabled")
         audit.record(actor, "user.disable", "user", user.id)
     return user
 

@@ -1,0 +1,434 @@
+"""Emptying the outbox: claim due rows, send them, record what happened.
+
+Two clocks can overlap for a while (a platform starts the new one before the
+old one has exited), and a clock can be killed at any moment. So a batch is
+*claimed* in one statement: each row gets this batch's token and a lease. On
+PostgreSQL the candidate rows are locked with ``FOR UPDATE SKIP LOCKED``, so a
+second dispatcher takes the next rows instead of waiting; on SQLite the single
+UPDATE runs under the database's write lock. A row whose lease ran out (its
+dispatcher died) is due again and is taken over. Every later write to a row is
+conditional on the batch's token, so a dispatcher that lost its lease cannot
+overwrite the one that took over.
+
+The claim is committed before any network traffic: no transaction stays open
+while we wait for push services.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
+
+from ipt_groups.clock import utcnow
+from ipt_groups.extensions import db
+from ipt_groups.models import (
+    DeliveryAttempt,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    PushSubscription,
+    User,
+)
+from ipt_groups.push import messages
+from ipt_groups.push.endpoints import policy
+from ipt_groups.push.transport import RETRYABLE, Outcome, Outgoing, Result, Transport
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+LEASE = timedelta(minutes=2)  # far longer than a batch takes (timeouts are 10 s)
+MAX_ATTEMPTS = 6
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_CAP = timedelta(minutes=30)
+DEFAULT_TTL = 24 * 3600  # a phone that is off for a day still gets it
+URGENCY = {
+    NotificationKind.RISK_ALERT: "high",
+    NotificationKind.RISK_ESCALATION: "high",
+    NotificationKind.SESSION_1H: "high",
+    NotificationKind.CONTENT_RELEASED: "low",
+}
+
+_table = Notification.__table__
+
+
+@dataclass
+class Report:
+    claimed: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    no_device: int = 0
+    cancelled: int = 0
+    expired: int = 0
+    released: int = 0
+    attempts: int = 0
+
+    def add(self, other: Report) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def backoff(attempt: int) -> timedelta:
+    """30 s, 1 min, 2 min, ... capped at 30 min, with jitter so retries spread out."""
+    delay = min(BACKOFF_BASE * (2 ** max(attempt - 1, 0)), BACKOFF_CAP)
+    return delay * random.uniform(0.8, 1.2)
+
+
+@dataclass
+class _Row:
+    """What the dispatcher needs of a claimed row, read while the claim is fresh."""
+
+    id: int
+    kind: str
+    attempts: int
+    expires_at: datetime | None
+    user_id: int
+    results: list[Result] = field(default_factory=list)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        transport: Transport,
+        secret: bytes,
+        *,
+        batch_size: int = BATCH_SIZE,
+        lease: timedelta = LEASE,
+    ) -> None:
+        self.transport = transport
+        self.secret = secret
+        self.batch_size = batch_size
+        self.lease = lease
+        self.stop = threading.Event()  # set on SIGTERM: finish in-flight, hand back the rest
+
+    # -- claiming --------------------------------------------------------
+
+    def expire(self, now: datetime) -> int:
+        """Rows whose moment passed become ``expired``: never sent late."""
+        result = db.session.execute(
+            update(Notification)
+            .where(
+                Notification.expires_at <= now,
+                or_(
+                    Notification.status == NotificationStatus.PENDING,
+                    and_(
+                        Notification.status == NotificationStatus.SENDING,
+                        Notification.lease_until < now,
+                    ),
+                ),
+            )
+            .values(status=NotificationStatus.EXPIRED, claim_token=None, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount or 0
+
+    def claim(self, now: datetime, limit: int | None = None) -> tuple[str, list[int]]:
+        """Claim up to ``limit`` due rows for this batch and commit the claim."""
+        token = uuid.uuid4().hex
+        due = or_(
+            and_(Notification.status == NotificationStatus.PENDING, Notification.due_at <= now),
+            and_(Notification.status == NotificationStatus.SENDING, Notification.lease_until < now),
+        )
+        candidates = (
+            select(Notification.id)
+            .where(due)
+            .order_by(Notification.due_at)
+            .limit(limit or self.batch_size)
+            .with_for_update(skip_locked=True)  # PostgreSQL; SQLite ignores it
+        )
+        db.session.execute(
+            update(Notification)
+            .where(Notification.id.in_(candidates.scalar_subquery()), due)
+            .values(
+                status=NotificationStatus.SENDING,
+                claim_token=token,
+                lease_until=now + self.lease,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+        ids = list(
+            db.session.scalars(select(Notification.id).where(Notification.claim_token == token))
+        )
+        return token, ids
+
+    # -- one batch -------------------------------------------------------
+
+    def run_once(self) -> Report:
+        now = utcnow()
+        report = Report(expired=self.expire(now))
+        token, ids = self.claim(now)
+        report.claimed = len(ids)
+        if ids:
+            report.add(self._deliver(token, ids, now))
+        db.session.commit()
+        return report
+
+    def drain(self, max_seconds: float = 25.0) -> Report:
+        """Batches until nothing is due, the time is up, or we are told to stop."""
+        total = Report()
+        started = time.monotonic()
+        while not self.stop.is_set() and time.monotonic() - started < max_seconds:
+            report = self.run_once()
+            total.add(report)
+            if report.claimed == 0:
+                break
+        return total
+
+    def send_rows(self, ids: list[int]) -> Report:
+        """Claim and send these rows now (``POST /api/push/test``)."""
+        now = utcnow()
+        token = uuid.uuid4().hex
+        db.session.execute(
+            update(Notification)
+            .where(Notification.id.in_(ids), Notification.status == NotificationStatus.PENDING)
+            .values(
+                status=NotificationStatus.SENDING, claim_token=token, lease_until=now + self.lease
+            )
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+        claimed = list(
+            db.session.scalars(select(Notification.id).where(Notification.claim_token == token))
+        )
+        report = self._deliver(token, claimed, now) if claimed else Report()
+        db.session.commit()
+        return report
+
+    def _deliver(self, token: str, ids: list[int], now: datetime) -> Report:
+        from ipt_groups.services import notifications, reminders  # services import push
+
+        report = Report()
+        notes = list(db.session.scalars(select(Notification).where(Notification.id.in_(ids))))
+        users = {
+            u.id: u
+            for u in db.session.scalars(select(User).where(User.id.in_({n.user_id for n in notes})))
+        }
+        stale = reminders.stale(notes, now)
+        for row in notes:
+            if users[row.user_id].disabled_at is not None:
+                stale[row.id] = "disabled"
+        devices: dict[int, list[PushSubscription]] = defaultdict(list)
+        for sub in db.session.scalars(
+            select(PushSubscription).where(PushSubscription.user_id.in_(users))
+        ):
+            devices[sub.user_id].append(sub)
+
+        # executemany needs every parameter in every row: defaults as read now,
+        # before the commit below expires the objects.
+        snapshot = {
+            n.id: {"new_due_at": n.due_at, "new_attempts": n.attempts, "new_sent_at": n.sent_at}
+            for n in notes
+        }
+        templates = notifications.templates()
+        outgoing: list[Outgoing] = []
+        rows: dict[int, _Row] = {}
+        finals: list[dict[str, Any]] = []
+        for note in notes:
+            if note.id in stale:
+                finals.append(_final(note.id, NotificationStatus.CANCELLED, stale[note.id]))
+                report.cancelled += 1
+                continue
+            if not devices[note.user_id]:
+                finals.append(_final(note.id, NotificationStatus.NO_DEVICE, "no_device"))
+                report.no_device += 1
+                continue
+            user = users[note.user_id]
+            words = messages.render(note, user.language, user.time_zone, templates)
+            topic = messages.topic(note, self.secret)
+            data = messages.payload(note, words, topic)
+            ttl = DEFAULT_TTL
+            if note.expires_at is not None:
+                ttl = max(int((note.expires_at - now).total_seconds()), 60)
+            rows[note.id] = _Row(note.id, note.kind, note.attempts, note.expires_at, note.user_id)
+            outgoing.extend(
+                Outgoing(
+                    notification_id=note.id,
+                    subscription_id=sub.id,
+                    endpoint=sub.endpoint,
+                    p256dh=sub.p256dh,
+                    auth=sub.auth,
+                    data=data,
+                    ttl=min(ttl, DEFAULT_TTL),
+                    urgency=URGENCY.get(note.kind, "normal"),
+                    topic=topic,
+                )
+                for sub in devices[note.user_id]
+            )
+        db.session.commit()  # nothing stays open while we wait on the network
+
+        results = self.transport.send_all(outgoing, self.stop) if outgoing else []
+        done = utcnow()
+        for result in results:
+            rows[result.notification_id].results.append(result)
+        finals.extend(self._settle(rows.values(), done, report))
+        self._record(results, done, report)
+        if finals:
+            db.session.execute(
+                update(_table)
+                .where(_table.c.id == bindparam("rid"), _table.c.claim_token == token)
+                .values(
+                    status=bindparam("new_status"),
+                    due_at=bindparam("new_due_at"),
+                    attempts=bindparam("new_attempts"),
+                    sent_at=bindparam("new_sent_at"),
+                    last_error=bindparam("new_error"),
+                    claim_token=None,
+                    lease_until=None,
+                ),
+                [{**snapshot[f["rid"]], **f} for f in finals],
+            )
+        return report
+
+    def _settle(self, rows: Any, now: datetime, report: Report) -> list[dict[str, Any]]:
+        """What each row becomes, from the results of its devices."""
+        out: list[dict[str, Any]] = []
+        for row in rows:
+            outcomes = {r.outcome for r in row.results}
+            attempted = outcomes - {Outcome.SKIPPED}
+            if Outcome.SENT in outcomes:
+                out.append(
+                    _final(
+                        row.id,
+                        NotificationStatus.SENT,
+                        None,
+                        attempts=row.attempts + 1,
+                        sent_at=now,
+                    )
+                )
+                report.sent += 1
+            elif not attempted:  # stopping: not tried at all, hand it back untouched
+                out.append(_final(row.id, NotificationStatus.PENDING, None, attempts=row.attempts))
+                report.released += 1
+            elif attempted & RETRYABLE or Outcome.SKIPPED in outcomes:
+                attempts = row.attempts + (1 if attempted else 0)
+                waits = [r.retry_after for r in row.results if r.retry_after]
+                delay = max([backoff(attempts), *(timedelta(seconds=w) for w in waits)])
+                due = now + delay
+                error = next(iter(sorted(attempted & RETRYABLE)), "skipped")
+                if attempts >= MAX_ATTEMPTS:
+                    out.append(
+                        _final(row.id, NotificationStatus.FAILED, "retry_limit", attempts=attempts)
+                    )
+                    report.failed += 1
+                elif row.expires_at is not None and due >= row.expires_at:
+                    out.append(
+                        _final(row.id, NotificationStatus.EXPIRED, str(error), attempts=attempts)
+                    )
+                    report.expired += 1
+                else:
+                    out.append(
+                        _final(
+                            row.id,
+                            NotificationStatus.PENDING,
+                            str(error),
+                            attempts=attempts,
+                            due_at=due,
+                        )
+                    )
+                    report.retrying += 1
+            elif attempted <= {Outcome.GONE}:
+                out.append(
+                    _final(row.id, NotificationStatus.NO_DEVICE, "gone", attempts=row.attempts + 1)
+                )
+                report.no_device += 1
+            else:  # rejected (400/413) or refused by the allow-list: retrying won't help
+                error = sorted(attempted - {Outcome.GONE})[0]
+                out.append(
+                    _final(row.id, NotificationStatus.FAILED, str(error), attempts=row.attempts + 1)
+                )
+                report.failed += 1
+        return out
+
+    def _record(self, results: list[Result], now: datetime, report: Report) -> None:
+        """Attempts, subscriptions that are gone, and a word to the admins if a
+        push service refuses our key."""
+        attempted = [r for r in results if r.outcome is not Outcome.SKIPPED]
+        report.attempts = len(attempted)
+        if attempted:
+            db.session.execute(
+                insert(DeliveryAttempt),
+                [
+                    {
+                        "notification_id": r.notification_id,
+                        "subscription_id": r.subscription_id,
+                        "push_host": r.host[:255] or "-",
+                        "status_code": r.status_code,
+                        "outcome": r.outcome.value,
+                        "error": r.error,
+                        "duration_ms": r.duration_ms,
+                        "at": now,
+                    }
+                    for r in attempted
+                ],
+            )
+        gone = {r.subscription_id for r in attempted if r.outcome is Outcome.GONE}
+        worked = {r.subscription_id for r in attempted if r.outcome is Outcome.SENT} - gone
+        failed = {
+            r.subscription_id: r.outcome.value
+            for r in attempted
+            if r.outcome not in (Outcome.SENT, Outcome.GONE)
+        }
+        if gone:
+            db.session.execute(delete(PushSubscription).where(PushSubscription.id.in_(gone)))
+        if worked:
+            db.session.execute(
+                update(PushSubscription)
+                .where(PushSubscription.id.in_(worked))
+                .values(last_success_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        for sub_id, outcome in failed.items():
+            db.session.execute(
+                update(PushSubscription)
+                .where(PushSubscription.id == sub_id)
+                .values(last_failure_at=now, last_failure=outcome)
+                .execution_options(synchronize_session=False)
+            )
+        if any(r.outcome is Outcome.AUTH for r in attempted):
+            _tell_admins_key_refused(now)
+
+
+def _final(row_id: int, status: str, error: str | None, **extra: Any) -> dict[str, Any]:
+    return {
+        "rid": row_id,
+        "new_status": status,
+        "new_error": error,
+        **{f"new_{k}": v for k, v in extra.items()},
+    }
+
+
+def _tell_admins_key_refused(now: datetime) -> None:
+    from ipt_groups.services import notifications
+
+    log.error("a push service refused our VAPID key (401/403): check VAPID_* settings")
+    day = int(now.strftime("%Y%m%d"))  # at most one notice per admin per day
+    notifications.notify(
+        notifications.active_admin_ids(), NotificationKind.PUSH_REJECTED, "push_day", day
+    )
+
+
+def for_app(app: Flask) -> Dispatcher:
+    """The process's dispatcher (one thread pool and HTTP sessions, reused)."""
+    dispatcher = app.extensions.get("push_dispatcher")
+    if dispatcher is None:
+        transport = Transport(
+            app.config["VAPID_KEYS"],
+            policy(app.config["PUSH_ALLOWED_HOSTS"]),
+            concurrency=app.config["PUSH_CONCURRENCY"],
+        )
+        dispatcher = Dispatcher(transport, app.config["SECRET_KEY"].encode())
+        app.extensions["push_dispatcher"] = dispatcher
+    # Read each time: the allow-list is a setting (tests point it at a local service).
+    dispatcher.transport.policy = policy(app.config["PUSH_ALLOWED_HOSTS"])
+    return dispatcher

@@ -1,0 +1,261 @@
+"""People's devices (Web Push subscriptions) and what was delivered to them."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from ipt_groups.clock import utcnow
+from ipt_groups.errors import ApiError
+from ipt_groups.extensions import db
+from ipt_groups.models import (
+    DeliveryAttempt,
+    Enrolment,
+    EnrolmentStatus,
+    GroupSession,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    PushSubscription,
+    User,
+)
+from ipt_groups.push.endpoints import EndpointRefusedError, policy
+
+# One row per browser; a person rarely has more than a phone, a tablet and a
+# laptop. Past the cap the device not seen for longest makes way: a member
+# with a new phone must not be locked out by the old one.
+MAX_DEVICES_PER_USER = 5
+
+
+def _hash(endpoint: str) -> str:
+    return hashlib.sha256(endpoint.encode()).hexdigest()
+
+
+def _key_bytes(value: str) -> bytes:
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+
+
+def _check_keys(p256dh: str, auth: str) -> None:
+    problems: dict[str, list[str]] = {}
+    try:
+        point = _key_bytes(p256dh)
+        if len(point) != 65 or point[0] != 4:
+            raise ValueError
+    except ValueError:
+        problems["keys.p256dh"] = ["Must be a base64url P-256 public key (65 bytes)."]
+    try:
+        if len(_key_bytes(auth)) != 16:
+            raise ValueError
+    except ValueError:
+        problems["keys.auth"] = ["Must be a base64url 16-byte secret."]
+    if problems:
+        raise ApiError(422, fields=problems)
+
+
+def subscribe(
+    user: User, endpoint: str, p256dh: str, auth: str, user_agent: str | None
+) -> tuple[PushSubscription, bool]:
+    """Save a browser's subscription (an upsert by endpoint). Returns (row, created)."""
+    try:
+        policy(current_app.config["PUSH_ALLOWED_HOSTS"]).check(endpoint)
+    except EndpointRefusedError as exc:
+        raise ApiError(422, fields={"endpoint": [str(exc)]}) from None
+    _check_keys(p256dh, auth)
+    now = utcnow()
+    row = db.session.scalar(
+        select(PushSubscription).where(PushSubscription.endpoint_hash == _hash(endpoint))
+    )
+    created = row is None
+    if row is None:
+        row = PushSubscription(endpoint=endpoint, endpoint_hash=_hash(endpoint), created_at=now)
+        db.session.add(row)
+    # A shared tablet that another person logs into takes the device over.
+    row.user_id, row.p256dh, row.auth = user.id, p256dh, auth
+    row.user_agent = (user_agent or "")[:255] or None
+    row.last_seen_at = now
+    row.last_failure = row.last_failure_at = None
+    db.session.flush()
+    _enforce_cap(user.id)
+    return row, created
+
+
+def _enforce_cap(user_id: int) -> None:
+    rows = db.session.scalars(
+        select(PushSubscription)
+        .where(PushSubscription.user_id == user_id)
+        .order_by(PushSubscription.last_seen_at.desc(), PushSubscription.id.desc())
+    ).all()
+    for old in rows[MAX_DEVICES_PER_USER:]:
+        db.session.delete(old)
+    db.session.flush()
+
+
+def my_devices(user: User) -> list[PushSubscription]:
+    return list(
+        db.session.scalars(
+            select(PushSubscription)
+            .where(PushSubscription.user_id == user.id)
+            .order_by(PushSubscription.last_seen_at.desc())
+        )
+    )
+
+
+def unsubscribe(user: User, *, endpoint: str | None = None, device_id: int | None = None) -> bool:
+    stmt = select(PushSubscription).where(PushSubscription.user_id == user.id)
+    if endpoint is not None:
+        stmt = stmt.where(PushSubscription.endpoint_hash == _hash(endpoint))
+    else:
+        stmt = stmt.where(PushSubscription.id == device_id)
+    row = db.session.scalar(stmt)
+    if row is None:
+        return False
+    db.session.delete(row)
+    db.session.flush()
+    return True
+
+
+def host_of(row: PushSubscription) -> str:
+    return urlsplit(row.endpoint).hostname or ""
+
+
+# -- "send a test" -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TestResult:
+    devices: int
+    delivered: int
+    outcomes: list[dict[str, Any]]
+
+
+def send_test(user: User) -> TestResult:
+    """Send a test notification to the caller's own devices, now."""
+    from ipt_groups.push import dispatcher
+
+    if not my_devices(user):
+        raise ApiError(409, "This account has no device set up for notifications.")
+    row = Notification(
+        user_id=user.id,
+        kind=NotificationKind.TEST,
+        dedupe_key=f"test:{uuid.uuid4().hex}",
+        ref_type="test",
+        due_at=utcnow(),
+        status=NotificationStatus.PENDING,
+    )
+    db.session.add(row)
+    db.session.commit()
+    row_id = row.id
+    sender = dispatcher.for_app(current_app._get_current_object())  # type: ignore[attr-defined]
+    sender.send_rows([row_id])
+    attempts = db.session.scalars(
+        select(DeliveryAttempt).where(DeliveryAttempt.notification_id == row_id)
+    ).all()
+    return TestResult(
+        devices=len(attempts),
+        delivered=sum(1 for a in attempts if a.outcome == "sent"),
+        outcomes=[
+            {"device_id": a.subscription_id, "outcome": a.outcome, "status_code": a.status_code}
+            for a in attempts
+        ],
+    )
+
+
+# -- who got their reminder --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberDelivery:
+    enrolment_id: int
+    display_name: str
+    devices: int
+    status: str  # delivered | failed | no_device | pending | not_planned | cancelled | expired
+    kind: str | None
+    last_attempt_at: datetime | None
+
+
+_STATUS_WORD = {
+    NotificationStatus.SENT: "delivered",
+    NotificationStatus.FAILED: "failed",
+    NotificationStatus.NO_DEVICE: "no_device",
+    NotificationStatus.PENDING: "pending",
+    NotificationStatus.SENDING: "pending",
+    NotificationStatus.CANCELLED: "cancelled",
+    NotificationStatus.EXPIRED: "expired",
+}
+# The row that tells the facilitator most: a delivered one wins, then a failure.
+_RANK = {"delivered": 0, "failed": 1, "no_device": 2, "expired": 3, "pending": 4, "cancelled": 5}
+
+
+def session_deliveries(session: GroupSession) -> list[MemberDelivery]:
+    """Per member: was this session's reminder delivered, did it fail, or has the
+    member no working device (so the facilitator knows whom to phone)."""
+    members = db.session.execute(
+        select(Enrolment.id, Enrolment.display_name, Enrolment.user_id)
+        .where(
+            Enrolment.cohort_id == session.cohort_id,
+            Enrolment.status == EnrolmentStatus.ENROLLED,
+        )
+        .order_by(Enrolment.display_name)
+    ).all()
+    user_ids = [m.user_id for m in members if m.user_id]
+    device_counts: Mapping[int, int] = dict(
+        db.session.execute(
+            select(PushSubscription.user_id, func.count())
+            .where(PushSubscription.user_id.in_(user_ids))
+            .group_by(PushSubscription.user_id)
+        ).tuples()
+    )
+    rows = db.session.scalars(
+        select(Notification).where(
+            Notification.ref_type == "session",
+            Notification.ref_id == session.id,
+            Notification.kind.in_((NotificationKind.SESSION_24H, NotificationKind.SESSION_1H)),
+            Notification.user_id.in_(user_ids),
+        )
+    ).all()
+    last_attempt = dict(
+        db.session.execute(
+            select(DeliveryAttempt.notification_id, func.max(DeliveryAttempt.at))
+            .where(DeliveryAttempt.notification_id.in_([r.id for r in rows]))
+            .group_by(DeliveryAttempt.notification_id)
+        ).tuples()
+    )
+    best: dict[int, Notification] = {}
+    for row in rows:
+        current = best.get(row.user_id)
+        if (
+            current is None
+            or _RANK[_STATUS_WORD[row.status]] < _RANK[_STATUS_WORD[current.status]]
+            or (row.status == current.status and row.due_at > current.due_at)
+        ):
+            best[row.user_id] = row
+    out = []
+    for m in members:
+        row = best.get(m.user_id) if m.user_id else None
+        devices = device_counts.get(m.user_id, 0) if m.user_id else 0
+        if row is None:
+            status = "no_device" if devices == 0 else "not_planned"
+        else:
+            status = _STATUS_WORD[row.status]
+            if status == "pending" and devices == 0:
+                status = "no_device"  # will not arrive unless they set up a device
+        out.append(
+            MemberDelivery(
+                enrolment_id=m.id,
+                display_name=m.display_name,
+                devices=devices,
+                status=status,
+                kind=row.kind if row else None,
+                last_attempt_at=last_attempt.get(row.id) if row else None,
+            )
+        )
+    return out

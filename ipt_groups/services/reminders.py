@@ -1,0 +1,473 @@
+"""Planning the outbox: which message each person is owed, and when.
+
+Rules turn sessions into rows (``session_24h``, ``session_1h``, ``checkin_due``)
+and apply each person's preferences: the kinds they want, and quiet hours in
+their own time zone, which move a message's due time (never drop it). The
+other kinds (a reading released, a risk alert) are written by their services
+through ``notifications.notify``, which applies the same preferences.
+
+Planning is a reconciliation, so it is safe to run at any time and as often as
+wanted: the clock runs it every minute over the next two days, and the services
+that move sessions or members (reschedule, cancel, withdraw, "I can't come", a
+preference change) run it at once for the cohort they touched. A session's
+reminder key names the session's start, so a rescheduled session gets new rows
+and the old ones are cancelled. The dispatcher checks again at send time
+(``stale``), so even a row the planner has not yet caught is never sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ipt_groups.clock import utcnow
+from ipt_groups.extensions import db
+from ipt_groups.models import (
+    STAFF_KINDS,
+    Apology,
+    Cohort,
+    CohortStatus,
+    ContentRelease,
+    Enrolment,
+    EnrolmentStatus,
+    GroupSession,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
+    NotificationStatus,
+    SessionStatus,
+    User,
+)
+from ipt_groups.protocol.schedule import local_to_utc
+
+HORIZON = timedelta(hours=48)
+DEFAULT_QUIET = (time(22, 0), time(7, 0))
+SESSION_KINDS = frozenset(
+    {NotificationKind.SESSION_24H, NotificationKind.SESSION_1H, NotificationKind.CHECKIN_DUE}
+)
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: NotificationKind
+    before: timedelta  # due this long before the session starts
+    until: timedelta  # not worth sending later than this long before the start
+
+
+RULES = (
+    Rule(NotificationKind.SESSION_24H, timedelta(hours=24), timedelta(hours=12)),
+    Rule(NotificationKind.SESSION_1H, timedelta(hours=1), timedelta(0)),
+    # The check-in opens two days ahead (services.measures.CHECK_IN_OPENS); a
+    # nudge the evening before is when people answer.
+    Rule(NotificationKind.CHECKIN_DUE, timedelta(hours=30), timedelta(hours=2)),
+)
+
+
+# -- preferences -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Preferences:
+    session_24h: bool = True
+    session_1h: bool = True
+    content_released: bool = True
+    checkin_due: bool = True
+    quiet_start: time | None = DEFAULT_QUIET[0]
+    quiet_end: time | None = DEFAULT_QUIET[1]
+
+    def wants(self, kind: str) -> bool:
+        flag = {
+            NotificationKind.SESSION_24H: self.session_24h,
+            NotificationKind.SESSION_1H: self.session_1h,
+            NotificationKind.CONTENT_RELEASED: self.content_released,
+            NotificationKind.CHECKIN_DUE: self.checkin_due,
+        }.get(NotificationKind(kind))
+        return True if flag is None else flag  # staff kinds and tests: always
+
+
+def _from_row(row: NotificationPreference | None) -> Preferences:
+    if row is None:
+        return Preferences()
+    return Preferences(
+        session_24h=row.session_24h,
+        session_1h=row.session_1h,
+        content_released=row.content_released,
+        checkin_due=row.checkin_due,
+        quiet_start=row.quiet_start,
+        quiet_end=row.quiet_end,
+    )
+
+
+def preferences_for(user_ids: Iterable[int]) -> dict[int, Preferences]:
+    ids = list(set(user_ids))
+    rows = {
+        r.user_id: r
+        for r in db.session.scalars(
+            select(NotificationPreference).where(NotificationPreference.user_id.in_(ids))
+        )
+    }
+    return {uid: _from_row(rows.get(uid)) for uid in ids}
+
+
+def save_preferences(user: User, changes: Mapping[str, Any]) -> Preferences:
+    row = db.session.get(NotificationPreference, user.id)
+    if row is None:
+        defaults = Preferences()
+        row = NotificationPreference(
+            user_id=user.id,
+            session_24h=defaults.session_24h,
+            session_1h=defaults.session_1h,
+            content_released=defaults.content_released,
+            checkin_due=defaults.checkin_due,
+            quiet_start=defaults.quiet_start,
+            quiet_end=defaults.quiet_end,
+        )
+        db.session.add(row)
+    for key in ("session_24h", "session_1h", "content_released", "checkin_due"):
+        if key in changes:
+            setattr(row, key, changes[key])
+    if "quiet_hours" in changes:
+        quiet = changes["quiet_hours"]
+        row.quiet_start, row.quiet_end = (quiet["start"], quiet["end"]) if quiet else (None, None)
+    for key in ("language", "time_zone"):
+        if key in changes:
+            setattr(user, key, changes[key])
+    db.session.flush()
+    replan_user(user)
+    return _from_row(row)
+
+
+# -- quiet hours -------------------------------------------------------------
+
+
+def quiet_window(
+    at: datetime, zone: str, start: time, end: time
+) -> tuple[datetime, datetime] | None:
+    """The quiet span (UTC start, UTC end) that contains ``at``, if any.
+
+    Worked out on the person's wall clock, so 22:00-07:00 stays 22:00-07:00
+    across a DST change (that night is simply an hour shorter or longer).
+    """
+    if start == end:
+        return None
+    local = at.astimezone(ZoneInfo(zone))
+    day, now = local.date(), local.time().replace(tzinfo=None)
+    if start < end:  # e.g. 13:00-15:00, within one day
+        if not start <= now < end:
+            return None
+        begin_day, end_day = day, day
+    elif now >= start:  # e.g. 22:00-07:00: this evening until tomorrow morning
+        begin_day, end_day = day, day + timedelta(days=1)
+    elif now < end:  # ...or last evening until this morning
+        begin_day, end_day = day - timedelta(days=1), day
+    else:
+        return None
+    return local_to_utc(begin_day, start, zone), local_to_utc(end_day, end, zone)
+
+
+def respect_quiet_hours(
+    due: datetime, expires: datetime | None, zone: str, prefs: Preferences
+) -> datetime:
+    """Move a due time out of quiet hours: to when they end, or, if that would
+    be too late (the session has begun), to just before they start."""
+    if prefs.quiet_start is None or prefs.quiet_end is None:
+        return due
+    window = quiet_window(due, zone, prefs.quiet_start, prefs.quiet_end)
+    if window is None:
+        return due
+    begin, end = window
+    if expires is None or end < expires:
+        return end
+    return begin - timedelta(minutes=1)
+
+
+def due_for(
+    user: User, kind: str, due: datetime, expires: datetime | None, prefs: Preferences
+) -> datetime:
+    if kind in STAFF_KINDS or kind == NotificationKind.TEST:
+        return due  # a risk alert is not held until morning
+    return respect_quiet_hours(due, expires, user.time_zone, prefs)
+
+
+# -- writing rows ------------------------------------------------------------
+
+
+def insert_ignoring_duplicates(rows: Sequence[dict[str, Any]]) -> None:
+    """Insert outbox rows; a row whose dedupe key exists already is skipped.
+
+    Two planners (the clock's and a web request's) may plan the same message at
+    the same moment: the unique key decides, without an error.
+    """
+    if not rows:
+        return
+    dialect = db.session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    stmt = module.insert(Notification).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    now = utcnow()
+    db.session.execute(
+        stmt,
+        [
+            {"status": NotificationStatus.PENDING, "created_at": now, "attempts": 0, **row}
+            for row in rows
+        ],
+    )
+
+
+def session_key(kind: str, session: GroupSession, user_id: int) -> str:
+    return f"{kind}:session:{session.id}:{user_id}:{int(session.starts_at.timestamp())}"
+
+
+# -- planning session reminders ---------------------------------------------
+
+
+@dataclass
+class PlanReport:
+    created: int = 0
+    moved: int = 0
+    cancelled: int = 0
+
+
+def _sessions(now: datetime, cohort_ids: Collection[int] | None) -> list[GroupSession]:
+    stmt = (
+        select(GroupSession)
+        .join(Cohort, Cohort.id == GroupSession.cohort_id)
+        .where(
+            GroupSession.status == SessionStatus.SCHEDULED,
+            GroupSession.starts_at > now,
+            GroupSession.starts_at <= now + HORIZON,
+            Cohort.status.in_((CohortStatus.PLANNED, CohortStatus.ACTIVE)),
+        )
+    )
+    if cohort_ids is not None:
+        stmt = stmt.where(GroupSession.cohort_id.in_(cohort_ids))
+    return list(db.session.scalars(stmt))
+
+
+def _members(cohort_ids: Collection[int]) -> list[tuple[Enrolment, User]]:
+    return list(
+        db.session.execute(
+            select(Enrolment, User)
+            .join(User, User.id == Enrolment.user_id)
+            .where(
+                Enrolment.cohort_id.in_(cohort_ids),
+                Enrolment.status == EnrolmentStatus.ENROLLED,
+                User.disabled_at.is_(None),
+            )
+        ).tuples()
+    )
+
+
+def _apologies(session_ids: Collection[int]) -> set[tuple[int, int]]:
+    return set(
+        db.session.execute(
+            select(Apology.session_id, Apology.enrolment_id).where(
+                Apology.session_id.in_(session_ids)
+            )
+        ).tuples()
+    )
+
+
+def _checkins(sessions: Sequence[GroupSession]) -> dict[int, set[int]]:
+    """Sessions with measures due, each with the enrolments that answered them all."""
+    from ipt_groups.services import measures  # measures -> risk -> notifications
+
+    live = measures.known_keys()
+    due = {s.id: set(measures.due_at_session(s)) & live for s in sessions}
+    answered: dict[int, set[int]] = {sid: set() for sid, keys in due.items() if keys}
+    for (session_id, enrolment_id), keys in measures.recorded_at_sessions(answered).items():
+        if session_id in answered and due[session_id] <= keys:
+            answered[session_id].add(enrolment_id)
+    return answered
+
+
+def plan(now: datetime | None = None, cohort_ids: Collection[int] | None = None) -> PlanReport:
+    """Reconcile pending session reminders with what is owed now."""
+    now = now or utcnow()
+    sessions = _sessions(now, cohort_ids)
+    by_cohort: dict[int, list[GroupSession]] = {}
+    for s in sessions:
+        by_cohort.setdefault(s.cohort_id, []).append(s)
+    members = _members(list(by_cohort)) if by_cohort else []
+    prefs = preferences_for(u.id for _, u in members)
+    apologised = _apologies([s.id for s in sessions]) if sessions else set()
+    checkins = _checkins(sessions) if sessions else {}
+
+    wanted: dict[str, dict[str, Any]] = {}
+    for enrolment, user in members:
+        for session in by_cohort.get(enrolment.cohort_id, []):
+            if (session.id, enrolment.id) in apologised:
+                continue
+            for rule in RULES:
+                if not prefs[user.id].wants(rule.kind):
+                    continue
+                if rule.kind == NotificationKind.CHECKIN_DUE and (
+                    session.id not in checkins or enrolment.id in checkins[session.id]
+                ):
+                    continue
+                if now > session.starts_at - rule.until:
+                    continue  # too late to be useful
+                due = due_for(
+                    user,
+                    rule.kind,
+                    session.starts_at - rule.before,
+                    session.starts_at,
+                    prefs[user.id],
+                )
+                key = session_key(rule.kind, session, user.id)
+                wanted[key] = {
+                    "user_id": user.id,
+                    "kind": rule.kind,
+                    "dedupe_key": key,
+                    "ref_type": "session",
+                    "ref_id": session.id,
+                    "due_at": due,
+                    "expires_at": session.starts_at,
+                }
+
+    report = PlanReport()
+    # Pending session rows in scope: every cohort planned (or all of them).
+    pending_stmt = select(Notification).where(
+        Notification.status == NotificationStatus.PENDING,
+        Notification.ref_type == "session",
+        Notification.kind.in_(SESSION_KINDS),
+    )
+    if cohort_ids is not None:
+        pending_stmt = pending_stmt.where(
+            Notification.ref_id.in_(
+                select(GroupSession.id).where(GroupSession.cohort_id.in_(cohort_ids))
+            )
+        )
+    pending = {row.dedupe_key: row for row in db.session.scalars(pending_stmt)}
+    for key, row in pending.items():
+        if key not in wanted:
+            row.status, row.last_error = NotificationStatus.CANCELLED, "replanned"
+            report.cancelled += 1
+        elif row.due_at != wanted[key]["due_at"]:
+            row.due_at = wanted[key]["due_at"]  # quiet hours changed
+            report.moved += 1
+    existing = (
+        set(
+            db.session.scalars(
+                select(Notification.dedupe_key).where(Notification.dedupe_key.in_(list(wanted)))
+            )
+        )
+        if wanted
+        else set()
+    )
+    new = [row for key, row in wanted.items() if key not in existing]
+    insert_ignoring_duplicates(new)
+    report.created = len(new)
+    db.session.flush()
+    return report
+
+
+def replan_cohort(*cohort_ids: int) -> PlanReport:
+    """Called by the services that move sessions or members, so the outbox
+    reflects the change before the request ends."""
+    return plan(cohort_ids=set(cohort_ids))
+
+
+def replan_user(user: User) -> None:
+    """After a person's preferences change: their session reminders, and the
+    other pending rows they no longer want."""
+    prefs = preferences_for([user.id])[user.id]
+    rows = db.session.scalars(
+        select(Notification).where(
+            Notification.user_id == user.id, Notification.status == NotificationStatus.PENDING
+        )
+    )
+    for row in rows:
+        if not prefs.wants(row.kind):
+            row.status, row.last_error = NotificationStatus.CANCELLED, "opted_out"
+        else:
+            row.due_at = due_for(user, row.kind, row.due_at, row.expires_at, prefs)
+    cohort_ids = db.session.scalars(
+        select(Enrolment.cohort_id).where(Enrolment.user_id == user.id)
+    ).all()
+    if cohort_ids:
+        plan(cohort_ids=set(cohort_ids))
+
+
+def cancel_for_user(user_id: int, reason: str) -> int:
+    """A person left (withdrawn, moved, disabled): their pending member rows go."""
+    result = db.session.execute(
+        update(Notification)
+        .where(
+            Notification.user_id == user_id,
+            Notification.status == NotificationStatus.PENDING,
+            Notification.kind.in_(SESSION_KINDS | {NotificationKind.CONTENT_RELEASED}),
+        )
+        .values(status=NotificationStatus.CANCELLED, last_error=reason)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+# -- the dispatcher's last check ---------------------------------------------
+
+
+def stale(rows: Sequence[Notification], now: datetime) -> dict[int, str]:
+    """Rows that must not be sent after all, with why (checked at send time).
+
+    A session reminder whose session moved, was cancelled or that the member
+    said they can't come to; a member no longer in the group; a kind the person
+    switched off; a reading withdrawn.
+    """
+    reasons: dict[int, str] = {}
+    user_ids = {r.user_id for r in rows}
+    prefs = preferences_for(user_ids)
+    for row in rows:
+        if not prefs[row.user_id].wants(row.kind):
+            reasons[row.id] = "opted_out"
+    session_rows = [r for r in rows if r.kind in SESSION_KINDS and r.id not in reasons]
+    if session_rows:
+        sessions = {
+            s.id: s
+            for s in db.session.scalars(
+                select(GroupSession).where(
+                    GroupSession.id.in_({r.ref_id for r in session_rows if r.ref_id})
+                )
+            )
+        }
+        enrolled = {
+            (e.user_id, e.cohort_id): e.id
+            for e in db.session.scalars(
+                select(Enrolment).where(
+                    Enrolment.user_id.in_({r.user_id for r in session_rows}),
+                    Enrolment.status == EnrolmentStatus.ENROLLED,
+                )
+            )
+        }
+        apologised = _apologies(list(sessions))
+        for row in session_rows:
+            session = sessions.get(row.ref_id or 0)
+            if session is None or session.status != SessionStatus.SCHEDULED:
+                reasons[row.id] = "session_cancelled"
+            elif session.starts_at != row.expires_at:
+                reasons[row.id] = "session_moved"
+            elif (row.user_id, session.cohort_id) not in enrolled:
+                reasons[row.id] = "not_enrolled"
+            elif (session.id, enrolled[(row.user_id, session.cohort_id)]) in apologised:
+                reasons[row.id] = "cannot_come"
+    content_rows = [
+        r for r in rows if r.kind == NotificationKind.CONTENT_RELEASED and r.id not in reasons
+    ]
+    if content_rows:
+        withdrawn = set(
+            db.session.scalars(
+                select(ContentRelease.id).where(
+                    ContentRelease.id.in_({r.ref_id for r in content_rows}),
+                    ContentRelease.withdrawn_at.is_not(None),
+                )
+            )
+        )
+        for row in content_rows:
+            if row.ref_id in withdrawn:
+                reasons[row.id] = "withdrawn"
+    return reasons
