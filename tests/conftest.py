@@ -210,3 +210,26 @@ def as_role(app: Flask, users: dict[str, int]) -> Any:
         return c
 
     return make
+
+
+@pytest.fixture(scope="session")
+def push_service(app: Flask) -> Iterator[Any]:
+    """A real HTTP push service on 127.0.0.1 that checks our VAPID signature and
+    decrypts what we send (tests/fake_push.py)."""
+    from tests.fake_push import FakePushService
+
+    with FakePushService(app.config["VAPID_KEYS"].public_key) as service:
+        yield service
+
+
+@pytest.fixture
+def fake_push(app: Flask, push_service: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The fake push service, emptied, and allowed as a push endpoint for this test."""
+    from ipt_groups.push.endpoints import DEFAULT_PUSH_HOSTS
+
+    push_service.clear()
+    push_service.latency = 0.0
+    monkeypatch.setitem(
+        app.config, "PUSH_ALLOWED_HOSTS", (*DEFAULT_PUSH_HOSTS, push_service.origin)
+    )
+    return push_service

@@ -212,7 +212,7 @@ def session_deliveries(session: GroupSession) -> list[MemberDelivery]:
             select(PushSubscription.user_id, func.count())
             .where(PushSubscription.user_id.in_(user_ids))
             .group_by(PushSubscription.user_id)
-        ).tuples()
+        ).all()
     )
     rows = db.session.scalars(
         select(Notification).where(
@@ -227,7 +227,7 @@ def session_deliveries(session: GroupSession) -> list[MemberDelivery]:
             select(DeliveryAttempt.notification_id, func.max(DeliveryAttempt.at))
             .where(DeliveryAttempt.notification_id.in_([r.id for r in rows]))
             .group_by(DeliveryAttempt.notification_id)
-        ).tuples()
+        ).all()
     )
     best: dict[int, Notification] = {}
     for row in rows:

@@ -259,7 +259,7 @@ def _members(cohort_ids: Collection[int]) -> list[tuple[Enrolment, User]]:
                 Enrolment.status == EnrolmentStatus.ENROLLED,
                 User.disabled_at.is_(None),
             )
-        ).tuples()
+        )
     )
 
 
@@ -269,7 +269,7 @@ def _apologies(session_ids: Collection[int]) -> set[tuple[int, int]]:
             select(Apology.session_id, Apology.enrolment_id).where(
                 Apology.session_id.in_(session_ids)
             )
-        ).tuples()
+        )
     )
 
 
@@ -348,21 +348,30 @@ def plan(now: datetime | None = None, cohort_ids: Collection[int] | None = None)
         if key not in wanted:
             row.status, row.last_error = NotificationStatus.CANCELLED, "replanned"
             report.cancelled += 1
-        elif row.due_at != wanted[key]["due_at"]:
-            row.due_at = wanted[key]["due_at"]  # quiet hours changed
+        elif row.attempts == 0 and row.due_at != wanted[key]["due_at"]:
+            # Quiet hours changed. (A row already tried keeps the due time its
+            # retry schedule or the push service's Retry-After gave it.)
+            row.due_at = wanted[key]["due_at"]
             report.moved += 1
-    existing = (
-        set(
-            db.session.scalars(
-                select(Notification.dedupe_key).where(Notification.dedupe_key.in_(list(wanted)))
+    existing: dict[str, Notification] = (
+        {
+            row.dedupe_key: row
+            for row in db.session.scalars(
+                select(Notification).where(Notification.dedupe_key.in_(list(wanted)))
             )
-        )
+        }
         if wanted
-        else set()
+        else {}
     )
+    for key, row in existing.items():
+        if row.status == NotificationStatus.CANCELLED:
+            # Wanted again ("I can't come" taken back, a kind switched on again).
+            row.status, row.last_error = NotificationStatus.PENDING, None
+            row.due_at = wanted[key]["due_at"]
+            report.created += 1
     new = [row for key, row in wanted.items() if key not in existing]
     insert_ignoring_duplicates(new)
-    report.created = len(new)
+    report.created += len(new)
     db.session.flush()
     return report
 
