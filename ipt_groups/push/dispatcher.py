@@ -85,6 +85,23 @@ def backoff(attempt: int) -> timedelta:
 
 
 @dataclass
+class _Batch:
+    """One claimed batch between preparing it and settling it."""
+
+    token: str
+    now: datetime
+    report: Report = field(default_factory=Report)
+    outgoing: list[Outgoing] = field(default_factory=list)
+    rows: dict[int, _Row] = field(default_factory=dict)
+    finals: list[dict[str, Any]] = field(default_factory=list)
+    snapshot: dict[int, dict[str, Any]] = field(default_factory=dict)
+    expired: int = 0
+
+    def __post_init__(self) -> None:
+        self.report.expired = self.report.expired or self.expired
+
+
+@dataclass
 class _Row:
     """What the dispatcher needs of a claimed row, read while the claim is fresh."""
 
@@ -164,25 +181,44 @@ class Dispatcher:
 
     # -- one batch -------------------------------------------------------
 
-    def run_once(self) -> Report:
+    def _next_batch(self) -> _Batch | None:
+        """Expire, claim and prepare one batch (committed), or None when nothing is due."""
         now = utcnow()
-        report = Report(expired=self.expire(now))
+        expired = self.expire(now)
         token, ids = self.claim(now)
-        report.claimed = len(ids)
-        if ids:
-            report.add(self._deliver(token, ids, now))
+        if not ids:
+            return None if not expired else _Batch(token, now, expired=expired)
+        return self._prepare(token, ids, now, expired)
+
+    def run_once(self) -> Report:
+        batch = self._next_batch()
+        if batch is None:
+            return Report()
+        report = self._finish(batch, self.transport.send_all(batch.outgoing, self.stop))
         db.session.commit()
         return report
 
     def drain(self, max_seconds: float = 25.0) -> Report:
-        """Batches until nothing is due, the time is up, or we are told to stop."""
+        """Batches until nothing is due, the time is up, or we are told to stop.
+
+        Pipelined: while one batch is on the wire the next is claimed and
+        prepared, and sent as soon as it is ready, so the database work and the
+        network waits overlap instead of taking turns.
+        """
         total = Report()
         started = time.monotonic()
-        while not self.stop.is_set() and time.monotonic() - started < max_seconds:
-            report = self.run_once()
-            total.add(report)
-            if report.claimed == 0:
-                break
+        current = self._next_batch()
+        in_flight = self.transport.submit(current.outgoing, self.stop) if current else None
+        while current is not None and in_flight is not None:
+            upcoming = None
+            if not self.stop.is_set() and time.monotonic() - started < max_seconds:
+                upcoming = self._next_batch()
+            upcoming_flight = (
+                self.transport.submit(upcoming.outgoing, self.stop) if upcoming else None
+            )
+            total.add(self._finish(current, in_flight.result()))
+            db.session.commit()
+            current, in_flight = upcoming, upcoming_flight
         return total
 
     def send_rows(self, ids: list[int]) -> Report:
@@ -201,14 +237,20 @@ class Dispatcher:
         claimed = list(
             db.session.scalars(select(Notification.id).where(Notification.claim_token == token))
         )
-        report = self._deliver(token, claimed, now) if claimed else Report()
+        if not claimed:
+            return Report()
+        batch = self._prepare(token, claimed, now, 0)
+        report = self._finish(batch, self.transport.send_all(batch.outgoing, self.stop))
         db.session.commit()
         return report
 
-    def _deliver(self, token: str, ids: list[int], now: datetime) -> Report:
+    def _prepare(self, token: str, ids: list[int], now: datetime, expired: int) -> _Batch:
+        """Read the claimed rows, decide which are stale or have no device, and
+        build one message per device. Commits, so no transaction stays open
+        while the batch is on the wire."""
         from ipt_groups.services import notifications, reminders  # services import push
 
-        report = Report()
+        report = Report(claimed=len(ids), expired=expired)
         notes = list(db.session.scalars(select(Notification).where(Notification.id.in_(ids))))
         users = {
             u.id: u
@@ -266,17 +308,20 @@ class Dispatcher:
                 for sub in devices[note.user_id]
             )
         db.session.commit()  # nothing stays open while we wait on the network
+        return _Batch(token, now, report, outgoing, rows, finals, snapshot)
 
-        results = self.transport.send_all(outgoing, self.stop) if outgoing else []
+    def _finish(self, batch: _Batch, results: list[Result]) -> Report:
+        """Record what happened to each message and settle each row."""
+        report = batch.report
         done = utcnow()
         for result in results:
-            rows[result.notification_id].results.append(result)
-        finals.extend(self._settle(rows.values(), done, report))
+            batch.rows[result.notification_id].results.append(result)
+        finals = batch.finals + self._settle(batch.rows.values(), done, report)
         self._record(results, done, report)
         if finals:
             db.session.execute(
                 update(_table)
-                .where(_table.c.id == bindparam("rid"), _table.c.claim_token == token)
+                .where(_table.c.id == bindparam("rid"), _table.c.claim_token == batch.token)
                 .values(
                     status=bindparam("new_status"),
                     due_at=bindparam("new_due_at"),
@@ -286,7 +331,7 @@ class Dispatcher:
                     claim_token=None,
                     lease_until=None,
                 ),
-                [{**snapshot[f["rid"]], **f} for f in finals],
+                [{**batch.snapshot[f["rid"]], **f} for f in finals],
             )
         return report
 

@@ -1,0 +1,210 @@
+"""Push fan-out benchmark (not a test): how fast the dispatcher empties the outbox.
+
+On PostgreSQL: N due notifications for N people with one subscription each; the
+fake push service (tests/fake_push.py) runs as its own process, verifies every
+VAPID header, decrypts every message and answers after LATENCY seconds. The
+dispatcher (the clock's own code: claim, render, encrypt, send, record) runs
+until the outbox is empty. Printed, from the same run:
+
+- messages per second end to end, and peak resident memory of this process;
+- the ratio to a naive loop of ``pywebpush.webpush()`` calls (one at a time,
+  signing every message, no shared session), timed on a sample;
+- the ratio to the CPU cost of encryption alone (pywebpush's ``encode``),
+  i.e. how close the pipeline gets to the cost of the cryptography.
+
+Usage: ``make bench``, or ``.venv/bin/python bench/push_fanout.py [N]`` with
+``BENCH_DATABASE_URL`` (default postgresql://postgres@127.0.0.1:5432/ipt_bench;
+the database is created if missing and its schema wiped).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import flask_migrate
+import psycopg
+from pywebpush import WebPusher, webpush
+from sqlalchemy import create_engine, insert, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ipt_groups import create_app  # noqa: E402
+from ipt_groups.config import normalise_database_url  # noqa: E402
+from ipt_groups.extensions import db  # noqa: E402
+from ipt_groups.models import Notification, NotificationKind, PushSubscription, User  # noqa: E402
+from ipt_groups.push import dispatcher as dispatch  # noqa: E402
+from ipt_groups.push.endpoints import DEFAULT_PUSH_HOSTS  # noqa: E402
+
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+LATENCY = float(os.environ.get("BENCH_LATENCY", "0.05"))
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "64"))
+NAIVE_SAMPLE = 100
+CRYPTO_SAMPLE = 2_000
+URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/ipt_bench")
+
+
+def fresh_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    engine = create_engine(normalise_database_url(url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def start_fake_service(public_key: str, count: int, folder: Path) -> tuple[subprocess.Popen, dict]:
+    out = folder / "subs.json"
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "tests.fake_push", "--public-key", public_key,
+            "--latency", str(LATENCY), "--subscriptions", str(count), "--out", str(out),
+            "--no-record",
+        ],
+        cwd=ROOT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not out.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("the fake push service did not start")
+        time.sleep(0.1)
+    return proc, json.loads(out.read_text())
+
+
+def stats(origin: str) -> dict[str, int]:
+    with urllib.request.urlopen(f"{origin}/_stats", timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of another process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def seed(subscriptions: list[dict]) -> None:
+    """N participants, one device each, one due notification each (bulk inserts)."""
+    db.session.execute(
+        insert(User),
+        [
+            {"username": f"bench-{i:05d}", "display_name": f"Bench {i}", "role": "participant",
+             "language": "en", "time_zone": "Europe/London"}
+            for i in range(len(subscriptions))
+        ],
+    )  # fmt: skip
+    ids = [row[0] for row in db.session.execute(text("SELECT id FROM users ORDER BY id"))]
+    db.session.execute(
+        insert(PushSubscription),
+        [
+            {"user_id": uid, "endpoint": sub["endpoint"], "endpoint_hash": f"{i:064d}",
+             "p256dh": sub["keys"]["p256dh"], "auth": sub["keys"]["auth"]}
+            for i, (uid, sub) in enumerate(zip(ids, subscriptions, strict=True))
+        ],
+    )  # fmt: skip
+    db.session.execute(
+        insert(Notification),
+        [
+            {"user_id": uid, "kind": NotificationKind.CONTENT_RELEASED,
+             "dedupe_key": f"bench:{uid}", "ref_type": "bench", "ref_id": uid, "attempts": 0}
+            for uid in ids
+        ],
+    )  # fmt: skip
+    db.session.commit()
+
+
+def naive_rate(app_keys, subscriptions: list[dict]) -> float:
+    """Messages/second of the obvious loop: webpush() per message, signing each time."""
+    started = time.perf_counter()
+    for sub in subscriptions[:NAIVE_SAMPLE]:
+        webpush(
+            sub,
+            data=json.dumps({"title": "Something new", "body": "New reading from your group."}),
+            vapid_private_key=app_keys.private_key,
+            vapid_claims={"sub": app_keys.subject},  # a fresh dict per call
+            ttl=3600,
+            timeout=10,
+        )
+    return NAIVE_SAMPLE / (time.perf_counter() - started)
+
+
+def crypto_rate(subscriptions: list[dict]) -> float:
+    """Messages/second of encryption alone on one core (CPU time)."""
+    payload = b'{"id":1,"title":"Something new","body":"New reading from your group."}'
+    pushers = [WebPusher(s) for s in subscriptions[:CRYPTO_SAMPLE]]
+    started = time.process_time()
+    for pusher in pushers:
+        pusher.encode(payload)
+    return len(pushers) / (time.process_time() - started)
+
+
+def main() -> None:
+    fresh_database(URL)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        probe = create_app({"APP_ENV": "development", "DATABASE_URL": URL, "INSTANCE_PATH": tmp})
+        keys = probe.config["VAPID_KEYS"]
+        fake, info = start_fake_service(keys.public_key, N, folder)
+        try:
+            app = create_app(
+                {
+                    "APP_ENV": "development",
+                    "DATABASE_URL": URL,
+                    "INSTANCE_PATH": tmp,
+                    "PUSH_ALLOWED_HOSTS": ",".join((*DEFAULT_PUSH_HOSTS, info["origin"])),
+                    "PUSH_CONCURRENCY": str(CONCURRENCY),
+                    "LOG_LEVEL": "WARNING",
+                }
+            )
+            with app.app_context():
+                flask_migrate.upgrade()
+                seed(info["subscriptions"])
+                sender = dispatch.for_app(app)
+                started = time.perf_counter()
+                cpu_started = time.process_time()
+                total = sender.drain(max_seconds=3600)
+                elapsed = time.perf_counter() - started
+                cpu = time.process_time() - cpu_started
+                left = db.session.scalar(
+                    text("SELECT count(*) FROM notifications WHERE status <> 'sent'")
+                )
+                sender.transport.close()
+            service = stats(info["origin"])
+            fake_cpu = _cpu_seconds(fake.pid)
+            rate = total.sent / elapsed
+            peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            naive = naive_rate(keys, info["subscriptions"][N // 2 :])
+            crypto = crypto_rate(info["subscriptions"])
+        finally:
+            fake.terminate()
+            fake.wait(10)
+
+    print(f"push fan-out: {N} messages, push service latency {LATENCY * 1000:.0f} ms, "
+          f"{CONCURRENCY} concurrent sends, PostgreSQL")  # fmt: skip
+    print(f"  sent {total.sent}, not sent {left}, accepted by the service {service['ok']}, "
+          f"rejected {service['rejected']}")  # fmt: skip
+    print(
+        f"  end to end:            {rate:8.0f} messages/s  ({elapsed:.2f} s wall, {cpu:.2f} s CPU)"
+    )
+    print(f"  fake push service CPU: {fake_cpu:8.2f} s (its own process)")
+    print(f"  peak resident memory:  {peak_mb:8.0f} MB")
+    print(f"  naive webpush() loop:  {naive:8.1f} messages/s  -> ratio {rate / naive:6.1f}x")
+    print(f"  encryption alone:      {crypto:8.0f} messages/s/core -> end to end is "
+          f"{rate / crypto:.2f} of it")  # fmt: skip
+    target = rate >= 1000 and peak_mb < 200
+    print(f"  target (>= 1000 msg/s, < 200 MB): {'met' if target else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
