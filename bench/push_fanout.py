@@ -46,7 +46,7 @@ from ipt_groups.push.endpoints import DEFAULT_PUSH_HOSTS  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
 LATENCY = float(os.environ.get("BENCH_LATENCY", "0.05"))
-CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "64"))
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "128"))  # the PUSH_CONCURRENCY default
 NAIVE_SAMPLE = 100
 CRYPTO_SAMPLE = 2_000
 URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/ipt_bench")

@@ -210,7 +210,7 @@ def load_settings(env: Mapping[str, str], instance_path: Path) -> Settings:
         public_url=_public_url(env.get("PUBLIC_URL", "")),
         vapid=_vapid(env, app_env, instance_path),
         push_allowed_hosts=_push_hosts(env.get("PUSH_ALLOWED_HOSTS")),
-        push_concurrency=_int(env, "PUSH_CONCURRENCY", 64, 1, 512),
+        push_concurrency=_int(env, "PUSH_CONCURRENCY", 128, 1, 512),
     )
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ipt_groups.i18n import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
-from ipt_groups.models import Notification, NotificationKind
+from ipt_groups.models import NotificationKind
 
 # RFC 8291: 4096 bytes encrypted leaves 3993 bytes of plaintext (aes128gcm, one record).
 MAX_PAYLOAD_BYTES = 3993
@@ -188,7 +188,7 @@ class Rendered:
 
 
 def render(
-    row: Notification,
+    row: Any,
     language: str,
     zone: str,
     templates: Mapping[str, Mapping[str, Mapping[str, str]]],
@@ -212,7 +212,7 @@ def render(
 SESSION_KINDS = frozenset({NotificationKind.SESSION_24H, NotificationKind.SESSION_1H})
 
 
-def topic(row: Notification, secret: bytes) -> str:
+def topic(row: Any, secret: bytes) -> str:
     """32 URL-safe characters naming what the message is about, keyed so the
     push service (which sees the ``Topic`` header in clear) learns nothing.
 
@@ -225,7 +225,7 @@ def topic(row: Notification, secret: bytes) -> str:
     return base64.urlsafe_b64encode(digest).decode()  # 24 bytes -> 32 characters, no padding
 
 
-def payload(row: Notification, rendered: Rendered, tag: str) -> bytes:
+def payload(row: Any, rendered: Rendered, tag: str) -> bytes:
     """The plaintext we encrypt: an opaque id, neutral words, where to go."""
     data = json.dumps(
         {

@@ -127,7 +127,7 @@ class Transport:
         keys: VapidKeys,
         policy: EndpointPolicy,
         *,
-        concurrency: int = 64,
+        concurrency: int = 128,
         timeout: float = REQUEST_TIMEOUT,
     ) -> None:
         self.policy = policy

@@ -421,12 +421,13 @@ def cancel_for_user(user_id: int, reason: str) -> int:
 # -- the dispatcher's last check ---------------------------------------------
 
 
-def stale(rows: Sequence[Notification], now: datetime) -> dict[int, str]:
+def stale(rows: Sequence[Any], now: datetime) -> dict[int, str]:
     """Rows that must not be sent after all, with why (checked at send time).
 
     A session reminder whose session moved, was cancelled or that the member
     said they can't come to; a member no longer in the group; a kind the person
-    switched off; a reading withdrawn.
+    switched off; a reading withdrawn. ``rows`` are outbox rows (ORM objects or
+    plain result rows with the same names).
     """
     reasons: dict[int, str] = {}
     user_ids = {r.user_id for r in rows}
