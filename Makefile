@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 PYTEST_ARGS ?= -q
 
-.PHONY: run test lint format install install-dev clean
+.PHONY: run test lint format install install-dev clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ test: $(VENV)/.dev-deps
 		echo "== the suite again on PostgreSQL"; \
 		IPT_TEST_BACKEND=postgres $(BIN)/python -m pytest $(PYTEST_ARGS); \
 	fi
+
+## bench: the push fan-out benchmark on PostgreSQL (prints figures; not a test)
+BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/ipt_bench
+bench: $(VENV)/.dev-deps
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/push_fanout.py
 
 lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .
