@@ -12,6 +12,9 @@ until the outbox is empty. Printed, from the same run:
 - the ratio to the CPU cost of encryption alone (pywebpush's ``encode``),
   i.e. how close the pipeline gets to the cost of the cryptography.
 
+``BENCH_PROCESSES=2`` runs a second dispatcher process beside this one (the
+claims make that safe), to see what a second core buys.
+
 Usage: ``make bench``, or ``.venv/bin/python bench/push_fanout.py [N]`` with
 ``BENCH_DATABASE_URL`` (default postgresql://postgres@127.0.0.1:5432/ipt_bench;
 the database is created if missing and its schema wiped).
@@ -28,6 +31,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import flask_migrate
 import psycopg
@@ -44,7 +48,9 @@ from ipt_groups.models import Notification, NotificationKind, PushSubscription, 
 from ipt_groups.push import dispatcher as dispatch  # noqa: E402
 from ipt_groups.push.endpoints import DEFAULT_PUSH_HOSTS  # noqa: E402
 
-N = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+WORKER = len(sys.argv) > 1 and sys.argv[1] == "--worker"
+N = int(sys.argv[1]) if len(sys.argv) > 1 and not WORKER else 10_000
+PROCESSES = int(os.environ.get("BENCH_PROCESSES", "1"))
 LATENCY = float(os.environ.get("BENCH_LATENCY", "0.05"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "128"))  # the PUSH_CONCURRENCY default
 NAIVE_SAMPLE = 100
@@ -86,6 +92,11 @@ def start_fake_service(public_key: str, count: int, folder: Path) -> tuple[subpr
 def stats(origin: str) -> dict[str, int]:
     with urllib.request.urlopen(f"{origin}/_stats", timeout=10) as response:
         return json.loads(response.read())
+
+
+def db_sent(app: Any) -> int:
+    with app.app_context():
+        return db.session.scalar(text("SELECT count(*) FROM notifications WHERE status = 'sent'"))
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -149,6 +160,24 @@ def crypto_rate(subscriptions: list[dict]) -> float:
     return len(pushers) / (time.process_time() - started)
 
 
+def worker() -> None:
+    """A second dispatcher process (BENCH_PROCESSES=2): the same drain, its own
+    process; prints its peak memory."""
+    app = create_app(
+        {
+            "APP_ENV": "development",
+            "DATABASE_URL": URL,
+            "INSTANCE_PATH": os.environ["BENCH_INSTANCE"],
+            "PUSH_ALLOWED_HOSTS": os.environ["BENCH_ALLOWED"],
+            "PUSH_CONCURRENCY": str(CONCURRENCY),
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    with app.app_context():
+        dispatch.for_app(app).drain(max_seconds=3600)
+    print(int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), flush=True)
+
+
 def main() -> None:
     fresh_database(URL)
     with tempfile.TemporaryDirectory() as tmp:
@@ -171,9 +200,23 @@ def main() -> None:
                 flask_migrate.upgrade()
                 seed(info["subscriptions"])
                 sender = dispatch.for_app(app)
+                extra = [
+                    subprocess.Popen(
+                        [sys.executable, __file__, "--worker"],
+                        env={
+                            **os.environ,
+                            "BENCH_INSTANCE": tmp,
+                            "BENCH_ALLOWED": ",".join((*DEFAULT_PUSH_HOSTS, info["origin"])),
+                        },
+                        stdout=subprocess.PIPE,
+                        text=True,
+                    )
+                    for _ in range(PROCESSES - 1)
+                ]
                 started = time.perf_counter()
                 cpu_started = time.process_time()
                 total = sender.drain(max_seconds=3600)
+                worker_mb = [int(p.communicate()[0].strip() or 0) for p in extra]
                 elapsed = time.perf_counter() - started
                 cpu = time.process_time() - cpu_started
                 left = db.session.scalar(
@@ -182,7 +225,8 @@ def main() -> None:
                 sender.transport.close()
             service = stats(info["origin"])
             fake_cpu = _cpu_seconds(fake.pid)
-            rate = total.sent / elapsed
+            sent = db_sent(app)
+            rate = sent / elapsed
             peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             naive = naive_rate(keys, info["subscriptions"][N // 2 :])
             crypto = crypto_rate(info["subscriptions"])
@@ -191,14 +235,18 @@ def main() -> None:
             fake.wait(10)
 
     print(f"push fan-out: {N} messages, push service latency {LATENCY * 1000:.0f} ms, "
-          f"{CONCURRENCY} concurrent sends, PostgreSQL")  # fmt: skip
-    print(f"  sent {total.sent}, not sent {left}, accepted by the service {service['ok']}, "
-          f"rejected {service['rejected']}")  # fmt: skip
+          f"{CONCURRENCY} concurrent sends, {PROCESSES} dispatcher process(es), "
+          "PostgreSQL")  # fmt: skip
+    print(f"  sent {sent} ({total.sent} by this process), not sent {left}, "
+          f"accepted by the service {service['ok']}, rejected {service['rejected']}")  # fmt: skip
     print(
         f"  end to end:            {rate:8.0f} messages/s  ({elapsed:.2f} s wall, {cpu:.2f} s CPU)"
     )
     print(f"  fake push service CPU: {fake_cpu:8.2f} s (its own process)")
-    print(f"  peak resident memory:  {peak_mb:8.0f} MB")
+    print(
+        f"  peak resident memory:  {peak_mb:8.0f} MB"
+        + (f" (other dispatchers: {', '.join(f'{m} MB' for m in worker_mb)})" if worker_mb else "")
+    )
     print(f"  naive webpush() loop:  {naive:8.1f} messages/s  -> ratio {rate / naive:6.1f}x")
     print(f"  encryption alone:      {crypto:8.0f} messages/s/core -> end to end is "
           f"{rate / crypto:.2f} of it")  # fmt: skip
@@ -207,4 +255,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    worker() if WORKER else main()
