@@ -240,11 +240,8 @@ def _vapid(env: Mapping[str, str], app_env: str, instance_path: Path) -> VapidKe
         if private:
             return VapidKeys(private, public, subject or vapid.LOCAL_SUBJECT)
         return vapid.local_keys(instance_path, subject or None)
-    except ValueError as exc:
-        message = str(exc)
-        if not message.startswith("VAPID_"):
-            message = f"VAPID_SUBJECT: {message}" if "SUBJECT" in message else message
-        raise ConfigError(message) from None
+    except ValueError as exc:  # the messages name the variable (or the instance file)
+        raise ConfigError(str(exc)) from None
 
 
 def _push_hosts(raw: str | None) -> tuple[str, ...]:

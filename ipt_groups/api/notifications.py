@@ -42,8 +42,8 @@ class InboxSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(NotificationSchema))
 
 
-def present(row: Notification) -> dict[str, Any]:
-    words = notifications.wording(row, current_user)
+def present(row: Notification, templates: Any = None) -> dict[str, Any]:
+    words = notifications.wording(row, current_user, templates)
     return {
         "id": row.id, "kind": row.kind, "ref_type": row.ref_type, "ref_id": row.ref_id,
         "title": words.title, "text": words.body, "url": words.url,
@@ -59,7 +59,9 @@ class Inbox(MethodView):
     def get(self, args: dict[str, Any]) -> Any:
         """My notifications, newest first, and how many are unread."""
         rows = notifications.inbox(current_user, unread_only=args["unread"])
-        return {"unread": notifications.unread_count(current_user), "items": map(present, rows)}
+        templates = notifications.templates()  # once, not per row
+        items = [present(row, templates) for row in rows]
+        return {"unread": notifications.unread_count(current_user), "items": items}
 
 
 @blp.route(f"/notifications/<{ID}:notification_id>/read")

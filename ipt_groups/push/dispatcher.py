@@ -89,15 +89,10 @@ class _Batch:
     """One claimed batch between preparing it and settling it."""
 
     token: str
-    now: datetime
     report: Report = field(default_factory=Report)
     outgoing: list[Outgoing] = field(default_factory=list)
     rows: dict[int, _Row] = field(default_factory=dict)
     finals: list[dict[str, Any]] = field(default_factory=list)
-    expired: int = 0
-
-    def __post_init__(self) -> None:
-        self.report.expired = self.report.expired or self.expired
 
 
 @dataclass
@@ -148,13 +143,18 @@ class Dispatcher:
         )
         return result.rowcount or 0
 
-    def claim(self, now: datetime, limit: int | None = None) -> tuple[str, list[int]]:
-        """Claim up to ``limit`` due rows for this batch and commit the claim."""
+    def claim(
+        self, now: datetime, limit: int | None = None, only: list[int] | None = None
+    ) -> tuple[str, list[int]]:
+        """Claim up to ``limit`` due rows (of ``only``, when given) for this
+        batch and commit the claim."""
         token = uuid.uuid4().hex
         due = or_(
             and_(Notification.status == NotificationStatus.PENDING, Notification.due_at <= now),
             and_(Notification.status == NotificationStatus.SENDING, Notification.lease_until < now),
         )
+        if only is not None:
+            due = and_(Notification.id.in_(only), due)
         candidates = (
             select(Notification.id)
             .where(due)
@@ -186,13 +186,14 @@ class Dispatcher:
         expired = self.expire(now) if expire else 0
         token, ids = self.claim(now)
         if not ids:
-            return None if not expired else _Batch(token, now, expired=expired)
+            return _Batch(token, Report(expired=expired)) if expired else None
         return self._prepare(token, ids, now, expired)
 
     def run_once(self) -> Report:
         batch = self._next_batch()
-        if batch is None:
-            return Report()
+        return self._send(batch) if batch is not None else Report()
+
+    def _send(self, batch: _Batch) -> Report:
         report = self._finish(batch, self.transport.send_all(batch.outgoing, self.stop))
         db.session.commit()
         return report
@@ -223,25 +224,8 @@ class Dispatcher:
     def send_rows(self, ids: list[int]) -> Report:
         """Claim and send these rows now (``POST /api/push/test``)."""
         now = utcnow()
-        token = uuid.uuid4().hex
-        db.session.execute(
-            update(Notification)
-            .where(Notification.id.in_(ids), Notification.status == NotificationStatus.PENDING)
-            .values(
-                status=NotificationStatus.SENDING, claim_token=token, lease_until=now + self.lease
-            )
-            .execution_options(synchronize_session=False)
-        )
-        db.session.commit()
-        claimed = list(
-            db.session.scalars(select(Notification.id).where(Notification.claim_token == token))
-        )
-        if not claimed:
-            return Report()
-        batch = self._prepare(token, claimed, now, 0)
-        report = self._finish(batch, self.transport.send_all(batch.outgoing, self.stop))
-        db.session.commit()
-        return report
+        token, claimed = self.claim(now, only=ids)
+        return self._send(self._prepare(token, claimed, now, 0)) if claimed else Report()
 
     def _prepare(self, token: str, ids: list[int], now: datetime, expired: int) -> _Batch:
         """Read the claimed rows, decide which are stale or have no device, and
@@ -313,7 +297,7 @@ class Dispatcher:
                 for sub in devices[note.user_id]
             )
         db.session.commit()  # nothing stays open while we wait on the network
-        return _Batch(token, now, report, outgoing, rows, finals)
+        return _Batch(token, report, outgoing, rows, finals)
 
     def _finish(self, batch: _Batch, results: list[Result]) -> Report:
         """Record what happened to each message and settle each row."""

@@ -94,8 +94,12 @@ def local_keys(instance_path: Path, subject: str | None) -> VapidKeys:
         else:
             with os.fdopen(fd, "w") as fh:
                 json.dump({"private_key": private, "public_key": public}, fh)
-    stored = json.loads(path.read_text())
-    return VapidKeys(stored["private_key"], stored["public_key"], subject or LOCAL_SUBJECT)
+    try:
+        stored = json.loads(path.read_text())
+        private, public = stored["private_key"], stored["public_key"]
+    except (ValueError, KeyError):
+        raise ValueError(f"{path} is unreadable; delete it to make a new key pair") from None
+    return VapidKeys(private, public, subject or LOCAL_SUBJECT)
 
 
 @dataclass

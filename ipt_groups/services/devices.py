@@ -28,6 +28,7 @@ from ipt_groups.models import (
     PushSubscription,
     User,
 )
+from ipt_groups.push import dispatcher
 from ipt_groups.push.endpoints import EndpointRefusedError, policy
 
 # One row per browser; a person rarely has more than a phone, a tablet and a
@@ -139,8 +140,6 @@ class TestResult:
 
 def send_test(user: User) -> TestResult:
     """Send a test notification to the caller's own devices, now."""
-    from ipt_groups.push import dispatcher
-
     if not my_devices(user):
         raise ApiError(409, "This account has no device set up for notifications.")
     row = Notification(
@@ -191,7 +190,7 @@ _STATUS_WORD = {
     NotificationStatus.CANCELLED: "cancelled",
     NotificationStatus.EXPIRED: "expired",
 }
-# The row that tells the facilitator most: a delivered one wins, then a failure.
+# Lower is more telling: a delivered one wins, then a failure.
 _RANK = {"delivered": 0, "failed": 1, "no_device": 2, "expired": 3, "pending": 4, "cancelled": 5}
 
 
@@ -229,15 +228,11 @@ def session_deliveries(session: GroupSession) -> list[MemberDelivery]:
             .group_by(DeliveryAttempt.notification_id)
         ).all()
     )
+    # Per member, the row that tells the facilitator most: by status rank,
+    # then the later reminder.
     best: dict[int, Notification] = {}
-    for row in rows:
-        current = best.get(row.user_id)
-        if (
-            current is None
-            or _RANK[_STATUS_WORD[row.status]] < _RANK[_STATUS_WORD[current.status]]
-            or (row.status == current.status and row.due_at > current.due_at)
-        ):
-            best[row.user_id] = row
+    for row in sorted(rows, key=lambda r: (-_RANK[_STATUS_WORD[r.status]], r.due_at)):
+        best[row.user_id] = row
     out = []
     for m in members:
         row = best.get(m.user_id) if m.user_id else None

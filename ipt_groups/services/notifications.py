@@ -132,5 +132,8 @@ def set_templates(actor: Actor, custom: Mapping[str, Any]) -> dict[str, dict[str
     return templates()
 
 
-def wording(row: Notification, user: User) -> messages.Rendered:
-    return messages.render(row, user.language, user.time_zone, templates())
+def wording(
+    row: Notification, user: User, clinic_templates: Mapping[str, Any] | None = None
+) -> messages.Rendered:
+    """What ``user`` reads for ``row`` (pass ``templates()`` when wording many)."""
+    return messages.render(row, user.language, user.time_zone, clinic_templates or templates())

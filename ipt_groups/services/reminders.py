@@ -18,7 +18,7 @@ and the old ones are cancelled. The dispatcher checks again at send time
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -118,16 +118,7 @@ def preferences_for(user_ids: Iterable[int]) -> dict[int, Preferences]:
 def save_preferences(user: User, changes: Mapping[str, Any]) -> Preferences:
     row = db.session.get(NotificationPreference, user.id)
     if row is None:
-        defaults = Preferences()
-        row = NotificationPreference(
-            user_id=user.id,
-            session_24h=defaults.session_24h,
-            session_1h=defaults.session_1h,
-            content_released=defaults.content_released,
-            checkin_due=defaults.checkin_due,
-            quiet_start=defaults.quiet_start,
-            quiet_end=defaults.quiet_end,
-        )
+        row = NotificationPreference(user_id=user.id, **asdict(Preferences()))
         db.session.add(row)
     for key in ("session_24h", "session_1h", "content_released", "checkin_due"):
         if key in changes:
