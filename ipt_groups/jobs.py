@@ -25,7 +25,13 @@ from sqlalchemy import delete
 
 from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
-from ipt_groups.models import FINAL_STATUSES, ClockHeartbeat, DeliveryAttempt, Notification
+from ipt_groups.models import (
+    FINAL_STATUSES,
+    ClockHeartbeat,
+    DeliveryAttempt,
+    IdempotencyKey,
+    Notification,
+)
 from ipt_groups.push import dispatcher
 from ipt_groups.services import content, reminders, risk
 
@@ -97,12 +103,25 @@ def prune() -> None:
     attempts = db.session.execute(
         delete(DeliveryAttempt).where(DeliveryAttempt.at < cutoff)
     ).rowcount
-    if gone or attempts:
-        log.info("prune: %d notification(s), %d attempt(s)", gone, attempts)
+    # A client replays a queued write within days (a tablet back in signal), not
+    # months; after that the key only says who wrote when, which the audit keeps.
+    keys = db.session.execute(
+        delete(IdempotencyKey).where(
+            IdempotencyKey.created_at < utcnow() - timedelta(days=IDEMPOTENCY_DAYS)
+        )
+    ).rowcount
+    if gone or attempts or keys:
+        log.info(
+            "prune: %d notification(s), %d attempt(s), %d idempotency key(s)",
+            gone,
+            attempts,
+            keys,
+        )
 
 
 DISPATCH_BUDGET = 20.0
 PRUNE_DAYS = 180
+IDEMPOTENCY_DAYS = 30
 
 JOBS: tuple[Job, ...] = (
     Job(id="heartbeat", func=heartbeat, seconds=HEARTBEAT_SECONDS),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ipt_groups.clock import utcnow
@@ -82,10 +82,19 @@ class FollowUp(db.Model):
 
 class IdempotencyKey(db.Model):
     """A write a client has already made: an offline tablet replaying an old batch
-    must not undo a correction made since."""
+    must not undo a correction made since.
+
+    Keys from a request body (``client_key``) only mark the write as done; keys
+    from the ``Idempotency-Key`` header also keep the answer, so a replay gets the
+    same response as the first try (``ipt_groups/idempotency.py``)."""
 
     __tablename__ = "idempotency_keys"
 
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    # What the request was (method, path, body hash): the same key sent with a
+    # different request is a client bug, refused rather than answered wrongly.
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column()
+    response: Mapped[str | None] = mapped_column(Text)
