@@ -13,7 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ipt_groups import cli, idempotency, models, security  # noqa: F401  (models: register every table)
+from ipt_groups import cli, frontend, idempotency, models, security  # noqa: F401  (models: register every table)
 from ipt_groups.config import ENV_VARS, MIGRATIONS_DIR, load_settings
 from ipt_groups.errors import register_error_handlers
 from ipt_groups.extensions import api as rest_api
@@ -105,9 +105,27 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def _register_frontend(app: Flask) -> None:
+    shell = frontend.Shell(STATIC_DIR)
+
     @app.get("/")
     def index() -> Response:
         return send_from_directory(STATIC_DIR, "index.html", max_age=0)
+
+    @app.get("/sw.js")
+    def service_worker() -> Response:
+        # From the root so its scope is the whole app; never cached by the HTTP
+        # cache, so a new release reaches phones on their next start.
+        response = Response(shell.script, mimetype="text/javascript")
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+    @app.get("/manifest.webmanifest")
+    def manifest() -> Response:
+        response = send_from_directory(
+            STATIC_DIR, "manifest.webmanifest", mimetype="application/manifest+json", max_age=0
+        )
+        response.headers["Cache-Control"] = "no-cache"
+        return response
 
     @app.get("/static/<path:filename>")
     def static(filename: str) -> Response:

@@ -90,8 +90,13 @@ def test_cannot_come_shows_in_the_register_and_lowers_expected(
     g = group(app, fac, members=6)  # the WHO minimum group size
     s1 = g["sessions"][0]["id"]
     member = phone(app, g["members"][0]["invite"]["code"])
+    assert member.get("/api/me/schedule").json["next"]["cannot_come"] is False
     sent = member.put(f"/api/me/sessions/{s1}/cannot-come", json={"reason": "Work shift"})
     assert sent.status_code == 200 and sent.json["reason"] == "Work shift"
+    # The member's own app shows what they said, on the session and only there.
+    mine = member.get("/api/me/schedule").json
+    assert mine["next"]["session_id"] == s1 and mine["next"]["cannot_come"] is True
+    assert [e["cannot_come"] for e in mine["events"] if e["session_id"] != s1] == [False] * 7
     register = fac.get(f"/api/sessions/{s1}/attendance").json
     row = next(e for e in register["entries"] if e["display_name"] == "Member A")
     assert row["cannot_come"] is True and row["cannot_come_reason"] == "Work shift"

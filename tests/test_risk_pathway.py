@@ -291,6 +291,9 @@ def test_a_members_own_check_in_with_item_9_shows_the_crisis_text_at_once(
     member = phone_login(app, username)
     due = member.get("/api/me/check-in").json
     assert [i["key"] for i in due["instruments"]] == ["mood", "phq9"]
+    # The app shows the crisis text as soon as item 9 is answered above 0.
+    assert due["instruments"][1]["risk_items"] == {"phq9_9": 0}
+    assert due["instruments"][0]["risk_items"] == {}
     answered = member.post("/api/me/check-in", json={"instrument": "phq9", "answers": ITEM_9})
     assert answered.status_code == 201
     assert "emergency" in answered.json["crisis_text"]

@@ -36,6 +36,9 @@ class EventSchema(ma.Schema):
     time_zone = ma.fields.String(metadata={"description": "The zone the meeting is planned in"})
     location = ma.fields.String()
     status = ma.fields.String(metadata={"description": "scheduled or cancelled"})
+    cannot_come = ma.fields.Boolean(
+        metadata={"description": "I have told the facilitator I cannot come (members)"}
+    )
 
 
 class MyGroupSchema(ma.Schema):
@@ -71,8 +74,12 @@ class FeedSchema(ma.Schema):
     last_used_at = ma.fields.AwareDateTime(allow_none=True)
 
 
-def _event(e: CalendarEvent, zone: str) -> dict[str, Any]:
-    return {**e.__dict__, "local_starts_at": e.local_start(zone)}
+def _event(e: CalendarEvent, zone: str, apologised: set[int]) -> dict[str, Any]:
+    return {
+        **e.__dict__,
+        "local_starts_at": e.local_start(zone),
+        "cannot_come": e.session_id in apologised,
+    }
 
 
 @blp.route("/me/schedule")
@@ -85,13 +92,14 @@ class MySchedule(MethodView):
         staff see the cohorts they work in."""
         found = schedule.schedule_for(current_user)
         zone = current_user.time_zone
+        apologised = schedule.apologised_sessions(current_user)
         return {
             "status": found.status,
             "group": found.cohort,
             "facilitators": found.facilitators,
             "waitlist_position": found.waitlist_position,
-            "next": _event(found.next, zone) if found.next else None,
-            "events": [_event(e, zone) for e in found.events],
+            "next": _event(found.next, zone, apologised) if found.next else None,
+            "events": [_event(e, zone, apologised) for e in found.events],
         }
 
 

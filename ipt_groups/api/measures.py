@@ -160,6 +160,14 @@ class CheckInInstrumentSchema(ma.Schema):
     max_answer = ma.fields.Integer()
     choices = ma.fields.List(ma.fields.String())
     items = ma.fields.List(ma.fields.Nested(CheckInItemSchema))
+    risk_items = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Integer(),
+        metadata={
+            "description": "Item key -> highest safe answer: above it, the app shows the "
+            "crisis text at once, before the answers are sent"
+        },
+    )
 
 
 class CheckInDueSchema(ma.Schema):
@@ -205,6 +213,7 @@ def _in_language(instrument: Instrument, language: str) -> dict[str, Any]:
         "max_answer": instrument.max_answer,
         "choices": list(pick(instrument.choices)) if instrument.choices else [],
         "items": [{"key": i.key, "text": pick(i.text)} for i in instrument.items],
+        "risk_items": dict(instrument.risk_items),
     }
 
 

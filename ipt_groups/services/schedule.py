@@ -22,6 +22,7 @@ from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models import (
     FACILITATING,
+    Apology,
     CalendarFeed,
     Cohort,
     CohortStaff,
@@ -163,6 +164,15 @@ class Schedule:
     waitlist_position: int | None
     events: list[CalendarEvent]
     next: CalendarEvent | None
+
+
+def apologised_sessions(user: User) -> set[int]:
+    """Sessions this member has said they cannot come to (their current group)."""
+    enrolment = current_enrolment(user) if user.role == Role.PARTICIPANT else None
+    if enrolment is None:
+        return set()
+    stmt = select(Apology.session_id).where(Apology.enrolment_id == enrolment.id)
+    return set(db.session.scalars(stmt))
 
 
 def schedule_for(user: User) -> Schedule:

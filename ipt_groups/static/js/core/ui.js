@@ -1,0 +1,101 @@
+// A tiny DOM builder. Text always goes in as text nodes (never innerHTML), so
+// names and notes typed by people cannot inject markup.
+import { t } from './i18n.js';
+
+export function h(tag, props, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(props || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith('on') && typeof value === 'function') {
+      el.addEventListener(key.slice(2).toLowerCase(), value);
+    } else if (key === 'class') {
+      el.className = value;
+    } else if (key === 'dataset') {
+      Object.assign(el.dataset, value);
+    } else if (key === 'value' || key === 'checked' || key === 'selected' || key === 'disabled') {
+      el[key] = value;
+    } else {
+      el.setAttribute(key, value === true ? '' : value);
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+// SVG elements need their namespace.
+export function s(tag, props, ...children) {
+  const el = document.createElementNS('http://www.w3.org/2000/svg', tag);
+  for (const [key, value] of Object.entries(props || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    el.setAttribute(key, value);
+  }
+  append(el, children);
+  return el;
+}
+
+let fieldSeq = 0;
+
+// A labelled form field: label, control, hint and the server's error under it.
+export function field(label, control, { hint, error } = {}) {
+  const id = control.id || `f${++fieldSeq}`;
+  control.id = id;
+  const described = [];
+  const hintEl = hint ? h('p', { class: 'hint', id: `${id}-hint` }, hint) : null;
+  if (hintEl) described.push(hintEl.id);
+  const errorEl = h('p', { class: 'error', id: `${id}-error`, hidden: !error }, error || '');
+  described.push(errorEl.id);
+  control.setAttribute('aria-describedby', described.join(' '));
+  return h('div', { class: 'field', dataset: { field: control.name || '' } },
+    h('label', { for: id }, label), hintEl, control, errorEl);
+}
+
+// Put the server's field errors next to their fields; returns true if any matched.
+export function showFieldErrors(form, fields) {
+  let matched = false;
+  form.querySelectorAll('.field .error').forEach((p) => { p.hidden = true; p.textContent = ''; });
+  for (const [name, messages] of Object.entries(fields || {})) {
+    const box = form.querySelector(`.field[data-field="${CSS.escape(name)}"] .error`);
+    if (box) {
+      box.textContent = [].concat(messages).map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' ');
+      box.hidden = false;
+      box.previousElementSibling?.setAttribute('aria-invalid', 'true');
+      matched = true;
+    }
+  }
+  return matched;
+}
+
+export function errorText(error) {
+  if (!error) return '';
+  if (error.offline) return t('common.offline_action');
+  return error.message || t('common.error');
+}
+
+export function notice(text, kind = 'info') {
+  return h('p', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, text);
+}
+
+export function button(label, onclick, { kind = 'primary', type = 'button', ...rest } = {}) {
+  return h('button', { class: `btn ${kind}`, type, onclick, ...rest }, label);
+}
+
+// A switch with a visible label: role=switch gives screen readers its name and state.
+export function toggle(label, checked, onchange, { name } = {}) {
+  const input = h('input', { type: 'checkbox', role: 'switch', name, checked, onchange: (e) => onchange(e.target.checked) });
+  return h('label', { class: 'switch' }, input, h('span', {}, label));
+}
+
+export function loading() {
+  return h('p', { class: 'loading', role: 'status' }, t('common.loading'));
+}
+
+export function staleNote(data) {
+  return data && data.__stale ? notice(t('common.stale'), 'warn') : null;
+}

@@ -1,0 +1,117 @@
+/* The service worker: app shell offline, push notifications, Background Sync.
+ *
+ * Served from /sw.js (scope: the whole app) with Cache-Control: no-cache; the
+ * server fills in VERSION (a hash of the static files) and PRECACHE (their
+ * URLs), so every release installs a fresh cache. The API is never cached
+ * here: the page keeps the last answers it saw in IndexedDB, per user, and
+ * clears them at logout.
+ */
+/* global IptOutbox */
+importScripts('/static/js/outbox-core.js');
+
+const VERSION = '__VERSION__';
+const PRECACHE = __PRECACHE__;
+const CACHE = `shell-${VERSION}`;
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(PRECACHE)));
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    const names = await caches.keys();
+    await Promise.all(names.filter((n) => n.startsWith('shell-') && n !== CACHE)
+      .map((n) => caches.delete(n)));
+    await self.clients.claim();
+  })());
+});
+
+// The page asks a waiting worker to take over when the person taps "Update".
+self.addEventListener('message', (event) => {
+  if (event.data === 'skip-waiting') self.skipWaiting();
+});
+
+self.addEventListener('fetch', (event) => {
+  const url = new URL(event.request.url);
+  if (event.request.method !== 'GET' || url.origin !== self.location.origin) return;
+  if (url.pathname.startsWith('/api/')) return;  // always the network
+  if (event.request.mode === 'navigate') {
+    // The network first (a fresh index.html), the cached shell when offline.
+    event.respondWith(fetch(event.request).catch(() => caches.match('/', { cacheName: CACHE })));
+    return;
+  }
+  event.respondWith(
+    caches.match(event.request, { cacheName: CACHE, ignoreSearch: true })
+      .then((hit) => hit || fetch(event.request)),
+  );
+});
+
+// Background Sync: send the offline queue even when no window is open.
+self.addEventListener('sync', (event) => {
+  if (event.tag !== 'outbox') return;
+  event.waitUntil(IptOutbox.flush().then(async (result) => {
+    const windows = await self.clients.matchAll({ type: 'window' });
+    windows.forEach((w) => w.postMessage({ type: 'outbox-flushed', result }));
+    if (result.stopped === 'offline' || result.stopped === 'server') {
+      throw new Error('retry later');  // the browser retries the sync
+    }
+  }));
+});
+
+const FALLBACK = { title: 'Group sessions', body: 'You have a new message.' };
+
+async function fallbackText() {
+  try {
+    return (await IptOutbox.kv.get('notification-fallback')) || FALLBACK;
+  } catch (e) {
+    return FALLBACK;
+  }
+}
+
+async function showPush(event) {
+  let data = null;
+  try {
+    data = event.data ? event.data.json() : null;
+  } catch (e) {
+    data = null;
+  }
+  const fallback = await fallbackText();
+  const ok = data && typeof data === 'object';
+  const title = (ok && data.title) || fallback.title;
+  const options = {
+    body: (ok && data.body) || fallback.body,
+    icon: '/static/icons/icon-192.png',
+    badge: '/static/icons/icon-192.png',
+    data: { url: (ok && typeof data.url === 'string' && data.url.startsWith('/')) ? data.url : '/#/' },
+  };
+  if (ok && data.tag) {
+    // The same tag replaces an earlier notification for the same thing
+    // (the 24-hour reminder gives way to the 1-hour one).
+    options.tag = String(data.tag);
+    options.renotify = true;
+  }
+  // Always show something: a push that shows nothing costs the site its
+  // permission in some browsers.
+  return self.registration.showNotification(title, options);
+}
+
+self.addEventListener('push', (event) => {
+  event.waitUntil(showPush(event));
+});
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const target = new URL((event.notification.data && event.notification.data.url) || '/#/',
+    self.location.origin).href;
+  event.waitUntil((async () => {
+    const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+    for (const w of windows) {
+      if (new URL(w.url).origin === self.location.origin) {
+        await w.focus();
+        w.postMessage({ type: 'navigate', url: target });
+        return;
+      }
+    }
+    await self.clients.openWindow(target);
+  })());
+});
