@@ -112,6 +112,9 @@ def test_readings_are_released_at_session_1_start_and_end_in_each_language(
     assert set(feed_keys(en)) == START_ITEMS | END_ITEMS
     assert "saying-what-you-need" not in feed_keys(en)  # that one waits for session 2's end
 
+    # Saved for offline reading by the app: the text comes, but it is not "opened".
+    kept = en.get("/api/me/readings/what-is-depression?opened=false").json
+    assert kept["body_html"] and kept["new"] is True
     # Opening a reading: the crisis text is inserted, and the "new" marker goes.
     opened = en.get("/api/me/readings/warning-signs").json
     assert "{{ crisis_text }}" not in opened["body_html"]
@@ -128,6 +131,7 @@ def test_readings_are_released_at_session_1_start_and_end_in_each_language(
         and releases["warning-signs"]["state"] == "released"
     )
     assert releases["saying-what-you-need"]["state"] == "scheduled"
+    assert releases["what-is-depression"]["opened"] == 0  # only saved for offline
     assert "display_name" not in str(releases)
 
 

@@ -391,15 +391,28 @@ class MyReadings(MethodView):
         return _conditional(data, max(changed, default=None))
 
 
+class ReadingQuerySchema(ma.Schema):
+    opened = ma.fields.Boolean(
+        load_default=True,
+        metadata={"description": "false: fetched to keep for offline reading, not opened yet"},
+    )
+
+
 @blp.route(f"/me/readings/<{KEY_ROUTE}:key>")
 class MyReading(MethodView):
     @private_cache
     @roles_required(Role.PARTICIPANT)
+    @blp.arguments(ReadingQuerySchema, location="query")
     @blp.response(200, ReadingFullSchema)
-    def get(self, key: str) -> Any:
-        """One reading to read (sanitised HTML); marks it as opened."""
-        entry = content.open_reading(my_enrolment(current_user), current_user.language, key)
+    def get(self, query: dict[str, Any], key: str) -> Any:
+        """One reading to read (sanitised HTML); marks it as opened (unless
+        ``opened=false``: the app saving it for reading offline)."""
+        opened = query["opened"]
+        entry = content.open_reading(
+            my_enrolment(current_user), current_user.language, key, mark=opened
+        )
         db.session.commit()
         data = ReadingFullSchema().dump(present_reading(entry, full=True))
-        data["new"] = False  # it is open now
+        if opened:
+            data["new"] = False  # it is open now
         return _conditional(data, max(entry.released_at, entry.version.created_at))

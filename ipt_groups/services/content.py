@@ -536,11 +536,14 @@ def feed(member: Enrolment, language: str) -> list[FeedEntry]:
     return sorted(entries, key=lambda e: (e.released_at, e.item.key), reverse=True)
 
 
-def open_reading(member: Enrolment, language: str, key: str) -> FeedEntry:
-    """One released reading; records that the member opened it."""
+def open_reading(member: Enrolment, language: str, key: str, *, mark: bool = True) -> FeedEntry:
+    """One released reading; records that the member opened it unless ``mark`` is
+    False (the app saving it for offline reading has not opened it)."""
     entry = next((e for e in feed(member, language) if e.item.key == key), None)
     if entry is None:
         raise ApiError(404, "No such reading for your group.")
+    if not mark:
+        return entry
     now = utcnow()
     read = db.session.scalar(
         select(ContentRead).where(

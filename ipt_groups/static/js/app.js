@@ -156,8 +156,8 @@ export async function drawStatus() {
   box.hidden = parts.length === 0;
   box.className = `status${offline ? ' offline' : ''}${refused ? ' refused' : ''}`;
   box.dataset.waiting = String(waiting);
-  box.replaceChildren(h('span', {}, parts.join(' · ')),
-    waiting || refused ? h('a', { href: '#/outbox' }, t('status.details')) : null);
+  box.replaceChildren(h('span', {}, parts.join(' · ')));
+  if (waiting || refused) box.append(h('a', { href: '#/outbox' }, t('status.details')));
 }
 
 export async function flushOutbox() {

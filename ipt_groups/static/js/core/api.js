@@ -84,6 +84,11 @@ export async function get(path, { offline = false } = {}) {
   }
 }
 
+// Keep an answer fetched one way for reading later under another path.
+export async function remember(path, data) {
+  if (state.userId) await store.cache.set(state.userId, path, data);
+}
+
 // Update the cached copy of a GET after a change made here (so a reload while
 // offline shows what was done, not what the server last said).
 export async function patchCache(path, fn) {

@@ -11,6 +11,34 @@ const STATUS_KIND = { active: 'ok', planned: '', completed: '', cancelled: 'dang
   enrolled: 'ok', waitlisted: 'warn', referred: 'warn', withdrawn: '', moved: '',
   scheduled: '', pending: 'ok', used: '', revoked: '', expired: '' };
 
+// The cohort screens' own small stylesheet (css/staff.css), added once.
+export function ensureStaffStyles() {
+  if (document.querySelector('link[href$="/css/staff.css"]')) return;
+  document.head.append(h('link', { rel: 'stylesheet', href: '/static/css/staff.css' }));
+}
+
+// The API's nested field errors ({"screening": {"x": [...]}}, {"ids": {"0": [...]}})
+// as flat names that match the form's .field[data-field] boxes (the nearest
+// enclosing name when there is no box for the exact one).
+export function flattenFields(form, fields) {
+  const out = {};
+  const add = (name, messages) => {
+    let key = name;
+    while (key.includes('.') && !form.querySelector(`.field[data-field="${CSS.escape(key)}"]`)) {
+      key = key.slice(0, key.lastIndexOf('.'));
+    }
+    out[key] = [...(out[key] || []), ...messages];
+  };
+  const walk = (prefix, value) => {
+    if (Array.isArray(value) || typeof value === 'string') add(prefix, [].concat(value).map(String));
+    else if (value && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) walk(prefix ? `${prefix}.${k}` : k, v);
+    }
+  };
+  walk('', fields || {});
+  return out;
+}
+
 export function canManageCohorts(me) {
   return !!me && (me.role === 'facilitator' || me.role === 'admin');
 }
@@ -81,18 +109,19 @@ async function alertsLink() {
 
 export default async function cohortsView({ app }) {
   await use('staff');
+  ensureStaffStyles();
   const [cohorts, alerts] = await Promise.all([api.get('/api/cohorts', { offline: true }), alertsLink()]);
   const current = cohorts.filter((c) => c.status === 'planned' || c.status === 'active');
   const past = cohorts.filter((c) => !(c.status === 'planned' || c.status === 'active'));
   const byNext = (a, b) => (a.next_session?.starts_at || '9999').localeCompare(b.next_session?.starts_at || '9999');
   current.sort(byNext);
-  return h('section', { class: 'stack' },
+  return h('section', { class: 'stack staff-page' },
     h('div', { class: 'spread' },
       h('h1', {}, t('staff.cohorts.title')),
       canManageCohorts(app.me) ? h('a', { class: 'btn primary', href: '#/cohorts/new' }, t('staff.cohorts.new')) : null),
     staleNote(cohorts),
     alerts,
     cohorts.length === 0 ? h('p', { class: 'card' }, t('staff.cohorts.empty')) : null,
-    current.length ? h('ul', { class: 'list grid cohort-list', 'aria-label': t('staff.cohorts.current') }, current.map(cohortCard)) : null,
-    past.length ? [h('h2', {}, t('staff.cohorts.past')), h('ul', { class: 'list grid cohort-list' }, past.map(cohortCard))] : null);
+    current.length ? h('ul', { class: 'grid staff-cards', 'aria-label': t('staff.cohorts.current') }, current.map(cohortCard)) : null,
+    past.length ? [h('h2', {}, t('staff.cohorts.past')), h('ul', { class: 'grid staff-cards' }, past.map(cohortCard))] : null);
 }

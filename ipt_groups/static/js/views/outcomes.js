@@ -1,0 +1,253 @@
+// A cohort's outcomes: PHQ-9 over the programme (each member and the cohort
+// mean), attendance per held session, the retention funnel and the summary.
+// Charts are inline SVG with a title, a description and the same numbers in a table.
+import * as api from '../core/api.js';
+import * as fmt from '../core/fmt.js';
+import { t, tn, use } from '../core/i18n.js';
+import { h, s, staleNote } from '../core/ui.js';
+import { ensureStaffStyles, statusBadge } from './cohorts.js';
+
+const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf', '#ff7f0e'];
+const DASHES = ['', '6 3', '2 3', '8 3 2 3'];
+const PHQ_MAX = 27;
+let chartSeq = 0;
+
+const num = (n, digits = 0) => fmt.number(n, { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const signed = (n, digits = 0) => (n > 0 ? '+' : n < 0 ? '−' : '') + num(Math.abs(n), digits);
+const pct = (share) => (share == null ? '—' : fmt.number(share, { style: 'percent', maximumFractionDigits: 0 }));
+
+// The chart's pixel width: text stays readable on a phone and a tablet.
+function chartWidth() {
+  const main = document.getElementById('main');
+  const w = (main?.clientWidth || window.innerWidth) - 48;
+  return Math.max(300, Math.min(720, w));
+}
+
+function svgChart(titleText, descText, width, height, ...children) {
+  const id = `chart${++chartSeq}`;
+  return s('svg', {
+    class: 'chart staff-chart', role: 'img', viewBox: `0 0 ${width} ${height}`, width, height,
+    'aria-labelledby': `${id}-title ${id}-desc`, preserveAspectRatio: 'xMinYMin meet',
+  }, s('title', { id: `${id}-title` }, titleText), s('desc', { id: `${id}-desc` }, descText), ...children);
+}
+
+// x positions: 0 = before session 1 (the pre-group meeting), then 1..N.
+function xLabel(x) {
+  return x === 0 ? t('staff.outcomes.pre') : t('staff.outcomes.s', { number: x });
+}
+
+// Each PHQ-9 to a point on the programme: by its session, else by its date
+// (after the last session held before it; 0 before session 1).
+function placeScores(assessments, sessions) {
+  const byId = new Map(sessions.map((x) => [x.session_id, x]));
+  const numbered = sessions.filter((x) => x.number != null).sort((a, b) => a.starts_at.localeCompare(b.starts_at));
+  const points = new Map();
+  for (const a of assessments) {
+    let x = a.session_id && byId.get(a.session_id)?.number;
+    if (x == null) {
+      const when = a.completed_at;
+      const before = numbered.filter((ses) => ses.starts_at <= when);
+      x = before.length ? before[before.length - 1].number : 0;
+    }
+    points.set(x, a.total);  // oldest first: a later score at the same point wins
+  }
+  return [...points.entries()].sort((a, b) => a[0] - b[0]);
+}
+
+async function memberSeries(outcomes) {
+  return Promise.all(outcomes.members.map(async (m) => {
+    let points = [];
+    try {
+      const list = await api.get(`/api/enrolments/${m.enrolment_id}/assessments?instrument=phq9`, { offline: true });
+      points = placeScores(list.filter((a) => a.instrument === 'phq9'), outcomes.sessions);
+    } catch (e) {
+      // Fall back to what the outcomes already say: first and latest only.
+      if (m.first_phq9) points.push([0, m.first_phq9.total]);
+      if (m.latest_phq9) points.push([outcomes.sessions.filter((x) => x.number != null).length, m.latest_phq9.total]);
+    }
+    return { member: m, points };
+  }));
+}
+
+function phqChart(series, lastX) {
+  const W = chartWidth();
+  const H = 300;
+  const pad = { l: 44, r: 16, t: 16, b: 48 };
+  const xs = Math.max(lastX, 1);
+  const X = (x) => pad.l + (x / xs) * (W - pad.l - pad.r);
+  const Y = (y) => pad.t + (1 - y / PHQ_MAX) * (H - pad.t - pad.b);
+  const mean = [];
+  for (let x = 0; x <= lastX; x++) {
+    const vals = series.map((se) => se.points.find((p) => p[0] === x)).filter(Boolean).map((p) => p[1]);
+    if (vals.length) mean.push([x, vals.reduce((a, b) => a + b, 0) / vals.length, vals.length]);
+  }
+  const path = (pts) => pts.map((p, i) => `${i ? 'L' : 'M'}${X(p[0]).toFixed(1)},${Y(p[1]).toFixed(1)}`).join(' ');
+  const first = mean[0];
+  const last = mean[mean.length - 1];
+  const desc = first && last && first !== last
+    ? t('staff.outcomes.phq_desc', { members: series.filter((x) => x.points.length).length, first: num(first[1], 1), from: xLabel(first[0]), last: num(last[1], 1), to: xLabel(last[0]) })
+    : t('staff.outcomes.phq_desc_short', { members: series.filter((x) => x.points.length).length });
+  const ticks = [0, 5, 10, 15, 20, 27];
+  const svg = svgChart(t('staff.outcomes.phq_title'), desc, W, H,
+    ticks.map((v) => s('g', {},
+      s('line', { class: 'grid-line', x1: pad.l, x2: W - pad.r, y1: Y(v), y2: Y(v) }),
+      s('text', { x: pad.l - 6, y: Y(v) + 4, 'text-anchor': 'end' }, num(v)))),
+    Array.from({ length: lastX + 1 }, (_, x) => s('text', { x: X(x), y: H - pad.b + 18, 'text-anchor': 'middle' }, xLabel(x))),
+    s('line', { class: 'axis', x1: pad.l, x2: pad.l, y1: pad.t, y2: H - pad.b }),
+    s('line', { class: 'axis', x1: pad.l, x2: W - pad.r, y1: H - pad.b, y2: H - pad.b }),
+    s('text', { x: (pad.l + W - pad.r) / 2, y: H - 6, 'text-anchor': 'middle', class: 'staff-axis-label' }, t('staff.outcomes.axis_session')),
+    s('text', { x: 12, y: (pad.t + H - pad.b) / 2, 'text-anchor': 'middle', transform: `rotate(-90 12 ${(pad.t + H - pad.b) / 2})`, class: 'staff-axis-label' }, t('staff.outcomes.axis_phq')),
+    series.map((se, i) => (se.points.length ? s('g', { class: 'staff-member-line' },
+      se.points.length > 1 ? s('path', { d: path(se.points), fill: 'none', stroke: COLOURS[i % COLOURS.length], 'stroke-width': 2, 'stroke-dasharray': DASHES[Math.floor(i / COLOURS.length) % DASHES.length] || DASHES[i % DASHES.length] || null }) : null,
+      se.points.map((p) => s('circle', { cx: X(p[0]), cy: Y(p[1]), r: 4, fill: COLOURS[i % COLOURS.length] },
+        s('title', {}, `${se.member.display_name}: ${xLabel(p[0])}, ${num(p[1])}`)))) : null)),
+    mean.length ? s('g', { class: 'staff-mean-line' },
+      mean.length > 1 ? s('path', { d: path(mean), fill: 'none', stroke: '#1b1f1e', 'stroke-width': 5, 'stroke-linejoin': 'round' }) : null,
+      mean.map((p) => s('rect', { x: X(p[0]) - 5, y: Y(p[1]) - 5, width: 10, height: 10, fill: '#1b1f1e' },
+        s('title', {}, `${t('staff.outcomes.mean')}: ${xLabel(p[0])}, ${num(p[1], 1)} (n = ${p[2]})`)))) : null);
+  const legend = h('ul', { class: 'staff-legend' },
+    h('li', {}, s('svg', { width: 28, height: 12, 'aria-hidden': 'true' }, s('line', { x1: 0, x2: 28, y1: 6, y2: 6, stroke: '#1b1f1e', 'stroke-width': 5 })), t('staff.outcomes.mean')),
+    series.map((se, i) => (se.points.length ? h('li', {},
+      s('svg', { width: 28, height: 12, 'aria-hidden': 'true' }, s('line', { x1: 0, x2: 28, y1: 6, y2: 6, stroke: COLOURS[i % COLOURS.length], 'stroke-width': 2 })),
+      se.member.display_name) : null)));
+  const cols = Array.from({ length: lastX + 1 }, (_, x) => x).filter((x) => series.some((se) => se.points.some((p) => p[0] === x)));
+  const table = h('details', {},
+    h('summary', {}, t('staff.outcomes.show_table')),
+    h('div', { class: 'table-wrap' }, h('table', {},
+      h('caption', {}, t('staff.outcomes.phq_title')),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('staff.outcomes.member')), cols.map((x) => h('th', { scope: 'col' }, xLabel(x))))),
+      h('tbody', {},
+        series.map((se) => h('tr', {}, h('th', { scope: 'row' }, se.member.display_name),
+          cols.map((x) => { const p = se.points.find((q) => q[0] === x); return h('td', {}, p ? num(p[1]) : '—'); }))),
+        h('tr', { class: 'staff-mean-row' }, h('th', { scope: 'row' }, t('staff.outcomes.mean')),
+          cols.map((x) => { const p = mean.find((q) => q[0] === x); return h('td', {}, p ? num(p[1], 1) : '—'); }))))));
+  return [h('figure', { class: 'staff-figure' }, svg, legend), table];
+}
+
+function attendanceChart(sessions, members) {
+  const W = chartWidth();
+  const H = 260;
+  const pad = { l: 44, r: 16, t: 24, b: 48 };
+  const top = Math.max(1, members, ...sessions.map((x) => x.present + x.late + x.excused + x.absent + x.not_recorded));
+  const slot = (W - pad.l - pad.r) / Math.max(sessions.length, 1);
+  const bw = Math.min(48, slot * 0.6);
+  const Y = (y) => pad.t + (1 - y / top) * (H - pad.t - pad.b);
+  const label = (x) => (x.number != null ? t('staff.outcomes.s', { number: x.number }) : t('staff.outcomes.catch_up_short'));
+  const total = (x) => x.present + x.late + x.excused + x.absent + x.not_recorded;
+  const step = top <= 10 ? 1 : top <= 20 ? 2 : 5;
+  const ticks = [];
+  for (let v = 0; v <= top; v += step) ticks.push(v);
+  const mean = sessions.length ? sessions.reduce((a, x) => a + x.attended, 0) / sessions.length : 0;
+  const svg = svgChart(t('staff.outcomes.att_title'),
+    t('staff.outcomes.att_desc', { sessions: sessions.length, mean: num(mean, 1), members }), W, H,
+    ticks.map((v) => s('g', {},
+      s('line', { class: 'grid-line', x1: pad.l, x2: W - pad.r, y1: Y(v), y2: Y(v) }),
+      s('text', { x: pad.l - 6, y: Y(v) + 4, 'text-anchor': 'end' }, num(v)))),
+    s('line', { class: 'axis', x1: pad.l, x2: pad.l, y1: pad.t, y2: H - pad.b }),
+    s('line', { class: 'axis', x1: pad.l, x2: W - pad.r, y1: H - pad.b, y2: H - pad.b }),
+    sessions.map((x, i) => {
+      const cx = pad.l + slot * (i + 0.5);
+      return s('g', {},
+        s('rect', { x: cx - bw / 2, y: Y(x.attended), width: bw, height: Math.max(0, Y(0) - Y(x.attended)), fill: '#1f5f5b' },
+          s('title', {}, `${label(x)}: ${t('staff.outcomes.attended_of', { attended: x.attended, total: total(x) })}`)),
+        s('text', { x: cx, y: Y(x.attended) - 6, 'text-anchor': 'middle' }, `${num(x.attended)}/${num(total(x))}`),
+        s('text', { x: cx, y: H - pad.b + 18, 'text-anchor': 'middle' }, label(x)));
+    }),
+    s('text', { x: (pad.l + W - pad.r) / 2, y: H - 6, 'text-anchor': 'middle', class: 'staff-axis-label' }, t('staff.outcomes.axis_session')),
+    s('text', { x: 12, y: (pad.t + H - pad.b) / 2, 'text-anchor': 'middle', transform: `rotate(-90 12 ${(pad.t + H - pad.b) / 2})`, class: 'staff-axis-label' }, t('staff.outcomes.axis_attended')));
+  const table = h('details', {},
+    h('summary', {}, t('staff.outcomes.show_table')),
+    h('div', { class: 'table-wrap' }, h('table', {},
+      h('caption', {}, t('staff.outcomes.att_title')),
+      h('thead', {}, h('tr', {}, ['session', 'date', 'present', 'late', 'excused', 'absent', 'not_recorded', 'attended']
+        .map((k) => h('th', { scope: 'col' }, t(`staff.outcomes.col.${k}`))))),
+      h('tbody', {}, sessions.map((x) => h('tr', {},
+        h('th', { scope: 'row' }, label(x)), h('td', {}, fmt.shortDate(x.starts_at)),
+        ['present', 'late', 'excused', 'absent', 'not_recorded', 'attended'].map((k) => h('td', {}, num(x[k])))))))));
+  return [h('figure', { class: 'staff-figure' }, svg), table];
+}
+
+function funnel(f) {
+  const rows = [
+    ['enrolled', f.enrolled, t('staff.outcomes.funnel.enrolled')],
+    ['started', f.started, t('staff.outcomes.funnel.started')],
+    ['reached_midpoint', f.reached_midpoint, t('staff.outcomes.funnel.midpoint', { session: f.midpoint_session })],
+    ['completed', f.completed, t('staff.outcomes.funnel.completed', { session: f.final_session })],
+  ];
+  const base = Math.max(f.enrolled, 1);
+  return h('table', { class: 'staff-funnel' },
+    h('caption', {}, t('staff.outcomes.funnel_title')),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('staff.outcomes.stage')), h('th', { scope: 'col' }, t('staff.outcomes.people')), h('th', { scope: 'col' }, t('staff.outcomes.share')))),
+    h('tbody', {}, rows.map(([key, n, label]) => h('tr', { dataset: { stage: key } },
+      h('th', { scope: 'row' }, label),
+      h('td', {}, num(n)),
+      h('td', {}, h('span', { class: 'staff-bar', 'aria-hidden': 'true' }, h('span', { style: `width:${Math.round((n / base) * 100)}%` })), ' ', pct(f.enrolled ? n / f.enrolled : null))))));
+}
+
+function summary(sum) {
+  const items = [
+    [t('staff.outcomes.mean_change'), sum.mean_change == null ? t('staff.outcomes.no_change_yet')
+      : t('staff.outcomes.mean_change_value', { change: signed(sum.mean_change, 1), n: sum.with_change })],
+    [t('staff.outcomes.below_10'), pct(sum.share_latest_below_10)],
+    [t('staff.outcomes.below_5'), pct(sum.share_latest_below_5)],
+    [t('staff.outcomes.attendance_rate'), sum.attendance_rate == null ? '—'
+      : t('staff.outcomes.rate_value', { rate: pct(sum.attendance_rate), attended: sum.attended_marks, recorded: sum.recorded_marks })],
+    [t('staff.outcomes.dropouts'), num(sum.dropouts)],
+    [t('staff.outcomes.members'), num(sum.members)],
+  ];
+  return h('dl', { class: 'staff-facts' }, items.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+}
+
+function membersTable(members) {
+  return h('div', { class: 'table-wrap' }, h('table', {},
+    h('caption', {}, t('staff.outcomes.members_title')),
+    h('thead', {}, h('tr', {}, ['member', 'status', 'attended', 'first', 'latest', 'change', 'dropout']
+      .map((k) => h('th', { scope: 'col' }, t(`staff.outcomes.col.${k}`))))),
+    h('tbody', {}, members.map((m) => h('tr', {},
+      h('th', { scope: 'row' }, m.display_name),
+      h('td', {}, statusBadge(m.status)),
+      h('td', {}, num(m.sessions_attended)),
+      h('td', {}, m.first_phq9 ? num(m.first_phq9.total) : '—'),
+      h('td', {}, m.latest_phq9 ? num(m.latest_phq9.total) : '—'),
+      h('td', {}, m.change == null ? '—' : signed(m.change)),
+      h('td', {}, m.dropout ? h('span', { class: 'badge warn' }, t('common.yes')) : t('common.no')))))));
+}
+
+export default async function outcomesView({ params }) {
+  await use('staff');
+  ensureStaffStyles();
+  const id = encodeURIComponent(params.id);
+  const [cohort, outcomes] = await Promise.all([
+    api.get(`/api/cohorts/${id}`, { offline: true }),
+    api.get(`/api/cohorts/${id}/outcomes`, { offline: true }),
+  ]);
+  const series = await memberSeries(outcomes);
+  const heldNumbers = outcomes.sessions.filter((x) => x.number != null).map((x) => x.number);
+  const lastX = Math.max(0, ...heldNumbers, ...series.flatMap((se) => se.points.map((p) => p[0])));
+  const anyPhq = series.some((se) => se.points.length);
+  const csv = `/api/cohorts/${id}/outcomes.csv`;
+  return h('section', { class: 'stack staff-page staff-outcomes' },
+    h('p', {}, h('a', { href: `#/cohorts/${id}` }, t('staff.outcomes.back', { name: cohort.name }))),
+    h('h1', {}, t('staff.outcomes.title', { name: cohort.name })),
+    staleNote(outcomes),
+    h('p', { class: 'muted' }, tn('staff.outcomes.held', outcomes.sessions.length, { of: cohort.group_sessions })),
+    h('div', { class: 'grid' },
+      h('section', { class: 'card', 'aria-labelledby': 'oc-summary' }, h('h2', { id: 'oc-summary' }, t('staff.outcomes.summary')), summary(outcomes.summary)),
+      h('section', { class: 'card', 'aria-labelledby': 'oc-funnel' }, h('h2', { id: 'oc-funnel' }, t('staff.outcomes.retention')), funnel(outcomes.funnel))),
+    h('section', { class: 'card', 'aria-labelledby': 'oc-phq' },
+      h('h2', { id: 'oc-phq' }, t('staff.outcomes.phq_title')),
+      h('p', { class: 'hint' }, t('staff.outcomes.phq_hint')),
+      anyPhq ? phqChart(series, lastX) : h('p', { class: 'muted' }, t('staff.outcomes.no_phq'))),
+    h('section', { class: 'card', 'aria-labelledby': 'oc-att' },
+      h('h2', { id: 'oc-att' }, t('staff.outcomes.att_title')),
+      outcomes.sessions.length ? attendanceChart(outcomes.sessions, outcomes.funnel.enrolled) : h('p', { class: 'muted' }, t('staff.outcomes.no_sessions'))),
+    h('section', { class: 'card', 'aria-labelledby': 'oc-members' },
+      h('h2', { id: 'oc-members' }, t('staff.outcomes.members_title')),
+      outcomes.members.length ? membersTable(outcomes.members) : h('p', { class: 'muted' }, t('staff.members.empty'))),
+    h('section', { class: 'card', 'aria-labelledby': 'oc-export' },
+      h('h2', { id: 'oc-export' }, t('staff.outcomes.export')),
+      h('p', { class: 'hint' }, t('staff.outcomes.export_hint')),
+      h('p', { class: 'row' },
+        h('a', { class: 'btn secondary', href: csv, download: `cohort-${params.id}-outcomes.csv` }, t('staff.outcomes.csv')),
+        h('a', { class: 'btn secondary', href: `${csv}?pseudonymous=true`, download: `cohort-${params.id}-outcomes-pseudonymous.csv` }, t('staff.outcomes.csv_pseudo')))));
+}
