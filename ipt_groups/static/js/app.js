@@ -53,6 +53,8 @@ export const app = {
     }
     await fallbackNotificationText();
     drawNav();
+    // A new login on this device: re-send its subscription for this person.
+    if (user && push.permission() === 'granted') push.sync().catch(() => {});
   },
   async logout() {
     await push.disable().catch(() => {});

@@ -37,6 +37,15 @@ function sameKey(subscription, key) {
   return a.length === key.length && a.every((b, i) => b === key[i]);
 }
 
+// 'on' (subscribed here), 'off' (allowed but not subscribed), 'default'
+// (never asked), 'denied' or 'unsupported'.
+export async function state() {
+  const answer = permission();
+  if (answer !== 'granted') return answer;
+  const registration = await navigator.serviceWorker.ready;
+  return (await registration.pushManager.getSubscription()) ? 'on' : 'off';
+}
+
 // Make sure this device is subscribed and the server knows it. Returns the state.
 export async function sync() {
   if (!supported()) return 'unsupported';

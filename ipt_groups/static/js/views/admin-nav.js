@@ -20,7 +20,7 @@ export function adminNav(path) {
 export function flatFields(fields, prefix = '') {
   const out = {};
   for (const [name, value] of Object.entries(fields || {})) {
-    const key = name === 'value' || name === 'key' ? prefix : (prefix ? `${prefix}.${name}` : name);
+    const key = prefix && (name === 'value' || name === 'key') ? prefix : (prefix ? `${prefix}.${name}` : name);
     if (value && typeof value === 'object' && !Array.isArray(value)) {
       Object.assign(out, flatFields(value, key));
     } else {

@@ -12,6 +12,8 @@ const TABS = ['members', 'calendar', 'invites', 'waitlist'];
 const TRANSITION_KIND = { active: 'primary', completed: 'secondary', cancelled: 'danger' };
 let seq = 0;
 const uid = (p) => `${p}${++seq}`;
+// replaceChildren() would print "null" for an absent part.
+const put = (el, ...kids) => el.replaceChildren(...kids.flat().filter((k) => k != null && k !== false));
 
 function tabFromHash() {
   const query = (location.hash.split('?')[1] || '');
@@ -126,7 +128,8 @@ function enrolForm(cohort, onDone) {
     }
     const submit = form.querySelector('button[type=submit]');
     submit.disabled = true;
-    out.replaceChildren();
+    put(out);
+    form.querySelectorAll('[aria-invalid]').forEach((el) => el.removeAttribute('aria-invalid'));
     try {
       const result = await api.post(`/api/cohorts/${cohort.id}/enrolments`, body);
       const e = result.enrolment;
@@ -134,17 +137,12 @@ function enrolForm(cohort, onDone) {
       const said = e.status === 'waitlisted'
         ? t('staff.enrol.result.waitlisted', { name: e.display_name, position: e.waitlist_position ?? '?' })
         : t(`staff.enrol.result.${e.status}`, { name: e.display_name });
-      form.reset();
-      referral.hidden = true;
-      eligibleBox.hidden = false;
-      showFieldErrors(form, {});
-      out.replaceChildren(notice(said, kind),
+      onDone(h('div', { class: 'stack' }, notice(said, kind),
         e.username ? h('p', {}, t('staff.enrol.username', { username: e.username })) : null,
-        result.invite ? issuedInvite(result.invite, e.display_name) : null);
-      onDone();
+        result.invite ? issuedInvite(result.invite, e.display_name) : null));
     } catch (error) {
       const matched = error.status === 422 && showFieldErrors(form, flattenFields(form, error.fields));
-      out.replaceChildren(notice(matched ? t('staff.new.fix_fields') : errorText(error), 'error'));
+      put(out, notice(matched ? t('staff.new.fix_fields') : errorText(error), 'error'));
     } finally {
       submit.disabled = false;
     }
@@ -168,7 +166,7 @@ function withdrawForm(member, onDone, onCancel) {
       onDone(t('staff.members.withdrawn', { name: member.display_name }));
     } catch (error) {
       const matched = error.status === 422 && showFieldErrors(form, flattenFields(form, error.fields));
-      if (!matched) out.replaceChildren(notice(errorText(error), 'error'));
+      if (!matched) put(out, notice(errorText(error), 'error'));
     }
   });
   setTimeout(() => reason.focus(), 0);
@@ -182,22 +180,22 @@ async function membersPanel(cohort, ctx) {
   const manage = cohort.can_manage && ['planned', 'active'].includes(cohort.status);
 
   async function refresh(message) {
-    if (message) status.replaceChildren(notice(message, 'ok'));
+    if (message) put(status, notice(message, 'ok'));
     let members;
     try {
       members = await api.get(`/api/cohorts/${cohort.id}/enrolments`, { offline: true });
     } catch (error) {
-      listBox.replaceChildren(notice(errorText(error), 'error'));
+      put(listBox, notice(errorText(error), 'error'));
       return;
     }
     ctx.members = members;
     if (!members.length) {
-      listBox.replaceChildren(h('p', { class: 'muted' }, t('staff.members.empty')));
+      put(listBox, h('p', { class: 'muted' }, t('staff.members.empty')));
       return;
     }
     const counts = {};
     members.forEach((m) => { counts[m.status] = (counts[m.status] || 0) + 1; });
-    listBox.replaceChildren(
+    put(listBox, 
       staleNote(members),
       h('p', { class: 'muted' }, Object.entries(counts).map(([s, n]) => `${t(`staff.status.${s}`)}: ${n}`).join(' · ')),
       h('ul', { class: 'list staff-members' }, members.map((m) => {
@@ -214,14 +212,14 @@ async function membersPanel(cohort, ctx) {
                 m.username ? [' · ', m.has_logged_in ? t('staff.members.logged_in') : t('staff.members.not_logged_in')] : null)),
             h('div', { class: 'row' },
               canWithdraw ? button(t('staff.members.withdraw'), () => {
-                slot.replaceChildren(withdrawForm(m, (msg) => refresh(msg), () => slot.replaceChildren()));
+                put(slot, withdrawForm(m, (msg) => refresh(msg), () => put(slot)));
               }, { kind: 'secondary small', 'aria-label': t('staff.members.withdraw_name', { name: m.display_name }) }) : null,
               canReactivate ? button(t('staff.members.reactivate'), async () => {
                 try {
                   const r = await api.post(`/api/enrolments/${m.id}/reactivate`);
                   refresh(t(`staff.enrol.result.${r.status}`, { name: r.display_name, position: r.waitlist_position ?? '?' }));
                 } catch (error) {
-                  status.replaceChildren(notice(errorText(error), 'error'));
+                  put(status, notice(errorText(error), 'error'));
                 }
               }, { kind: 'secondary small', 'aria-label': t('staff.members.reactivate_name', { name: m.display_name }) }) : null)),
           slot);
@@ -230,22 +228,30 @@ async function membersPanel(cohort, ctx) {
   }
 
   const addSlot = h('div', {});
+  const result = h('div', { 'aria-live': 'polite' });
+  const showForm = (open) => {
+    addButton.setAttribute('aria-expanded', String(open));
+    put(addSlot, open ? enrolForm(cohort, (node) => {
+      showForm(false);
+      put(result, node);
+      refresh();
+      result.scrollIntoView({ block: 'start' });
+    }) : null);
+    if (open) { put(result); addSlot.querySelector('input')?.focus(); }
+  };
   const addButton = manage ? button(t('staff.members.add'), () => {
-    const open = addButton.getAttribute('aria-expanded') === 'true';
-    addButton.setAttribute('aria-expanded', String(!open));
-    addSlot.replaceChildren(open ? '' : enrolForm(cohort, () => refresh()));
-    if (!open) addSlot.querySelector('input')?.focus();
+    showForm(addButton.getAttribute('aria-expanded') !== 'true');
   }, { kind: 'primary', 'aria-expanded': 'false' }) : null;
 
-  panel.append(h('div', { class: 'spread' }, h('h2', {}, t('staff.tab.members')), addButton), addSlot, status, listBox);
+  panel.append(h('div', { class: 'spread' }, h('h2', {}, t('staff.tab.members')), addButton), addSlot, result, status, listBox);
   await refresh();
   return panel;
 }
 
 // ---- Calendar -------------------------------------------------------------
 
-async function calendarPanel(cohort) {
-  const sessions = await api.get(`/api/cohorts/${cohort.id}/sessions`, { offline: true });
+async function calendarPanel(cohort, ctx) {
+  const sessions = ctx.sessions || await api.get(`/api/cohorts/${cohort.id}/sessions`, { offline: true });
   const now = Date.now();
   return h('div', { class: 'stack' },
     h('h2', {}, t('staff.tab.calendar')),
@@ -283,10 +289,10 @@ function inviteRow(cohort, member) {
     try {
       invites = await api.get(`/api/enrolments/${member.id}/invites`);
     } catch (error) {
-      box.replaceChildren(notice(errorText(error), 'error'));
+      put(box, notice(errorText(error), 'error'));
       return;
     }
-    box.replaceChildren(
+    put(box, 
       invites.length === 0 ? h('p', { class: 'muted' }, t('staff.invites.none')) : h('ul', { class: 'list' }, invites.map((inv) => h('li', { class: 'spread' },
         h('span', {}, statusBadge(inv.state), ' ',
           inv.state === 'used' && inv.used_at ? t('staff.invites.used_at', { when: fmt.dateTime(inv.used_at) })
@@ -296,19 +302,19 @@ function inviteRow(cohort, member) {
           if (!confirm(t('staff.invites.revoke_confirm', { name: member.display_name }))) return;
           try {
             await api.post(`/api/invites/${inv.id}/revoke`);
-            issuedBox.replaceChildren(notice(t('staff.invites.revoked'), 'ok'));
+            put(issuedBox, notice(t('staff.invites.revoked'), 'ok'));
             load();
           } catch (error) {
-            issuedBox.replaceChildren(notice(errorText(error), 'error'));
+            put(issuedBox, notice(errorText(error), 'error'));
           }
-        }, { kind: 'secondary small', 'aria-label': t('staff.invites.revoke_name', { name: member.display_name }) }) : null)))),
+        }, { kind: 'secondary small', 'aria-label': t('staff.invites.revoke_name', { name: member.display_name }) }) : null))),
       manage ? h('div', { class: 'row' }, button(member.has_logged_in ? t('staff.invites.issue_again') : t('staff.invites.issue'), async () => {
         try {
           const issued = await api.post(`/api/enrolments/${member.id}/invites`);
-          issuedBox.replaceChildren(issuedInvite(issued, member.display_name));
+          put(issuedBox, issuedInvite(issued, member.display_name));
           load();
         } catch (error) {
-          issuedBox.replaceChildren(notice(errorText(error), 'error'));
+          put(issuedBox, notice(errorText(error), 'error'));
         }
       }, { kind: 'primary small', 'aria-label': t('staff.invites.issue_name', { name: member.display_name }) })) : null);
   }
@@ -355,14 +361,16 @@ async function waitlistPanel(cohort) {
 function lifecycle(cohort, app) {
   if (!cohort.can_manage || !cohort.allowed_transitions.length) return null;
   const out = h('div', { 'aria-live': 'assertive' });
-  return h('div', { class: 'stack' },
+  return h('section', { class: 'card stack staff-lifecycle', 'aria-labelledby': 'staff-lifecycle-h' },
+    h('h2', { id: 'staff-lifecycle-h' }, t('staff.lifecycle.title')),
+    h('p', { class: 'hint' }, t(`staff.lifecycle.hint_${cohort.status}`)),
     h('div', { class: 'row' }, cohort.allowed_transitions.map((next) => button(t(`staff.lifecycle.${next}`), async () => {
       if (!confirm(t(`staff.lifecycle.${next}_confirm`, { name: cohort.name }))) return;
       try {
         await api.post(`/api/cohorts/${cohort.id}/status`, { status: next });
         app.rerender();
       } catch (error) {
-        out.replaceChildren(notice(errorText(error), 'error'));
+        put(out, notice(errorText(error), 'error'));
       }
     }, { kind: TRANSITION_KIND[next] || 'secondary' }))),
     out);
@@ -371,8 +379,15 @@ function lifecycle(cohort, app) {
 export default async function cohortView({ params, app }) {
   await use('staff');
   ensureStaffStyles();
-  const cohort = await api.get(`/api/cohorts/${encodeURIComponent(params.id)}`, { offline: true });
-  const ctx = {};
+  const id = encodeURIComponent(params.id);
+  const [cohort, sessions] = await Promise.all([
+    api.get(`/api/cohorts/${id}`, { offline: true }),
+    api.get(`/api/cohorts/${id}/sessions`, { offline: true }).catch(() => null),
+  ]);
+  const ctx = { sessions };
+  const nowMs = Date.now();
+  const running = (sessions || []).find((x) => x.status !== 'cancelled'
+    && new Date(x.starts_at).getTime() <= nowMs && nowMs < new Date(x.ends_at).getTime());
   const loaders = { members: membersPanel, calendar: calendarPanel, invites: invitesPanel, waitlist: waitlistPanel };
   const tabs = {};
   const panels = {};
@@ -382,12 +397,12 @@ export default async function cohortView({ params, app }) {
   async function fill(name) {
     if (loaded.has(name)) return;
     loaded.add(name);
-    panels[name].replaceChildren(loading());
+    put(panels[name], loading());
     try {
-      panels[name].replaceChildren(await loaders[name](cohort, ctx));
+      put(panels[name], await loaders[name](cohort, ctx));
     } catch (error) {
       loaded.delete(name);
-      panels[name].replaceChildren(notice(error.offline ? t('common.offline_nothing_cached') : errorText(error), 'error'));
+      put(panels[name], notice(error.offline ? t('common.offline_nothing_cached') : errorText(error), 'error'));
     }
   }
 
@@ -452,10 +467,12 @@ export default async function cohortView({ params, app }) {
             sup.length ? t('staff.cohort.supervised', { names: sup.join(', ') }) : t('staff.cohort.no_supervisor')].filter(Boolean).join(' · '))),
       h('div', { class: 'row' },
         h('a', { class: 'btn secondary', href: `#/cohorts/${cohort.id}/outcomes` }, t('staff.cohort.outcomes')),
-        next ? h('a', { class: 'btn secondary', href: `#/sessions/${next.id}` }, t('staff.cohort.run_next')) : null),
-      lifecycle(cohort, app)),
+        running ? h('a', { class: 'btn primary', href: `#/sessions/${running.id}` }, t('staff.cohort.run_now', { session: sessionLabel(running) }))
+          : next ? h('a', { class: 'btn secondary', href: `#/sessions/${next.id}` }, t('staff.cohort.run_next')) : null),
+),
     tablist,
-    TABS.map((n) => panels[n]));
+    TABS.map((n) => panels[n]),
+    lifecycle(cohort, app));
   select(tabFromHash());
   return page;
 }

@@ -92,9 +92,7 @@ function cohortCard(cohort) {
       h('span', {}, t('staff.cohorts.members', { enrolled: cohort.enrolled, capacity: cohort.capacity })),
       cohort.waitlisted ? h('span', { class: 'badge warn' }, tn('staff.cohorts.waitlisted', cohort.waitlisted)) : null,
       cohort.below_minimum && ['planned', 'active'].includes(cohort.status)
-        ? h('span', { class: 'badge warn' }, t('staff.cohorts.below_minimum')) : null),
-    h('p', {}, h('a', { class: 'btn secondary small', href: `#/cohorts/${cohort.id}` },
-      t('staff.cohorts.open', { name: cohort.name }))));
+        ? h('span', { class: 'badge warn' }, t('staff.cohorts.below_minimum')) : null));
 }
 
 async function alertsLink() {

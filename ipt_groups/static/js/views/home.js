@@ -54,10 +54,10 @@ export function cannotCome(event, app) {
   return box;
 }
 
-function reminders() {
-  const state = push.permission();
+async function reminders() {
+  const state = await push.state().catch(() => 'unsupported');
   const box = h('section', { class: 'card', 'aria-labelledby': 'rem-h' }, h('h2', { id: 'rem-h' }, t('home.reminders')));
-  if (state === 'granted') return null;  // on: nothing to ask
+  if (state === 'on') return null;  // nothing to ask
   if (push.needsInstallFirst()) {
     box.append(h('p', {}, t('home.ios_install')));
     return box;
@@ -123,7 +123,7 @@ export default async function home({ app }) {
   }
   const nextCard = h('section', { class: 'card', 'aria-labelledby': 'next-h' }, h('h2', { id: 'next-h' }, t('home.next')), nextBody);
   parts.push(nextCard);
-  parts.push(reminders());
+  parts.push(await reminders());
   if (readings && readings.items) {
     const fresh = readings.items.filter((r) => r.new).length;
     parts.push(h('section', { class: 'card', 'aria-labelledby': 'rd-h' },

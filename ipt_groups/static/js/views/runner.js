@@ -167,11 +167,12 @@ export default async function runner({ params, app }) {
         member.last_score = { instrument: instrument.key, instrument_name: instrument.name, total: s.total, band: s.band, completed_at: new Date().toISOString() };
         if (s.risk) member.open_alerts = (member.open_alerts || 0) + 1;
         save();
-        form.replaceWith(h('div', { class: 'stack' },
+        // Redraw the member (last score, what is still due), then say what happened on top.
+        redrawMember(member);
+        memberBoxes.get(member.enrolment_id)?.prepend(h('div', { class: 'stack' },
           notice(res.__queued ? t('runner.saved_offline') : t('runner.saved_measure', { total: s.total }), res.__queued ? 'warn' : 'ok'),
           s.risk ? h('div', { class: 'crisis', role: 'alert' }, h('h4', {}, t('runner.risk_title')),
             h('p', {}, res.__queued ? t('runner.risk_offline') : t('runner.risk_sent')), h('p', {}, res.crisis_text || data.crisis_text)) : null));
-        redrawMember(member);
       } catch (error) {
         message.replaceChildren(notice(errorText(error), 'error'));
       }

@@ -35,6 +35,9 @@ function deviceName(ua) {
   return browser || os || t('settings.devices.unknown');
 }
 
+const OUTCOMES = ['sent', 'gone', 'rejected', 'auth', 'throttled', 'retry', 'refused', 'skipped'];
+const outcomeText = (code) => (OUTCOMES.includes(code) ? t(`settings.outcome.${code}`) : code);
+
 async function currentSubscription() {
   if (!push.supported()) return null;
   try {
@@ -122,7 +125,7 @@ async function deviceSection(refreshDevices) {
     try {
       const answer = await api.post('/api/push/test');
       const lines = (answer.outcomes || []).map((o) => h('li', {},
-        t('settings.push.outcome', { device: o.device_id ?? '-', outcome: t(`settings.outcome.${o.outcome}`) })));
+        t('settings.push.outcome', { device: o.device_id ?? '-', outcome: outcomeText(o.outcome) })));
       const ok = answer.delivered > 0;
       result.replaceChildren(h('div', { class: `notice ${ok ? 'ok' : 'warn'}`, role: 'status' },
         h('p', {}, t('settings.push.test_result', { delivered: answer.delivered, devices: answer.devices })),
@@ -175,7 +178,7 @@ function devicesSection() {
           }, { kind: 'secondary small', 'aria-label': t('settings.devices.remove_named', { name: deviceName(d.user_agent) }) })),
         h('p', { class: 'muted' }, t('settings.devices.added', { when: fmt.date(d.created_at) }),
           ' · ', d.last_success_at ? t('settings.devices.last_ok', { when: fmt.relative(d.last_success_at) }) : t('settings.devices.never_ok')),
-        d.last_failure ? h('p', { class: 'hint' }, t('settings.devices.last_failure', { why: d.last_failure })) : null,
+        d.last_failure ? h('p', { class: 'hint' }, t('settings.devices.last_failure', { why: outcomeText(d.last_failure) })) : null,
         message);
     })));
   };

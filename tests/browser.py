@@ -1,0 +1,128 @@
+"""Helpers for the browser tests: the app served over real HTTP, and Debian's
+Chromium driven by Playwright (``playwright install`` cannot download here).
+
+Screenshots go to ``test-artifacts/screenshots`` (kept by CI, ignored by git).
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.serving import make_server
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+PHONE = {"width": 360, "height": 640}
+TABLET = {"width": 1024, "height": 768}
+TABLET_PORTRAIT = {"width": 768, "height": 1024}
+
+
+class LiveServer:
+    """The test app on a free port of 127.0.0.1, in a thread (same database)."""
+
+    def __init__(self, app: Flask) -> None:
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> LiveServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+@contextmanager
+def chromium_context(
+    playwright: Any, profile: Path, viewport: dict[str, int], **kw: Any
+) -> Iterator[Any]:
+    """A persistent (not incognito) profile: installability and service workers
+    behave as on a phone only outside incognito."""
+    context = playwright.chromium.launch_persistent_context(
+        str(profile),
+        executable_path=CHROMIUM,
+        args=CHROMIUM_ARGS,
+        headless=True,
+        viewport=viewport,
+        **kw,
+    )
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+def wait_until(page: Any, expression: str, timeout: float = 15.0) -> Any:
+    """Poll ``expression`` (may return a promise) until it is truthy.
+
+    Not ``page.wait_for_function``: that evaluates its predicate with eval(),
+    which the app's Content Security Policy rightly forbids.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(expression)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout} s: {expression}")
+        page.wait_for_timeout(100)
+
+
+def app_ready(page: Any) -> None:
+    """Wait until the app has drawn its first screen (app.js sets data-ready)."""
+    wait_until(page, "document.documentElement.dataset.ready !== undefined")
+
+
+def service_worker_ready(page: Any) -> None:
+    wait_until(
+        page,
+        "navigator.serviceWorker.ready.then(r => !!r.active && !!navigator.serviceWorker.controller)",
+    )
+
+
+def fake_push_manager(subscription: dict[str, Any]) -> str:
+    """An init script standing in for the browser's push service only.
+
+    Headless Chromium has no push service to register with (Google's servers
+    are out of reach here), so ``PushManager.subscribe`` would hang. This gives
+    it the subscription of our fake push service instead; everything of ours
+    (permission prompt from a tap, the VAPID key, posting to the server, the
+    service worker's push handler) runs for real.
+    """
+    import json
+
+    return """
+(() => {
+  const sub = %s;
+  let current = null;
+  const make = (key) => ({
+    endpoint: sub.endpoint,
+    expirationTime: null,
+    options: { applicationServerKey: key, userVisibleOnly: true },
+    toJSON: () => sub,
+    unsubscribe: async () => { current = null; return true; },
+  });
+  PushManager.prototype.subscribe = async function (options) {
+    window.__subscribeCalls = (window.__subscribeCalls || 0) + 1;
+    current = make(options.applicationServerKey.buffer || options.applicationServerKey);
+    return current;
+  };
+  PushManager.prototype.getSubscription = async function () { return current; };
+})();
+""" % json.dumps(subscription)

@@ -1,0 +1,336 @@
+"""The PWA in a real browser (Debian's Chromium, headless, via Playwright).
+
+These run on the wall clock (no frozen time): the demo data puts a session in
+progress now, as `make run` does. Screenshots at phone and tablet sizes are
+saved under test-artifacts/screenshots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from ipt_groups.extensions import db
+from ipt_groups.models import (
+    AgendaEntry,
+    Assessment,
+    Attendance,
+    Cohort,
+    GroupSession,
+    PushSubscription,
+    SessionNote,
+    User,
+)
+from ipt_groups.services import demo
+from tests import browser
+from tests.browser import PHONE, TABLET, app_ready, chromium_context, screenshot
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="session")
+def live(app: Flask) -> Iterator[browser.LiveServer]:
+    server = browser.LiveServer(app).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def pw() -> Iterator[Any]:
+    if not Path(browser.CHROMIUM).exists():
+        pytest.fail(f"Chromium is missing at {browser.CHROMIUM}: `make test` installs it with apt")
+    with playwright_api.sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture
+def seeded(app: Flask, live: browser.LiveServer) -> demo.DemoResult:
+    with app.app_context():
+        result = demo.seed_demo(base_url=live.url)
+        db.session.commit()
+    return result
+
+
+def log_in(page: Any, live: browser.LiveServer, name: str, password: str) -> None:
+    page.goto(f"{live.url}/#/login")
+    page.fill("input[name=login]", name)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#nav a")
+
+
+def running_session_id(app: Flask) -> int:
+    with app.app_context():
+        return db.session.scalar(
+            select(GroupSession.id)
+            .join(Cohort)
+            .where(Cohort.name == demo.RUNNING_COHORT_NAME, GroupSession.number == 1)
+        )
+
+
+def test_the_app_is_installable(live: browser.LiveServer, pw: Any, tmp_path: Path) -> None:
+    with chromium_context(pw, tmp_path / "profile", PHONE) as context:
+        page = context.new_page()
+        manifests: list[str] = []
+        page.on(
+            "response",
+            lambda r: manifests.append(r.url) if r.url.endswith(".webmanifest") else None,
+        )
+        page.goto(live.url)
+        app_ready(page)
+        browser.service_worker_ready(page)
+        cdp = context.new_cdp_session(page)
+        manifest = cdp.send("Page.getAppManifest")
+        assert manifest["url"] == f"{live.url}/manifest.webmanifest" and not manifest["errors"]
+        assert manifests, "the browser fetched the manifest"
+        assert cdp.send("Page.getInstallabilityErrors")["installabilityErrors"] == []
+        # The shell is precached: the worker answers for the app's files.
+        cached = page.evaluate(
+            "caches.keys().then(ks => caches.open(ks[0])).then(c => c.keys())"
+            ".then(rs => rs.map(r => new URL(r.url).pathname))"
+        )
+        assert {"/", "/static/js/app.js", "/static/js/views/runner.js"} <= set(cached)
+        assert "/static/i18n/participant.json" in cached
+        screenshot(page, "phone-login")
+
+
+def test_a_participant_joins_turns_on_reminders_and_gets_one(
+    app: Flask,
+    live: browser.LiveServer,
+    pw: Any,
+    seeded: demo.DemoResult,
+    fake_push: Any,
+    tmp_path: Path,
+) -> None:
+    subscription = fake_push.new_subscription()
+    with chromium_context(pw, tmp_path / "profile", PHONE) as context:
+        context.add_init_script(browser.fake_push_manager(subscription))
+        page = context.new_page()
+        page.goto(f"{live.url}/#/join/{seeded.invite_code}")
+        page.wait_for_selector("input[name=pin]")
+        username = page.get_attribute("[data-username]", "data-username")
+        assert username and page.locator("h1").inner_text() == "Welcome, Demo Member Three"
+        page.fill("input[name=pin]", "135792")
+        page.fill("input[name=pin_again]", "135792")
+        page.click("button[type=submit]")
+        page.wait_for_selector("[data-next-session]")
+        assert "You have joined your group" in page.inner_text("main")
+        screenshot(page, "phone-participant-home")
+
+        browser.service_worker_ready(page)
+        # The person taps the button and accepts the browser's prompt.
+        context.grant_permissions(["notifications"], origin=live.url)
+        page.get_by_role("button", name="Turn on reminders").click()
+        page.wait_for_selector("text=Reminders are on for this phone.")
+        with app.app_context():
+            user_id = db.session.scalar(select(User.id).where(User.username == username))
+            endpoints = db.session.scalars(
+                select(PushSubscription.endpoint).where(PushSubscription.user_id == user_id)
+            ).all()
+        assert endpoints == [subscription["endpoint"]]
+
+        # A test message through the real dispatcher to the fake push service,
+        # which decrypts it; the decrypted payload is then delivered to the
+        # service worker through the DevTools protocol.
+        sent = page.evaluate(
+            """async () => {
+              const csrf = (await (await fetch('/api/auth/csrf')).json()).csrf_token;
+              const r = await fetch('/api/push/test', {method: 'POST',
+                headers: {'X-CSRF-Token': csrf, 'Content-Type': 'application/json'}, body: '{}'});
+              return r.json();
+            }"""
+        )
+        assert sent["delivered"] == 1, sent
+        (message,) = fake_push.received
+        payload = message.json
+        cdp = context.new_cdp_session(page)
+        registrations: list[dict[str, Any]] = []
+        cdp.on(
+            "ServiceWorker.workerRegistrationUpdated",
+            lambda e: registrations.extend(e["registrations"]),
+        )
+        cdp.send("ServiceWorker.enable")
+        page.wait_for_timeout(300)
+        (registration,) = [r for r in registrations if not r["isDeleted"]]
+        cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {
+                "origin": live.url,
+                "registrationId": registration["registrationId"],
+                "data": message.payload.decode(),
+            },
+        )
+        browser.wait_until(
+            page,
+            "navigator.serviceWorker.ready.then(r => r.getNotifications())"
+            ".then(ns => ns.length > 0)",
+        )
+        shown = page.evaluate(
+            "navigator.serviceWorker.ready.then(r => r.getNotifications())"
+            ".then(ns => ns.map(n => ({title: n.title, body: n.body, tag: n.tag, data: n.data})))"
+        )
+        assert shown == [
+            {
+                "title": payload["title"],
+                "body": payload["body"],
+                "tag": payload["tag"],
+                "data": {"url": payload["url"]},
+            }
+        ]
+
+        # A push the worker cannot read still shows something, in neutral words.
+        cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {
+                "origin": live.url,
+                "registrationId": registration["registrationId"],
+                "data": "not json",
+            },
+        )
+        browser.wait_until(
+            page,
+            "navigator.serviceWorker.ready.then(r => r.getNotifications())"
+            ".then(ns => ns.length > 1)",
+        )
+        titles = page.evaluate(
+            "navigator.serviceWorker.ready.then(r => r.getNotifications())"
+            ".then(ns => ns.map(n => n.body))"
+        )
+        assert "You have a new message." in titles
+
+
+def _count(app: Flask, model: Any, *where: Any) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_a_facilitator_runs_a_session_offline_and_nothing_is_lost(
+    app: Flask, live: browser.LiveServer, pw: Any, seeded: demo.DemoResult, tmp_path: Path
+) -> None:
+    session_id = running_session_id(app)
+    with chromium_context(pw, tmp_path / "profile", TABLET) as context:
+        page = context.new_page()
+        log_in(page, live, "facilitator@example.org", demo.DEMO_PASSWORD)
+        browser.service_worker_ready(page)
+        page.goto(f"{live.url}/#/sessions/{session_id}")
+        page.wait_for_selector("[data-all-present]")
+        members = page.locator("[data-member]")
+        assert members.count() == 6
+        # The tablet scores as the server does, so band and risk show at once,
+        # offline too: PHQ-9 item 9 above 0 is a risk answer.
+        scored = page.evaluate(
+            """async () => {
+              const {score} = await import('/static/js/views/runner.js');
+              const phq9 = (await (await fetch('/api/instruments')).json())
+                .find(i => i.key === 'phq9');
+              const answers = Object.fromEntries(phq9.items.map(i => [i.key, 1]));
+              const calm = {...answers, phq9_9: 0};
+              return [score(phq9, answers), score(phq9, calm), score(phq9, {phq9_1: 3})];
+            }"""
+        )
+        assert scored == [
+            {"total": 9, "band": "mild", "risk": True},
+            {"total": 8, "band": "mild", "risk": False},
+            None,
+        ]
+
+        context.set_offline(True)
+        page.click("[data-all-present]")
+        first = members.nth(0)
+        first.locator("button[data-mark=absent]").click()
+        page.locator("[data-agenda]").first.check()
+        second = members.nth(1)
+        second.locator("summary").first.click()
+        form = second.locator("form[data-measure=mood]")
+        form.locator("button[data-value='7']").click()
+        assert "Total 7" in form.inner_text()
+        form.locator("button[type=submit]").click()
+        page.wait_for_selector("text=Saved on this tablet")
+        page.fill("textarea[name=body] >> nth=-1", "Rules agreed; everyone spoke.")
+        page.get_by_role("button", name="Save the note").last.click()
+        browser.wait_until(page, "document.getElementById('status').dataset.waiting === '5'")
+        status = page.inner_text("#status")
+        assert "Offline" in status and "5 changes waiting to be sent" in status
+        screenshot(page, "tablet-runner-offline")
+
+        # Closed and opened again with no signal: the shell comes from the
+        # service worker, the runner from the device, the queue from IndexedDB.
+        page.reload()
+        page.wait_for_selector("[data-all-present]")
+        browser.wait_until(page, "document.getElementById('status').dataset.waiting === '5'")
+        marks = page.eval_on_selector_all(
+            "[data-member] .seg[role=group]",
+            "gs => gs.map(g => g.querySelector('[aria-pressed=true]')?.dataset.mark)",
+        )
+        assert marks == ["absent"] + ["present"] * 5
+        assert page.locator("[data-agenda]").first.is_checked()
+        assert _count(app, Attendance) == 0  # nothing has reached the server yet
+
+        context.set_offline(False)
+        browser.wait_until(page, "document.getElementById('status').dataset.waiting === '0'")
+        screenshot(page, "tablet-runner-synced")
+
+    with app.app_context():
+        rows = db.session.execute(
+            select(Attendance.status).where(Attendance.session_id == session_id)
+        ).all()
+        assert sorted(r.status for r in rows) == ["absent"] + ["present"] * 5
+        assert _count(app, Assessment, Assessment.session_id == session_id) == 1
+        score = db.session.scalar(select(Assessment).where(Assessment.session_id == session_id))
+        assert score.instrument == "mood" and score.total == 7
+        notes = db.session.scalars(
+            select(SessionNote.body).where(SessionNote.session_id == session_id)
+        ).all()
+        assert notes == ["Rules agreed; everyone spoke."]
+        done = db.session.scalars(
+            select(AgendaEntry.done_at).where(AgendaEntry.session_id == session_id)
+        ).all()
+        assert sum(1 for d in done if d is not None) == 1
+
+
+def test_spanish_renders_for_a_spanish_speaking_member(
+    live: browser.LiveServer, pw: Any, seeded: demo.DemoResult, tmp_path: Path
+) -> None:
+    with chromium_context(pw, tmp_path / "profile", PHONE) as context:
+        page = context.new_page()
+        log_in(page, live, "demo-cara", demo.DEMO_PIN)
+        page.wait_for_selector("[data-next-session]")
+        assert page.evaluate("document.documentElement.lang") == "es"
+        text = page.inner_text("main")
+        assert "Hola, Cara Demo" in text and "Su próxima sesión" in text
+        assert "No puedo ir" in text
+        nav = page.inner_text("#nav")
+        assert "Lecturas" in nav and "Ajustes" in nav
+        # Dates in Spanish, in the member's zone.
+        when = page.inner_text("[data-next-session]")
+        assert any(
+            day in when
+            for day in ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
+        )
+        screenshot(page, "phone-participant-home-es")
+        page.set_viewport_size(browser.TABLET_PORTRAIT)
+        screenshot(page, "tablet-portrait-participant-home-es")
+
+
+def test_a_member_answers_the_check_in_from_the_phone(
+    app: Flask, live: browser.LiveServer, pw: Any, seeded: demo.DemoResult, tmp_path: Path
+) -> None:
+    with chromium_context(pw, tmp_path / "profile", PHONE) as context:
+        page = context.new_page()
+        log_in(page, live, "demo-ana", demo.DEMO_PIN)
+        page.goto(f"{live.url}/#/check-in")
+        page.wait_for_selector("form[data-instrument=mood]")
+        page.locator("form[data-instrument=mood] input[value='3']").check()
+        page.click("form[data-instrument=mood] button[type=submit]")
+        page.wait_for_selector("text=That's all for now")
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.username == "demo-ana"))
+        answers = db.session.scalars(
+            select(Assessment.answers).where(Assessment.instrument == "mood")
+        ).all()
+    assert answers == [{"mood": 3}] and user_id
