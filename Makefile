@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 PYTEST_ARGS ?= -q
 
-.PHONY: run test lint format install install-dev clean bench
+.PHONY: run test lint format install install-dev clean bench chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +36,16 @@ run: $(VENV)/.run-deps
 	@echo ""
 	PATH="$(CURDIR)/$(BIN):$$PATH" HOST=127.0.0.1 exec $(BIN)/honcho --no-colour start -f Procfile -p $(PORT) web clock
 
+## chromium: Debian's Chromium for the browser tests (Playwright cannot download one here)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "== installing Chromium with apt for the browser tests"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	}
+
 ## test: the whole suite on SQLite, then on PostgreSQL when TEST_DATABASE_URL is set
-test: $(VENV)/.dev-deps
+test: $(VENV)/.dev-deps chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== the suite again on PostgreSQL"; \

@@ -92,7 +92,8 @@ def app_ready(page: Any) -> None:
 def service_worker_ready(page: Any) -> None:
     wait_until(
         page,
-        "navigator.serviceWorker.ready.then(r => !!r.active && !!navigator.serviceWorker.controller)",
+        "navigator.serviceWorker.ready"
+        ".then(r => !!r.active && !!navigator.serviceWorker.controller)",
     )
 
 
@@ -107,9 +108,9 @@ def fake_push_manager(subscription: dict[str, Any]) -> str:
     """
     import json
 
-    return """
+    script = """
 (() => {
-  const sub = %s;
+  const sub = SUBSCRIPTION;
   let current = null;
   const make = (key) => ({
     endpoint: sub.endpoint,
@@ -125,4 +126,5 @@ def fake_push_manager(subscription: dict[str, Any]) -> str:
   };
   PushManager.prototype.getSubscription = async function () { return current; };
 })();
-""" % json.dumps(subscription)
+"""
+    return script.replace("SUBSCRIPTION", json.dumps(subscription))

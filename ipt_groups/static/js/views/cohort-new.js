@@ -7,16 +7,19 @@ import { ensureStaffStyles, flattenFields, weekdayName } from './cohorts.js';
 let seq = 0;
 
 // A group of radios or checkboxes that showFieldErrors can find by name.
-function choiceGroup(name, legend, items, { type = 'radio', hint } = {}) {
+function choiceGroup(name, legend, items, { type = 'radio', hint, inline = false } = {}) {
   const id = `cn${++seq}`;
   const errorEl = h('p', { class: 'error', id: `${id}-error`, hidden: true });
   const hintEl = hint ? h('p', { class: 'hint', id: `${id}-hint` }, hint) : null;
   const set = h('fieldset', { class: 'staff-fieldset', 'aria-describedby': [hintEl && hintEl.id, errorEl.id].filter(Boolean).join(' ') },
     h('legend', {}, legend), hintEl,
-    h('ul', { class: 'checklist' }, items.map((item) => h('li', {},
-      h('label', {},
-        h('input', { type, name, value: String(item.value), checked: !!item.checked, onchange: item.onchange }),
-        h('span', {}, item.label, item.detail ? h('span', { class: 'guidance' }, item.detail) : null))))));
+    inline
+      ? h('div', { class: 'row' }, items.map((item) => h('label', { class: 'staff-choice' },
+        h('input', { type, name, value: String(item.value), checked: !!item.checked, onchange: item.onchange }), item.label)))
+      : h('ul', { class: 'checklist' }, items.map((item) => h('li', {},
+        h('label', { class: 'staff-option' },
+          h('input', { type, name, value: String(item.value), checked: !!item.checked, onchange: item.onchange }),
+          h('span', {}, h('span', {}, item.label), item.detail ? h('span', { class: 'guidance' }, item.detail) : null))))));
   return h('div', { class: 'field', dataset: { field: name } }, set, errorEl);
 }
 
@@ -77,7 +80,7 @@ export default async function cohortNew({ app }) {
   const locationKind = choiceGroup('location_kind', t('staff.new.where'), [
     { value: 'place', label: t('staff.new.in_person'), checked: true, onchange: () => setKind('place') },
     { value: 'online', label: t('staff.new.online'), onchange: () => setKind('online') },
-  ]);
+  ], { inline: true });
 
   const pick = (p) => {
     minutes.value = String(p.session_minutes);

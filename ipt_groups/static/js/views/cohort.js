@@ -179,8 +179,9 @@ async function membersPanel(cohort, ctx) {
   const listBox = h('div', {});
   const manage = cohort.can_manage && ['planned', 'active'].includes(cohort.status);
 
-  async function refresh(message) {
+  async function refresh(message, changed = true) {
     if (message) put(status, notice(message, 'ok'));
+    if (changed) ctx.changed?.();
     let members;
     try {
       members = await api.get(`/api/cohorts/${cohort.id}/enrolments`, { offline: true });
@@ -244,7 +245,7 @@ async function membersPanel(cohort, ctx) {
   }, { kind: 'primary', 'aria-expanded': 'false' }) : null;
 
   panel.append(h('div', { class: 'spread' }, h('h2', {}, t('staff.tab.members')), addButton), addSlot, result, status, listBox);
-  await refresh();
+  await refresh(null, false);
   return panel;
 }
 
@@ -422,8 +423,7 @@ export default async function cohortView({ params, app }) {
   for (const name of TABS) {
     const tabId = `tab-${name}`;
     tabs[name] = h('button', { type: 'button', role: 'tab', id: tabId, 'aria-controls': `panel-${name}`, onclick: () => select(name) },
-      t(`staff.tab.${name}`),
-      name === 'waitlist' && cohort.waitlisted ? ` (${fmt.number(cohort.waitlisted)})` : null);
+      t(`staff.tab.${name}`));
     panels[name] = h('div', { role: 'tabpanel', id: `panel-${name}`, 'aria-labelledby': tabId, tabindex: 0, hidden: true });
     tablist.append(tabs[name]);
   }
@@ -435,6 +435,26 @@ export default async function cohortView({ params, app }) {
     event.preventDefault();
     select(TABS[(to + TABS.length) % TABS.length], true);
   });
+
+  // Member counts in the header and the waitlist tab follow changes made here.
+  const countsDd = h('dd', {});
+  const drawCounts = (c) => {
+    put(countsDd, t('staff.cohorts.members', { enrolled: c.enrolled, capacity: c.capacity }),
+      c.waitlisted ? [' · ', tn('staff.cohorts.waitlisted', c.waitlisted)] : null,
+      c.below_minimum && ['planned', 'active'].includes(c.status) ? [' ', h('span', { class: 'badge warn' }, t('staff.cohorts.below_minimum'))] : null);
+    put(tabs.waitlist, t('staff.tab.waitlist'), c.waitlisted ? ` (${fmt.number(c.waitlisted)})` : null);
+  };
+  drawCounts(cohort);
+  ctx.changed = async () => {
+    loaded.delete('invites');
+    loaded.delete('waitlist');
+    ctx.members = null;
+    try {
+      drawCounts(await api.get(`/api/cohorts/${id}`, { offline: true }));
+    } catch (e) {
+      // Offline: the counts stay as they were.
+    }
+  };
 
   const lead = cohort.staff.filter((s) => s.role === 'lead').map((s) => s.display_name);
   const co = cohort.staff.filter((s) => s.role === 'co_facilitator').map((s) => s.display_name);
@@ -457,10 +477,7 @@ export default async function cohortView({ params, app }) {
         h('dd', {}, cohort.location
           ? (cohort.location_kind === 'online' ? h('a', { href: cohort.location, rel: 'noopener noreferrer', target: '_blank' }, cohort.location) : cohort.location)
           : t('common.none')),
-        h('dt', {}, t('staff.cohort.members')), h('dd', {},
-          t('staff.cohorts.members', { enrolled: cohort.enrolled, capacity: cohort.capacity }),
-          cohort.waitlisted ? [' · ', tn('staff.cohorts.waitlisted', cohort.waitlisted)] : null,
-          cohort.below_minimum && ['planned', 'active'].includes(cohort.status) ? [' ', h('span', { class: 'badge warn' }, t('staff.cohorts.below_minimum'))] : null),
+        h('dt', {}, t('staff.cohort.members')), countsDd,
         h('dt', {}, t('staff.cohort.team')), h('dd', {},
           [lead.length ? t('staff.cohort.lead', { names: lead.join(', ') }) : null,
             co.length ? t('staff.cohort.co', { names: co.join(', ') }) : null,

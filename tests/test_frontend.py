@@ -1,0 +1,126 @@
+"""The PWA's files as the server hands them out, and its string catalogs.
+
+The browser tests (test_pwa.py) drive the app; these check what can be
+checked without a browser: every string exists in English and Spanish, every
+key the code uses is in a catalog, nothing is fetched from another origin, and
+the service worker and manifest are served as browsers need them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from flask import Flask
+
+from ipt_groups import STATIC_DIR
+from ipt_groups.frontend import Shell
+
+CATALOGS = sorted((STATIC_DIR / "i18n").glob("*.json"))
+SCRIPTS = sorted((STATIC_DIR / "js").rglob("*.js"))
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+# t('key'), tn('key', n): literal keys; t(`prefix.${x}`): a family of keys.
+LITERAL_KEY = re.compile(r"\btn?\(\s*'([a-z_]+(?:\.[a-z0-9_]+)+)'")
+KEY_FAMILY = re.compile(r"\btn?\(\s*`([a-z_]+(?:\.[a-z0-9_]+)*\.)\$\{")
+
+
+def _catalog(path: Path) -> dict[str, dict[str, str]]:
+    return json.loads(path.read_text())
+
+
+def all_keys(language: str) -> set[str]:
+    keys: set[str] = set()
+    for path in CATALOGS:
+        keys |= set(_catalog(path)[language])
+    return keys
+
+
+def test_every_catalog_is_complete_in_english_and_spanish() -> None:
+    assert {p.stem for p in CATALOGS} >= {"common", "participant", "runner"}
+    seen: dict[str, str] = {}
+    for path in CATALOGS:
+        catalog = _catalog(path)
+        assert set(catalog) == {"en", "es"}, path.name
+        en, es = catalog["en"], catalog["es"]
+        assert set(en) == set(es), f"{path.name}: {sorted(set(en) ^ set(es))}"
+        for key, text in en.items():
+            assert text.strip() and es[key].strip(), f"{path.name}: {key} is empty"
+            assert set(PLACEHOLDER.findall(text)) == set(PLACEHOLDER.findall(es[key])), (
+                f"{path.name}: {key} placeholders differ"
+            )
+            # One key, one catalog: two files defining it would fight at load time.
+            assert seen.setdefault(key, path.name) == path.name, f"{key} in two catalogs"
+
+
+def test_every_key_the_code_uses_is_in_a_catalog() -> None:
+    known = all_keys("en")
+    plural_bases = {k.rsplit(".", 1)[0] for k in known if k.endswith((".one", ".other"))}
+    missing = []
+    for script in SCRIPTS:
+        source = script.read_text()
+        for key in LITERAL_KEY.findall(source):
+            if key not in known and key not in plural_bases:
+                missing.append(f"{script.relative_to(STATIC_DIR)}: {key}")
+        for prefix in KEY_FAMILY.findall(source):
+            if not any(k.startswith(prefix) for k in known):
+                missing.append(f"{script.relative_to(STATIC_DIR)}: {prefix}*")
+    assert missing == []
+
+
+def test_nothing_is_loaded_from_another_origin() -> None:
+    # No CDN: the app must work on a clinic's network with no internet.
+    offenders = []
+    for path in STATIC_DIR.rglob("*"):
+        if path.suffix in (".js", ".css", ".html", ".webmanifest"):
+            for url in re.findall(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", path.read_text()):
+                if url != "http://www.w3.org":  # the SVG namespace, not a fetch
+                    offenders.append(f"{path.name}: {url}")
+    assert offenders == []
+
+
+def test_the_service_worker_is_served_from_the_root_fresh_and_stamped(app: Flask) -> None:
+    client = app.test_client()
+    response = client.get("/sw.js")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-cache"
+    assert response.mimetype == "text/javascript"
+    body = response.get_data(as_text=True)
+    assert "__VERSION__" not in body and "__PRECACHE__" not in body
+    version = re.search(r"const VERSION = '([0-9a-f]{16})'", body)
+    assert version and version.group(1) == Shell(STATIC_DIR).version
+    precache = json.loads(re.search(r"const PRECACHE = (\[.*?\]);", body).group(1))
+    for view in (STATIC_DIR / "js" / "views").glob("*.js"):
+        assert f"/static/js/views/{view.name}" in precache
+    assert "/" in precache and "/static/js/outbox-core.js" in precache
+    # Every precached URL exists, or the worker's install would fail.
+    for url in precache:
+        assert client.get(url).status_code == 200, url
+
+
+def test_a_changed_static_file_changes_the_version(tmp_path: Path) -> None:
+    (tmp_path / "sw.js").write_text("const VERSION = '__VERSION__';")
+    (tmp_path / "app.js").write_text("one")
+    before = Shell(tmp_path).version
+    (tmp_path / "app.js").write_text("two")
+    assert Shell(tmp_path).version != before
+
+
+def test_the_manifest_makes_the_app_installable(app: Flask) -> None:
+    response = app.test_client().get("/manifest.webmanifest")
+    assert response.status_code == 200
+    assert response.mimetype == "application/manifest+json"
+    assert response.headers["Cache-Control"] == "no-cache"
+    manifest = response.get_json(force=True)
+    assert manifest["display"] == "standalone"
+    assert manifest["start_url"].startswith("/") and manifest["scope"] == "/"
+    assert manifest["name"] and manifest["short_name"]
+    assert manifest["theme_color"] and manifest["background_color"]
+    icons = {(i["sizes"], i["purpose"]): i["src"] for i in manifest["icons"]}
+    assert {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")} <= set(icons)
+    for src in icons.values():
+        png = app.test_client().get(src)
+        assert png.status_code == 200 and png.data[:8] == b"\x89PNG\r\n\x1a\n"
+    # No clinical word in what a phone's home screen and app switcher show.
+    shown = f"{manifest['name']} {manifest['short_name']} {manifest.get('description', '')}"
+    assert not re.search(r"depress|therap|mental|psych|IPT", shown, re.I)
