@@ -32,6 +32,7 @@ run: $(VENV)/.run-deps
 	@echo "  Demo logins (password ipt-demo-2026):"
 	@echo "    admin@example.org  supervisor@example.org  facilitator@example.org"
 	@echo "  Demo participants: usernames demo-participant, demo-ana (running cohort), demo-cara (Spanish), PIN 246810"
+	@echo "  A new participant joins with the invite link printed above (open it in a phone-sized window)."
 	@echo "  Stop with Ctrl-C."
 	@echo ""
 	PATH="$(CURDIR)/$(BIN):$$PATH" HOST=127.0.0.1 exec $(BIN)/honcho --no-colour start -f Procfile -p $(PORT) web clock
