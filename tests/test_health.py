@@ -70,7 +70,11 @@ def test_readyz_503_when_database_unreachable(tmp_path: Any) -> None:
     assert client.get("/healthz").status_code == 200  # the process itself is alive
 
 
-def test_home_page_links_to_the_api_docs(client: ApiClient) -> None:
+def test_the_home_page_is_the_app_shell(client: ApiClient) -> None:
     response = client.get("/")
     assert response.status_code == 200
-    assert 'href="/api/docs"' in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert '<link rel="manifest" href="/manifest.webmanifest">' in page
+    assert '<script type="module" src="/static/js/app.js"></script>' in page
+    # No inline script: the Content Security Policy allows none.
+    assert "<script>" not in page and "onclick=" not in page

@@ -5,6 +5,12 @@ import { t, tn, use } from '../core/i18n.js';
 import { button, errorText, field, h, notice, showFieldErrors, staleNote } from '../core/ui.js';
 import { adminNav, flatFields, unmatched } from './admin-nav.js';
 
+// showFieldErrors, also clearing aria-invalid left by an earlier try.
+function showErrors(form, fields) {
+  form.querySelectorAll('[aria-invalid]').forEach((el) => el.removeAttribute('aria-invalid'));
+  return showFieldErrors(form, fields);
+}
+
 const PHASES = ['initial', 'middle', 'termination'];
 const MEETINGS = ['pre_group', 'mid_programme', 'post_group'];
 
@@ -193,7 +199,7 @@ function createForm(programmes, reload) {
       body.meetings.push({ kind, after_session: after, label: row.label.value.trim() || t(`admin.meeting.default_label.${kind}`) });
     }
     if (Object.keys(local).length) {
-      showFieldErrors(form, local);
+      showErrors(form, local);
       form.querySelector('[aria-invalid="true"]')?.focus();
       return;
     }
@@ -214,7 +220,7 @@ function createForm(programmes, reload) {
         }
       }
       if (error.code === 'key_taken') fields.key = [error.message];
-      const matched = showFieldErrors(form, fields);
+      const matched = showErrors(form, fields);
       const rest = unmatched(form, fields).map((m) => m.replace(/^programme: /, ''));
       if (rest.length) {
         message.replaceChildren(h('div', { class: 'notice error', role: 'alert' },

@@ -8,10 +8,16 @@ import { LANGUAGES, t, use } from '../core/i18n.js';
 import { button, errorText, field, h, notice, showFieldErrors, staleNote } from '../core/ui.js';
 import { adminNav, flatFields, unmatched } from './admin-nav.js';
 
+// showFieldErrors, also clearing aria-invalid left by an earlier try.
+function showErrors(form, fields) {
+  form.querySelectorAll('[aria-invalid]').forEach((el) => el.removeAttribute('aria-invalid'));
+  return showFieldErrors(form, fields);
+}
+
 const KIND_ORDER = ['session_24h', 'session_1h', 'checkin_due', 'content_released', 'risk_alert', 'risk_escalation', 'push_rejected', 'test'];
 
 function failed(form, message, error, fields) {
-  const matched = showFieldErrors(form, fields);
+  const matched = showErrors(form, fields);
   const rest = unmatched(form, fields);
   if (rest.length) message.replaceChildren(notice(rest.join(' '), 'error'));
   else if (!matched) message.replaceChildren(notice(errorText(error), 'error'));
@@ -41,7 +47,7 @@ function clinicSection(current) {
     submit.disabled = true;
     try {
       await api.patch('/api/clinic/settings', body);
-      showFieldErrors(form, {});
+      showErrors(form, {});
       message.replaceChildren(notice(t('admin.set.saved'), 'ok'));
     } catch (error) {
       failed(form, message, error, flatFields(error.fields));
@@ -116,7 +122,7 @@ function templatesSection(data) {
           if (inputs[`${l}.${k}.body`]) inputs[`${l}.${k}.body`].value = pair.body;
         }
       }
-      showFieldErrors(form, {});
+      showErrors(form, {});
       markTabs({});
       message.replaceChildren(notice(done, 'ok'));
     } catch (error) {
@@ -187,7 +193,7 @@ function closedSection(rows) {
     event.preventDefault();
     message.replaceChildren();
     if (!day.value) {
-      showFieldErrors(form, { day: [t('admin.set.closed_day_needed')] });
+      showErrors(form, { day: [t('admin.set.closed_day_needed')] });
       day.focus();
       return;
     }
@@ -197,7 +203,7 @@ function closedSection(rows) {
     try {
       const row = await api.post('/api/closed-dates', { day: day.value, label: label.value.trim() });
       form.reset();
-      showFieldErrors(form, {});
+      showErrors(form, {});
       draw([...current, row]);
       said.replaceChildren(notice(t('admin.set.closed_added', { day: fmt.date(row.day, 'UTC') }), 'ok'));
     } catch (error) {

@@ -6,6 +6,12 @@ import { LANGUAGES, t, tn, use } from '../core/i18n.js';
 import { button, errorText, field, h, notice, showFieldErrors, staleNote } from '../core/ui.js';
 import { adminNav, flatFields, unmatched } from './admin-nav.js';
 
+// showFieldErrors, also clearing aria-invalid left by an earlier try.
+function showErrors(form, fields) {
+  form.querySelectorAll('[aria-invalid]').forEach((el) => el.removeAttribute('aria-invalid'));
+  return showFieldErrors(form, fields);
+}
+
 const ROLES = ['facilitator', 'supervisor', 'admin'];
 
 function roleSelect(name, value) {
@@ -86,7 +92,7 @@ function createForm(reload) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     message.replaceChildren();
-    showFieldErrors(form, {});
+    showErrors(form, {});
     const body = Object.fromEntries(Object.entries(inputs).map(([k, el]) => [k, el.value.trim()]));
     body.password = inputs.password.value;  // exactly as typed
     const submit = form.querySelector('button[type=submit]');
@@ -99,7 +105,7 @@ function createForm(reload) {
     } catch (error) {
       let fields = flatFields(error.fields);
       if (error.code === 'email_taken') fields = { email: [error.message] };
-      const matched = showFieldErrors(form, fields);
+      const matched = showErrors(form, fields);
       const rest = unmatched(form, fields);
       if (!matched || rest.length) message.replaceChildren(notice(rest.length ? rest.join(' ') : errorText(error), 'error'));
       form.querySelector('[aria-invalid="true"]')?.focus();

@@ -6,6 +6,12 @@ import * as fmt from '../core/fmt.js';
 import { t, tn, use } from '../core/i18n.js';
 import { button, errorText, field, h, notice, showFieldErrors, staleNote } from '../core/ui.js';
 
+// showFieldErrors, also clearing aria-invalid left by an earlier try.
+function showErrors(form, fields) {
+  form.querySelectorAll('[aria-invalid]').forEach((el) => el.removeAttribute('aria-invalid'));
+  return showFieldErrors(form, fields);
+}
+
 const ACTIONS = ['contacted', 'safety_plan', 'referred', 'emergency_services', 'other'];
 const FILTERS = ['open', 'closed', 'all'];
 
@@ -74,6 +80,11 @@ function acknowledgeForm(alert, onDone) {
     field(t('alerts.ack.note'), note, { hint: t('alerts.ack.note_hint') }),
     message,
     button(t('alerts.ack.submit'), null, { type: 'submit' }));
+  form.addEventListener('change', (event) => {
+    if (event.target.type !== 'radio') return;
+    actionError.hidden = true;
+    showErrors(form, {});
+      });
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const chosen = form.querySelector(`input[name="${name}"]:checked`);
@@ -86,7 +97,7 @@ function acknowledgeForm(alert, onDone) {
     }
     actionError.hidden = true;
     if (chosen.value === 'other' && !note.value.trim()) {
-      showFieldErrors(form, { note: [t('alerts.ack.note_needed')] });
+      showErrors(form, { note: [t('alerts.ack.note_needed')] });
       note.focus();
       return;
     }
@@ -97,7 +108,7 @@ function acknowledgeForm(alert, onDone) {
       onDone(updated);
     } catch (error) {
       submit.disabled = false;
-      const matched = error.fields && showFieldErrors(form, error.fields);
+      const matched = error.fields && showErrors(form, error.fields);
       if (error.fields?.action) {
         actionError.textContent = [].concat(error.fields.action).join(' ');
         actionError.hidden = false;
@@ -169,7 +180,7 @@ async function notificationsSection() {
       h('p', {}, item.text),
       h('p', { class: 'muted' }, when(item.created_at)),
       h('div', { class: 'row' },
-        item.url ? h('a', { class: 'btn secondary small', href: item.url, onclick: () => { if (!item.read_at) api.post(`/api/me/notifications/${item.id}/read`).catch(() => {}); } }, t('alerts.inbox.open')) : null,
+        item.url && !item.url.endsWith('#/alerts') ? h('a', { class: 'btn secondary small', href: item.url, onclick: () => { if (!item.read_at) api.post(`/api/me/notifications/${item.id}/read`).catch(() => {}); } }, t('alerts.inbox.open')) : null,
         item.read_at ? null : button(t('alerts.inbox.mark_read'), () => markRead(item, li), { kind: 'secondary small' })));
     return li;
   };
@@ -224,7 +235,7 @@ export default async function alerts({ app }) {
   }
 
   return h('div', {},
-    h('section', { class: 'card', 'aria-labelledby': 'alerts-title' },
+    h('section', { class: 'card stack', 'aria-labelledby': 'alerts-title' },
       h('h1', { id: 'alerts-title' }, t('alerts.title')),
       h('p', {}, me.role === 'facilitator' ? t('alerts.intro.facilitator') : t('alerts.intro.manager')),
       crisis,

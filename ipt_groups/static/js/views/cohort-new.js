@@ -2,7 +2,7 @@
 import * as api from '../core/api.js';
 import { t, tn, use } from '../core/i18n.js';
 import { button, errorText, field, h, notice, showFieldErrors } from '../core/ui.js';
-import { ensureStaffStyles, flattenFields, weekdayName } from './cohorts.js';
+import { canManageCohorts, ensureStaffStyles, flattenFields, weekdayName } from './cohorts.js';
 
 let seq = 0;
 
@@ -50,6 +50,10 @@ function todayIn(zone) {
 export default async function cohortNew({ app }) {
   await use('staff');
   ensureStaffStyles();
+  if (!canManageCohorts(app.me)) {
+    return h('section', { class: 'card' }, h('h1', {}, t('staff.new.title')),
+      notice(t('staff.new.not_allowed'), 'warn'), h('p', {}, h('a', { href: '#/' }, t('staff.cohort.back'))));
+  }
   const [programmes, staff] = await Promise.all([api.get('/api/programmes'), api.get('/api/staff')]);
   const me = app.me;
   const zone = me.time_zone || Intl.DateTimeFormat().resolvedOptions().timeZone;

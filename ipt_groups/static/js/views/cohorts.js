@@ -61,9 +61,9 @@ export function wallTime(hhmm) {
   return fmt.time(new Date(Date.UTC(2024, 0, 1, hh, mm)), 'UTC');
 }
 
-// "Tuesdays at 17:00 (Europe/London)"
+// "Tuesdays at 17:00 (Europe/London)", "los martes a las 17:00 (Europe/London)"
 export function slotText(cohort) {
-  return t('staff.slot', { day: weekdayName(cohort.weekday), time: wallTime(cohort.local_time), zone: cohort.time_zone });
+  return t('staff.slot', { days: t(`staff.weekdays.${cohort.weekday}`), time: wallTime(cohort.local_time), zone: cohort.time_zone });
 }
 
 // A session's start in the cohort's zone.

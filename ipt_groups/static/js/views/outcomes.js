@@ -10,6 +10,8 @@ import { ensureStaffStyles, statusBadge } from './cohorts.js';
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf', '#ff7f0e'];
 const DASHES = ['', '6 3', '2 3', '8 3 2 3'];
 const PHQ_MAX = 27;
+const colour = (i) => COLOURS[i % COLOURS.length];
+const dash = (i) => DASHES[i % DASHES.length] || null;
 let chartSeq = 0;
 
 const num = (n, digits = 0) => fmt.number(n, { minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -98,8 +100,8 @@ function phqChart(series, lastX) {
     s('text', { x: (pad.l + W - pad.r) / 2, y: H - 6, 'text-anchor': 'middle', class: 'staff-axis-label' }, t('staff.outcomes.axis_session')),
     s('text', { x: 12, y: (pad.t + H - pad.b) / 2, 'text-anchor': 'middle', transform: `rotate(-90 12 ${(pad.t + H - pad.b) / 2})`, class: 'staff-axis-label' }, t('staff.outcomes.axis_phq')),
     series.map((se, i) => (se.points.length ? s('g', { class: 'staff-member-line' },
-      se.points.length > 1 ? s('path', { d: path(se.points), fill: 'none', stroke: COLOURS[i % COLOURS.length], 'stroke-width': 2, 'stroke-dasharray': DASHES[Math.floor(i / COLOURS.length) % DASHES.length] || DASHES[i % DASHES.length] || null }) : null,
-      se.points.map((p) => s('circle', { cx: X(p[0]), cy: Y(p[1]), r: 4, fill: COLOURS[i % COLOURS.length] },
+      se.points.length > 1 ? s('path', { d: path(se.points), fill: 'none', stroke: colour(i), 'stroke-width': 2, 'stroke-dasharray': dash(i) }) : null,
+      se.points.map((p) => s('circle', { cx: X(p[0]), cy: Y(p[1]), r: 4, fill: colour(i) },
         s('title', {}, `${se.member.display_name}: ${xLabel(p[0])}, ${num(p[1])}`)))) : null)),
     mean.length ? s('g', { class: 'staff-mean-line' },
       mean.length > 1 ? s('path', { d: path(mean), fill: 'none', stroke: '#1b1f1e', 'stroke-width': 5, 'stroke-linejoin': 'round' }) : null,
@@ -108,7 +110,7 @@ function phqChart(series, lastX) {
   const legend = h('ul', { class: 'staff-legend' },
     h('li', {}, s('svg', { width: 28, height: 12, 'aria-hidden': 'true' }, s('line', { x1: 0, x2: 28, y1: 6, y2: 6, stroke: '#1b1f1e', 'stroke-width': 5 })), t('staff.outcomes.mean')),
     series.map((se, i) => (se.points.length ? h('li', {},
-      s('svg', { width: 28, height: 12, 'aria-hidden': 'true' }, s('line', { x1: 0, x2: 28, y1: 6, y2: 6, stroke: COLOURS[i % COLOURS.length], 'stroke-width': 2 })),
+      s('svg', { width: 28, height: 12, 'aria-hidden': 'true' }, s('line', { x1: 0, x2: 28, y1: 6, y2: 6, stroke: colour(i), 'stroke-width': 2, 'stroke-dasharray': dash(i) })),
       se.member.display_name) : null)));
   const cols = Array.from({ length: lastX + 1 }, (_, x) => x).filter((x) => series.some((se) => se.points.some((p) => p[0] === x)));
   const table = h('details', {},
@@ -199,8 +201,7 @@ function summary(sum) {
 }
 
 function membersTable(members) {
-  return h('div', { class: 'table-wrap' }, h('table', {},
-    h('caption', {}, t('staff.outcomes.members_title')),
+  return h('div', { class: 'table-wrap' }, h('table', { 'aria-labelledby': 'oc-members' },
     h('thead', {}, h('tr', {}, ['member', 'status', 'attended', 'first', 'latest', 'change', 'dropout']
       .map((k) => h('th', { scope: 'col' }, t(`staff.outcomes.col.${k}`))))),
     h('tbody', {}, members.map((m) => h('tr', {},

@@ -7,6 +7,12 @@ import { LANGUAGES, t, use } from '../core/i18n.js';
 import * as push from '../core/push.js';
 import { button, errorText, field, h, notice, showFieldErrors, staleNote, toggle } from '../core/ui.js';
 
+// showFieldErrors, also clearing aria-invalid left by an earlier try.
+function showErrors(form, fields) {
+  form.querySelectorAll('[aria-invalid]').forEach((el) => el.removeAttribute('aria-invalid'));
+  return showFieldErrors(form, fields);
+}
+
 const KINDS = ['session_24h', 'session_1h', 'content_released', 'checkin_due'];
 
 function flat(fields, prefix = '') {
@@ -247,8 +253,8 @@ async function preferencesSection(app) {
       KINDS.forEach((k) => { body[k] = !!values[k]; });
       body.quiet_hours = quietToggle.querySelector('input').checked ? { start: start.value, end: end.value } : null;
     }
-    if (body.quiet_hours && (!start.value || !end.value)) {
-      quietError.textContent = t('settings.prefs.quiet_missing');
+    if (body.quiet_hours && (!start.value || !end.value || start.value === end.value)) {
+      quietError.textContent = start.value === end.value && start.value ? t('settings.prefs.quiet_same') : t('settings.prefs.quiet_missing');
       quietError.hidden = false;
       return;
     }
@@ -272,7 +278,7 @@ async function preferencesSection(app) {
       submit.disabled = false;
       const fields = flat(error.fields);
       const quietMessages = Object.entries(fields).filter(([k]) => k.startsWith('quiet_hours') && !form.querySelector(`.field[data-field="${k}"]`)).flatMap(([, v]) => v);
-      const matched = showFieldErrors(form, fields);
+      const matched = showErrors(form, fields);
       if (quietMessages.length) {
         quietError.textContent = quietMessages.join(' ');
         quietError.hidden = false;
@@ -380,13 +386,13 @@ function passwordSection(app) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     message.replaceChildren();
-    showFieldErrors(form, {});
+    showErrors(form, {});
     const missing = {};
     if (!current.value) missing.current_password = [t('settings.pw.required')];
     if (!next.value) missing.new_password = [t('settings.pw.required')];
     else if (next.value !== again.value) missing.again = [t('settings.pw.mismatch')];
     if (Object.keys(missing).length) {
-      showFieldErrors(form, missing);
+      showErrors(form, missing);
       return;
     }
     const submit = form.querySelector('button[type=submit]');
@@ -399,7 +405,7 @@ function passwordSection(app) {
       // Staff password rules come back named "password": they are about the new one.
       const fields = { ...(error.fields || {}) };
       if (fields.password && !fields.new_password) { fields.new_password = fields.password; delete fields.password; }
-      if (!(error.fields && showFieldErrors(form, fields))) message.replaceChildren(notice(errorText(error), 'error'));
+      if (!(error.fields && showErrors(form, fields))) message.replaceChildren(notice(errorText(error), 'error'));
     } finally {
       submit.disabled = false;
     }
