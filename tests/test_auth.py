@@ -151,6 +151,11 @@ def test_password_change_ends_other_sessions_but_not_this_one(
         "/api/me/password", json={"current_password": "nope", "new_password": "a brand new secret"}
     )
     assert wrong.status_code == 422 and "current_password" in wrong.json["error"]["fields"]
+    # A too-short new password is named by the field the form sent.
+    short = here.post(
+        "/api/me/password", json={"current_password": PASSWORD, "new_password": "short"}
+    )
+    assert short.status_code == 422 and list(short.json["error"]["fields"]) == ["new_password"]
     ok = here.post(
         "/api/me/password",
         json={"current_password": PASSWORD, "new_password": "a brand new secret"},

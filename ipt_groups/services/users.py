@@ -55,11 +55,11 @@ def _check_email_free(email: str, *, exclude_id: int | None = None) -> None:
         raise ApiError(409, "Another account already uses this email address.", code="email_taken")
 
 
-def _check_password(password: str) -> None:
+def _check_password(password: str, field: str = "password") -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ApiError(
             422,
-            fields={"password": [f"Use at least {MIN_PASSWORD_LENGTH} characters."]},
+            fields={field: [f"Use at least {MIN_PASSWORD_LENGTH} characters."]},
         )
 
 
@@ -220,7 +220,7 @@ def change_own_password(
     if user.role == Role.PARTICIPANT:
         check_participant_secret(new, "new_password")
     else:
-        _check_password(new)
+        _check_password(new, "new_password")
     user.password_hash = hash_password(new)
     revoke_all_sessions(user.id, except_token=keep_token)
     audit.record(actor, "user.password_change", "user", user.id)

@@ -59,6 +59,7 @@ export function field(label, control, { hint, error } = {}) {
 // Put the server's field errors next to their fields; returns true if any matched.
 export function showFieldErrors(form, fields) {
   let matched = false;
+  form.querySelectorAll('[aria-invalid]').forEach((el) => el.removeAttribute('aria-invalid'));
   form.querySelectorAll('.field .error').forEach((p) => { p.hidden = true; p.textContent = ''; });
   for (const [name, messages] of Object.entries(fields || {})) {
     const box = form.querySelector(`.field[data-field="${CSS.escape(name)}"] .error`);
