@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 PYTEST_ARGS ?= -q
 
-.PHONY: run test lint format install install-dev clean bench chromium
+.PHONY: run test lint format install install-dev clean bench chromium lighthouse
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ test: $(VENV)/.dev-deps chromium
 BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/ipt_bench
 bench: $(VENV)/.dev-deps
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/push_fanout.py
+
+## lighthouse: Lighthouse (mobile) on the logged-in participant home and session runner (prints figures; not a test)
+lighthouse: $(VENV)/.run-deps chromium
+	bench/lighthouse.sh
 
 lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .

@@ -100,3 +100,12 @@ export function loading() {
 export function staleNote(data) {
   return data && data.__stale ? notice(t('common.stale'), 'warn') : null;
 }
+
+// A screen's own stylesheet, added once when the screen is first shown, so a
+// participant's phone never downloads the staff screens' styles.
+export function stylesheet(name) {
+  const href = `/static/css/${name}.css`;
+  if (!document.querySelector(`link[href="${href}"]`)) {
+    document.head.append(h('link', { rel: 'stylesheet', href }));
+  }
+}

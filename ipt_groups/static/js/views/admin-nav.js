@@ -1,7 +1,9 @@
 // The admin area's sub-navigation (users, programmes, clinic settings), shared
 // by the three admin views, and a helper for the server's nested field errors.
 import { t } from '../core/i18n.js';
-import { h } from '../core/ui.js';
+import { h, stylesheet } from '../core/ui.js';
+
+stylesheet('admin');
 
 const LINKS = [
   ['/admin/users', 'admin.nav.users'],

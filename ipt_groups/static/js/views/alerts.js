@@ -4,7 +4,9 @@
 import * as api from '../core/api.js';
 import * as fmt from '../core/fmt.js';
 import { t, tn, use } from '../core/i18n.js';
-import { button, errorText, field, h, notice, showFieldErrors, staleNote } from '../core/ui.js';
+import { button, errorText, field, h, notice, showFieldErrors, staleNote, stylesheet } from '../core/ui.js';
+
+stylesheet('admin');
 
 // showFieldErrors, also clearing aria-invalid left by an earlier try.
 function showErrors(form, fields) {

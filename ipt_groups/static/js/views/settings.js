@@ -5,7 +5,9 @@ import * as api from '../core/api.js';
 import * as fmt from '../core/fmt.js';
 import { LANGUAGES, t, use } from '../core/i18n.js';
 import * as push from '../core/push.js';
-import { button, errorText, field, h, notice, showFieldErrors, staleNote, toggle } from '../core/ui.js';
+import { button, errorText, field, h, notice, showFieldErrors, staleNote, stylesheet, toggle } from '../core/ui.js';
+
+stylesheet('admin');
 
 // showFieldErrors, also clearing aria-invalid left by an earlier try.
 function showErrors(form, fields) {
