@@ -24,14 +24,18 @@ def _count(app: Flask, model: Any) -> int:
         return db.session.scalar(select(func.count()).select_from(model))
 
 
+def session_in_progress(as_role: Any, users: dict[str, int]) -> tuple[Any, int]:
+    """A facilitator logged in while session 1 of a one-member group runs."""
+    fac = as_role("facilitator")
+    s1 = supervised_group(fac, users, members=1)["sessions"][0]["id"]
+    clock.advance(SESSION_1)
+    return as_role("facilitator"), s1
+
+
 def test_a_replayed_note_is_written_once_and_answered_as_the_first_time(
     app: Flask, as_role: Any, users: dict[str, int], frozen: datetime
 ) -> None:
-    fac = as_role("facilitator")
-    g = supervised_group(fac, users, members=1)
-    s1 = g["sessions"][0]["id"]
-    clock.advance(SESSION_1)
-    fac = as_role("facilitator")
+    fac, s1 = session_in_progress(as_role, users)
     body = {"body": "We agreed the group's rules."}
     first = fac.post(f"/api/sessions/{s1}/notes", json=body, headers=_key("note-0001-abcd"))
     again = fac.post(f"/api/sessions/{s1}/notes", json=body, headers=_key("note-0001-abcd"))
@@ -65,11 +69,7 @@ def test_a_failed_write_does_not_use_up_its_key(
 def test_a_key_sent_with_a_different_request_is_refused(
     app: Flask, as_role: Any, users: dict[str, int], frozen: datetime
 ) -> None:
-    fac = as_role("facilitator")
-    g = supervised_group(fac, users, members=1)
-    s1 = g["sessions"][0]["id"]
-    clock.advance(SESSION_1)
-    fac = as_role("facilitator")
+    fac, s1 = session_in_progress(as_role, users)
     url = f"/api/sessions/{s1}/notes"
     assert fac.post(url, json={"body": "First"}, headers=_key("same-key-99")).status_code == 201
     other = fac.post(url, json={"body": "Second"}, headers=_key("same-key-99"))
