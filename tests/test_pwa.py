@@ -21,6 +21,7 @@ from ipt_groups.models import (
     Assessment,
     Attendance,
     Cohort,
+    Enrolment,
     GroupSession,
     PushSubscription,
     SessionNote,
@@ -225,7 +226,7 @@ def test_a_facilitator_runs_a_session_offline_and_nothing_is_lost(
         # offline too: PHQ-9 item 9 above 0 is a risk answer.
         scored = page.evaluate(
             """async () => {
-              const {score} = await import('/static/js/views/runner.js');
+              const {score} = await import('/static/js/core/measures.js');
               const phq9 = (await (await fetch('/api/instruments')).json())
                 .find(i => i.key === 'phq9');
               const answers = Object.fromEntries(phq9.items.map(i => [i.key, 1]));
@@ -331,6 +332,8 @@ def test_a_member_answers_the_check_in_from_the_phone(
     with app.app_context():
         user_id = db.session.scalar(select(User.id).where(User.username == "demo-ana"))
         answers = db.session.scalars(
-            select(Assessment.answers).where(Assessment.instrument == "mood")
+            select(Assessment.answers)
+            .join(Enrolment, Enrolment.id == Assessment.enrolment_id)
+            .where(Enrolment.user_id == user_id, Assessment.instrument == "mood")
         ).all()
-    assert answers == [{"mood": 3}] and user_id
+    assert answers == [{"mood": 3}]

@@ -39,7 +39,7 @@ async function csrf() {
   return state.csrf;
 }
 
-async function raw(method, path, body, headers = {}) {
+async function raw(method, path, body, headers = {}, retried = false) {
   const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json', ...headers } };
   if (method !== 'GET') {
     init.headers['X-CSRF-Token'] = (await csrf()) || '';
@@ -57,9 +57,9 @@ async function raw(method, path, body, headers = {}) {
   if (res.status === 204) return null;
   const data = await res.json().catch(() => null);
   if (!res.ok) {
-    if (res.status === 403 && data?.error?.code === 'csrf_failed' && !headers['x-retried']) {
+    if (res.status === 403 && data?.error?.code === 'csrf_failed' && !retried) {
       state.csrf = null;  // the session changed (login elsewhere, renewal): fetch again
-      return raw(method, path, body, { ...headers, 'x-retried': '1' });
+      return raw(method, path, body, headers, true);
     }
     const error = new ApiError(res.status, data);
     if (res.status === 401 && state.onUnauthorized) state.onUnauthorized(error, path);
@@ -87,14 +87,6 @@ export async function get(path, { offline = false } = {}) {
 // Keep an answer fetched one way for reading later under another path.
 export async function remember(path, data) {
   if (state.userId) await store.cache.set(state.userId, path, data);
-}
-
-// Update the cached copy of a GET after a change made here (so a reload while
-// offline shows what was done, not what the server last said).
-export async function patchCache(path, fn) {
-  if (!state.userId) return;
-  const cached = await store.cache.get(state.userId, path).catch(() => undefined);
-  if (cached !== undefined) await store.cache.set(state.userId, path, fn(cached));
 }
 
 export async function send(method, path, body, { queue } = {}) {

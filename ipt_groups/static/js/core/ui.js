@@ -56,21 +56,57 @@ export function field(label, control, { hint, error } = {}) {
     h('label', { for: id }, label), hintEl, control, errorEl);
 }
 
-// Put the server's field errors next to their fields; returns true if any matched.
+// The server's field errors come nested the way marshmallow builds them
+// ({"crisis_text": {"en": {"value": [...]}}}, {"ids": {"0": [...]}}); forms
+// name their fields flat ("crisis_text.en"). "value"/"key" levels of a dict
+// field fold into their parent.
+export function flattenErrors(fields, prefix = '') {
+  const out = {};
+  for (const [name, value] of Object.entries(fields || {})) {
+    const key = prefix && (name === 'value' || name === 'key') ? prefix : (prefix ? `${prefix}.${name}` : name);
+    if (value && typeof value === 'object' && !Array.isArray(value)) {
+      for (const [k, v] of Object.entries(flattenErrors(value, key))) out[k] = [...(out[k] || []), ...v];
+    } else {
+      out[key || '_schema'] = [...(out[key || '_schema'] || []), ...[].concat(value).map(String)];
+    }
+  }
+  return out;
+}
+
+// The .field box for an error name, or for the nearest enclosing name
+// ("supervisor_ids.0" -> "supervisor_ids").
+function boxFor(form, name) {
+  let key = name;
+  for (;;) {
+    const box = form.querySelector(`.field[data-field="${CSS.escape(key)}"]`);
+    if (box || !key.includes('.')) return box;
+    key = key.slice(0, key.lastIndexOf('.'));
+  }
+}
+
+// Put the server's field errors next to their fields (clearing the last
+// try's); returns true if any matched a field.
 export function showFieldErrors(form, fields) {
   let matched = false;
   form.querySelectorAll('[aria-invalid]').forEach((el) => el.removeAttribute('aria-invalid'));
   form.querySelectorAll('.field .error').forEach((p) => { p.hidden = true; p.textContent = ''; });
-  for (const [name, messages] of Object.entries(fields || {})) {
-    const box = form.querySelector(`.field[data-field="${CSS.escape(name)}"] .error`);
+  for (const [name, messages] of Object.entries(flattenErrors(fields))) {
+    const box = boxFor(form, name)?.querySelector('.error');
     if (box) {
-      box.textContent = [].concat(messages).map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' ');
+      box.textContent = [box.textContent, ...messages].filter(Boolean).join(' ');
       box.hidden = false;
       box.previousElementSibling?.setAttribute('aria-invalid', 'true');
       matched = true;
     }
   }
   return matched;
+}
+
+// Messages no field on the form can show, for a notice under the form.
+export function unmatchedErrors(form, fields) {
+  return Object.entries(flattenErrors(fields))
+    .filter(([name]) => !boxFor(form, name))
+    .flatMap(([name, messages]) => messages.map((m) => (name === '_schema' ? m : `${name}: ${m}`)));
 }
 
 export function errorText(error) {

@@ -2,14 +2,8 @@
 // map and individual meetings; create a custom one, archive a custom one.
 import * as api from '../core/api.js';
 import { t, tn, use } from '../core/i18n.js';
-import { button, errorText, field, h, notice, showFieldErrors, staleNote } from '../core/ui.js';
-import { adminNav, flatFields, unmatched } from './admin-nav.js';
-
-// showFieldErrors, also clearing aria-invalid left by an earlier try.
-function showErrors(form, fields) {
-  form.querySelectorAll('[aria-invalid]').forEach((el) => el.removeAttribute('aria-invalid'));
-  return showFieldErrors(form, fields);
-}
+import { button, errorText, field, flattenErrors, h, notice, showFieldErrors, staleNote, unmatchedErrors } from '../core/ui.js';
+import { adminNav } from './admin-nav.js';
 
 const PHASES = ['initial', 'middle', 'termination'];
 const MEETINGS = ['pre_group', 'mid_programme', 'post_group'];
@@ -199,7 +193,7 @@ function createForm(programmes, reload) {
       body.meetings.push({ kind, after_session: after, label: row.label.value.trim() || t(`admin.meeting.default_label.${kind}`) });
     }
     if (Object.keys(local).length) {
-      showErrors(form, local);
+      showFieldErrors(form, local);
       form.querySelector('[aria-invalid="true"]')?.focus();
       return;
     }
@@ -210,7 +204,7 @@ function createForm(programmes, reload) {
       form.reset();
       await reload(t('admin.prog.created', { name: created.name }));
     } catch (error) {
-      const fields = flatFields(error.fields);
+      const fields = flattenErrors(error.fields);
       // Meeting errors arrive by position ("meetings.0.label"): name them by kind.
       for (const [k, v] of Object.entries(fields)) {
         const m = k.match(/^meetings\.(\d+)\.(\w+)$/);
@@ -220,8 +214,8 @@ function createForm(programmes, reload) {
         }
       }
       if (error.code === 'key_taken') fields.key = [error.message];
-      const matched = showErrors(form, fields);
-      const rest = unmatched(form, fields).map((m) => m.replace(/^programme: /, ''));
+      const matched = showFieldErrors(form, fields);
+      const rest = unmatchedErrors(form, fields).map((m) => m.replace(/^programme: /, ''));
       if (rest.length) {
         message.replaceChildren(h('div', { class: 'notice error', role: 'alert' },
           h('p', {}, t('admin.prog.problems')), h('ul', {}, rest.map((r) => h('li', {}, r)))));

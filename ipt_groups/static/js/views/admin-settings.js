@@ -5,20 +5,14 @@
 import * as api from '../core/api.js';
 import * as fmt from '../core/fmt.js';
 import { LANGUAGES, t, use } from '../core/i18n.js';
-import { button, errorText, field, h, notice, showFieldErrors, staleNote } from '../core/ui.js';
-import { adminNav, flatFields, unmatched } from './admin-nav.js';
-
-// showFieldErrors, also clearing aria-invalid left by an earlier try.
-function showErrors(form, fields) {
-  form.querySelectorAll('[aria-invalid]').forEach((el) => el.removeAttribute('aria-invalid'));
-  return showFieldErrors(form, fields);
-}
+import { button, errorText, field, flattenErrors, h, notice, showFieldErrors, staleNote, unmatchedErrors } from '../core/ui.js';
+import { adminNav } from './admin-nav.js';
 
 const KIND_ORDER = ['session_24h', 'session_1h', 'checkin_due', 'content_released', 'risk_alert', 'risk_escalation', 'push_rejected', 'test'];
 
 function failed(form, message, error, fields) {
-  const matched = showErrors(form, fields);
-  const rest = unmatched(form, fields);
+  const matched = showFieldErrors(form, fields);
+  const rest = unmatchedErrors(form, fields);
   if (rest.length) message.replaceChildren(notice(rest.join(' '), 'error'));
   else if (!matched) message.replaceChildren(notice(errorText(error), 'error'));
   else message.replaceChildren(notice(t('admin.set.fix_fields'), 'error'));
@@ -47,10 +41,10 @@ function clinicSection(current) {
     submit.disabled = true;
     try {
       await api.patch('/api/clinic/settings', body);
-      showErrors(form, {});
+      showFieldErrors(form, {});
       message.replaceChildren(notice(t('admin.set.saved'), 'ok'));
     } catch (error) {
-      failed(form, message, error, flatFields(error.fields));
+      failed(form, message, error, flattenErrors(error.fields));
     } finally {
       submit.disabled = false;
     }
@@ -122,12 +116,12 @@ function templatesSection(data) {
           if (inputs[`${l}.${k}.body`]) inputs[`${l}.${k}.body`].value = pair.body;
         }
       }
-      showErrors(form, {});
+      showFieldErrors(form, {});
       markTabs({});
       message.replaceChildren(notice(done, 'ok'));
     } catch (error) {
       // 422 names "lang.kind.field" (after "templates." for schema errors).
-      const fields = Object.fromEntries(Object.entries(flatFields(error.fields)).map(([k, v]) => [k.replace(/^templates\./, ''), v]));
+      const fields = Object.fromEntries(Object.entries(flattenErrors(error.fields)).map(([k, v]) => [k.replace(/^templates\./, ''), v]));
       const first = Object.keys(fields).find((k) => inputs[k]);
       markTabs(fields);
       if (first) select(first.split('.')[0]);
@@ -193,7 +187,7 @@ function closedSection(rows) {
     event.preventDefault();
     message.replaceChildren();
     if (!day.value) {
-      showErrors(form, { day: [t('admin.set.closed_day_needed')] });
+      showFieldErrors(form, { day: [t('admin.set.closed_day_needed')] });
       day.focus();
       return;
     }
@@ -203,11 +197,11 @@ function closedSection(rows) {
     try {
       const row = await api.post('/api/closed-dates', { day: day.value, label: label.value.trim() });
       form.reset();
-      showErrors(form, {});
+      showFieldErrors(form, {});
       draw([...current, row]);
       said.replaceChildren(notice(t('admin.set.closed_added', { day: fmt.date(row.day, 'UTC') }), 'ok'));
     } catch (error) {
-      failed(form, message, error, flatFields(error.fields));
+      failed(form, message, error, flattenErrors(error.fields));
     } finally {
       submit.disabled = false;
     }

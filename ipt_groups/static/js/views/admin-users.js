@@ -3,14 +3,8 @@
 import * as api from '../core/api.js';
 import * as fmt from '../core/fmt.js';
 import { LANGUAGES, t, tn, use } from '../core/i18n.js';
-import { button, errorText, field, h, notice, showFieldErrors, staleNote } from '../core/ui.js';
-import { adminNav, flatFields, unmatched } from './admin-nav.js';
-
-// showFieldErrors, also clearing aria-invalid left by an earlier try.
-function showErrors(form, fields) {
-  form.querySelectorAll('[aria-invalid]').forEach((el) => el.removeAttribute('aria-invalid'));
-  return showFieldErrors(form, fields);
-}
+import { button, errorText, field, flattenErrors, h, notice, showFieldErrors, staleNote, unmatchedErrors } from '../core/ui.js';
+import { adminNav } from './admin-nav.js';
 
 const ROLES = ['facilitator', 'supervisor', 'admin'];
 
@@ -92,7 +86,7 @@ function createForm(reload) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     message.replaceChildren();
-    showErrors(form, {});
+    showFieldErrors(form, {});
     const body = Object.fromEntries(Object.entries(inputs).map(([k, el]) => [k, el.value.trim()]));
     body.password = inputs.password.value;  // exactly as typed
     const submit = form.querySelector('button[type=submit]');
@@ -103,10 +97,10 @@ function createForm(reload) {
       inputs.time_zone.value = zone;
       await reload(t('admin.users.created', { name: user.display_name }));
     } catch (error) {
-      let fields = flatFields(error.fields);
+      let fields = flattenErrors(error.fields);
       if (error.code === 'email_taken') fields = { email: [error.message] };
-      const matched = showErrors(form, fields);
-      const rest = unmatched(form, fields);
+      const matched = showFieldErrors(form, fields);
+      const rest = unmatchedErrors(form, fields);
       if (!matched || rest.length) message.replaceChildren(notice(rest.length ? rest.join(' ') : errorText(error), 'error'));
       form.querySelector('[aria-invalid="true"]')?.focus();
     } finally {

@@ -8,12 +8,6 @@ import { button, errorText, field, h, notice, showFieldErrors, staleNote, styles
 
 stylesheet('admin');
 
-// showFieldErrors, also clearing aria-invalid left by an earlier try.
-function showErrors(form, fields) {
-  form.querySelectorAll('[aria-invalid]').forEach((el) => el.removeAttribute('aria-invalid'));
-  return showFieldErrors(form, fields);
-}
-
 const ACTIONS = ['contacted', 'safety_plan', 'referred', 'emergency_services', 'other'];
 const FILTERS = ['open', 'closed', 'all'];
 
@@ -85,7 +79,7 @@ function acknowledgeForm(alert, onDone) {
   form.addEventListener('change', (event) => {
     if (event.target.type !== 'radio') return;
     actionError.hidden = true;
-    showErrors(form, {});
+    showFieldErrors(form, {});
       });
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -99,7 +93,7 @@ function acknowledgeForm(alert, onDone) {
     }
     actionError.hidden = true;
     if (chosen.value === 'other' && !note.value.trim()) {
-      showErrors(form, { note: [t('alerts.ack.note_needed')] });
+      showFieldErrors(form, { note: [t('alerts.ack.note_needed')] });
       note.focus();
       return;
     }
@@ -110,7 +104,7 @@ function acknowledgeForm(alert, onDone) {
       onDone(updated);
     } catch (error) {
       submit.disabled = false;
-      const matched = error.fields && showErrors(form, error.fields);
+      const matched = error.fields && showFieldErrors(form, error.fields);
       if (error.fields?.action) {
         actionError.textContent = [].concat(error.fields.action).join(' ');
         actionError.hidden = false;

@@ -4,6 +4,7 @@
 import * as api from '../core/api.js';
 import * as fmt from '../core/fmt.js';
 import { t, use } from '../core/i18n.js';
+import { riskAnswered } from '../core/measures.js';
 import { button, errorText, h, notice, staleNote } from '../core/ui.js';
 
 function crisisBox(text) {
@@ -21,7 +22,7 @@ function scale(instrument, item, answers, onChange) {
       const label = instrument.choices.length ? instrument.choices[v - instrument.min_answer] : String(v);
       return h('label', { class: 'switch' },
         h('input', { type: 'radio', name, value: String(v), checked: answers[item.key] === v,
-          onchange: () => { answers[item.key] = v; onChange(item.key, v); } }),
+          onchange: () => { answers[item.key] = v; onChange(); } }),
         h('span', {}, label));
     })));
 }
@@ -50,9 +51,8 @@ export default async function checkin({ app }) {
     const answers = {};
     const alarm = h('div', { 'aria-live': 'assertive' });
     const message = h('div', { 'aria-live': 'polite' });
-    const onChange = (key, value) => {
-      const limit = (instrument.risk_items || {})[key];
-      if (limit !== undefined && value > limit && crisis && !alarm.firstChild) {
+    const onChange = () => {
+      if (crisis && !alarm.firstChild && riskAnswered(instrument, answers)) {
         alarm.replaceChildren(crisisBox(crisis.text));
       }
     };

@@ -1,8 +1,8 @@
 // Create a cohort from a programme template: its calendar is generated at once.
 import * as api from '../core/api.js';
 import { t, tn, use } from '../core/i18n.js';
-import { button, errorText, field, h, notice, showFieldErrors } from '../core/ui.js';
-import { canManageCohorts, ensureStaffStyles, flattenFields, weekdayName } from './cohorts.js';
+import { button, errorText, field, h, notice, showFieldErrors, stylesheet } from '../core/ui.js';
+import { canManageCohorts, weekdayName } from './cohorts.js';
 
 let seq = 0;
 
@@ -49,7 +49,7 @@ function todayIn(zone) {
 
 export default async function cohortNew({ app }) {
   await use('staff');
-  ensureStaffStyles();
+  stylesheet('staff');
   if (!canManageCohorts(app.me)) {
     return h('section', { class: 'card' }, h('h1', {}, t('staff.new.title')),
       notice(t('staff.new.not_allowed'), 'warn'), h('p', {}, h('a', { href: '#/' }, t('staff.cohort.back'))));
@@ -162,7 +162,7 @@ export default async function cohortNew({ app }) {
       const cohort = await api.post('/api/cohorts', body);
       app.go(`/cohorts/${cohort.id}`);
     } catch (error) {
-      const matched = error.status === 422 && showFieldErrors(form, flattenFields(form, error.fields));
+      const matched = error.status === 422 && showFieldErrors(form, error.fields);
       message.replaceChildren(notice(matched ? t('staff.new.fix_fields') : errorText(error), 'error'));
       const first = form.querySelector('.field .error:not([hidden])');
       if (first) first.closest('.field').querySelector('input, select, textarea')?.focus();

@@ -3,9 +3,9 @@
 import * as api from '../core/api.js';
 import * as fmt from '../core/fmt.js';
 import { t, tn, use } from '../core/i18n.js';
-import { button, errorText, field, h, loading, notice, showFieldErrors, staleNote } from '../core/ui.js';
+import { button, errorText, field, h, loading, notice, showFieldErrors, staleNote, stylesheet } from '../core/ui.js';
 import {
-  PROBLEM_AREAS, ensureStaffStyles, flattenFields, sessionLabel, sessionWhen, slotText, statusBadge,
+  PROBLEM_AREAS, sessionLabel, sessionWhen, slotText, statusBadge,
 } from './cohorts.js';
 
 const TABS = ['members', 'calendar', 'invites', 'waitlist'];
@@ -141,7 +141,7 @@ function enrolForm(cohort, onDone) {
         e.username ? h('p', {}, t('staff.enrol.username', { username: e.username })) : null,
         result.invite ? issuedInvite(result.invite, e.display_name) : null));
     } catch (error) {
-      const matched = error.status === 422 && showFieldErrors(form, flattenFields(form, error.fields));
+      const matched = error.status === 422 && showFieldErrors(form, error.fields);
       put(out, notice(matched ? t('staff.new.fix_fields') : errorText(error), 'error'));
     } finally {
       submit.disabled = false;
@@ -165,7 +165,7 @@ function withdrawForm(member, onDone, onCancel) {
       await api.post(`/api/enrolments/${member.id}/withdraw`, { reason: reason.value.trim() });
       onDone(t('staff.members.withdrawn', { name: member.display_name }));
     } catch (error) {
-      const matched = error.status === 422 && showFieldErrors(form, flattenFields(form, error.fields));
+      const matched = error.status === 422 && showFieldErrors(form, error.fields);
       if (!matched) put(out, notice(errorText(error), 'error'));
     }
   });
@@ -379,7 +379,7 @@ function lifecycle(cohort, app) {
 
 export default async function cohortView({ params, app }) {
   await use('staff');
-  ensureStaffStyles();
+  stylesheet('staff');
   const id = encodeURIComponent(params.id);
   const [cohort, sessions] = await Promise.all([
     api.get(`/api/cohorts/${id}`, { offline: true }),

@@ -4,40 +4,12 @@
 import * as api from '../core/api.js';
 import * as fmt from '../core/fmt.js';
 import { t, tn, use } from '../core/i18n.js';
-import { h, staleNote } from '../core/ui.js';
+import { h, staleNote, stylesheet } from '../core/ui.js';
 
 export const PROBLEM_AREAS = ['grief', 'disputes', 'life_changes', 'loneliness'];
 const STATUS_KIND = { active: 'ok', planned: '', completed: '', cancelled: 'danger',
   enrolled: 'ok', waitlisted: 'warn', referred: 'warn', withdrawn: '', moved: '',
   scheduled: '', pending: 'ok', used: '', revoked: '', expired: '' };
-
-// The cohort screens' own small stylesheet (css/staff.css), added once.
-export function ensureStaffStyles() {
-  if (document.querySelector('link[href$="/css/staff.css"]')) return;
-  document.head.append(h('link', { rel: 'stylesheet', href: '/static/css/staff.css' }));
-}
-
-// The API's nested field errors ({"screening": {"x": [...]}}, {"ids": {"0": [...]}})
-// as flat names that match the form's .field[data-field] boxes (the nearest
-// enclosing name when there is no box for the exact one).
-export function flattenFields(form, fields) {
-  const out = {};
-  const add = (name, messages) => {
-    let key = name;
-    while (key.includes('.') && !form.querySelector(`.field[data-field="${CSS.escape(key)}"]`)) {
-      key = key.slice(0, key.lastIndexOf('.'));
-    }
-    out[key] = [...(out[key] || []), ...messages];
-  };
-  const walk = (prefix, value) => {
-    if (Array.isArray(value) || typeof value === 'string') add(prefix, [].concat(value).map(String));
-    else if (value && typeof value === 'object') {
-      for (const [k, v] of Object.entries(value)) walk(prefix ? `${prefix}.${k}` : k, v);
-    }
-  };
-  walk('', fields || {});
-  return out;
-}
 
 export function canManageCohorts(me) {
   return !!me && (me.role === 'facilitator' || me.role === 'admin');
@@ -107,7 +79,7 @@ async function alertsLink() {
 
 export default async function cohortsView({ app }) {
   await use('staff');
-  ensureStaffStyles();
+  stylesheet('staff');
   const [cohorts, alerts] = await Promise.all([api.get('/api/cohorts', { offline: true }), alertsLink()]);
   const current = cohorts.filter((c) => c.status === 'planned' || c.status === 'active');
   const past = cohorts.filter((c) => !(c.status === 'planned' || c.status === 'active'));

@@ -4,8 +4,8 @@
 import * as api from '../core/api.js';
 import * as fmt from '../core/fmt.js';
 import { t, tn, use } from '../core/i18n.js';
-import { h, s, staleNote } from '../core/ui.js';
-import { ensureStaffStyles, statusBadge } from './cohorts.js';
+import { h, s, staleNote, stylesheet } from '../core/ui.js';
+import { statusBadge } from './cohorts.js';
 
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf', '#ff7f0e'];
 const DASHES = ['', '6 3', '2 3', '8 3 2 3'];
@@ -216,7 +216,7 @@ function membersTable(members) {
 
 export default async function outcomesView({ params }) {
   await use('staff');
-  ensureStaffStyles();
+  stylesheet('staff');
   const id = encodeURIComponent(params.id);
   const [cohort, outcomes] = await Promise.all([
     api.get(`/api/cohorts/${id}`, { offline: true }),

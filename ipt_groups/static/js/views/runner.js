@@ -5,6 +5,7 @@
 import * as api from '../core/api.js';
 import * as fmt from '../core/fmt.js';
 import { language, t, use } from '../core/i18n.js';
+import { riskAnswered, score } from '../core/measures.js';
 import { button, errorText, field, h, notice, staleNote } from '../core/ui.js';
 
 const MARKS = ['present', 'late', 'excused', 'absent'];
@@ -14,27 +15,12 @@ function pick(map) {
   return map[language()] || map.en || Object.values(map)[0] || '';
 }
 
-// Total and band as the server scores them (sum of answers; bands by range),
-// shown at once, before anything is sent.
-export function score(instrument, answers) {
-  const values = instrument.items.map((i) => answers[i.key]);
-  if (values.some((v) => v === undefined)) return null;
-  const total = values.reduce((a, b) => a + b, 0);
-  const band = (instrument.bands || []).find((b) => total >= b.low && total <= b.high);
-  const risk = Object.entries(instrument.risk_items || {}).some(([key, above]) => answers[key] > above);
-  return { total, band: band ? band.label : null, risk };
-}
-
 // A clinic's own instrument may have bands we have no words for: show its label.
 function bandName(label) {
   if (!label) return '—';
   const key = `runner.band.${label}`;
   const text = t(key);
   return text === key ? label : text;
-}
-
-function riskNow(instrument, answers) {
-  return Object.entries(instrument.risk_items || {}).some(([key, above]) => answers[key] !== undefined && answers[key] > above);
 }
 
 export default async function runner({ params, app }) {
@@ -125,10 +111,10 @@ export default async function runner({ params, app }) {
     const update = () => {
       const s = score(instrument, answers);
       result.textContent = s ? t('runner.total', { total: s.total, band: bandName(s.band) }) : '';
-      if (riskNow(instrument, answers) && !alarm.firstChild) {
+      if (riskAnswered(instrument, answers) && !alarm.firstChild) {
         alarm.replaceChildren(h('div', { class: 'crisis', role: 'alert', 'data-crisis': '' },
           h('h4', {}, t('runner.risk_title')), h('p', {}, t('runner.risk_text')), h('p', {}, data.crisis_text)));
-      } else if (!riskNow(instrument, answers)) {
+      } else if (!riskAnswered(instrument, answers)) {
         alarm.replaceChildren();
       }
     };

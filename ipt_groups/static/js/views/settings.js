@@ -9,12 +9,6 @@ import { button, errorText, field, h, notice, showFieldErrors, staleNote, styles
 
 stylesheet('admin');
 
-// showFieldErrors, also clearing aria-invalid left by an earlier try.
-function showErrors(form, fields) {
-  form.querySelectorAll('[aria-invalid]').forEach((el) => el.removeAttribute('aria-invalid'));
-  return showFieldErrors(form, fields);
-}
-
 const KINDS = ['session_24h', 'session_1h', 'content_released', 'checkin_due'];
 
 function flat(fields, prefix = '') {
@@ -280,7 +274,7 @@ async function preferencesSection(app) {
       submit.disabled = false;
       const fields = flat(error.fields);
       const quietMessages = Object.entries(fields).filter(([k]) => k.startsWith('quiet_hours') && !form.querySelector(`.field[data-field="${k}"]`)).flatMap(([, v]) => v);
-      const matched = showErrors(form, fields);
+      const matched = showFieldErrors(form, fields);
       if (quietMessages.length) {
         quietError.textContent = quietMessages.join(' ');
         quietError.hidden = false;
@@ -388,13 +382,13 @@ function passwordSection(app) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     message.replaceChildren();
-    showErrors(form, {});
+    showFieldErrors(form, {});
     const missing = {};
     if (!current.value) missing.current_password = [t('settings.pw.required')];
     if (!next.value) missing.new_password = [t('settings.pw.required')];
     else if (next.value !== again.value) missing.again = [t('settings.pw.mismatch')];
     if (Object.keys(missing).length) {
-      showErrors(form, missing);
+      showFieldErrors(form, missing);
       return;
     }
     const submit = form.querySelector('button[type=submit]');
@@ -407,7 +401,7 @@ function passwordSection(app) {
       // Staff password rules come back named "password": they are about the new one.
       const fields = { ...(error.fields || {}) };
       if (fields.password && !fields.new_password) { fields.new_password = fields.password; delete fields.password; }
-      if (!(error.fields && showErrors(form, fields))) message.replaceChildren(notice(errorText(error), 'error'));
+      if (!(error.fields && showFieldErrors(form, fields))) message.replaceChildren(notice(errorText(error), 'error'));
     } finally {
       submit.disabled = false;
     }
