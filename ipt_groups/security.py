@@ -194,7 +194,7 @@ def _security_headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault(
         "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; "
         "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'",
     )
     headers.setdefault("X-Content-Type-Options", "nosniff")

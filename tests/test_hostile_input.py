@@ -78,3 +78,56 @@ def test_nul_in_the_query_string_is_400(as_role: Any) -> None:
     response = admin.get("/api/users?role=admin%00")
     assert response.status_code == 400
     assert response.json["error"]["code"] == "bad_characters"
+
+
+def test_behind_the_platform_proxy_the_client_address_and_scheme_are_right(
+    app: Flask, users: dict[str, int]
+) -> None:
+    """With PROXY_HOPS=1 (Heroku's router), the audit trail records the member's
+    address and the app knows the request came over https; without it, the same
+    headers are ignored, so a client cannot claim another address."""
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from ipt_groups.extensions import db
+    from ipt_groups.models import AuditEvent
+    from tests.conftest import PASSWORD, VAPID_ENV, make_app
+
+    def login_via_proxy(application: Flask, origin: str | None = "https://clinic.example") -> Any:
+        return application.test_client().post(
+            "/api/auth/login",
+            json={"email": "admin@test.example", "password": PASSWORD},
+            base_url="http://web.internal:8000",
+            headers={
+                "X-Forwarded-For": "203.0.113.7",
+                "X-Forwarded-Proto": "https",
+                "X-Forwarded-Host": "clinic.example",
+                **({"Origin": origin} if origin else {}),
+            },
+        )
+
+    def last_login_address() -> str | None:
+        with app.app_context():
+            return db.session.scalars(
+                select(AuditEvent.ip_address)
+                .where(AuditEvent.action == "auth.login")
+                .order_by(AuditEvent.id.desc())
+            ).first()
+
+    tmp = Path(app.instance_path).parent
+    behind = make_app(tmp, APP_ENV="production", PROXY_HOPS="1", **VAPID_ENV)
+    response = login_via_proxy(behind)
+    assert response.status_code == 200, response.json
+    assert "Secure" in response.headers["Set-Cookie"]  # the app saw https
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    assert last_login_address() == "203.0.113.7"
+
+    direct = make_app(tmp, APP_ENV="production", **VAPID_ENV)
+    refused = login_via_proxy(direct)
+    # Not behind a proxy: the https Origin does not match http://web.internal.
+    assert refused.status_code == 403 and refused.json["error"]["code"] == "csrf_failed"
+    assert last_login_address() == "203.0.113.7"  # nothing new was recorded
+    spoofed = login_via_proxy(direct, origin=None)
+    assert spoofed.status_code == 200
+    assert last_login_address() == "127.0.0.1"  # the real peer, not the header

@@ -12,6 +12,9 @@ export function h(tag, props, ...children) {
       el.className = value;
     } else if (key === 'dataset') {
       Object.assign(el.dataset, value);
+    } else if (key === 'style') {
+      // Through the CSSOM: a style *attribute* is inline style, which our CSP blocks.
+      el.style.cssText = value;
     } else if (key === 'value' || key === 'checked' || key === 'selected' || key === 'disabled') {
       el[key] = value;
     } else {
