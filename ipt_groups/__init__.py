@@ -33,6 +33,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+@event.listens_for(Engine, "savepoint")
+def _sqlite_savepoint_inside_a_transaction(conn: Any, _name: str | None) -> None:
+    # Python's sqlite3 opens a transaction only before INSERT/UPDATE/DELETE. A
+    # SAVEPOINT (``session.begin_nested()``) issued before the request's first
+    # write therefore *is* the transaction, and releasing it commits: a note was
+    # kept without its audit entry, an attendance key without its marks, when the
+    # rest of the request failed (tests/test_faults.py). Begin the real
+    # transaction first, so the savepoint nests inside it as on PostgreSQL.
+    raw = conn.connection.dbapi_connection
+    if type(raw).__module__ == "sqlite3" and not raw.in_transaction:
+        raw.execute("BEGIN")
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. ``config`` overrides the environment (tests pass APP_ENV etc.).
 

@@ -18,6 +18,7 @@ from typing import Any
 import marshmallow as ma
 from flask import Flask, Response, jsonify
 from flask_smorest import Api
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,29 @@ class EnvelopeApi(Api):
         return error_response(status, message, fields=fields, headers=headers)
 
 
+# Seconds a client waits before trying again when the database is away: long
+# enough not to hammer it while it restarts, short enough that people do not give up.
+DATABASE_RETRY_AFTER = 5
+
+
+def database_unavailable(error: Exception) -> Response:
+    """The database cannot be reached (restarting, network cut, SQLite file gone,
+    locked for too long, pool exhausted): a 503 the client retries, not a 500 that
+    looks like a bug. The request's transaction is rolled back when the request
+    ends, so nothing of it was saved; the pool's pre-ping replaces the dead
+    connections once the database is back."""
+    original = getattr(error, "orig", None) or error
+    # The driver's message (connection refused, database is locked), never the
+    # statement: hide_parameters keeps values out, this keeps SQL out too.
+    log.warning("database unavailable: %s: %s", type(original).__name__, original)
+    return error_response(
+        503,
+        "The service cannot reach its database. Nothing was saved; try again in a moment.",
+        code="unavailable",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+    )
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(error: ApiError) -> Response:
@@ -161,3 +185,12 @@ def register_error_handlers(app: Flask) -> None:
             fields=error.fields,
             headers=error.headers,
         )
+
+    # OperationalError and InterfaceError are how drivers report a connection
+    # that failed or went away (psycopg, sqlite3); TimeoutError is the pool's.
+    for unavailable in (
+        sa_exc.OperationalError,
+        sa_exc.InterfaceError,
+        sa_exc.TimeoutError,
+    ):
+        app.register_error_handler(unavailable, database_unavailable)

@@ -74,9 +74,8 @@ def _before() -> Response | None:
     fingerprint = _fingerprint()
     row = db.session.get(IdempotencyKey, scoped)
     if row is None:
-        # A plain flush, not a savepoint: on SQLite a savepoint opened before any
-        # write is the outermost transaction, and releasing it would commit the
-        # key on its own. Nothing else is pending this early in the request.
+        # Flushed in the request's own transaction: the key commits with the
+        # write it guards or not at all. Nothing else is pending this early.
         db.session.add(IdempotencyKey(key=scoped, user_id=current_user.id, fingerprint=fingerprint))
         try:
             db.session.flush()
@@ -105,6 +104,10 @@ def _after(response: Response) -> Response:
         # Roll the key back with whatever the view left uncommitted; if the view
         # committed before failing, the key went with it and keeps this answer.
         db.session.rollback()
+        if response.status_code >= 500:
+            # Our failure (the database may be gone: touching it again would turn
+            # a 503 into a 500). The key was rolled back; the client retries with it.
+            return response
     row = db.session.get(IdempotencyKey, scoped)
     if row is None:
         return response

@@ -47,7 +47,10 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
 LEASE = timedelta(minutes=2)  # far longer than a batch takes (timeouts are 10 s)
-MAX_ATTEMPTS = 6
+# Push services have outages of hours, not minutes. With the backoff below, 22
+# attempts are about 8 hours of retrying, so a reminder outlives an outage and
+# is sent once the service recovers; one whose moment passes first expires.
+MAX_ATTEMPTS = 22
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(minutes=30)
 DEFAULT_TTL = 24 * 3600  # a phone that is off for a day still gets it
@@ -80,8 +83,9 @@ class Report:
 
 def backoff(attempt: int) -> timedelta:
     """30 s, 1 min, 2 min, ... capped at 30 min, with jitter so retries spread out."""
-    delay = min(BACKOFF_BASE * (2 ** max(attempt - 1, 0)), BACKOFF_CAP)
-    return delay * random.uniform(0.8, 1.2)
+    # Capped after the jitter, so a waiting row comes back at least every half hour.
+    delay = BACKOFF_BASE * (2 ** min(max(attempt - 1, 0), 16)) * random.uniform(0.8, 1.2)
+    return min(delay, BACKOFF_CAP)
 
 
 @dataclass
