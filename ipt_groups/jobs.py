@@ -27,13 +27,14 @@ from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models import (
     FINAL_STATUSES,
+    AuditEvent,
     ClockHeartbeat,
     DeliveryAttempt,
     IdempotencyKey,
     Notification,
 )
 from ipt_groups.push import dispatcher
-from ipt_groups.services import content, reminders, risk
+from ipt_groups.services import content, reminders, risk, throttle
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +93,11 @@ def dispatch_notifications() -> None:
 
 
 def prune() -> None:
-    """Delete delivery history past its keeping time: finished outbox rows after
-    PRUNE_DAYS (the in-app inbox shows recent ones), attempts with them."""
-    cutoff = utcnow() - timedelta(days=PRUNE_DAYS)
+    """Delete what is past its keeping time: finished outbox rows and their
+    delivery attempts after NOTIFICATION_RETENTION_DAYS, audit entries after
+    AUDIT_RETENTION_DAYS, replay keys after IDEMPOTENCY_DAYS, rate-limit counters
+    once no window or lockout can need them."""
+    cutoff = utcnow() - current_app.config["NOTIFICATION_RETENTION"]
     gone = db.session.execute(
         delete(Notification).where(
             Notification.status.in_(FINAL_STATUSES), Notification.created_at < cutoff
@@ -110,17 +113,23 @@ def prune() -> None:
             IdempotencyKey.created_at < utcnow() - timedelta(days=IDEMPOTENCY_DAYS)
         )
     ).rowcount
-    if gone or attempts or keys:
+    audit_rows = db.session.execute(
+        delete(AuditEvent).where(AuditEvent.at < utcnow() - current_app.config["AUDIT_RETENTION"])
+    ).rowcount
+    counters = throttle.prune(utcnow())
+    if gone or attempts or keys or audit_rows or counters:
         log.info(
-            "prune: %d notification(s), %d attempt(s), %d idempotency key(s)",
+            "prune: %d notification(s), %d attempt(s), %d idempotency key(s), %d audit entries, "
+            "%d rate counter(s)",
             gone,
             attempts,
             keys,
+            audit_rows,
+            counters,
         )
 
 
 DISPATCH_BUDGET = 20.0
-PRUNE_DAYS = 180
 IDEMPOTENCY_DAYS = 30
 
 JOBS: tuple[Job, ...] = (

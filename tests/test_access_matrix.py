@@ -101,11 +101,11 @@ def _cookie_of(client: ApiClient) -> str:
     return cookie.value
 
 
-def _redeem(app: Flask, code: str) -> str:
-    """Join with the invite; returns the member's username."""
+def _redeem(app: Flask, code: str) -> tuple[str, int]:
+    """Join with the invite; returns the member's username and user id."""
     response = app.test_client().post("/api/invites/redeem", json={"code": code, "pin": PIN})
     assert response.status_code == 200, response.json
-    return response.json["user"]["username"]
+    return response.json["user"]["username"], response.json["user"]["id"]
 
 
 def _member(app: Flask, username: str) -> ApiClient:
@@ -152,9 +152,10 @@ def build_world(app: Flask, push: Any) -> tuple[dict[str, Any], dict[str, Person
     a2 = enrol(fac_a, cohort["id"], "Member A2")
     other = create_cohort(fac_b, name="Other group")
     b = enrol(fac_b, other["id"], "Member B")
-    mem_a_name = _redeem(app, a["invite"]["code"])
-    mem_b_name = _redeem(app, b["invite"]["code"])
+    mem_a_name, mem_a_id = _redeem(app, a["invite"]["code"])
+    mem_b_name, _ = _redeem(app, b["invite"]["code"])
     a3 = enrol(fac_a, cohort["id"], "Member A3")
+    _, a3_user_id = _redeem(app, a3["invite"]["code"])
     withdrawn = fac_a.post(
         f"/api/enrolments/{a3['enrolment']['id']}/withdraw", json={"reason": "moved away"}
     )
@@ -253,6 +254,8 @@ def build_world(app: Flask, push: Any) -> tuple[dict[str, Any], dict[str, Person
         "device_id": device["id"],
         "token": feed["url"].rsplit("/", 1)[-1].removesuffix(".ics"),
         "user_id": ids["spare"],
+        "member_a_user_id": mem_a_id,
+        "erasable_user_id": a3_user_id,  # left the group, no open alert
         "language": "es",
     }
     personas = {"anon": Persona(None, None)}
@@ -354,6 +357,10 @@ BODIES: dict[str, Callable[[dict[str, Any], str], Body]] = {
         "review": "done",
         "session_id": w["session_id"],
     },
+    "POST /api/users/{user_id}/erase": lambda w, p: {
+        "confirm": "erase",
+        "reason": "member_request",
+    },
     "PATCH /api/clinic/settings": lambda w, p: {"alert_escalation_hours": 2},
     "POST /api/content": lambda w, p: {
         "key": "new-item",
@@ -386,6 +393,8 @@ PARAMS: dict[str, dict[str, str]] = {
     # Cohort A is past its late-join limit: enrol into facilitator A's next group.
     "POST /api/cohorts/{cohort_id}/enrolments": {"cohort_id": "later_cohort_id"},
     "/api/enrolments/{enrolment_id}/reactivate": {"enrolment_id": "withdrawn_id"},
+    "/api/users/{user_id}/export": {"user_id": "member_a_user_id"},
+    "/api/users/{user_id}/erase": {"user_id": "erasable_user_id"},
     "/api/follow-ups/{task_id}/done": {"task_id": "follow_up_id"},
     "/api/cohorts/{cohort_id}/skipped-dates/{date_id}": {"date_id": "skipped_id"},
     "/api/closed-dates/{date_id}": {"date_id": "closed_id"},

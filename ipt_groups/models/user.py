@@ -51,6 +51,9 @@ class User(UserMixin, db.Model):
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when a member's personal data was erased (services/privacy.py): the row
+    # stays as a nameless tombstone so the erasure and the audit trail can point at it.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -64,8 +67,8 @@ class User(UserMixin, db.Model):
         return value.strip().lower() if value is not None else None
 
     @property
-    def is_active(self) -> bool:  # Flask-Login: a disabled account cannot log in
-        return self.disabled_at is None
+    def is_active(self) -> bool:  # Flask-Login: a disabled or erased account cannot log in
+        return self.disabled_at is None and self.erased_at is None
 
     @property
     def is_staff(self) -> bool:
