@@ -13,7 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ipt_groups import cli, frontend, idempotency, models, security  # noqa: F401  (models: register every table)
+from ipt_groups import cli, frontend, idempotency, models, ratelimit, security  # noqa: F401  (models: register every table)
 from ipt_groups.config import ENV_VARS, MIGRATIONS_DIR, load_settings
 from ipt_groups.errors import register_error_handlers
 from ipt_groups.extensions import api as rest_api
@@ -80,6 +80,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     _init_api(app)
     security.init_app(app)
+    ratelimit.init_app(app)  # after the gate, before Idempotency-Key
     idempotency.init_app(app)
     register_error_handlers(app)
     _register_frontend(app)

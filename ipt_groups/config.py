@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ipt_groups.push import endpoints, vapid
 from ipt_groups.push.vapid import VapidKeys
@@ -39,6 +40,9 @@ ENV_VARS = (
     "VAPID_SUBJECT",
     "PUSH_ALLOWED_HOSTS",
     "PUSH_CONCURRENCY",
+    "RATELIMIT_STORAGE_URI",
+    "NOTIFICATION_RETENTION_DAYS",
+    "AUDIT_RETENTION_DAYS",
 )
 
 
@@ -62,6 +66,9 @@ class Settings:
     vapid: VapidKeys
     push_allowed_hosts: tuple[str, ...]
     push_concurrency: int
+    ratelimit_storage_uri: str | None
+    notification_retention: timedelta
+    audit_retention: timedelta
 
     def flask_config(self) -> dict[str, Any]:
         """The Flask / extension configuration these settings imply."""
@@ -90,6 +97,11 @@ class Settings:
             "VAPID_KEYS": self.vapid,
             "PUSH_ALLOWED_HOSTS": self.push_allowed_hosts,
             "PUSH_CONCURRENCY": self.push_concurrency,
+            # Rate-limit counters: None keeps them in the database.
+            "RATELIMIT_STORAGE_URI": self.ratelimit_storage_uri,
+            # How long the prune job keeps finished notification rows and audit entries.
+            "NOTIFICATION_RETENTION": self.notification_retention,
+            "AUDIT_RETENTION": self.audit_retention,
             # Password hashing cost: RFC 9106 "low memory" argon2id everywhere except
             # the test suite, which hashes hundreds of passwords.
             "ARGON2_PROFILE": "test" if self.app_env == "test" else "rfc9106-low-memory",
@@ -211,6 +223,17 @@ def load_settings(env: Mapping[str, str], instance_path: Path) -> Settings:
         vapid=_vapid(env, app_env, instance_path),
         push_allowed_hosts=_push_hosts(env.get("PUSH_ALLOWED_HOSTS")),
         push_concurrency=_int(env, "PUSH_CONCURRENCY", 128, 1, 512),
+        ratelimit_storage_uri=_ratelimit_storage(env.get("RATELIMIT_STORAGE_URI", "")),
+        # Finished outbox rows only serve troubleshooting and the in-app inbox,
+        # and nobody looks for a reminder months after its session. At least a
+        # week, so a message is never pruned before the member could see it.
+        notification_retention=timedelta(
+            days=_int(env, "NOTIFICATION_RETENTION_DAYS", 90, 7, 3650)
+        ),
+        # The trail of who read or changed clinical records: seven years by
+        # default (longer than HIPAA's six for compliance records); raise it where
+        # local rules keep health records longer. Never under a year.
+        audit_retention=timedelta(days=_int(env, "AUDIT_RETENTION_DAYS", 2555, 365, 36500)),
     )
 
 
@@ -264,3 +287,32 @@ def _public_url(raw: str) -> str | None:
             f"PUBLIC_URL must be an http(s) URL such as https://ipt.example.org, got {raw!r}"
         )
     return url
+
+
+def _ratelimit_storage(raw: str) -> str | None:
+    """Where rate-limit counters live: unset, the database; else a Redis URL.
+
+    The value may hold a password, so messages never repeat it."""
+    url = raw.strip()
+    if not url:
+        return None
+    scheme, sep, rest = url.partition("://")
+    if scheme.lower() not in ("redis", "rediss") or not sep:
+        # Name the scheme only when there clearly is one (not a fragment of a password).
+        shown = f", got scheme {scheme.lower()!r}" if sep and scheme.isalpha() else ""
+        raise ConfigError(
+            "RATELIMIT_STORAGE_URI must be a redis:// or rediss:// URL "
+            f"(or empty for the database){shown}"
+        )
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port  # .port raises on a non-number
+    except ValueError:
+        raise ConfigError("RATELIMIT_STORAGE_URI has a malformed host or port") from None
+    db_number = parts.path.strip("/")
+    if not host or port == 0 or (db_number and not db_number.isdigit()):
+        raise ConfigError(
+            "RATELIMIT_STORAGE_URI must look like redis://host:6379/0 "
+            "(a host, an optional port and an optional database number)"
+        )
+    return f"{scheme.lower()}://{rest}"

@@ -56,7 +56,11 @@ class Login(MethodView):
     @blp.arguments(LoginSchema)
     @blp.response(200, LoginResultSchema)
     @blp.alt_response(401, description="Login failed (always the same answer)")
-    @blp.alt_response(429, description="Too many attempts; see Retry-After")
+    @blp.alt_response(
+        429,
+        description="Too many attempts, or this login name is locked out after repeated "
+        "failures (the lock doubles with each further failure); see Retry-After",
+    )
     def post(self, creds: dict[str, Any]) -> dict[str, Any]:
         """Log in with email (staff) or username (participants) and password."""
         user = sessions.authenticate(

@@ -24,16 +24,24 @@ from ipt_groups.models import CURRENT_STATUSES, Enrolment, Invite, User
 from ipt_groups.services import audit, throttle
 from ipt_groups.services.audit import Actor
 from ipt_groups.services.passwords import hash_password
-from ipt_groups.services.sessions import revoke_all_sessions
+from ipt_groups.services.sessions import clear_lockouts, revoke_all_sessions
 from ipt_groups.services.users import check_participant_secret
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 8
 
-# Per client address, and for the whole clinic: a botnet spreading guesses over
-# many addresses still meets the global limit long before it finds a code.
+# Guessing is slowed per client address and per code. A clinic-wide limit on
+# all attempts would let one attacker spend it and lock every real member out,
+# so instead: when guesses that miss pile up across the clinic (a spread-out
+# attack), an address that has already missed in its current window is refused
+# until that window ends, while an address with no miss (a member typing the
+# code on paper) is still served. A botnet then gets one guess per address per
+# window instead of twenty; nobody is locked out by someone else's guesses
+# (beyond sharing their address).
 REDEEM_PER_ADDRESS = throttle.Limit("invite:addr", hits=20, window=timedelta(minutes=15))
-REDEEM_GLOBAL = throttle.Limit("invite:all", hits=500, window=timedelta(minutes=15))
+REDEEM_PER_CODE = throttle.Limit("invite:code", hits=20, window=timedelta(minutes=15))
+MISSES_PER_ADDRESS = throttle.Limit("invite:miss:addr", hits=1, window=timedelta(minutes=15))
+MISSES_CLINIC_WIDE = throttle.Limit("invite:miss:all", hits=200, window=timedelta(minutes=15))
 
 
 @dataclass(frozen=True)
@@ -130,13 +138,21 @@ _GONE = {
 
 def find_usable(raw_code: str, *, address: str | None) -> Invite:
     """The pending invite with this code, counted against the rate limits."""
-    throttle.hit(REDEEM_PER_ADDRESS, address or "unknown")
-    throttle.hit(REDEEM_GLOBAL, "all")
+    address = address or "unknown"
     code = normalise_code(raw_code)
+    throttle.hit(REDEEM_PER_ADDRESS, address)
+    throttle.hit(REDEEM_PER_CODE, code)
+    if throttle.over(MISSES_CLINIC_WIDE, "all"):
+        # Under a spread-out attack: refuse addresses that have missed already.
+        missed = throttle.counted(MISSES_PER_ADDRESS, address)
+        if missed.hits >= MISSES_PER_ADDRESS.hits:
+            raise throttle.too_many(missed.since + MISSES_PER_ADDRESS.window)
     invite = None
     if len(code) == CODE_LENGTH and set(code) <= set(ALPHABET):
         invite = db.session.scalar(select(Invite).where(Invite.code_hash == _hash(code)))
     if invite is None:
+        throttle.count(MISSES_PER_ADDRESS, address)
+        throttle.count(MISSES_CLINIC_WIDE, "all")
         raise ApiError(
             404, "No invite has this code. Check it and try again.", code="invite_not_found"
         )
@@ -155,6 +171,9 @@ def redeem(raw_code: str, secret: str, *, address: str | None) -> User:
     user = invite.enrolment.user
     if user is None or not user.is_active:
         raise ApiError(410, _GONE["revoked"], code="invite_revoked")
+    # A re-issued invite is how a member who forgot their PIN gets back in, so it
+    # lifts a lockout too (before anything is written: the store may commit).
+    clear_lockouts(user)
     # A conditional UPDATE: of two redemptions racing, exactly one spends the invite.
     spent = db.session.execute(
         update(Invite)

@@ -39,26 +39,66 @@ def find_login(email: str | None, username: str | None) -> User | None:
     return None
 
 
+def login_name(email: str | None, username: str | None) -> str:
+    """The name an account logs in with, as its limits and lockout are keyed."""
+    return (email or username or "").strip().lower()
+
+
 def authenticate(
     email: str | None, username: str | None, password: str, *, address: str | None
 ) -> User | None:
     """The user these credentials belong to, or None for any failure at all.
 
     Attempts are rate limited per client address and per login name first
-    (429), so guessing is slow and argon2's memory cost cannot be used to flood us.
+    (429), so guessing is slow and argon2's memory cost cannot be used to flood
+    us; a name with too many failures in a row is locked out for a growing time
+    (429 too; see throttle.lockout_for), whether or not an account has it.
 
     Unknown account, wrong password, no password set yet and disabled account
     all look the same to the caller (and take the same time).
     """
+    name = login_name(email, username)
     throttle.hit(throttle.LOGIN_PER_ADDRESS, address or "unknown")
-    throttle.hit(throttle.LOGIN_PER_NAME, (email or username or "").strip().lower())
+    throttle.hit(throttle.LOGIN_PER_NAME, name)
+    throttle.check_lockout(name)
     user = find_login(email, username)
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
+        throttle.record_failure(name)
         return None
+    if throttle.has_failures(name):  # no write (and no commit) in the usual case
+        throttle.clear_lockout(name)
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
+
+
+def _names(user: User) -> list[str]:
+    # An account may have both an email and a username: each is a login name.
+    return [login_name(name, None) for name in (user.email, user.username) if name]
+
+
+def verify_own_secret(user: User, secret: str) -> bool:
+    """Check a logged-in user's current password or PIN (before changing it).
+
+    Shares the login's lockout: someone holding an unlocked phone gets no more
+    guesses at the PIN here than at the login screen. 429 while locked out.
+    """
+    for name in _names(user):
+        throttle.check_lockout(name)
+    if not verify_password(user.password_hash, secret):
+        for name in _names(user):
+            throttle.record_failure(name)
+        return False
+    clear_lockouts(user)
+    return True
+
+
+def clear_lockouts(user: User) -> None:
+    """Forget the user's failed attempts (a success, or a new PIN from an invite)."""
+    for name in _names(user):
+        if throttle.has_failures(name):  # no write (and no commit) in the usual case
+            throttle.clear_lockout(name)
 
 
 def start_session(user: User, actor: Actor, user_agent: str | None) -> str:

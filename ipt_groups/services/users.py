@@ -14,8 +14,8 @@ from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES, Role, User
 from ipt_groups.services import audit, reminders
 from ipt_groups.services.audit import Actor
-from ipt_groups.services.passwords import hash_password, verify_password
-from ipt_groups.services.sessions import revoke_all_sessions
+from ipt_groups.services.passwords import hash_password
+from ipt_groups.services.sessions import revoke_all_sessions, verify_own_secret
 
 MIN_PASSWORD_LENGTH = 12
 
@@ -215,7 +215,7 @@ def change_own_password(
     actor: Actor, user: User, current: str, new: str, *, keep_token: str | None
 ) -> None:
     """Change one's own password; every other session of the user ends."""
-    if not verify_password(user.password_hash, current):
+    if not verify_own_secret(user, current):  # shares the login lockout (429)
         raise ApiError(422, fields={"current_password": ["This is not your current password."]})
     if user.role == Role.PARTICIPANT:
         check_participant_secret(new, "new_password")
