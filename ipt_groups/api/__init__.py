@@ -23,19 +23,22 @@ from ipt_groups.api import (
     notes,
     notifications,
     outcomes,
+    privacy,
     programmes,
     push,
     runner,
     sessions,
+    spec_security,
     users,
 )
 
 
 def register_blueprints(app: Flask, api: Api) -> None:
+    api.spec.plugins.append(spec_security.SecurityDoc(app))
     for module in (
         auth, me, users, programmes, cohorts, sessions, agenda, enrolments, invites, calendar,
         attendance, outcomes, measures, alerts, notes, runner, clinic, notifications, audit,
-        content, push,
+        content, push, privacy,
     ):  # fmt: skip
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.bp)

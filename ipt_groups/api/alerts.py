@@ -11,7 +11,7 @@ from flask.views import MethodView
 from flask_login import current_user
 from marshmallow import validate
 
-from ipt_groups.api.common import ID
+from ipt_groups.api.common import ID, conflict
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
@@ -160,6 +160,7 @@ class AlertAcknowledge(MethodView):
     @roles_required(Role.ADMIN, Role.SUPERVISOR)
     @blp.arguments(AcknowledgeSchema)
     @blp.response(200, AlertSchema)
+    @blp.alt_response(409, **conflict("already_acknowledged"))
     def post(self, data: dict[str, Any], alert_id: int) -> Any:
         """Close the alert with the action taken: contacted, safety_plan, referred,
         emergency_services or other (with a note)."""

@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_login import current_user
 from marshmallow import validate
 
-from ipt_groups.api.common import ID
+from ipt_groups.api.common import ID, conflict
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
@@ -127,6 +127,7 @@ class SessionAttendance(MethodView):
     @roles_required(*MANAGERS)
     @blp.arguments(AttendanceWriteSchema)
     @blp.response(200, RegisterSchema)
+    @blp.alt_response(409, **conflict("key_reused"))
     def put(self, data: dict[str, Any], session_id: int) -> Any:
         """Record or correct marks (present, late, excused, absent); safe to replay."""
         session = access.get_session(current_user, session_id, manage=True)
@@ -143,6 +144,7 @@ class SessionAllPresent(MethodView):
     @roles_required(*MANAGERS)
     @blp.arguments(AllPresentSchema)
     @blp.response(200, RegisterSchema)
+    @blp.alt_response(409, **conflict("key_reused"))
     def post(self, data: dict[str, Any], session_id: int) -> Any:
         """Mark everyone present (those who said they can't come: excused), then correct."""
         session = access.get_session(current_user, session_id, manage=True)
@@ -164,6 +166,7 @@ class MyApology(MethodView):
     @roles_required(Role.PARTICIPANT)
     @blp.arguments(ApologySchema)
     @blp.response(200, ApologyResultSchema)
+    @blp.alt_response(409, **conflict("session_not_upcoming"))
     def put(self, data: dict[str, Any], session_id: int) -> Any:
         """Tell the facilitator I can't come to this session (reason optional)."""
         member, session = _my_session(session_id)

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_login import current_user
 from marshmallow import validate
 
-from ipt_groups.api.common import EARLIEST, ID, LATEST, Language, TimeZone, UserId
+from ipt_groups.api.common import EARLIEST, ID, LATEST, Language, TimeZone, UserId, conflict
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.api.sessions import SessionSchema, present_session
 from ipt_groups.clock import utcnow
@@ -196,6 +196,12 @@ class CohortDetail(MethodView):
     @roles_required(Role.ADMIN, Role.FACILITATOR)
     @blp.arguments(CohortUpdateSchema(partial=True))
     @blp.response(200, CohortSchema)
+    @blp.alt_response(
+        409,
+        **conflict(
+            "cohort_closed", "cohort_started", "capacity_below_enrolled", "supervisor_required"
+        ),
+    )
     def patch(self, changes: dict[str, Any], cohort_id: int) -> Any:
         """Change a cohort. The weekly slot (day, time, zone, start) only before it starts."""
         cohort = access.get_cohort(current_user, cohort_id, manage=True)
@@ -209,6 +215,9 @@ class CohortStatusChange(MethodView):
     @roles_required(Role.ADMIN, Role.FACILITATOR)
     @blp.arguments(StatusChangeSchema)
     @blp.response(200, CohortSchema)
+    @blp.alt_response(
+        409, **conflict("invalid_transition", "supervisor_required", "sessions_remaining")
+    )
     def post(self, data: dict[str, Any], cohort_id: int) -> Any:
         """Move the cohort along its lifecycle: planned -> active -> completed, or cancelled."""
         cohort = access.get_cohort(current_user, cohort_id, manage=True)
@@ -229,6 +238,7 @@ class SkippedDates(MethodView):
     @roles_required(Role.ADMIN, Role.FACILITATOR)
     @blp.arguments(ClosedDateSchema)
     @blp.response(201, ClosedDateSchema)
+    @blp.alt_response(409, **conflict("already_closed", "cohort_closed"))
     def post(self, data: dict[str, Any], cohort_id: int) -> Any:
         """Skip a date: a session on it, and every later one, moves back a week."""
         cohort = access.get_cohort(current_user, cohort_id, manage=True)
@@ -262,6 +272,7 @@ class ClosedDates(MethodView):
     @roles_required(Role.ADMIN)
     @blp.arguments(ClosedDateSchema)
     @blp.response(201, ClosedDateSchema)
+    @blp.alt_response(409, **conflict("already_closed"))
     def post(self, data: dict[str, Any]) -> Any:
         """Close the clinic on a date: every running cohort's session on it moves back a week."""
         row = calendar.add_closed_date(current_actor(), data["day"], data["label"], None)

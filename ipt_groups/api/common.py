@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import marshmallow as ma
 from flask import current_app, request
 from marshmallow import validate
 
+from ipt_groups.errors import ErrorSchema
 from ipt_groups.i18n import SUPPORTED_LANGUAGES, is_valid_time_zone
 
 
@@ -82,3 +84,13 @@ class LocalDateTime(ma.fields.NaiveDateTime):
 
 def UserId(**kwargs: object) -> ma.fields.Integer:  # noqa: N802 - reads as a field class
     return ma.fields.Integer(validate=validate.Range(min=1, max=2147483647), **kwargs)  # type: ignore[arg-type]
+
+
+def conflict(*codes: str) -> dict[str, Any]:
+    """``@blp.alt_response(409, **conflict("cohort_closed"))``: a 409 documented
+    with the error envelope's schema and the ``error.code`` values it can carry,
+    so a client knows which state conflicts to expect (and the fuzzer checks it)."""
+    return {
+        "schema": ErrorSchema,
+        "description": f"Conflicts with the current state (error.code: {', '.join(codes)})",
+    }

@@ -14,7 +14,7 @@ from flask.views import MethodView
 from flask_login import current_user
 from marshmallow import validate
 
-from ipt_groups.api.common import ID
+from ipt_groups.api.common import ID, conflict
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
@@ -241,6 +241,7 @@ class Library(MethodView):
     @roles_required(Role.ADMIN)
     @blp.arguments(LibraryItemCreateSchema)
     @blp.response(201, LibraryItemSchema)
+    @blp.alt_response(409, **conflict("key_taken"))
     def post(self, data: dict[str, Any]) -> Any:
         """Add a reading (Markdown) in one language; translate it with PUT."""
         actor = current_actor()
@@ -336,6 +337,7 @@ class CohortReleases(MethodView):
     @roles_required(*MANAGERS)
     @blp.arguments(ReleaseCreateSchema)
     @blp.response(200, ReleaseSchema(many=True))
+    @blp.alt_response(409, **conflict("retired"))
     def post(self, data: dict[str, Any], cohort_id: int) -> Any:
         """Release a reading now, or schedule it for a moment (overrides the plan)."""
         cohort = access.get_cohort(current_user, cohort_id, manage=True)
@@ -364,6 +366,7 @@ class ShareLive(MethodView):
     @roles_required(*MANAGERS)
     @blp.arguments(ShareSchema)
     @blp.response(200, ReleaseSchema(many=True))
+    @blp.alt_response(409, **conflict("retired"))
     def post(self, data: dict[str, Any], session_id: int) -> Any:
         """Share a reading with the group now, from the session runner."""
         session = access.get_session(current_user, session_id, manage=True)

@@ -11,7 +11,7 @@ from flask.views import MethodView
 from flask_login import current_user
 from marshmallow import validate
 
-from ipt_groups.api.common import ID, Language, TimeZone, public_base_url
+from ipt_groups.api.common import ID, Language, TimeZone, conflict, public_base_url
 from ipt_groups.api.invites import IssuedInviteSchema, present_issued
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.api.sessions import MeetingSchema, present_meeting
@@ -192,6 +192,7 @@ class CohortEnrolments(MethodView):
     @roles_required(*MANAGERS)
     @blp.arguments(EnrolmentCreateSchema)
     @blp.response(201, EnrolmentCreatedSchema)
+    @blp.alt_response(409, **conflict("cohort_closed", "late_join_closed"))
     def post(self, data: dict[str, Any], cohort_id: int) -> Any:
         """Add a member: enrolled, waitlisted when full, or referred when screened out.
 
@@ -248,6 +249,7 @@ class EnrolmentWithdraw(MethodView):
     @roles_required(*MANAGERS)
     @blp.arguments(WithdrawSchema)
     @blp.response(200, EnrolmentSchema)
+    @blp.alt_response(409, **conflict("not_current"))
     def post(self, data: dict[str, Any], enrolment_id: int) -> Any:
         """Withdraw a member; the first person on the waitlist gets the place."""
         member = access.get_enrolment(current_user, enrolment_id, manage=True)
@@ -260,6 +262,7 @@ class EnrolmentWithdraw(MethodView):
 class EnrolmentReactivate(MethodView):
     @roles_required(*MANAGERS)
     @blp.response(200, EnrolmentSchema)
+    @blp.alt_response(409, **conflict("not_withdrawn", "cohort_closed", "late_join_closed"))
     def post(self, enrolment_id: int) -> Any:
         """Bring a withdrawn member back (waitlisted if the group is full)."""
         member = access.get_enrolment(current_user, enrolment_id, manage=True)
@@ -273,6 +276,7 @@ class EnrolmentMove(MethodView):
     @roles_required(*MANAGERS)
     @blp.arguments(MoveSchema)
     @blp.response(200, EnrolmentSchema)
+    @blp.alt_response(409, **conflict("not_current", "cohort_closed", "late_join_closed"))
     def post(self, data: dict[str, Any], enrolment_id: int) -> Any:
         """Move a member to another cohort you manage; returns the new enrolment."""
         member = access.get_enrolment(current_user, enrolment_id, manage=True)

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_login import current_user
 from marshmallow import validate
 
-from ipt_groups.api.common import ID, UserSchema, public_base_url
+from ipt_groups.api.common import ID, UserSchema, conflict, public_base_url
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
@@ -99,6 +99,7 @@ class EnrolmentInvites(MethodView):
 
     @roles_required(*MANAGERS)
     @blp.response(201, IssuedInviteSchema)
+    @blp.alt_response(409, **conflict("not_current"))
     def post(self, enrolment_id: int) -> Any:
         """Issue a new invite (lost code, expired): the previous unused one stops working."""
         member = access.get_enrolment(current_user, enrolment_id, manage=True)
@@ -116,6 +117,7 @@ class EnrolmentInvites(MethodView):
 class InviteRevoke(MethodView):
     @roles_required(*MANAGERS)
     @blp.response(200, InviteSchema)
+    @blp.alt_response(409, **conflict("invite_used"))
     def post(self, invite_id: int) -> Any:
         """Revoke an unused invite."""
         invite = access.get_invite(current_user, invite_id, manage=True)

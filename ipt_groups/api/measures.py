@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_login import current_user
 from marshmallow import validate
 
-from ipt_groups.api.common import ID
+from ipt_groups.api.common import ID, conflict
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
@@ -235,6 +235,7 @@ class Instruments(MethodView):
     @roles_required(Role.ADMIN)
     @blp.arguments(InstrumentSchema)
     @blp.response(201, InstrumentSchema)
+    @blp.alt_response(409, **conflict("key_taken"))
     def post(self, data: dict[str, Any]) -> Any:
         """Add a locally validated instrument: items, answer scale, bands, risk items."""
         instrument = measures.create_local(current_actor(), data)
@@ -253,6 +254,7 @@ class InstrumentByKey(MethodView):
 
     @roles_required(Role.ADMIN)
     @blp.response(204)
+    @blp.alt_response(409, **conflict("shipped"))
     def delete(self, key: str) -> None:
         """Archive a local instrument (past answers keep their copy)."""
         measures.archive_local(current_actor(), key)
@@ -288,6 +290,7 @@ class MemberAssessments(MethodView):
     @roles_required(*MANAGERS)
     @blp.arguments(AssessmentCreateSchema)
     @blp.response(201, AssessmentResultSchema)
+    @blp.alt_response(409, **conflict("key_reused"))
     def post(self, data: dict[str, Any], enrolment_id: int) -> Any:
         """Enter a measure on the member's behalf. A risk answer (PHQ-9 item 9 above
         0) opens a risk alert at once; the response carries the crisis instructions."""
@@ -328,6 +331,7 @@ class MyCheckIn(MethodView):
     @roles_required(Role.PARTICIPANT)
     @blp.arguments(CheckInSchema)
     @blp.response(201, CheckInResultSchema)
+    @blp.alt_response(409, **conflict("nothing_due", "key_reused"))
     def post(self, data: dict[str, Any]) -> Any:
         """Send my answers. If an answer says I may be at risk, the clinic's crisis
         text comes back in this response, and my group's supervisor is told."""

@@ -10,7 +10,7 @@ from flask_login import current_user
 from marshmallow import validate
 
 from ipt_groups.api.alerts import AlertSchema, Presenter
-from ipt_groups.api.common import ID
+from ipt_groups.api.common import ID, conflict
 from ipt_groups.api.measures import AssessmentSchema
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.errors import ApiError
@@ -108,6 +108,9 @@ class SessionNotes(MethodView):
     @roles_required(*MANAGERS)
     @blp.arguments(NoteCreateSchema)
     @blp.response(201, NoteSchema)
+    @blp.alt_response(
+        409, **conflict("session_cancelled", "cohort_closed", "session_not_started", "note_exists")
+    )
     def post(self, data: dict[str, Any], session_id: int) -> Any:
         """Write the group note, or a note on one member. Once only: notes are not
         changed after they are written (write a new one on a later session)."""
@@ -124,6 +127,10 @@ class SessionTasks(MethodView):
     @roles_required(*MANAGERS)
     @blp.arguments(TasksWriteSchema)
     @blp.response(200, TaskSchema(many=True))
+    @blp.alt_response(
+        409,
+        **conflict("session_cancelled", "cohort_closed", "session_not_started", "task_reviewed"),
+    )
     def put(self, data: dict[str, Any], session_id: int) -> Any:
         """Agree each member's interpersonal task for the coming week (one per member
         per session; sending it again replaces the text until it is reviewed)."""
@@ -139,6 +146,10 @@ class TaskReviewView(MethodView):
     @roles_required(*MANAGERS)
     @blp.arguments(ReviewSchema)
     @blp.response(200, TaskSchema)
+    @blp.alt_response(
+        409,
+        **conflict("session_cancelled", "cohort_closed", "session_not_started", "task_reviewed"),
+    )
     def post(self, data: dict[str, Any], task_id: int) -> Any:
         """Review last week's task: done, partly or not done."""
         task = db.session.get(MemberTask, task_id)

@@ -54,7 +54,21 @@ class SafeParser(FlaskParser):
         return super().load_querystring(req, schema)
 
 
+def _refuse_oversized_body() -> None:
+    # Werkzeug checks MAX_CONTENT_LENGTH only when the body is read, so a view
+    # that takes no body would accept a huge one; refuse it by its length.
+    limit = flask.request.max_content_length
+    length = flask.request.content_length
+    if limit is not None and length is not None and length > limit:
+        raise ApiError(413)
+
+
 class ApiBlueprint(Blueprint):
-    """flask-smorest's Blueprint with our parser; every API module uses this."""
+    """flask-smorest's Blueprint with our parser and body size check; every API
+    module uses this."""
 
     ARGUMENTS_PARSER = SafeParser()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.before_request(_refuse_oversized_body)

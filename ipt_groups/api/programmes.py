@@ -8,6 +8,7 @@ import marshmallow as ma
 from flask.views import MethodView
 from marshmallow import validate
 
+from ipt_groups.api.common import conflict
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES, Role
@@ -127,6 +128,7 @@ class Programmes(MethodView):
     @roles_required(Role.ADMIN)
     @blp.arguments(ProgrammeSchema)
     @blp.response(201, ProgrammeSchema)
+    @blp.alt_response(409, **conflict("key_taken"))
     def post(self, data: dict[str, Any]) -> Any:
         """Create a custom programme. The phase map must cover every session once."""
         template = programmes.create_programme(current_actor(), data)
@@ -145,6 +147,7 @@ class ProgrammeDetail(MethodView):
     @roles_required(Role.ADMIN)
     @blp.arguments(ProgrammeUpdateSchema(partial=True))
     @blp.response(200, ProgrammeSchema)
+    @blp.alt_response(409, **conflict("shipped_programme"))
     def patch(self, changes: dict[str, Any], key: str) -> Any:
         """Change a custom programme; cohorts already created keep their copy."""
         template = programmes.update_programme(current_actor(), key, changes)
@@ -153,6 +156,7 @@ class ProgrammeDetail(MethodView):
 
     @roles_required(Role.ADMIN)
     @blp.response(204)
+    @blp.alt_response(409, **conflict("shipped_programme"))
     def delete(self, key: str) -> None:
         """Archive a custom programme: no new cohorts; existing ones are unaffected."""
         programmes.archive_programme(current_actor(), key)

@@ -3,7 +3,7 @@ who got each session's reminder."""
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import time, timedelta
 from typing import Any
 
 import marshmallow as ma
@@ -12,19 +12,23 @@ from flask.views import MethodView
 from flask_login import current_user
 from marshmallow import validate
 
-from ipt_groups.api.common import ID, Language, TimeZone
+from ipt_groups.api.common import ID, Language, TimeZone, conflict
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.i18n import SUPPORTED_LANGUAGES
 from ipt_groups.models import STAFF_ROLES, PushSubscription, Role
 from ipt_groups.push import messages
+from ipt_groups.ratelimit import limited
 from ipt_groups.security import current_actor, public, roles_required
-from ipt_groups.services import access, devices, notifications, reminders
+from ipt_groups.services import access, devices, notifications, reminders, throttle
 
 blp = Blueprint("push", __name__, url_prefix="/api", description="Notifications on devices")
 
 EVERYONE = tuple(Role)
+# A test push goes out to every device of the user through the push services:
+# enough to try a few phones, too few to use us for flooding anyone.
+PUSH_TEST = throttle.Limit("push:test", hits=5, window=timedelta(minutes=10))
 
 
 class VapidKeySchema(ma.Schema):
@@ -136,8 +140,11 @@ class Subscription(MethodView):
 
 @blp.route("/push/test")
 class TestSend(MethodView):
+    @limited(PUSH_TEST)
     @roles_required(*EVERYONE)
     @blp.response(200, TestSendSchema)
+    @blp.alt_response(409, **conflict("conflict"))
+    @blp.alt_response(429, description="More than 5 test sends in 10 minutes; see Retry-After")
     def post(self) -> Any:
         """Send a test notification to my own devices now, and say what happened."""
         result = devices.send_test(current_user)

@@ -11,7 +11,7 @@ from flask.views import MethodView
 from flask_login import current_user
 from marshmallow import validate
 
-from ipt_groups.api.common import ID, LocalDateTime
+from ipt_groups.api.common import ID, LocalDateTime, conflict
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES, GroupSession, MemberMeeting, Role
@@ -129,6 +129,7 @@ class CohortSessions(MethodView):
     @roles_required(*MANAGERS)
     @blp.arguments(CatchUpSchema)
     @blp.response(201, SessionSchema)
+    @blp.alt_response(409, **conflict("cohort_closed"))
     def post(self, data: dict[str, Any], cohort_id: int) -> Any:
         """Add a catch-up session."""
         cohort = access.get_cohort(current_user, cohort_id, manage=True)
@@ -157,6 +158,7 @@ class SessionReschedule(MethodView):
     @roles_required(*MANAGERS)
     @blp.arguments(RescheduleSchema)
     @blp.response(200, RescheduleResultSchema)
+    @blp.alt_response(409, **conflict("cohort_closed", "session_cancelled", "session_started"))
     def post(self, data: dict[str, Any], session_id: int) -> Any:
         """Move a session, or it and all later ones, to a new local date and time."""
         session = access.get_session(current_user, session_id, manage=True)
@@ -172,6 +174,7 @@ class SessionCancel(MethodView):
     @roles_required(*MANAGERS)
     @blp.arguments(CancelSchema)
     @blp.response(200, SessionSchema)
+    @blp.alt_response(409, **conflict("cohort_closed", "session_cancelled", "session_started"))
     def post(self, data: dict[str, Any], session_id: int) -> Any:
         """Cancel a session (add a catch-up session to make up for it)."""
         session = access.get_session(current_user, session_id, manage=True)
@@ -191,6 +194,7 @@ class MeetingDetail(MethodView):
     @roles_required(*MANAGERS)
     @blp.arguments(MeetingUpdateSchema)
     @blp.response(200, MeetingSchema)
+    @blp.alt_response(409, **conflict("not_current"))
     def patch(self, changes: dict[str, Any], meeting_id: int) -> Any:
         """Book, move or cancel a one-to-one meeting (time in the cohort's zone)."""
         meeting = access.get_meeting(current_user, meeting_id, manage=True)

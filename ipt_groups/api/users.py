@@ -8,7 +8,14 @@ import marshmallow as ma
 from flask.views import MethodView
 from marshmallow import validate
 
-from ipt_groups.api.common import Language, PageArgsSchema, PageMetaSchema, TimeZone, UserSchema
+from ipt_groups.api.common import (
+    Language,
+    PageArgsSchema,
+    PageMetaSchema,
+    TimeZone,
+    UserSchema,
+    conflict,
+)
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES, Role
@@ -72,6 +79,7 @@ class Users(MethodView):
     @roles_required(Role.ADMIN)
     @blp.arguments(UserCreateSchema)
     @blp.response(201, UserSchema)
+    @blp.alt_response(409, **conflict("email_taken"))
     def post(self, data: dict[str, Any]) -> Any:
         """Create a staff account."""
         user = users.create_staff_user(current_actor(), **data)
@@ -90,6 +98,7 @@ class UserDetail(MethodView):
     @roles_required(Role.ADMIN)
     @blp.arguments(UserUpdateSchema)
     @blp.response(200, UserSchema)
+    @blp.alt_response(409, **conflict("email_taken", "participant_role", "last_admin"))
     def patch(self, changes: dict[str, Any], user_id: int) -> Any:
         """Update an account; a role change or password reset ends its sessions."""
         user = users.update_user(current_actor(), users.get_user(user_id), changes)
@@ -101,6 +110,7 @@ class UserDetail(MethodView):
 class UserDisable(MethodView):
     @roles_required(Role.ADMIN)
     @blp.response(200, UserSchema)
+    @blp.alt_response(409, **conflict("self_disable", "last_admin"))
     def post(self, user_id: int) -> Any:
         """Disable an account and end all its sessions at once."""
         user = users.disable_user(current_actor(), users.get_user(user_id))
