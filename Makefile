@@ -62,9 +62,11 @@ bench: $(VENV)/.dev-deps
 lighthouse: $(VENV)/.run-deps chromium
 	bench/lighthouse.sh
 
+## lint: ruff (style and security rules), and pip-audit of the pinned requirements
 lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python tools/audit_requirements.py
 
 format: $(VENV)/.dev-deps
 	$(BIN)/ruff check --fix .

@@ -12,7 +12,7 @@ def _int(name: str, default: int) -> int:
 
 
 # Platforms give the port in PORT and need 0.0.0.0; `make run` sets HOST=127.0.0.1.
-bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '5000')}"
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '5000')}"  # noqa: S104
 workers = _int("WEB_CONCURRENCY", 2)
 threads = _int("GUNICORN_THREADS", 4)
 # Heroku-style routers give up after 30 s; stop sooner and let the request fail cleanly.

@@ -208,7 +208,9 @@ def test_an_unreachable_database_is_a_json_503_and_the_app_heals(
         "detail": fac.get(f"/api/cohorts/{made['id']}"),
         "write": fac.post("/api/cohorts", json=cohort_body(name="Made during the outage")),
         "offline replay": fac.post(
-            "/api/cohorts", json=cohort_body(name="Queued"), headers={"Idempotency-Key": "queued-0001"}
+            "/api/cohorts",
+            json=cohort_body(name="Queued"),
+            headers={"Idempotency-Key": "queued-0001"},
         ),
         "login": stranger.login("facilitator@test.example"),
         "me": fac.get("/api/me"),

@@ -129,9 +129,9 @@ def test_notes_are_written_once_and_shown_in_the_members_record(
     ]  # fmt: skip
     with app.app_context():
         reads = db.session.scalars(
-            select(AuditEvent.actor_id).where(
-                AuditEvent.action == "member_record.read", AuditEvent.subject_id == a
-            )
+            select(AuditEvent.actor_id)
+            .where(AuditEvent.action == "member_record.read", AuditEvent.subject_id == a)
+            .order_by(AuditEvent.id)  # no ORDER BY, no order: PostgreSQL may return either
         ).all()
     assert reads == [users["facilitator"], users["supervisor"]]
 

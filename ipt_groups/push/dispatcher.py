@@ -84,7 +84,7 @@ class Report:
 def backoff(attempt: int) -> timedelta:
     """30 s, 1 min, 2 min, ... capped at 30 min, with jitter so retries spread out."""
     # Capped after the jitter, so a waiting row comes back at least every half hour.
-    delay = BACKOFF_BASE * (2 ** min(max(attempt - 1, 0), 16)) * random.uniform(0.8, 1.2)
+    delay = BACKOFF_BASE * (2 ** min(max(attempt - 1, 0), 16)) * random.uniform(0.8, 1.2)  # noqa: S311 (jitter, not a secret)
     return min(delay, BACKOFF_CAP)
 
 

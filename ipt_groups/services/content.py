@@ -626,7 +626,8 @@ def export_library(folder: Path) -> int:
         languages = languages_of([item.id]).get(item.id, [])
         for language in languages:
             version = latest(item, language)
-            assert version is not None
+            if version is None:  # languages_of() listed it: a version exists
+                raise RuntimeError(f"{item.key}: no {language} version")
             meta = {
                 "key": item.key,
                 "language": language,

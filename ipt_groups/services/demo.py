@@ -23,7 +23,7 @@ from ipt_groups.services import cohorts, content, enrolment, invites
 from ipt_groups.services.audit import SYSTEM, Actor
 from ipt_groups.services.passwords import hash_password
 
-DEMO_PASSWORD = "ipt-demo-2026"
+DEMO_PASSWORD = "ipt-demo-2026"  # noqa: S105 (printed by `make run`; demo data is refused in production)
 DEMO_PARTICIPANT = "demo-participant"
 DEMO_PIN = "246810"
 DEMO_COHORT_NAME = "Demo group (Tuesdays)"
@@ -74,7 +74,8 @@ def _next_monday(today: date) -> date:
 
 def _staff(email: str) -> User:
     user = db.session.scalar(select(User).where(User.email == email))
-    assert user is not None
+    if user is None:
+        raise RuntimeError(f"demo staff {email} missing")
     return user
 
 
@@ -122,7 +123,8 @@ def _seed_cohort(result: DemoResult) -> Cohort:
     joined = db.session.scalar(
         select(Enrolment).where(Enrolment.display_name == "Demo Participant")
     )
-    assert joined is not None and joined.user is not None
+    if joined is None or joined.user is None:
+        raise RuntimeError("the demo participant was not created")
     joined.user.username = DEMO_PARTICIPANT
     joined.user.password_hash = hash_password(DEMO_PIN)
     result.created.append(f"cohort {DEMO_COHORT_NAME!r} with 3 members")

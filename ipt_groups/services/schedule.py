@@ -100,7 +100,8 @@ def _session_event(session: GroupSession, cohort: Cohort, language: str) -> Cale
 
 
 def _meeting_event(meeting: MemberMeeting, cohort: Cohort, language: str) -> CalendarEvent:
-    assert meeting.starts_at is not None
+    if meeting.starts_at is None:  # callers pass only scheduled meetings
+        raise ValueError(f"meeting {meeting.id} has no time")
     return CalendarEvent(
         ref=f"member-meeting-{meeting.id}",
         kind="individual",
