@@ -186,8 +186,11 @@ class CohortEnrolments(MethodView):
         positions = {w.id: i for i, w in enumerate(enrolment.waitlist(cohort), start=1)}
         # The list shows who was referred at screening: that read is audited too.
         audit.record(current_actor(), "enrolment.list", "cohort", cohort.id)
+        # Built before the commit, which expires every row: read after it, each
+        # member and user would be fetched again, one query each.
+        body = [_summary(e, positions) for e in rows]
         db.session.commit()
-        return [_summary(e, positions) for e in rows]
+        return body
 
     @roles_required(*MANAGERS)
     @blp.arguments(EnrolmentCreateSchema)

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
@@ -297,6 +298,7 @@ def waitlist(cohort: Cohort) -> list[Enrolment]:
         select(Enrolment)
         .where(Enrolment.cohort_id == cohort.id, Enrolment.status == EnrolmentStatus.WAITLISTED)
         .order_by(Enrolment.queued_at, Enrolment.id)
+        .options(selectinload(Enrolment.user))  # the list shows usernames: one query, not one each
     )
     return list(db.session.scalars(stmt))
 
@@ -326,7 +328,9 @@ def list_enrolments(cohort: Cohort, status: str | None) -> list[Enrolment]:
     stmt = select(Enrolment).where(Enrolment.cohort_id == cohort.id)
     if status:
         stmt = stmt.where(Enrolment.status == status)
-    return list(db.session.scalars(stmt.order_by(Enrolment.queued_at, Enrolment.id)))
+    stmt = stmt.order_by(Enrolment.queued_at, Enrolment.id)
+    # The list shows usernames: their users in one query, not one each.
+    return list(db.session.scalars(stmt.options(selectinload(Enrolment.user))))
 
 
 def current_enrolment(user: User) -> Enrolment | None:
