@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 PYTEST_ARGS ?= -q
 
-.PHONY: run test lint format install install-dev clean bench chromium lighthouse
+.PHONY: run test lint format install install-dev clean bench chromium lighthouse deploy-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,12 @@ test: $(VENV)/.dev-deps chromium
 		echo "== the suite again on PostgreSQL"; \
 		IPT_TEST_BACKEND=postgres $(BIN)/python -m pytest $(PYTEST_ARGS); \
 	fi
+
+## deploy-check: the Procfile's release, web and clock on a fresh PostgreSQL database, one
+## reminder through the clock to the fake push service, then SIGTERM: both exit 0 within 30 s
+DEPLOY_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/ipt_deploy_check
+deploy-check: $(VENV)/.dev-deps
+	DEPLOY_DATABASE_URL=$(DEPLOY_DATABASE_URL) $(BIN)/python tools/deploy_check.py
 
 ## bench: the push fan-out benchmark on PostgreSQL (prints figures; not a test)
 BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/ipt_bench

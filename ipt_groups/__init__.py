@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, send_from_directory
+from flask import Flask, Response, request, send_from_directory
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -119,28 +119,40 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def _register_frontend(app: Flask) -> None:
+    # Versioned static URLs, cache headers and gzip: see ipt_groups/frontend.py.
     shell = frontend.Shell(STATIC_DIR)
+    tree = frontend.build_dir(shell, Path(app.instance_path))
+    app.wsgi_app = frontend.static_files(app.wsgi_app, shell, tree)  # type: ignore[method-assign]
+
+    def fresh(response: Response) -> Response:
+        # Revalidated on every use; an unchanged file costs a 304.
+        response.headers["Cache-Control"] = frontend.REVALIDATE
+        if response.direct_passthrough:
+            return response  # send_from_directory: conditional already
+        response.add_etag()
+        return response.make_conditional(request)
 
     @app.get("/")
     def index() -> Response:
-        return send_from_directory(STATIC_DIR, "index.html", max_age=0)
+        # Filled in with this release's static prefix; always revalidated.
+        return fresh(Response(shell.index_html, mimetype="text/html"))
 
     @app.get("/sw.js")
     def service_worker() -> Response:
         # From the root so its scope is the whole app; never cached by the HTTP
         # cache, so a new release reaches phones on their next start.
-        response = Response(shell.script, mimetype="text/javascript")
-        response.headers["Cache-Control"] = "no-cache"
-        return response
+        return fresh(Response(shell.script, mimetype="text/javascript"))
 
     @app.get("/manifest.webmanifest")
     def manifest() -> Response:
-        response = send_from_directory(
-            STATIC_DIR, "manifest.webmanifest", mimetype="application/manifest+json", max_age=0
+        return fresh(
+            send_from_directory(
+                STATIC_DIR, "manifest.webmanifest", mimetype="application/manifest+json"
+            )
         )
-        response.headers["Cache-Control"] = "no-cache"
-        return response
 
     @app.get("/static/<path:filename>")
     def static(filename: str) -> Response:
-        return send_from_directory(STATIC_DIR, filename)
+        # Only what WhiteNoise did not answer: another release's prefix (a page
+        # or worker from before a deploy). This release's copy, revalidated.
+        return fresh(send_from_directory(tree, frontend.unversioned(filename)))

@@ -8,6 +8,7 @@ the service worker and manifest are served as browsers need them.
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from pathlib import Path
@@ -86,16 +87,95 @@ def test_the_service_worker_is_served_from_the_root_fresh_and_stamped(app: Flask
     assert response.headers["Cache-Control"] == "no-cache"
     assert response.mimetype == "text/javascript"
     body = response.get_data(as_text=True)
-    assert "__VERSION__" not in body and "__PRECACHE__" not in body
+    assert "__VERSION__" not in body and "__PRECACHE__" not in body and "__STATIC__" not in body
     version = re.search(r"const VERSION = '([0-9a-f]{16})'", body)
     assert version and version.group(1) == Shell(STATIC_DIR).version
+    prefix = f"/static/{version.group(1)}"
+    assert f"const STATIC = '{prefix}';" in body
+    assert f"importScripts('{prefix}/js/outbox-core.js');" in body
     precache = json.loads(re.search(r"const PRECACHE = (\[.*?\]);", body).group(1))
     for view in (STATIC_DIR / "js" / "views").glob("*.js"):
-        assert f"/static/js/views/{view.name}" in precache
-    assert "/" in precache and "/static/js/outbox-core.js" in precache
+        assert f"{prefix}/js/views/{view.name}" in precache
+    assert "/" in precache and f"{prefix}/js/outbox-core.js" in precache
+    # Only the root documents are unversioned: everything else is immutable.
+    assert [u for u in precache if not u.startswith(f"{prefix}/")] == [
+        "/",
+        "/manifest.webmanifest",
+    ]
     # Every precached URL exists, or the worker's install would fail.
     for url in precache:
-        assert client.get(url).status_code == 200, url
+        got = client.get(url)
+        assert got.status_code == 200, url
+        assert got.data, url
+    assert client.get(f"{prefix}/js/app.js").data == (STATIC_DIR / "js" / "app.js").read_bytes()
+
+
+def _prefix() -> str:
+    return f"/static/{Shell(STATIC_DIR).version}"
+
+
+def test_versioned_static_files_are_kept_for_a_year(app: Flask) -> None:
+    client = app.test_client()
+    for rel in ("js/app.js", "css/app.css", "i18n/common.json", "icons/icon-192.png"):
+        response = client.get(f"{_prefix()}/{rel}")
+        assert response.status_code == 200, rel
+        assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable", rel
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.data == (STATIC_DIR / rel).read_bytes(), rel
+    assert client.get(f"{_prefix()}/js/app.js").mimetype == "text/javascript"
+    assert client.get(f"{_prefix()}/nope.js").status_code == 404
+    # The root documents are not in the static tree at all.
+    for name in ("index.html", "sw.js", "manifest.webmanifest"):
+        assert client.get(f"{_prefix()}/{name}").status_code == 404, name
+
+
+def test_the_root_documents_and_old_urls_are_always_revalidated(app: Flask) -> None:
+    client = app.test_client()
+    page = client.get("/")
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-cache"
+    html = page.get_data(as_text=True)
+    assert f'<script type="module" src="{_prefix()}/js/app.js"></script>' in html
+    assert f'<link rel="stylesheet" href="{_prefix()}/css/app.css">' in html
+    assert "__STATIC__" not in html and "<script>" not in html
+    # An unchanged page costs a 304.
+    again = client.get("/", headers={"If-None-Match": page.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+    # An installed app's old page or worker asks for unversioned URLs, or for
+    # another release's: the current file, revalidated, never kept for a year.
+    for url in ("/static/js/app.js", "/static/0123456789abcdef/js/app.js"):
+        old = client.get(url)
+        assert old.status_code == 200, url
+        assert old.headers["Cache-Control"] == "no-cache", url
+        assert old.data == (STATIC_DIR / "js" / "app.js").read_bytes(), url
+    assert client.get("/static/0123456789abcdef/nope.js").status_code == 404
+    assert client.get("/static/sw.js").status_code == 404  # only the stamped one, at the root
+
+
+def test_text_files_are_sent_gzipped_to_browsers_that_accept_it(app: Flask) -> None:
+    client = app.test_client()
+    url = f"{_prefix()}/js/views/runner.js"
+    packed = client.get(url, headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed.headers["Vary"]
+    assert packed.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    source = (STATIC_DIR / "js" / "views" / "runner.js").read_bytes()
+    assert gzip.decompress(packed.data) == source
+    assert len(packed.data) < len(source) / 2
+    plain = client.get(url)
+    assert "Content-Encoding" not in plain.headers and plain.data == source
+    # PNGs are compressed already: sent as they are.
+    png = client.get(f"{_prefix()}/icons/icon-192.png", headers={"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in png.headers
+
+
+def test_a_second_app_reuses_the_built_tree(app: Flask) -> None:
+    shell = Shell(STATIC_DIR)
+    root = Path(app.instance_path) / "static-build"
+    tree = shell.build(root)
+    assert tree == root / shell.version and (tree / "js" / "app.js.gz").is_file()
+    before = (tree / "js" / "app.js").stat().st_ino
+    assert shell.build(root) == tree and (tree / "js" / "app.js").stat().st_ino == before
+    assert [p.name for p in root.iterdir() if p.name.startswith(".build-")] == []
 
 
 def test_a_changed_static_file_changes_the_version(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -75,6 +76,7 @@ def test_the_home_page_is_the_app_shell(client: ApiClient) -> None:
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert '<link rel="manifest" href="/manifest.webmanifest">' in page
-    assert '<script type="module" src="/static/js/app.js"></script>' in page
+    # The static tree is served under its release's hash (long-cached, immutable).
+    assert re.search(r'<script type="module" src="/static/[0-9a-f]{16}/js/app\.js"></script>', page)
     # No inline script: the Content Security Policy allows none.
     assert "<script>" not in page and "onclick=" not in page

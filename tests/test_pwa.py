@@ -15,7 +15,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from ipt_groups import STATIC_DIR
 from ipt_groups.extensions import db
+from ipt_groups.frontend import Shell
 from ipt_groups.models import (
     AgendaEntry,
     Assessment,
@@ -95,8 +97,10 @@ def test_the_app_is_installable(live: browser.LiveServer, pw: Any, tmp_path: Pat
             "caches.keys().then(ks => caches.open(ks[0])).then(c => c.keys())"
             ".then(rs => rs.map(r => new URL(r.url).pathname))"
         )
-        assert {"/", "/static/js/app.js", "/static/js/views/runner.js"} <= set(cached)
-        assert "/static/i18n/participant.json" in cached
+        # Versioned URLs (one prefix per release; see ipt_groups/frontend.py).
+        static = f"/static/{Shell(STATIC_DIR).version}"
+        assert {"/", f"{static}/js/app.js", f"{static}/js/views/runner.js"} <= set(cached)
+        assert f"{static}/i18n/participant.json" in cached
         screenshot(page, "phone-login")
 
 

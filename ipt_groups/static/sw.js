@@ -1,15 +1,17 @@
 /* The service worker: app shell offline, push notifications, Background Sync.
  *
  * Served from /sw.js (scope: the whole app) with Cache-Control: no-cache; the
- * server fills in VERSION (a hash of the static files) and PRECACHE (their
- * URLs), so every release installs a fresh cache. The API is never cached
+ * server fills in VERSION (a hash of the static files), STATIC (this release's
+ * /static/<version> prefix) and PRECACHE (the shell's URLs, versioned), so
+ * every release installs a fresh cache. The API is never cached
  * here: the page keeps the last answers it saw in IndexedDB, per user, and
  * clears them at logout.
  */
 /* global IptOutbox */
-importScripts('/static/js/outbox-core.js');
+importScripts('__STATIC__/js/outbox-core.js');
 
 const VERSION = '__VERSION__';
+const STATIC = '__STATIC__';
 const PRECACHE = __PRECACHE__;
 const CACHE = `shell-${VERSION}`;
 
@@ -40,8 +42,13 @@ self.addEventListener('fetch', (event) => {
     event.respondWith(fetch(event.request).catch(() => caches.match('/', { cacheName: CACHE })));
     return;
   }
+  // /static/x and /static/<another release>/x (the i18n catalogs and view
+  // styles, an older page) are this release's /static/<version>/x in the cache.
+  const key = url.pathname.startsWith('/static/')
+    ? url.pathname.replace(/^\/static\/(?:[0-9a-f]{16}\/)?/, `${STATIC}/`)
+    : event.request;
   event.respondWith(
-    caches.match(event.request, { cacheName: CACHE, ignoreSearch: true })
+    caches.match(key, { cacheName: CACHE, ignoreSearch: true })
       .then((hit) => hit || fetch(event.request)),
   );
 });
@@ -80,8 +87,8 @@ async function showPush(event) {
   const title = (ok && data.title) || fallback.title;
   const options = {
     body: (ok && data.body) || fallback.body,
-    icon: '/static/icons/icon-192.png',
-    badge: '/static/icons/icon-192.png',
+    icon: `${STATIC}/icons/icon-192.png`,
+    badge: `${STATIC}/icons/icon-192.png`,
     data: { url: (ok && typeof data.url === 'string' && data.url.startsWith('/')) ? data.url : '/#/' },
   };
   if (ok && data.tag) {

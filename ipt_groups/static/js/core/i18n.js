@@ -19,7 +19,9 @@ export function pickLanguage(preferred) {
 
 async function fetchArea(area) {
   if (!loaded.has(area)) {
-    loaded.set(area, fetch(`/static/i18n/${area}.json`).then((r) => {
+    // Relative to this module: the release's versioned, long-cached path.
+    const url = new URL(`../../i18n/${area}.json`, import.meta.url);
+    loaded.set(area, fetch(url).then((r) => {
       if (!r.ok) throw new Error(`catalog ${area}: ${r.status}`);
       return r.json();
     }));

@@ -143,7 +143,8 @@ export function staleNote(data) {
 // A screen's own stylesheet, added once when the screen is first shown, so a
 // participant's phone never downloads the staff screens' styles.
 export function stylesheet(name) {
-  const href = `/static/css/${name}.css`;
+  // Relative to this module, so the release's versioned (long-cached) path is used.
+  const href = new URL(`../../css/${name}.css`, import.meta.url).pathname;
   if (!document.querySelector(`link[href="${href}"]`)) {
     document.head.append(h('link', { rel: 'stylesheet', href }));
   }
