@@ -123,3 +123,27 @@ def test_the_python_version_matches_the_project() -> None:
     assert version == "3.11"
     requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
     assert requires.startswith(">=3.11"), requires
+
+
+def test_the_render_blueprint_runs_the_procfiles_commands_with_the_required_settings() -> None:
+    import yaml
+
+    blueprint = yaml.safe_load((ROOT / "render.yaml").read_text())
+    procfile = dict(
+        line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line
+    )
+    services = {s["type"]: s for s in blueprint["services"]}
+    assert services["web"]["startCommand"] == procfile["web"]
+    assert services["web"]["preDeployCommand"] == procfile["release"]
+    assert services["worker"]["startCommand"] == procfile["clock"]
+    groups = {g["name"]: g for g in blueprint["envVarGroups"]}
+    for service in services.values():
+        keys = {v["key"] for v in service["envVars"] if "key" in v}
+        for group in (v["fromGroup"] for v in service["envVars"] if "fromGroup" in v):
+            keys |= {v["key"] for v in groups[group]["envVars"]}
+        # What production refuses to start without, on both processes.
+        assert {
+            "DATABASE_URL", "APP_ENV", "SECRET_KEY",
+            "VAPID_PRIVATE_KEY", "VAPID_PUBLIC_KEY", "VAPID_SUBJECT",
+        } <= keys, service["name"]  # fmt: skip
+        assert keys <= set(ENV_VARS), service["name"]
