@@ -568,10 +568,11 @@ def test_an_erased_account_cannot_be_enabled_back_into_use(
     withdraw_and_acknowledge(story, as_role)
     admin = as_role("admin")
     assert erase(admin, story["user_id"]).status_code == 200
-    assert admin.post(f"/api/users/{story['user_id']}/enable").status_code == 200
+    refused = admin.post(f"/api/users/{story['user_id']}/enable")
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "erased"
     with app.app_context():
         user = db.session.get(User, story["user_id"])
-        assert user.disabled_at is None and user.is_active is False  # erased stays inactive
+        assert user.erased_at is not None and user.is_active is False
     login = ApiClient(app.test_client()).login(username=f"erased-{story['user_id']}", password=PIN)
     assert login.status_code == 401
 

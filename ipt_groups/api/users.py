@@ -122,6 +122,7 @@ class UserDisable(MethodView):
 class UserEnable(MethodView):
     @roles_required(Role.ADMIN)
     @blp.response(200, UserSchema)
+    @blp.alt_response(409, **conflict("erased"))
     def post(self, user_id: int) -> Any:
         """Enable a disabled account (the user logs in again)."""
         user = users.enable_user(current_actor(), users.get_user(user_id))

@@ -205,6 +205,9 @@ def disable_user(actor: Actor, user: User) -> User:
 
 
 def enable_user(actor: Actor, user: User) -> User:
+    if user.erased_at is not None:
+        # Nothing personal is left to log in with; a new account is the way back.
+        raise ApiError(409, "This account was erased and cannot be enabled.", code="erased")
     if not user.is_active:
         user.disabled_at = None
         audit.record(actor, "user.enable", "user", user.id)
