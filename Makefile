@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 PYTEST_ARGS ?= -q
 
-.PHONY: run test lint format install install-dev clean bench chromium lighthouse deploy-check
+.PHONY: run test lint format install install-dev clean bench bench-scale chromium lighthouse deploy-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,32 @@ deploy-check: $(VENV)/.dev-deps
 BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/ipt_bench
 bench: $(VENV)/.dev-deps
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/push_fanout.py
+
+## bench-scale: seed programme-scale data on PostgreSQL (SIZES = fractions of full scale) and
+## load each size under gunicorn with wrk; prints tables, writes docs/bench-scale.png (not a test)
+SIZES    ?= 0.1 0.5 1
+BENCH_PG ?= postgresql://postgres@127.0.0.1:5432/postgres
+BENCH_ARGS ?=
+
+$(VENV)/.bench-deps: requirements.txt bench/requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r bench/requirements.txt
+	touch $@
+
+bench-scale: $(VENV)/.bench-deps
+	@command -v wrk >/dev/null 2>&1 || { \
+		echo "== installing wrk with apt (the load generator)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; \
+	}
+	@dbs=""; for s in $(SIZES); do \
+		db=ipt_scale_$$(echo $$s | tr . _); \
+		echo "== seeding $$db (scale $$s)"; \
+		$(BIN)/python bench/scale/seed.py --scale $$s --database $$db --server $(BENCH_PG) || exit 1; \
+		echo "== loading $$db"; \
+		$(BIN)/python bench/scale/run.py --database $$db $(BENCH_ARGS) || exit 1; \
+		dbs="$$dbs $$db"; \
+	done; \
+	$(BIN)/python bench/scale/report.py $$dbs
 
 ## lighthouse: Lighthouse (mobile) on the logged-in participant home and session runner (prints figures; not a test)
 lighthouse: $(VENV)/.run-deps chromium

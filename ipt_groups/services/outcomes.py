@@ -226,11 +226,24 @@ class _Member:
         return self.joined_at <= at and (self.withdrawn_at is None or self.withdrawn_at > at)
 
 
+@dataclass(frozen=True)
+class _Held:
+    """A held session: only the columns the figures use. Plain rows rather than
+    ORM objects: a clinic report reads thousands and building entities for them
+    cost more than the query itself (bench/scale)."""
+
+    id: int
+    cohort_id: int
+    number: int | None
+    kind: str
+    starts_at: datetime
+
+
 @dataclass
 class _Loaded:
     """Everything the figures need, for all the cohorts at once."""
 
-    sessions: dict[int, list[GroupSession]]  # cohort id -> held sessions in order
+    sessions: dict[int, list[_Held]]  # cohort id -> held sessions in order
     members: dict[int, list[_Member]]  # cohort id -> members
     marks: dict[tuple[int, int], str]  # (enrolment id, session id) -> status
     phq9: dict[int, list[Phq9]]  # enrolment id -> totals, earliest first
@@ -239,13 +252,19 @@ class _Loaded:
 def _load(cohort_ids: Sequence[int], now: datetime) -> _Loaded:
     """Four queries, whatever the number of cohorts, members and sessions."""
     held = (GroupSession.status == SessionStatus.SCHEDULED, GroupSession.starts_at <= now)
-    sessions: dict[int, list[GroupSession]] = defaultdict(list)
-    for s in db.session.scalars(
-        select(GroupSession)
+    sessions: dict[int, list[_Held]] = defaultdict(list)
+    for row in db.session.execute(
+        select(
+            GroupSession.id,
+            GroupSession.cohort_id,
+            GroupSession.number,
+            GroupSession.kind,
+            GroupSession.starts_at,
+        )
         .where(GroupSession.cohort_id.in_(cohort_ids), *held)
         .order_by(GroupSession.starts_at, GroupSession.id)
     ):
-        sessions[s.cohort_id].append(s)
+        sessions[row.cohort_id].append(_Held(*row))
 
     members: dict[int, list[_Member]] = defaultdict(list)
     rows = db.session.execute(
@@ -267,9 +286,10 @@ def _load(cohort_ids: Sequence[int], now: datetime) -> _Loaded:
     for row in sorted(rows, key=lambda r: (r.display_name.casefold(), r.id)):
         members[row.cohort_id].append(_Member(*row))
 
+    # Tuples unpacked rather than attributes read: tens of thousands of rows.
     marks = {
-        (r.enrolment_id, r.session_id): r.status
-        for r in db.session.execute(
+        (enrolment_id, session_id): status
+        for enrolment_id, session_id, status in db.session.execute(
             select(Attendance.enrolment_id, Attendance.session_id, Attendance.status)
             .join(GroupSession, GroupSession.id == Attendance.session_id)
             .where(GroupSession.cohort_id.in_(cohort_ids), *held)
@@ -277,17 +297,17 @@ def _load(cohort_ids: Sequence[int], now: datetime) -> _Loaded:
     }
 
     phq9: dict[int, list[Phq9]] = defaultdict(list)
-    for r in db.session.execute(
+    for enrolment_id, total, completed_at in db.session.execute(
         select(Assessment.enrolment_id, Assessment.total, Assessment.completed_at)
         .join(Enrolment, Enrolment.id == Assessment.enrolment_id)
         .where(Enrolment.cohort_id.in_(cohort_ids), Assessment.instrument == PHQ9)
         .order_by(Assessment.completed_at, Assessment.id)
     ):
-        phq9[r.enrolment_id].append(Phq9(r.total, r.completed_at))
+        phq9[enrolment_id].append(Phq9(total, completed_at))
     return _Loaded(sessions, members, marks, phq9)
 
 
-def _labels(sessions: Sequence[GroupSession]) -> list[str]:
+def _labels(sessions: Sequence[_Held]) -> list[str]:
     """Column names: s<number> for numbered sessions, unique even if numbers repeat."""
     labels: list[str] = []
     seen: Counter[str] = Counter()
@@ -315,7 +335,7 @@ def _is_dropout(marks: Iterable[str | None]) -> bool:
 
 
 def _member(
-    m: _Member, sessions: Sequence[GroupSession], data: _Loaded, midpoint: int, final: int
+    m: _Member, sessions: Sequence[_Held], data: _Loaded, midpoint: int, final: int
 ) -> MemberOutcome:
     marks = tuple(data.marks.get((m.id, s.id)) for s in sessions)
     attended = [s for s, mark in zip(sessions, marks, strict=True) if mark in ATTENDED]
@@ -335,9 +355,7 @@ def _member(
     )
 
 
-def _session_count(
-    s: GroupSession, label: str, members: Sequence[_Member], data: _Loaded
-) -> SessionCount:
+def _session_count(s: _Held, label: str, members: Sequence[_Member], data: _Loaded) -> SessionCount:
     counts: Counter[str] = Counter()
     not_recorded = 0
     for m in members:
