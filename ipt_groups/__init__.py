@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import click
 from flask import Flask, Response, request, send_from_directory
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -17,7 +19,7 @@ from ipt_groups import cli, frontend, idempotency, models, ratelimit, security  
 from ipt_groups.config import ENV_VARS, MIGRATIONS_DIR, load_settings
 from ipt_groups.errors import register_error_handlers
 from ipt_groups.extensions import api as rest_api
-from ipt_groups.extensions import db, login_manager, migrate
+from ipt_groups.extensions import db, login_manager
 
 __all__ = ["create_app", "login_manager"]
 
@@ -44,6 +46,23 @@ def _sqlite_savepoint_inside_a_transaction(conn: Any, _name: str | None) -> None
     raw = conn.connection.dbapi_connection
     if type(raw).__module__ == "sqlite3" and not raw.in_transaction:
         raw.execute("BEGIN")
+
+
+def _init_migrations(app: Flask) -> None:
+    """Flask-Migrate for ``flask db ...``, where something can use it.
+
+    It imports Alembic, Mako and Pygments (about 11 MB per process), and a web
+    worker never migrates (the platform's release phase does). So it is set up
+    under a command line (``flask --app wsgi db upgrade``: click's context is
+    active and the flask CLI has loaded flask_migrate for its ``db`` group) or
+    when the caller has imported flask_migrate itself (the tests), not under
+    gunicorn.
+    """
+    if "flask_migrate" not in sys.modules and click.get_current_context(silent=True) is None:
+        return
+    from flask_migrate import Migrate
+
+    Migrate(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -75,9 +94,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         )
 
     db.init_app(app)
-    migrate.init_app(
-        app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True
-    )
+    _init_migrations(app)
     _init_api(app)
     security.init_app(app)
     ratelimit.init_app(app)  # after the gate, before Idempotency-Key

@@ -9,7 +9,6 @@ from flask import Flask, current_app
 
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
-from ipt_groups.jobs import run_clock
 from ipt_groups.push import vapid
 from ipt_groups.services import content, demo, users
 from ipt_groups.services.audit import SYSTEM
@@ -107,4 +106,8 @@ def register(app: Flask) -> None:
     @app.cli.command("clock")
     def clock_command() -> None:
         """Run the scheduler (the Procfile's clock process)."""
+        # Imported here: the scheduler and the push stack (aiohttp, pywebpush)
+        # are the clock's, and every web worker would otherwise carry them.
+        from ipt_groups.jobs import run_clock
+
         run_clock(current_app._get_current_object())  # type: ignore[attr-defined]

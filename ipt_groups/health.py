@@ -12,8 +12,6 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -32,6 +30,10 @@ CLOCK_STALE_AFTER = timedelta(seconds=90)
 
 @cache
 def migration_heads() -> frozenset[str]:
+    # Alembic (with Mako) is ~10 MB a web worker only needs once /readyz is asked.
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return frozenset(ScriptDirectory.from_config(config).get_heads())

@@ -28,7 +28,6 @@ from ipt_groups.models import (
     PushSubscription,
     User,
 )
-from ipt_groups.push import dispatcher
 from ipt_groups.push.endpoints import EndpointRefusedError, policy
 
 # One row per browser; a person rarely has more than a phone, a tablet and a
@@ -153,6 +152,10 @@ def send_test(user: User) -> TestResult:
     db.session.add(row)
     db.session.commit()
     row_id = row.id
+    # The push stack (aiohttp, pywebpush) loads on a web worker's first test
+    # send, not at start-up: most workers never send one.
+    from ipt_groups.push import dispatcher
+
     sender = dispatcher.for_app(current_app._get_current_object())  # type: ignore[attr-defined]
     sender.send_rows([row_id])
     attempts = db.session.scalars(
