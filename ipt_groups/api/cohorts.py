@@ -22,6 +22,7 @@ from ipt_groups.models import (
     Cohort,
     CohortStatus,
     EnrolmentStatus,
+    GroupSession,
     Role,
     StaffRole,
 )
@@ -137,11 +138,18 @@ class StaffDirectorySchema(ma.Schema):
     role = ma.fields.String()
 
 
-def present_cohort(cohort: Cohort, counts: dict[str, int] | None = None) -> dict[str, Any]:
+def present_cohort(
+    cohort: Cohort,
+    counts: dict[str, int] | None = None,
+    upcoming: dict[int, GroupSession] | None = None,
+) -> dict[str, Any]:
+    """``counts`` and ``upcoming`` come loaded for a whole list; alone, they are fetched."""
     if counts is None:
         counts = cohorts.member_counts([cohort.id])[cohort.id]
+    if upcoming is None:
+        upcoming = calendar.next_sessions([cohort.id], utcnow())
     enrolled = counts.get(EnrolmentStatus.ENROLLED, 0)
-    nxt = calendar.next_session(cohort, utcnow())
+    nxt = upcoming.get(cohort.id)
     return {
         **{k: getattr(cohort, k) for k in (
             "id", "name", "programme_key", "status", "language", "time_zone", "weekday",
@@ -172,8 +180,10 @@ class Cohorts(MethodView):
     def get(self, args: dict[str, Any]) -> Any:
         """Cohorts I may see: admins all, facilitators theirs, supervisors those they supervise."""
         found = cohorts.list_cohorts(current_user, args.get("status"))
-        counts = cohorts.member_counts([c.id for c in found])
-        return [present_cohort(c, counts[c.id]) for c in found]
+        ids = [c.id for c in found]
+        counts = cohorts.member_counts(ids)
+        upcoming = calendar.next_sessions(ids, utcnow())
+        return [present_cohort(c, counts[c.id], upcoming) for c in found]
 
     @roles_required(Role.ADMIN, Role.FACILITATOR)
     @blp.arguments(CohortWriteSchema)

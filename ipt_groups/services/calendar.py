@@ -8,10 +8,11 @@ week later, whatever daylight saving does in between.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime
 from itertools import pairwise
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
@@ -252,11 +253,36 @@ def started_group_sessions(cohort: Cohort, now: datetime) -> int:
     )
 
 
-def next_session(cohort: Cohort, now: datetime) -> GroupSession | None:
-    upcoming = [
-        s for s in cohort.sessions if s.status == SessionStatus.SCHEDULED and s.starts_at > now
-    ]
-    return min(upcoming, key=lambda s: s.starts_at, default=None)
+def next_sessions(cohort_ids: Collection[int], now: datetime) -> dict[int, GroupSession]:
+    """Each cohort's next scheduled session, by cohort id, in one query.
+
+    Ranked in SQL: a facilitator's list of twenty cohorts used to load all their
+    sessions (hundreds of objects) only to keep one each."""
+    if not cohort_ids:
+        return {}
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=GroupSession.cohort_id,
+            order_by=(GroupSession.starts_at, GroupSession.id),
+        )
+        .label("rank")
+    )
+    upcoming = (
+        select(GroupSession.id, rank)
+        .where(
+            GroupSession.cohort_id.in_(cohort_ids),
+            GroupSession.status == SessionStatus.SCHEDULED,
+            GroupSession.starts_at > now,
+        )
+        .subquery()
+    )
+    found = db.session.scalars(
+        select(GroupSession)
+        .join(upcoming, upcoming.c.id == GroupSession.id)
+        .where(upcoming.c.rank == 1)
+    )
+    return {s.cohort_id: s for s in found}
 
 
 def list_closed_dates(cohort_id: int | None) -> list[ClosedDate]:

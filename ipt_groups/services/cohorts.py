@@ -264,11 +264,11 @@ def enrolled_count(cohort: Cohort) -> int:
 
 
 def list_cohorts(user: User, status: str | None) -> list[Cohort]:
-    # Staff and sessions are shown for every cohort: load them with the list
-    # rather than one query per cohort.
+    # Staff are shown for every cohort: load them with the list rather than one
+    # query per cohort (the next session comes from calendar.next_sessions).
     stmt = (
         visible_cohorts(user)
-        .options(selectinload(Cohort.staff), selectinload(Cohort.sessions))
+        .options(selectinload(Cohort.staff))
         .order_by(Cohort.start_date.desc(), Cohort.id.desc())
     )
     if status:
