@@ -280,6 +280,18 @@ def test_a_facilitator_runs_a_session_offline_and_nothing_is_lost(
         browser.wait_until(page, "document.getElementById('status').dataset.waiting === '0'")
         screenshot(page, "tablet-runner-synced")
 
+        # A shared tablet: logging out leaves none of the group's answers on it.
+        cached = (
+            "new Promise(r => { const q = indexedDB.open('ipt-groups'); q.onsuccess = () => {"
+            " const c = q.result.transaction('cache').objectStore('cache').count();"
+            " c.onsuccess = () => r(c.result); }; })"
+        )
+        assert page.evaluate(cached) > 0  # the runner was kept for offline use
+        page.goto(f"{live.url}/#/settings")
+        page.click("#logout button")
+        page.wait_for_selector("input[name=login]")
+        assert page.evaluate(cached) == 0
+
     with app.app_context():
         rows = db.session.execute(
             select(Attendance.status).where(Attendance.session_id == session_id)
