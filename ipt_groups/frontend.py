@@ -17,8 +17,7 @@ Four kinds of URL are not versioned and are always revalidated (``no-cache``):
   new service worker on every device;
 * ``/manifest.webmanifest``, which browsers re-read to update an installed app;
 * the old ``/static/<path>`` (and another release's ``/static/<old>/<path>``):
-  an installed app's previous page or service worker may still ask for them,
-  and two scripts still build such URLs (i18n catalogs, view styles).
+  an installed app's previous page or service worker may still ask for them.
 
 The files are copied once per release into a build folder with a ``.gz`` copy
 of each text file beside it, which WhiteNoise serves to browsers that accept
