@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from flask import Flask, current_app, request
 from flask_login import current_user
 
+from ipt_groups import security
 from ipt_groups.config import ConfigError
 from ipt_groups.services import throttle
 
@@ -52,9 +53,7 @@ def limited(limit: throttle.Limit) -> Callable[[F], F]:
 
 
 def _view_limit() -> throttle.Limit | None:
-    view = current_app.view_functions.get(request.endpoint or "")
-    handler = getattr(getattr(view, "view_class", None), request.method.lower(), view)
-    return getattr(handler, "_ipt_rate_limit", None)
+    return getattr(security.request_handler(), "_ipt_rate_limit", None)
 
 
 def _subject() -> str:

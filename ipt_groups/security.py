@@ -127,20 +127,29 @@ def _unauthorized() -> Any:
     raise ApiError(401)
 
 
-def _handler() -> Any:
-    """The function that serves this request (a MethodView's method), if any."""
-    view = current_app.view_functions.get(request.endpoint or "")
+def handler_for(view: Any, method: str) -> Any:
+    """The function that serves ``method`` on ``view`` (a MethodView's method, or
+    the view function itself): where decorators like ``@public`` leave their flags."""
     view_class = getattr(view, "view_class", None)
     if view_class is None:
         return view
-    handler = getattr(view_class, request.method.lower(), None)
-    if handler is None and request.method == "HEAD":
+    handler = getattr(view_class, method.lower(), None)
+    if handler is None and method.upper() == "HEAD":
         handler = getattr(view_class, "get", None)
     return handler
 
 
+def request_handler() -> Any:
+    """The function that serves this request, if any."""
+    return handler_for(current_app.view_functions.get(request.endpoint or ""), request.method)
+
+
+def is_public(handler: Any) -> bool:
+    return bool(getattr(handler, "_ipt_public", False))
+
+
 def _flagged(flag: str) -> bool:
-    return bool(getattr(_handler(), flag, False))
+    return bool(getattr(request_handler(), flag, False))
 
 
 def _is_public() -> bool:
@@ -148,7 +157,7 @@ def _is_public() -> bool:
         return True
     if current_app.view_functions.get(request.endpoint or "") is None:
         return True  # no such route: let routing answer 404/405
-    return _flagged("_ipt_public")
+    return is_public(request_handler())
 
 
 def _same_origin() -> bool:

@@ -116,26 +116,36 @@ def test_the_clock_process_delivers_a_reminder_due_now(
         assert (attempt.status_code, attempt.outcome) == (201, "sent")
 
 
-def test_sigterm_finishes_sends_in_flight_and_hands_back_the_rest(
-    app: Flask, as_role: Any, fake_push: Any, clock_process: list[Any], users: dict[str, int]
-) -> None:
+def due_test_pushes(
+    app: Flask, as_role: Any, fake_push: Any, user_id: int, prefix: str, count: int = 12
+) -> tuple[dict[str, Any], list[int]]:
+    """The participant's phone subscribed, and ``count`` test notifications due
+    now on the wall clock (the clock process does not share the frozen one):
+    the subscription and the notifications' ids."""
     member = as_role("participant")
     sub = fake_push.new_subscription()
     assert member.post("/api/push/subscriptions", json=sub).status_code == 201
+    now = datetime.now(UTC)
     with app.app_context():
         made = [
             Notification(
-                user_id=users["participant"],
+                user_id=user_id,
                 kind=NotificationKind.TEST,
-                dedupe_key=f"drain:{i}",
+                dedupe_key=f"{prefix}:{i}",
                 ref_type="test",
-                due_at=datetime.now(UTC),
+                due_at=now,
             )
-            for i in range(12)
+            for i in range(count)
         ]
         db.session.add_all(made)
         db.session.commit()
-        ids = sorted(m.id for m in made)
+        return sub, sorted(m.id for m in made)
+
+
+def test_sigterm_finishes_sends_in_flight_and_hands_back_the_rest(
+    app: Flask, as_role: Any, fake_push: Any, clock_process: list[Any], users: dict[str, int]
+) -> None:
+    sub, ids = due_test_pushes(app, as_role, fake_push, users["participant"], "drain")
     fake_push.latency = 1.0  # a slow push service: sends are on the wire when SIGTERM comes
     proc = start_clock(app, fake_push, PUSH_CONCURRENCY="2")
     clock_process.append(proc)

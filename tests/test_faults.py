@@ -39,7 +39,7 @@ from sqlalchemy import func, make_url, or_, select, text
 
 from ipt_groups import clock
 from ipt_groups.extensions import db
-from ipt_groups.models import DeliveryAttempt, Notification, NotificationKind
+from ipt_groups.models import DeliveryAttempt, Notification
 from ipt_groups.push import dispatcher
 from ipt_groups.push.dispatcher import Dispatcher
 from ipt_groups.push.endpoints import DEFAULT_PUSH_HOSTS, policy
@@ -47,7 +47,7 @@ from ipt_groups.push.transport import Transport
 from ipt_groups.services import reminders
 from tests.conftest import PASSWORD, TEST_SECRET, ApiClient, create_user, make_app
 from tests.factories import cohort_body, create_cohort, enrol, member_body
-from tests.test_clock_push import ROOT, start_clock
+from tests.test_clock_push import ROOT, due_test_pushes, start_clock
 
 POSTGRES = os.environ.get("IPT_TEST_BACKEND") == "postgres"
 
@@ -451,24 +451,7 @@ def test_a_clock_killed_mid_batch_loses_nothing(
     ``Topic`` header too), so the push service replaces an undelivered older one
     and the phone's service worker shows one notification for the tag, not two.
     """
-    member = as_role("participant")
-    sub = fake_push.new_subscription()
-    assert member.post("/api/push/subscriptions", json=sub).status_code == 201
-    now = datetime.now(UTC)  # the clock process runs on the wall clock
-    with app.app_context():
-        made = [
-            Notification(
-                user_id=users["participant"],
-                kind=NotificationKind.TEST,
-                dedupe_key=f"killed:{i}",
-                ref_type="test",
-                due_at=now,
-            )
-            for i in range(12)
-        ]
-        db.session.add_all(made)
-        db.session.commit()
-        ids = sorted(m.id for m in made)
+    _, ids = due_test_pushes(app, as_role, fake_push, users["participant"], "killed")
     fake_push.latency = 1.5  # a slow push service: three sends at a time, 1.5 s each
     proc = start_clock(app, fake_push, PUSH_CONCURRENCY="3")
     try:

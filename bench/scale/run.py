@@ -182,15 +182,19 @@ def wrk(port: int, requests_file: Path, seconds: int, connections: int) -> dict[
     }
 
 
-def worker_rss_mb(master: int) -> list[float]:
-    children = subprocess.run(
+def worker_pids(master: int) -> list[str]:
+    """gunicorn's workers: the children of its master process."""
+    return subprocess.run(
         ["ps", "-o", "pid=", "--ppid", str(master)],  # noqa: S607
         capture_output=True,
         text=True,
         check=False,
     ).stdout.split()
+
+
+def worker_rss_mb(master: int) -> list[float]:
     sizes = []
-    for pid in children:
+    for pid in worker_pids(master):
         status = Path(f"/proc/{pid}/status").read_text()
         kb = next(int(ln.split()[1]) for ln in status.splitlines() if ln.startswith("VmRSS:"))
         sizes.append(round(kb / 1024, 1))
@@ -204,14 +208,8 @@ def loadavg() -> str:
 def profile(master: int, seconds: int, name: str) -> list[str]:
     """py-spy on each worker while an endpoint is under load (see --profile)."""
     procs = []
-    pids = subprocess.run(
-        ["ps", "-o", "pid=", "--ppid", str(master)],  # noqa: S607
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.split()
     files = []
-    for pid in pids:
+    for pid in worker_pids(master):
         target = OUT / f"profile-{name}-{pid}.txt"
         files.append(str(target))
         procs.append(

@@ -14,6 +14,8 @@ from typing import Any
 from apispec import BasePlugin
 from flask import Flask
 
+from ipt_groups.security import handler_for, is_public
+
 SESSION = {"session": []}
 SESSION_AND_CSRF = {"session": [], "csrf": []}
 SAFE = frozenset({"get", "head", "options"})
@@ -32,11 +34,8 @@ class SecurityDoc(BasePlugin):
         if rule is None or not operations:
             return
         view = self.app.view_functions[rule.endpoint]
-        view_class = getattr(view, "view_class", None)
         for method, operation in operations.items():
-            handler = getattr(view_class, method, None) if view_class is not None else view
-            # The flag ipt_groups.security.public sets on a view.
-            public = getattr(handler, "_ipt_public", False)
+            public = is_public(handler_for(view, method))
             if method in SAFE:
                 operation["security"] = [] if public else [SESSION]
             elif public:
