@@ -20,6 +20,7 @@ from ipt_groups.config import ENV_VARS, MIGRATIONS_DIR, load_settings
 from ipt_groups.errors import register_error_handlers
 from ipt_groups.extensions import api as rest_api
 from ipt_groups.extensions import db, login_manager
+from ipt_groups.services import outcome_cache  # noqa: F401  (its listeners keep cached tallies right)
 
 __all__ = ["create_app", "login_manager"]
 

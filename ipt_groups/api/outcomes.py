@@ -232,7 +232,7 @@ def present_clinic_outcomes(found: outcomes.ClinicOutcomes) -> dict[str, Any]:
                 "status": r.cohort.status,
                 "programme_key": r.cohort.programme_key,
                 "start_date": r.cohort.start_date,
-                "held_sessions": len(r.sessions),
+                "held_sessions": r.held_sessions,
                 "facilitator_ids": outcomes.facilitator_ids(r.cohort),
                 **_aggregate(r.tally),
             }

@@ -43,6 +43,7 @@ from ipt_groups.models.notification import (
     NotificationKind,
     NotificationStatus,
 )
+from ipt_groups.models.outcomes import CohortOutcomeCache
 from ipt_groups.models.programme import Programme
 from ipt_groups.models.push import DeliveryAttempt, NotificationPreference, PushSubscription
 from ipt_groups.models.risk import AlertAction, AlertSource, RiskAlert
@@ -72,6 +73,7 @@ __all__ = [
     "ClockHeartbeat",
     "ClosedDate",
     "Cohort",
+    "CohortOutcomeCache",
     "CohortStaff",
     "CohortStatus",
     "ContentItem",

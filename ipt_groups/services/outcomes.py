@@ -33,7 +33,9 @@ members, never a mean of cohort means.
 Every figure is computed in Python from a fixed number of queries (held
 sessions, members, attendance marks and PHQ-9 totals, each loaded for all the
 cohort ids at once), so a clinic report costs as many queries for one cohort as
-for fifty.
+for fifty. The clinic report keeps each cohort's tally between reads
+(services/outcome_cache.py) and recomputes only cohorts whose data changed or
+whose next session has started since.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ import hmac
 import io
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 
 from sqlalchemy import select
@@ -66,6 +68,7 @@ from ipt_groups.models import (
     SessionStatus,
     User,
 )
+from ipt_groups.services import outcome_cache
 from ipt_groups.services.access import visible_cohorts
 
 PHQ9 = "phq9"
@@ -207,8 +210,17 @@ class FacilitatorOutcomes:
 
 
 @dataclass(frozen=True)
+class CohortTally:
+    """One cohort's pooled figures on the clinic dashboard (no member detail)."""
+
+    cohort: Cohort
+    held_sessions: int
+    tally: Tally
+
+
+@dataclass(frozen=True)
 class ClinicOutcomes:
-    cohorts: list[CohortOutcomes]
+    cohorts: list[CohortTally]
     facilitators: list[FacilitatorOutcomes]
     tally: Tally
 
@@ -435,6 +447,38 @@ def _cohorts(user: User, facilitator_id: int | None) -> list[Cohort]:
     return list(db.session.scalars(stmt.order_by(Cohort.start_date, Cohort.id)))
 
 
+def _cohort_tallies(cohorts: Sequence[Cohort], now: datetime) -> dict[int, CohortTally]:
+    """Each cohort's tally: from the cache where it is still good, computed (and
+    kept) for the rest. See services/outcome_cache.py for why a kept tally is right."""
+    snapshot = outcome_cache.read([c.id for c in cohorts], now)
+    found = {
+        cohort.id: CohortTally(cohort, hit.held_sessions, Tally(**hit.tally))
+        for cohort in cohorts
+        if (hit := snapshot.fresh.get(cohort.id)) is not None
+    }
+    missing = [c for c in cohorts if c.id not in found]
+    if not missing:
+        return found
+    data = _load([c.id for c in missing], now)
+    upcoming = outcome_cache.next_starts([c.id for c in missing], now)
+    computed = []
+    for cohort in missing:
+        held = data.sessions.get(cohort.id, [])
+        tally = _compute(cohort, data).tally
+        found[cohort.id] = CohortTally(cohort, len(held), tally)
+        computed.append(
+            outcome_cache.Computed(
+                cohort_id=cohort.id,
+                tally=asdict(tally),
+                held_sessions=len(held),
+                valid_from=held[-1].starts_at if held else None,
+                valid_until=upcoming.get(cohort.id),
+            )
+        )
+    outcome_cache.store(computed, snapshot.versions, now)
+    return found
+
+
 def clinic_outcomes(
     user: User, facilitator_id: int | None = None, now: datetime | None = None
 ) -> ClinicOutcomes:
@@ -443,10 +487,11 @@ def clinic_outcomes(
 
     Cohorts that have not held a session yet are left out: they have no outcomes,
     and counting their members as "not started" would understate retention.
+    The caller commits (a computed tally is kept for the next read).
     """
     cohorts = _cohorts(user, facilitator_id)
-    data = _load([c.id for c in cohorts], now or utcnow())
-    results = [_compute(c, data) for c in cohorts if data.sessions.get(c.id)]
+    tallies = _cohort_tallies(cohorts, now or utcnow())
+    results = [tallies[c.id] for c in cohorts if tallies[c.id].held_sessions]
     total = Tally()
     facilitators: dict[int, FacilitatorOutcomes] = {}
     for result in results:
