@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from sqlalchemy import Select, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
@@ -70,15 +71,19 @@ def _found(model: type[T], row_id: int) -> T:
 
 
 # Each record is visible exactly when the cohort it belongs to is.
+# The cohort the check loaded is kept on the record: the session's identity map
+# holds objects weakly, so without it the next ``record.cohort`` would load the
+# same row again.
 def get_session(user: User, session_id: int, *, manage: bool = False) -> GroupSession:
     session = _found(GroupSession, session_id)
-    get_cohort(user, session.cohort_id, manage=manage)
+    set_committed_value(session, "cohort", get_cohort(user, session.cohort_id, manage=manage))
     return session
 
 
 def get_enrolment(user: User, enrolment_id: int, *, manage: bool = False) -> Enrolment:
     enrolment = _found(Enrolment, enrolment_id)
-    get_cohort(user, enrolment.cohort_id, manage=manage)
+    cohort = get_cohort(user, enrolment.cohort_id, manage=manage)
+    set_committed_value(enrolment, "cohort", cohort)
     return enrolment
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import contains_eager
 
 from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
@@ -124,7 +125,13 @@ def resolve_session(token: str | None, user_id: int, timeouts: Timeouts) -> User
     """The user of a live session, or None if it is revoked, expired or not theirs."""
     if not token:
         return None
-    row = db.session.scalar(select(AuthSession).where(AuthSession.token_hash == _token_hash(token)))
+    # The user comes in the same statement: every authenticated request pays this.
+    row = db.session.scalar(
+        select(AuthSession)
+        .options(contains_eager(AuthSession.user))
+        .join(AuthSession.user)
+        .where(AuthSession.token_hash == _token_hash(token))
+    )
     if row is None or row.user_id != user_id or row.revoked_at is not None:
         return None
     now = utcnow()

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flask import g, has_request_context
 from sqlalchemy import select
 
 from ipt_groups.extensions import db
@@ -40,6 +41,8 @@ class Settings:
         return self.crisis_text.get(language) or self.crisis_text["en"]
 
 
+REQUEST_KEY = "_ipt_settings"
+
 DEFAULTS: dict[str, Any] = {
     "crisis_text": DEFAULT_CRISIS_TEXT,
     "alert_escalation_hours": 24,
@@ -47,11 +50,18 @@ DEFAULTS: dict[str, Any] = {
 
 
 def current() -> Settings:
+    """The settings now; read once per request (the runner and the alerts it shows
+    both need them), always afresh outside a request (the clock runs for days)."""
+    if has_request_context() and (read := g.get(REQUEST_KEY)) is not None:
+        return read
     stored = {s.key: s.value for s in db.session.scalars(select(ClinicSetting))}
     values = {**DEFAULTS, **{k: v for k, v in stored.items() if k in DEFAULTS}}
     # A clinic may write only some languages; the others keep the default.
     values["crisis_text"] = {**DEFAULT_CRISIS_TEXT, **values["crisis_text"]}
-    return Settings(**values)
+    found = Settings(**values)
+    if has_request_context():
+        setattr(g, REQUEST_KEY, found)
+    return found
 
 
 def update(actor: Actor, changes: Mapping[str, Any]) -> Settings:
@@ -67,4 +77,6 @@ def update(actor: Actor, changes: Mapping[str, Any]) -> Settings:
         row.value, row.updated_by_id = value, actor.user_id
         audit.record(actor, f"settings.{key}")
     db.session.flush()
+    if has_request_context():
+        g.pop(REQUEST_KEY, None)
     return current()
