@@ -104,6 +104,7 @@ def request_lists(port: int, login: dict[str, Any], args: argparse.Namespace) ->
         k: []
         for k in (
             "healthz",
+            "me",
             "cohorts",
             "runner",
             "me_schedule",
@@ -128,6 +129,9 @@ def request_lists(port: int, login: dict[str, Any], args: argparse.Namespace) ->
     for username in login["participants"][: args.participants]:
         n += 1
         cookie = log_in(port, n, {"username": username, "password": password})
+        # A reference, not a target: the cheapest signed-in read (the session
+        # lookup, one statement), the floor under every endpoint below.
+        lists["me"].append(("/api/me", cookie))
         lists["me_schedule"].append(("/api/me/schedule", cookie))
         lists["me_check_in"].append(("/api/me/check-in", cookie))
         lists["me_readings"].append(("/api/me/readings", cookie))
