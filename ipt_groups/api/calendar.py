@@ -92,7 +92,7 @@ class MySchedule(MethodView):
         staff see the cohorts they work in."""
         found = schedule.schedule_for(current_user)
         zone = current_user.time_zone
-        apologised = schedule.apologised_sessions(current_user)
+        apologised = found.apologised
         return {
             "status": found.status,
             "group": found.cohort,

@@ -165,11 +165,11 @@ class Schedule:
     waitlist_position: int | None
     events: list[CalendarEvent]
     next: CalendarEvent | None
+    apologised: set[int]  # session ids the member said they cannot come to
 
 
-def apologised_sessions(user: User) -> set[int]:
+def apologised_sessions(enrolment: Enrolment | None) -> set[int]:
     """Sessions this member has said they cannot come to (their current group)."""
-    enrolment = current_enrolment(user) if user.role == Role.PARTICIPANT else None
     if enrolment is None:
         return set()
     stmt = select(Apology.session_id).where(Apology.enrolment_id == enrolment.id)
@@ -193,11 +193,19 @@ def schedule_for(user: User) -> Schedule:
                 if s.role in FACILITATING
             ]
         status = enrolment.status if enrolment else "none"
+        apologised = apologised_sessions(enrolment)
     else:
         events, cohort, position, facilitators, status = staff_events(user), None, None, [], "staff"
+        apologised = set()
     upcoming = [e for e in events if e.status == "scheduled" and e.ends_at > now]
     return Schedule(
-        status, cohort, facilitators, position, events, upcoming[0] if upcoming else None
+        status,
+        cohort,
+        facilitators,
+        position,
+        events,
+        upcoming[0] if upcoming else None,
+        apologised,
     )
 
 
