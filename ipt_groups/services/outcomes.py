@@ -50,7 +50,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 
 from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
@@ -418,8 +418,8 @@ def _tally(members: Sequence[MemberOutcome]) -> Tally:
     return t
 
 
-def _compute(cohort: Cohort, data: _Loaded) -> CohortOutcomes:
-    final = cohort.group_session_count
+def _compute(cohort: Cohort, data: _Loaded, final: int | None = None) -> CohortOutcomes:
+    final = cohort.group_session_count if final is None else final
     midpoint = (final + 1) // 2
     sessions = data.sessions.get(cohort.id, [])
     members = data.members.get(cohort.id, [])
@@ -437,8 +437,15 @@ def cohort_outcomes(cohort: Cohort, now: datetime | None = None) -> CohortOutcom
 
 
 def _cohorts(user: User, facilitator_id: int | None) -> list[Cohort]:
-    # Staff (with their users, joined) come with the list: one query, not one per cohort.
-    stmt = visible_cohorts(user).options(selectinload(Cohort.staff))
+    # Only what the dashboard shows: staff (with their users' names, joined) come
+    # with the list, one query, not one per cohort; the programme (a JSON snapshot)
+    # is read only for cohorts whose tally must be computed (_cohort_tallies).
+    stmt = visible_cohorts(user).options(
+        load_only(Cohort.id, Cohort.name, Cohort.status, Cohort.programme_key, Cohort.start_date),
+        selectinload(Cohort.staff)
+        .joinedload(CohortStaff.user)
+        .load_only(User.id, User.display_name),
+    )
     if facilitator_id is not None:
         theirs = select(CohortStaff.cohort_id).where(
             CohortStaff.user_id == facilitator_id, CohortStaff.role.in_(FACILITATING)
@@ -459,12 +466,19 @@ def _cohort_tallies(cohorts: Sequence[Cohort], now: datetime) -> dict[int, Cohor
     missing = [c for c in cohorts if c.id not in found]
     if not missing:
         return found
-    data = _load([c.id for c in missing], now)
-    upcoming = outcome_cache.next_starts([c.id for c in missing], now)
+    ids = [c.id for c in missing]
+    data = _load(ids, now)
+    upcoming = outcome_cache.next_starts(ids, now)
+    finals = {
+        cohort_id: int(programme["group_sessions"])
+        for cohort_id, programme in db.session.execute(
+            select(Cohort.id, Cohort.programme).where(Cohort.id.in_(ids))
+        )
+    }
     computed = []
     for cohort in missing:
         held = data.sessions.get(cohort.id, [])
-        tally = _compute(cohort, data).tally
+        tally = _compute(cohort, data, finals[cohort.id]).tally
         found[cohort.id] = CohortTally(cohort, len(held), tally)
         computed.append(
             outcome_cache.Computed(
