@@ -106,7 +106,7 @@ def register(app: Flask) -> None:
     @app.cli.command("clock")
     def clock_command() -> None:
         """Run the scheduler (the Procfile's clock process)."""
-        # Imported here: the scheduler and the push stack (aiohttp, pywebpush)
+        # Imported here: the scheduler and the push stack (aiohttp, cryptography, py_vapid)
         # are the clock's, and every web worker would otherwise carry them.
         from ipt_groups.jobs import run_clock
 

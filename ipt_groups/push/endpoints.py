@@ -61,6 +61,7 @@ class EndpointPolicy:
         return host
 
 
+@lru_cache(maxsize=1024)  # a handful of push service hosts, checked for every message
 def _is_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host.strip("[]"))

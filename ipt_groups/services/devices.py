@@ -152,7 +152,7 @@ def send_test(user: User) -> TestResult:
     db.session.add(row)
     db.session.commit()
     row_id = row.id
-    # The push stack (aiohttp, pywebpush) loads on a web worker's first test
+    # The push stack (aiohttp, cryptography, py_vapid) loads on a web worker's first test
     # send, not at start-up: most workers never send one.
     from ipt_groups.push import dispatcher
 
