@@ -9,6 +9,7 @@ into a service, run inside an app context with its own unit of work.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -190,6 +191,13 @@ def run_clock(app: Flask) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     log.info("clock: starting with jobs %s", ", ".join(j.id for j in JOBS))
+    # Everything loaded so far (the app, its modules) lives as long as the
+    # process: out of the garbage collector's sight, its full collections stop
+    # walking ~200k objects again and again while the dispatcher sends (about
+    # 0.03 ms a message, bench/push_fanout.py). Collected first, so no garbage
+    # of start-up is kept for good.
+    gc.collect()
+    gc.freeze()
     scheduler.start()
     dispatcher.for_app(app).transport.close()
     log.info("clock: stopped")
