@@ -214,10 +214,35 @@ def test_a_rolled_back_write_leaves_the_cache_as_it_was(
     with app.app_context():
         before = db.session.get(CohortOutcomeCache, a)
         version, tally = before.data_version, dict(before.tally)
-        db.session.execute(update(Attendance).values(status="absent"))  # bulk: clears every row
-        assert db.session.get(CohortOutcomeCache, a, populate_existing=True).tally is None
+        db.session.execute(update(Attendance).values(status="absent"))  # bulk, then undone
         db.session.rollback()
         row = db.session.get(CohortOutcomeCache, a, populate_existing=True)
         assert (row.data_version, row.tally) == (version, tally)
-        marks = db.session.scalars(select(Attendance.status)).all()
-        assert marks == ["present"]
+        assert db.session.scalars(select(Attendance.status)).all() == ["present"]
+
+        db.session.execute(update(Attendance).values(status="absent"))  # bulk, committed
+        db.session.commit()
+        row = db.session.get(CohortOutcomeCache, a, populate_existing=True)
+        assert (row.data_version, row.tally) == (version + 1, None)  # every row cleared
+    assert dashboard(sup)[a]["summary"]["attended_marks"] == 0
+
+
+def test_a_write_inside_a_savepoint_invalidates_when_the_transaction_commits(
+    app: Flask, as_role: Any, groups: dict[str, Any]
+) -> None:
+    a, _ = groups["ids"]
+    member = groups["members"][a][0]
+    move_clock_to(S1 + HOUR)
+    fac, sup = as_role("facilitator"), as_role("supervisor")
+    s1 = sessions_of(fac, a)[0]
+    dashboard(sup)
+    with app.app_context():
+        version = db.session.get(CohortOutcomeCache, a).data_version
+        with db.session.begin_nested():
+            db.session.add(Attendance(session_id=s1, enrolment_id=member, status="present"))
+        # Released, not committed: nothing is invalidated (or locked) yet...
+        assert db.session.get(CohortOutcomeCache, a, populate_existing=True).tally is not None
+        db.session.commit()
+        row = db.session.get(CohortOutcomeCache, a, populate_existing=True)
+        assert (row.data_version, row.tally) == (version + 1, None)  # ...until the commit
+    assert dashboard(sup)[a]["summary"]["attended_marks"] == 1

@@ -8,12 +8,13 @@ recomputed only when their data changed or a session started since.
 
 How a cached tally stays right:
 
-- **Writes invalidate in their own transaction.** After every flush, the
+- **Writes invalidate in their own transaction.** Every flush notes the
   cohorts whose sessions, members (enrolments), attendance marks or
-  assessments were inserted, changed or deleted get ``data_version + 1`` and
-  their tally cleared (an upsert, so a cohort never read yet gets a row too).
-  Bulk ``UPDATE``/``DELETE`` statements on those tables through the ORM
-  invalidate every row. A write rolled back rolls its invalidation back with it.
+  assessments were inserted, changed or deleted; as the transaction commits
+  they get ``data_version + 1`` and their tally cleared (an upsert, so a cohort
+  never read yet gets a row too), in one statement in cohort order. Bulk
+  ``UPDATE``/``DELETE`` statements on those tables through the ORM invalidate
+  every row. A write rolled back invalidates nothing.
 - **A reader keeps its result only if nothing changed meanwhile.** It reads the
   rows (and their versions) before the data, and stores with
   ``... ON CONFLICT DO UPDATE ... WHERE data_version = <the version it read>``:
@@ -31,7 +32,7 @@ recomputed on the next read.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain
 from typing import Any
@@ -217,31 +218,40 @@ def _values(obj: Any, attribute: str) -> list[int]:
     return [v for v in chain(history.added, history.unchanged, history.deleted) if v is not None]
 
 
+@dataclass
+class _Touched:
+    """What this transaction's flushes changed, until it commits."""
+
+    cohorts: set[int] = field(default_factory=set)
+    sessions: set[int] = field(default_factory=set)  # attendance: cohort looked up at commit
+    everything: bool = False
+
+
+TOUCHED = "outcome_cache.touched"  # the key in Session.info
+
+
+def _touched(session: Session) -> _Touched:
+    found = session.info.get(TOUCHED)
+    if found is None:
+        found = session.info[TOUCHED] = _Touched()
+    return found
+
+
 @event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, _context: Any) -> None:
-    cohorts: set[int] = set()
-    sessions: set[int] = set()
+    touched: _Touched | None = None
     for obj in chain(session.new, session.dirty, session.deleted):
         if not isinstance(obj, WATCHED):
             continue
         if obj in session.dirty and not session.is_modified(obj, include_collections=False):
             continue
+        touched = touched or _touched(session)
         if isinstance(obj, Cohort):
-            cohorts.add(obj.id)
+            touched.cohorts.add(obj.id)
         elif isinstance(obj, Attendance):
-            sessions.update(_values(obj, "session_id"))
+            touched.sessions.update(_values(obj, "session_id"))
         else:  # sessions, enrolments and assessments name their cohort
-            cohorts.update(_values(obj, "cohort_id"))
-    if not (cohorts or sessions):
-        return
-    connection = session.connection()
-    if sessions:
-        cohorts.update(
-            connection.scalars(
-                select(GroupSession.cohort_id).where(GroupSession.id.in_(sessions)).distinct()
-            )
-        )
-    invalidate(connection, cohorts)
+            touched.cohorts.update(_values(obj, "cohort_id"))
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -251,4 +261,41 @@ def _bulk_write(state: ORMExecuteState) -> None:
     if not (state.is_update or state.is_delete or state.is_insert):
         return
     if any(mapper.class_ in WATCHED for mapper in state.all_mappers):
-        invalidate_all(state.session.connection())
+        _touched(state.session).everything = True
+
+
+@event.listens_for(Session, "before_commit")
+def _invalidate_at_commit(session: Session) -> None:
+    """The rows are invalidated last, in one statement in cohort order, so a
+    transaction holds their locks only while it commits and always takes them in
+    the same order: two writers, or a writer and a reader storing tallies, cannot
+    deadlock on them (a flush-time bump would lock a cohort's row at its first
+    write and keep it, in whatever order the writes came)."""
+    if session.in_nested_transaction():
+        return  # a savepoint released: the transaction goes on, and so does the list
+    session.flush()  # what commit would flush next is part of this transaction too
+    touched: _Touched | None = session.info.pop(TOUCHED, None)
+    if touched is None:
+        return
+    connection = session.connection()
+    if touched.everything:
+        invalidate_all(connection)
+        return
+    cohorts = set(touched.cohorts)
+    if touched.sessions:
+        cohorts.update(
+            connection.scalars(
+                select(GroupSession.cohort_id)
+                .where(GroupSession.id.in_(touched.sessions))
+                .distinct()
+            )
+        )
+    invalidate(connection, cohorts)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    # The writes are gone; so is the need to invalidate. (A savepoint rolled back
+    # is not a DBAPI rollback: what it touched stays listed, which only costs a
+    # recomputation.)
+    session.info.pop(TOUCHED, None)
