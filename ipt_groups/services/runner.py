@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ipt_groups.extensions import db
 from ipt_groups.models import (
@@ -74,6 +75,10 @@ def build(actor: Actor, user: User, session: GroupSession) -> Runner:
         n.enrolment_id: n
         for n in db.session.scalars(select(SessionNote).where(SessionNote.session_id == session.id))
     }
+    for note in notes.values():
+        # The answer shows the note's session number after this function returns,
+        # when nothing may hold ``session`` any more (the identity map is weak).
+        set_committed_value(note, "session", session)
     alerts = list(
         db.session.scalars(
             select(RiskAlert)
