@@ -84,6 +84,18 @@ def sessions_of(fac: ApiClient, cohort_id: int) -> list[int]:
     return [s["id"] for s in fac.get(f"/api/cohorts/{cohort_id}/sessions").json]
 
 
+@pytest.fixture
+def first_session(as_role: Any, groups: dict[str, Any]) -> dict[str, Any]:
+    """Session 1 of group A has started; its first member was marked present."""
+    a = groups["ids"][0]
+    move_clock_to(S1 + HOUR)
+    fac, sup = as_role("facilitator"), as_role("supervisor")  # logins outlived by the clock
+    s1 = sessions_of(fac, a)[0]
+    member = groups["members"][a][0]
+    mark(fac, s1, {member: "present"})
+    return {"a": a, "s1": s1, "member": member, "fac": fac, "sup": sup}
+
+
 def test_every_write_and_every_session_start_is_seen(
     app: Flask, as_role: Any, groups: dict[str, Any]
 ) -> None:
@@ -142,12 +154,9 @@ def test_every_write_and_every_session_start_is_seen(
 
 
 def test_a_repeated_read_is_served_from_the_cache(
-    app: Flask, as_role: Any, groups: dict[str, Any]
+    app: Flask, first_session: dict[str, Any]
 ) -> None:
-    a, _ = groups["ids"]
-    move_clock_to(S1 + HOUR)
-    fac, sup = as_role("facilitator"), as_role("supervisor")
-    mark(fac, sessions_of(fac, a)[0], {groups["members"][a][0]: "present"})
+    sup = first_session["sup"]
     with counting(app) as first:
         body = sup.get("/api/outcomes").json
     with counting(app) as second:
@@ -204,12 +213,9 @@ def test_versions_guard_a_cohort_never_read_before(app: Flask, groups: dict[str,
 
 
 def test_a_rolled_back_write_leaves_the_cache_as_it_was(
-    app: Flask, as_role: Any, groups: dict[str, Any]
+    app: Flask, first_session: dict[str, Any]
 ) -> None:
-    a, _ = groups["ids"]
-    move_clock_to(S1 + HOUR)
-    fac, sup = as_role("facilitator"), as_role("supervisor")
-    mark(fac, sessions_of(fac, a)[0], {groups["members"][a][0]: "present"})
+    a, sup = first_session["a"], first_session["sup"]
     dashboard(sup)
     with app.app_context():
         before = db.session.get(CohortOutcomeCache, a)
@@ -228,13 +234,10 @@ def test_a_rolled_back_write_leaves_the_cache_as_it_was(
 
 
 def test_a_write_inside_a_savepoint_invalidates_when_the_transaction_commits(
-    app: Flask, as_role: Any, groups: dict[str, Any]
+    app: Flask, first_session: dict[str, Any], groups: dict[str, Any]
 ) -> None:
-    a, _ = groups["ids"]
-    member = groups["members"][a][0]
-    move_clock_to(S1 + HOUR)
-    fac, sup = as_role("facilitator"), as_role("supervisor")
-    s1 = sessions_of(fac, a)[0]
+    a, s1, sup = first_session["a"], first_session["s1"], first_session["sup"]
+    member = groups["members"][a][1]  # not marked yet
     dashboard(sup)
     with app.app_context():
         version = db.session.get(CohortOutcomeCache, a).data_version
@@ -245,4 +248,4 @@ def test_a_write_inside_a_savepoint_invalidates_when_the_transaction_commits(
         db.session.commit()
         row = db.session.get(CohortOutcomeCache, a, populate_existing=True)
         assert (row.data_version, row.tally) == (version + 1, None)  # ...until the commit
-    assert dashboard(sup)[a]["summary"]["attended_marks"] == 1
+    assert dashboard(sup)[a]["summary"]["attended_marks"] == 2
