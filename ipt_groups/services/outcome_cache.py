@@ -42,6 +42,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from ipt_groups.extensions import db
 from ipt_groups.models import (
     Assessment,
     Attendance,
@@ -91,8 +92,6 @@ class Computed:
 
 def read(cohort_ids: Sequence[int], now: datetime) -> Snapshot:
     """The cached tallies still good at ``now``, and the versions of the rest."""
-    from ipt_groups.extensions import db
-
     fresh: dict[int, Cached] = {}
     versions = dict.fromkeys(cohort_ids, 0)
     if not cohort_ids:
@@ -125,8 +124,6 @@ def read(cohort_ids: Sequence[int], now: datetime) -> Snapshot:
 
 def next_starts(cohort_ids: Sequence[int], now: datetime) -> dict[int, datetime]:
     """Each cohort's next scheduled session start after ``now`` (one query)."""
-    from ipt_groups.extensions import db
-
     if not cohort_ids:
         return {}
     return {
@@ -145,8 +142,6 @@ def next_starts(cohort_ids: Sequence[int], now: datetime) -> dict[int, datetime]
 
 def store(results: Iterable[Computed], versions: dict[int, int], now: datetime) -> None:
     """Keep each result unless its cohort's data changed since ``versions`` were read."""
-    from ipt_groups.extensions import db
-
     rows = [
         {
             "cohort_id": r.cohort_id,
