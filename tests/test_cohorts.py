@@ -35,6 +35,33 @@ def test_who_template_yields_dates_numbers_and_phases(as_role: Any, frozen: date
     assert cohort["next_session"]["number"] == 1
 
 
+def test_a_session_in_progress_is_shown_until_it_ends(as_role: Any, frozen: datetime) -> None:
+    """At 17:10 the facilitator looks for the session they are running, not next week's."""
+    fac: ApiClient = as_role("facilitator")
+    cohort = create_cohort(fac)
+    first, second, third = fac.get(f"/api/cohorts/{cohort['id']}/sessions").json[:3]
+    assert first["starts_at"] == "2026-03-10T17:00:00+00:00"  # 90 minutes long
+
+    def shown() -> tuple[int, int]:
+        me = as_role("facilitator")  # the clock moved past the idle timeout: sign in again
+        listed = {c["id"]: c for c in me.get("/api/cohorts").json}
+        one = me.get(f"/api/cohorts/{cohort['id']}").json
+        return listed[cohort["id"]]["next_session"]["id"], one["next_session"]["id"]
+
+    clock.advance(datetime.fromisoformat("2026-03-10T17:10:00+00:00") - clock.utcnow())
+    assert shown() == (first["id"], first["id"])
+    clock.advance(timedelta(minutes=79))  # 18:29, one minute before its end
+    assert shown() == (first["id"], first["id"])
+    clock.advance(timedelta(minutes=1))  # 18:30: over
+    assert shown() == (second["id"], second["id"])
+
+    # A cancelled session is never the current one.
+    cancelled = as_role("facilitator").post(f"/api/sessions/{second['id']}/cancel", json={})
+    assert cancelled.json["status"] == "cancelled"
+    clock.advance(datetime.fromisoformat("2026-03-17T17:10:00+00:00") - clock.utcnow())
+    assert shown() == (third["id"], third["id"])
+
+
 def test_london_cohort_keeps_17_00_across_dst(as_role: Any, frozen: datetime) -> None:
     fac: ApiClient = as_role("facilitator")
     cohort = create_cohort(fac)

@@ -109,7 +109,14 @@ class CohortSchema(ma.Schema):
         metadata={"description": "Fewer enrolled members than the programme's minimum"}
     )
     staff = ma.fields.List(ma.fields.Nested(StaffMemberSchema))
-    next_session = ma.fields.Nested(SessionSchema, allow_none=True)
+    next_session = ma.fields.Nested(
+        SessionSchema,
+        allow_none=True,
+        metadata={
+            "description": "The session in progress (begun, not yet over), else the next "
+            "scheduled one; null when none is left"
+        },
+    )
     created_at = ma.fields.AwareDateTime()
 
 

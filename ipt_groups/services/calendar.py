@@ -9,7 +9,7 @@ week later, whatever daylight saving does in between.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from itertools import pairwise
 
 from sqlalchemy import func, or_, select
@@ -253,11 +253,18 @@ def started_group_sessions(cohort: Cohort, now: datetime) -> int:
     )
 
 
-def next_sessions(cohort_ids: Collection[int], now: datetime) -> dict[int, GroupSession]:
-    """Each cohort's next scheduled session, by cohort id, in one query.
+# No session is longer than this: group_sessions' CHECK constraint on duration_minutes.
+LONGEST_SESSION = timedelta(minutes=600)
 
-    Ranked in SQL: a facilitator's list of twenty cohorts used to load all their
-    sessions (hundreds of objects) only to keep one each."""
+
+def next_sessions(cohort_ids: Collection[int], now: datetime) -> dict[int, GroupSession]:
+    """Each cohort's current or next scheduled session, by cohort id, in two queries.
+
+    A session in progress (begun, not yet over) comes first: the facilitator who
+    opens the list at 17:10 is looking for the session they are running, not
+    next week's. Otherwise the next one to start, ranked in SQL: a facilitator's
+    list of twenty cohorts used to load all their sessions (hundreds of objects)
+    only to keep one each."""
     if not cohort_ids:
         return {}
     rank = (
@@ -277,12 +284,30 @@ def next_sessions(cohort_ids: Collection[int], now: datetime) -> dict[int, Group
         )
         .subquery()
     )
-    found = db.session.scalars(
+    found = {
+        s.cohort_id: s
+        for s in db.session.scalars(
+            select(GroupSession)
+            .join(upcoming, upcoming.c.id == GroupSession.id)
+            .where(upcoming.c.rank == 1)
+        )
+    }
+    # Begun within the longest possible session: a few rows at most, whatever
+    # the number of cohorts; whether each is still running needs its own length.
+    begun = db.session.scalars(
         select(GroupSession)
-        .join(upcoming, upcoming.c.id == GroupSession.id)
-        .where(upcoming.c.rank == 1)
+        .where(
+            GroupSession.cohort_id.in_(cohort_ids),
+            GroupSession.status == SessionStatus.SCHEDULED,
+            GroupSession.starts_at <= now,
+            GroupSession.starts_at > now - LONGEST_SESSION,
+        )
+        .order_by(GroupSession.starts_at.desc(), GroupSession.id.desc())
     )
-    return {s.cohort_id: s for s in found}
+    for s in begun:  # latest first, so the earliest still running wins
+        if s.starts_at + timedelta(minutes=s.duration_minutes) > now:
+            found[s.cohort_id] = s
+    return found
 
 
 def list_closed_dates(cohort_id: int | None) -> list[ClosedDate]:

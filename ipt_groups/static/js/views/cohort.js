@@ -459,7 +459,8 @@ export default async function cohortView({ params, app }) {
   const lead = cohort.staff.filter((s) => s.role === 'lead').map((s) => s.display_name);
   const co = cohort.staff.filter((s) => s.role === 'co_facilitator').map((s) => s.display_name);
   const sup = cohort.staff.filter((s) => s.role === 'supervisor').map((s) => s.display_name);
-  const next = cohort.next_session;
+  const next = cohort.next_session; // the session in progress, if any, else the next
+  const nextIsNow = next && new Date(next.starts_at).getTime() <= Date.now();
 
   const page = h('section', { class: 'stack staff-page' },
     h('p', {}, h('a', { href: '#/' }, t('staff.cohort.back'))),
@@ -472,7 +473,7 @@ export default async function cohortView({ params, app }) {
         h('dt', {}, t('staff.cohort.programme')), h('dd', {}, cohort.programme_name, ' · ', tn('staff.cohort.sessions', cohort.group_sessions)),
         h('dt', {}, t('staff.cohort.when')), h('dd', {}, slotText(cohort)),
         h('dt', {}, t('staff.cohort.starts')), h('dd', {}, fmt.date(`${cohort.start_date}T12:00:00Z`, 'UTC')),
-        h('dt', {}, t('staff.cohort.next')), h('dd', {}, next ? [sessionLabel(next), ' · ', sessionWhen(next, cohort.time_zone)] : t('staff.cohorts.no_next')),
+        h('dt', {}, t(nextIsNow ? 'staff.cohort.now' : 'staff.cohort.next')), h('dd', {}, next ? [sessionLabel(next), ' · ', sessionWhen(next, cohort.time_zone)] : t('staff.cohorts.no_next')),
         h('dt', {}, cohort.location_kind === 'online' ? t('staff.new.online_link') : t('staff.new.place')),
         h('dd', {}, cohort.location
           ? (cohort.location_kind === 'online' ? h('a', { href: cohort.location, rel: 'noopener noreferrer', target: '_blank' }, cohort.location) : cohort.location)

@@ -50,7 +50,9 @@ export function sessionLabel(session) {
 }
 
 function cohortCard(cohort) {
+  // The server sends the session in progress, if any, before the next one.
   const next = cohort.next_session;
+  const now = next && new Date(next.starts_at).getTime() <= Date.now();
   return h('li', { class: 'card stack cohort-card', dataset: { cohortId: cohort.id } },
     h('div', { class: 'spread' },
       h('h2', { class: 'cohort-name' }, h('a', { href: `#/cohorts/${cohort.id}` }, cohort.name)),
@@ -58,7 +60,9 @@ function cohortCard(cohort) {
     h('p', { class: 'muted' }, cohort.programme_name),
     h('p', {}, slotText(cohort)),
     h('p', {}, next
-      ? [h('strong', {}, t('staff.cohorts.next')), ' ', sessionLabel(next), ' · ', sessionWhen(next, cohort.time_zone)]
+      ? [h('strong', {}, t(now ? 'staff.cohorts.now' : 'staff.cohorts.next')), ' ',
+        now ? h('a', { href: `#/sessions/${next.id}` }, sessionLabel(next)) : sessionLabel(next),
+        ' · ', sessionWhen(next, cohort.time_zone)]
       : h('span', { class: 'muted' }, t('staff.cohorts.no_next'))),
     h('p', { class: 'row' },
       h('span', {}, t('staff.cohorts.members', { enrolled: cohort.enrolled, capacity: cohort.capacity })),
