@@ -129,6 +129,21 @@ def _init_api(app: Flask) -> None:
             "description": "From GET /api/auth/csrf or the login response; required on writes.",
         },
     )
+    rest_api.spec.components.parameter(
+        idempotency.HEADER,
+        "header",
+        {
+            "required": False,
+            "schema": {"type": "string", "pattern": idempotency.KEY_PATTERN.pattern},
+            "description": (
+                "Send the same key again (for example, a write queued offline and "
+                "replayed) and the write is applied once: the first answer comes back "
+                "with `Idempotent-Replayed: true`. The same key with a different request "
+                "is refused (422 idempotency_key_reused); while the first is still "
+                "running, 409 idempotency_in_progress."
+            ),
+        },
+    )
     register_blueprints(app, rest_api)
     app.register_blueprint(health_bp)
 

@@ -34,6 +34,28 @@ def test_spec_documents_the_api(client: ApiClient) -> None:
     assert "error" in error["properties"]
 
 
+def test_every_signed_in_write_documents_the_idempotency_key(client: ApiClient) -> None:
+    spec = client.get("/api/openapi.json").json
+    header = spec["components"]["parameters"]["Idempotency-Key"]
+    assert header["in"] == "header" and header["name"] == "Idempotency-Key"
+    assert header["schema"]["pattern"] == "^[A-Za-z0-9_-]{8,64}$"
+    ref = {"$ref": "#/components/parameters/Idempotency-Key"}
+    with_key, without = set(), set()
+    for path, methods in spec["paths"].items():
+        for method, op in methods.items():
+            if method == "parameters":  # the path's own (ids), not an operation
+                continue
+            (with_key if ref in op.get("parameters", []) else without).add((method, path))
+    # Writes that need a session carry it; reads and public writes (where the
+    # server ignores it) do not.
+    assert {("put", "/api/sessions/{session_id}/attendance"), ("patch", "/api/me")} <= with_key
+    assert {("get", "/api/me"), ("post", "/api/auth/login")} <= without
+    assert all(method != "get" for method, _ in with_key)
+    # A malformed key is refused with 422, documented even where there is no body.
+    disable = spec["paths"]["/api/users/{user_id}/disable"]["post"]
+    assert disable["responses"]["422"] == {"$ref": "#/components/responses/UNPROCESSABLE_ENTITY"}
+
+
 def test_docs_page_loads_only_local_assets(client: ApiClient) -> None:
     page = client.get("/api/docs")
     assert page.status_code == 200

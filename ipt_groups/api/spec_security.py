@@ -1,4 +1,5 @@
-"""Each operation's ``security`` in the OpenAPI spec says what the gate asks for.
+"""Each operation's ``security`` in the OpenAPI spec says what the gate asks for,
+and each signed-in write lists the ``Idempotency-Key`` header it accepts.
 
 The spec-wide default (session cookie and CSRF header) is right for writes only.
 ipt_groups.security lets reads through with the session cookie alone and lets
@@ -14,6 +15,7 @@ from typing import Any
 from apispec import BasePlugin
 from flask import Flask
 
+from ipt_groups.idempotency import HEADER
 from ipt_groups.security import handler_for, is_public
 
 SESSION = {"session": []}
@@ -43,3 +45,10 @@ class SecurityDoc(BasePlugin):
                 operation["security"] = [{}, SESSION_AND_CSRF]
             else:
                 operation["security"] = [SESSION_AND_CSRF]
+                # ipt_groups.idempotency honours the header on signed-in writes only.
+                # (A component's name: apispec turns it into a $ref.) A malformed key
+                # is refused with 422, so every such write documents that answer.
+                operation.setdefault("parameters", []).append(HEADER)
+                responses = operation.setdefault("responses", {})
+                if 422 not in responses and "422" not in responses:
+                    responses["422"] = "UNPROCESSABLE_ENTITY"
