@@ -3,7 +3,6 @@ one-to-one meetings (book, move, cancel)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import marshmallow as ma
@@ -53,7 +52,7 @@ def present_session(s: GroupSession) -> dict[str, Any]:
             "duration_minutes", "original_starts_at", "cancel_reason",
         )},
         "of": s.cohort.group_session_count,
-        "ends_at": s.starts_at + timedelta(minutes=s.duration_minutes),
+        "ends_at": s.ends_at,
         "local_starts_at": utc_to_local(s.starts_at, zone),
         "time_zone": zone,
         "rescheduled": s.original_starts_at is not None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -128,6 +128,11 @@ class CohortStaff(db.Model):
     user: Mapped[User] = relationship(lazy="joined")
 
 
+# The longest a group session may last (the table's CHECK constraint): a
+# session that began longer ago than this is over, whatever its own length.
+LONGEST_SESSION_MINUTES = 600
+
+
 class GroupSession(db.Model):
     """A group meeting of a cohort at a UTC instant.
 
@@ -142,7 +147,9 @@ class GroupSession(db.Model):
         Index("ix_group_sessions_starts_at", "starts_at"),
         CheckConstraint("kind IN ('group', 'catch_up')", name="kind"),
         CheckConstraint("status IN ('scheduled', 'cancelled')", name="status"),
-        CheckConstraint("duration_minutes BETWEEN 5 AND 600", name="duration"),
+        CheckConstraint(
+            f"duration_minutes BETWEEN 5 AND {LONGEST_SESSION_MINUTES}", name="duration"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -162,6 +169,10 @@ class GroupSession(db.Model):
     agenda: Mapped[list[AgendaEntry]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, order_by="AgendaEntry.position"
     )
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.starts_at + timedelta(minutes=self.duration_minutes)
 
 
 class ClosedDate(db.Model):

@@ -25,6 +25,7 @@ from ipt_groups.models import (
     SessionKind,
     SessionStatus,
 )
+from ipt_groups.models.cohort import LONGEST_SESSION_MINUTES
 from ipt_groups.protocol.programmes import ProgrammeTemplate
 from ipt_groups.protocol.schedule import (
     WEEK,
@@ -253,8 +254,7 @@ def started_group_sessions(cohort: Cohort, now: datetime) -> int:
     )
 
 
-# No session is longer than this: group_sessions' CHECK constraint on duration_minutes.
-LONGEST_SESSION = timedelta(minutes=600)
+LONGEST_SESSION = timedelta(minutes=LONGEST_SESSION_MINUTES)
 
 
 def next_sessions(cohort_ids: Collection[int], now: datetime) -> dict[int, GroupSession]:
@@ -305,7 +305,7 @@ def next_sessions(cohort_ids: Collection[int], now: datetime) -> dict[int, Group
         .order_by(GroupSession.starts_at.desc(), GroupSession.id.desc())
     )
     for s in begun:  # latest first, so the earliest still running wins
-        if s.starts_at + timedelta(minutes=s.duration_minutes) > now:
+        if s.ends_at > now:
             found[s.cohort_id] = s
     return found
 

@@ -13,7 +13,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -339,7 +339,7 @@ def due_time(
     if session is None:
         return None
     if release.at == "end":
-        return session.starts_at + timedelta(minutes=session.duration_minutes)
+        return session.ends_at
     return session.starts_at
 
 

@@ -87,7 +87,7 @@ def _session_event(session: GroupSession, cohort: Cohort, language: str) -> Cale
         kind=session.kind,
         title=_titles(language)["group" if session.kind == SessionKind.GROUP else "catch_up"],
         starts_at=session.starts_at,
-        ends_at=session.starts_at + timedelta(minutes=session.duration_minutes),
+        ends_at=session.ends_at,
         time_zone=cohort.time_zone,
         location=cohort.location,
         status=session.status,
