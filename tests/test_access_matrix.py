@@ -33,7 +33,7 @@ from ipt_groups.models import User
 from ipt_groups.services import content
 from ipt_groups.services.audit import SYSTEM
 from tests.conftest import PASSWORD, ApiClient, create_user
-from tests.factories import create_cohort, enrol
+from tests.factories import create_cohort, enrol, member_body
 
 TABLE = Path(__file__).with_name("access_matrix.txt")
 PERSONAS = ("anon", "mem_a", "mem_b", "fac_a", "fac_b", "sup_a", "admin")
@@ -156,6 +156,14 @@ def build_world(app: Flask, push: Any) -> tuple[dict[str, Any], dict[str, Person
     mem_b_name, _ = _redeem(app, b["invite"]["code"])
     a3 = enrol(fac_a, cohort["id"], "Member A3")
     _, a3_user_id = _redeem(app, a3["invite"]["code"])
+    referred = fac_a.post(
+        f"/api/cohorts/{cohort['id']}/enrolments",
+        json=member_body(
+            "Member R",
+            screening={"suicide_plan_or_attempt": False, "needs_specialist_care": True},
+        ),
+    )
+    assert referred.status_code == 201, referred.json
     withdrawn = fac_a.post(
         f"/api/enrolments/{a3['enrolment']['id']}/withdraw", json={"reason": "moved away"}
     )
@@ -256,6 +264,7 @@ def build_world(app: Flask, push: Any) -> tuple[dict[str, Any], dict[str, Person
         "user_id": ids["spare"],
         "member_a_user_id": mem_a_id,
         "erasable_user_id": a3_user_id,  # left the group, no open alert
+        "referred_id": referred.json["enrolment"]["id"],  # no account
         "language": "es",
     }
     personas = {"anon": Persona(None, None)}
@@ -361,6 +370,10 @@ BODIES: dict[str, Callable[[dict[str, Any], str], Body]] = {
         "confirm": "erase",
         "reason": "member_request",
     },
+    "POST /api/enrolments/{enrolment_id}/erase": lambda w, p: {
+        "confirm": "erase",
+        "reason": "member_request",
+    },
     "PATCH /api/clinic/settings": lambda w, p: {"alert_escalation_hours": 2},
     "POST /api/content": lambda w, p: {
         "key": "new-item",
@@ -395,6 +408,8 @@ PARAMS: dict[str, dict[str, str]] = {
     "/api/enrolments/{enrolment_id}/reactivate": {"enrolment_id": "withdrawn_id"},
     "/api/users/{user_id}/export": {"user_id": "member_a_user_id"},
     "/api/users/{user_id}/erase": {"user_id": "erasable_user_id"},
+    "/api/enrolments/{enrolment_id}/export": {"enrolment_id": "referred_id"},
+    "/api/enrolments/{enrolment_id}/erase": {"enrolment_id": "referred_id"},
     "/api/follow-ups/{task_id}/done": {"task_id": "follow_up_id"},
     "/api/cohorts/{cohort_id}/skipped-dates/{date_id}": {"date_id": "skipped_id"},
     "/api/closed-dates/{date_id}": {"date_id": "closed_id"},

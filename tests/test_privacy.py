@@ -54,7 +54,7 @@ from ipt_groups.models import (
 from ipt_groups.services import content
 from ipt_groups.services.audit import SYSTEM
 from tests.conftest import ApiClient, create_user
-from tests.factories import create_cohort, enrol
+from tests.factories import create_cohort, enrol, member_body
 
 PIN = "482915"
 MARKS_KEY = {"Idempotency-Key": "marks-session-2"}
@@ -578,6 +578,109 @@ def test_an_erased_account_cannot_be_enabled_back_into_use(
 
 
 # -- retention ----------------------------------------------------------------
+
+
+# -- a person referred at screening ---------------------------------------------
+
+R_SECRETS = {
+    "name": "Rowan Pike",
+    "phone": "+44 7700 900789",
+    "email": "rowan.pike@example.org",
+    "note": "Referred to the district mental health team on Friday",
+}
+REFER_KEY = {"Idempotency-Key": "refer-rowan-0001"}
+
+
+def referral(fac: ApiClient, cohort_id: int) -> dict[str, Any]:
+    body = member_body(
+        R_SECRETS["name"],
+        contact_phone=R_SECRETS["phone"],
+        contact_email=R_SECRETS["email"],
+        problem_areas=["grief"],
+        screening={"suicide_plan_or_attempt": False, "needs_specialist_care": True},
+        referral_note=R_SECRETS["note"],
+    )
+    response = fac.post(f"/api/cohorts/{cohort_id}/enrolments", json=body, headers=REFER_KEY)
+    assert response.status_code == 201, response.json
+    assert response.json["enrolment"]["status"] == "referred"
+    return body
+
+
+def test_a_person_referred_at_screening_is_exported_and_erased_through_the_enrolment(
+    app: Flask, as_role: Any, frozen: datetime
+) -> None:
+    fac = as_role("facilitator")
+    cohort = create_cohort(fac)
+    body = referral(fac, cohort["id"])
+    rowan = fac.get(f"/api/cohorts/{cohort['id']}/enrolments?status=referred").json[0]["id"]
+    member = enrol(fac, cohort["id"], "Member B")["enrolment"]
+    admin = as_role("admin")
+
+    # Their copy: the enrolment as recorded, and who touched it.
+    export = admin.get(f"/api/enrolments/{rowan}/export")
+    assert export.status_code == 200, export.json
+    record = export.json["enrolment"]
+    assert (record["display_name"], record["contact_phone"]) == (
+        R_SECRETS["name"],
+        R_SECRETS["phone"],
+    )
+    assert record["screening"] == body["screening"] and record["referral_note"] == R_SECRETS["note"]
+    assert record["status"] == "referred" and record["cohort"]["id"] == cohort["id"]
+    actions = [(e["action"], e["actor_role"], e["member_id"]) for e in export.json["audit"]]
+    assert ("enrolment.refer", "facilitator", rowan) in actions
+    # Admins only; a person with an account is reached through the account.
+    assert fac.get(f"/api/enrolments/{rowan}/export").status_code == 403
+    has_account = admin.get(f"/api/enrolments/{member['id']}/export")
+    assert has_account.status_code == 409 and has_account.json["error"]["code"] == "has_account"
+
+    url = f"/api/enrolments/{rowan}/erase"
+    bad = admin.post(url, json={"confirm": "yes", "reason": "member_request"})
+    assert bad.status_code == 422 and "confirm" in bad.json["error"]["fields"]
+    assert fac.post(url, json={"confirm": "erase", "reason": "member_request"}).status_code == 403
+    refused = admin.post(
+        f"/api/enrolments/{member['id']}/erase", json={"confirm": "erase", "reason": "other"}
+    )
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "has_account"
+
+    erased = admin.post(url, json={"confirm": "erase", "reason": "member_request"})
+    assert erased.status_code == 200, erased.json
+    result = erased.json
+    assert (result["enrolment_id"], result["already_erased"]) == (rowan, False)
+    # The facilitator's stored reply to the referral named them and held the screening.
+    assert result["removed"] == {
+        "stored_replies": 1, "invites": 0, "notes": 0, "tasks": 0, "apologies": 0,
+        "readings_opened": 0,
+    }  # fmt: skip
+    replay = fac.post(f"/api/cohorts/{cohort['id']}/enrolments", json=body, headers=REFER_KEY)
+    assert replay.status_code == 409
+    assert replay.json["error"]["code"] == "idempotency_already_applied"
+
+    # What stays: a nameless referral in the cohort's list, marked erased.
+    shown = fac.get(f"/api/enrolments/{rowan}").json
+    assert shown["display_name"] == "Erased member" and shown["status"] == "referred"
+    assert shown["erased_at"] == result["erased_at"]
+    assert (shown["problem_areas"], shown["referral_note"], shown["contact_email"]) == (
+        [],
+        None,
+        None,
+    )
+    text = json.dumps(admin.get(f"/api/enrolments/{rowan}/export").json)
+    for secret in R_SECRETS.values():
+        assert secret not in text, secret
+    assert fac.get(f"/api/enrolments/{member['id']}").json["display_name"] == "Member B"
+
+    again = admin.post(url, json={"confirm": "erase", "reason": "other"})
+    assert again.status_code == 200
+    assert (again.json["already_erased"], again.json["removed"]) == (True, {})
+    assert again.json["erased_at"] == result["erased_at"]
+    with app.app_context():
+        row = db.session.get(Enrolment, rowan)
+        assert (row.screening, row.contact_phone, row.user_id) == ({}, None, None)
+        trail = db.session.scalars(
+            select(AuditEvent.action).where(AuditEvent.subject_id == rowan).order_by(AuditEvent.id)
+        ).all()
+        assert trail.count("enrolment.erase.member_request") == 1
+        assert "enrolment.erase.other" not in trail and "enrolment.export" in trail
 
 
 def test_prune_deletes_only_rows_older_than_the_retention_settings(

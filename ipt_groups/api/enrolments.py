@@ -121,6 +121,9 @@ class EnrolmentSchema(EnrolmentSummarySchema):
     withdrawn_at = ma.fields.AwareDateTime(allow_none=True)
     withdrawal_reason = ma.fields.String(allow_none=True)
     moved_to_id = ma.fields.Integer(allow_none=True)
+    erased_at = ma.fields.AwareDateTime(
+        allow_none=True, metadata={"description": "Set once the person's data was erased"}
+    )
     meetings = ma.fields.List(ma.fields.Nested(MeetingSchema))
 
 
@@ -166,7 +169,7 @@ def _detail(e: Enrolment) -> dict[str, Any]:
         **{k: getattr(e, k) for k in (
             "contact_phone", "contact_email", "problem_areas", "goal", "screening", "referral_note",
             "consent_version", "consent_at", "consent_taken_by_id", "withdrawn_at",
-            "withdrawal_reason", "moved_to_id",
+            "withdrawal_reason", "moved_to_id", "erased_at",
         )},
         "language": e.user.language if e.user else None,
         "time_zone": e.user.time_zone if e.user else None,

@@ -16,7 +16,7 @@ from ipt_groups.errors import ErrorSchema
 from ipt_groups.extensions import db
 from ipt_groups.models import Role
 from ipt_groups.security import current_actor, roles_required
-from ipt_groups.services import audit, privacy, users
+from ipt_groups.services import access, audit, privacy, users
 
 blp = Blueprint("privacy", __name__, url_prefix="/api", description="Data export and erasure")
 
@@ -222,6 +222,16 @@ class MemberExportSchema(ma.Schema):
     )
 
 
+class ReferralExportSchema(ma.Schema):
+    generated_at = When(required=True)
+    enrolment = F.Nested(ExportEnrolmentSchema, required=True)
+    audit = F.List(
+        F.Nested(ExportAuditEntrySchema),
+        required=True,
+        metadata={"description": "Who read or changed the person's record, and when"},
+    )
+
+
 class ErasureRequestSchema(ma.Schema):
     confirm = F.String(
         required=True,
@@ -237,6 +247,18 @@ class ErasureRequestSchema(ma.Schema):
 
 class ErasureSchema(ma.Schema):
     user_id = F.Integer(required=True)
+    erased_at = When(required=True)
+    already_erased = F.Boolean(
+        required=True, metadata={"description": "True: erased before; nothing changed now"}
+    )
+    removed = F.Dict(
+        keys=F.String(), values=F.Integer(), required=True,
+        metadata={"description": "Rows deleted, by kind (empty when already erased)"},
+    )  # fmt: skip
+
+
+class ReferralErasureSchema(ma.Schema):
+    enrolment_id = F.Integer(required=True)
     erased_at = When(required=True)
     already_erased = F.Boolean(
         required=True, metadata={"description": "True: erased before; nothing changed now"}
@@ -285,5 +307,44 @@ class UserErase(MethodView):
         """Erase a member's personal data, keeping de-identified figures; one
         transaction, audited, and safe to repeat."""
         result = privacy.erase(current_actor(), users.get_user(user_id), data["reason"])
+        db.session.commit()
+        return result
+
+
+# A person referred at screening never gets an account: their data is reached
+# through their enrolment, by the same admins, with the same rules.
+HAS_ACCOUNT = "The person has an account: use /api/users/{id}/export or /erase (has_account)"
+
+
+@blp.route(f"/enrolments/<{ID}:enrolment_id>/export")
+class ReferralExport(MethodView):
+    @roles_required(Role.ADMIN)
+    @blp.response(200, ReferralExportSchema)
+    @blp.alt_response(409, schema=ErrorSchema, description=HAS_ACCOUNT)
+    def get(self, enrolment_id: int) -> Any:
+        """Everything held about a person who never had an account (referred at
+        screening), for when they ask the clinic (audited)."""
+        member = access.get_enrolment(current_user, enrolment_id)
+        found = privacy.export_referral(current_actor(), member)
+        audit.commit_reads()
+        return found
+
+
+@blp.route(f"/enrolments/<{ID}:enrolment_id>/erase")
+class ReferralErase(MethodView):
+    @roles_required(Role.ADMIN)
+    @blp.arguments(ErasureRequestSchema)
+    @blp.response(200, ReferralErasureSchema)
+    @blp.alt_response(
+        409,
+        schema=ErrorSchema,
+        description=f"{HAS_ACCOUNT}, or a risk alert about them open (open_risk_alert)",
+    )
+    def post(self, data: dict[str, str], enrolment_id: int) -> Any:
+        """Erase the personal data of a person who never had an account,
+        keeping their de-identified enrolment in the cohort's figures; one
+        transaction, audited, and safe to repeat."""
+        member = access.get_enrolment(current_user, enrolment_id)
+        result = privacy.erase_referral(current_actor(), member, data["reason"])
         db.session.commit()
         return result

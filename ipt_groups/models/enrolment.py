@@ -72,6 +72,9 @@ class Enrolment(db.Model):
     moved_to_id: Mapped[int | None] = mapped_column(
         ForeignKey("enrolments.id", ondelete="SET NULL")
     )
+    # Set when the person's data was erased (services/privacy.py): the row stays,
+    # nameless, so the cohort's figures stay whole.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -32,6 +32,11 @@ waitlist and cancels reminders) and while a risk alert about them is open
 (acknowledge it first: nobody's safety follow-up may vanish with the record).
 A second request for an erased account changes nothing and says so. Staff
 accounts are disabled, not erased, so what they did stays attributable.
+
+A person **referred at screening** never gets an account: their one enrolment
+is exported (``export_referral``) and erased (``erase_referral``) directly, with
+the same rules and the same result for that enrolment. A person who has an
+account is always handled through it, never one enrolment at a time.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, true, update
 
 from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
@@ -204,12 +209,12 @@ def _enrolment(member: Enrolment, language: str, full: bool) -> Row:
     }
 
 
-def _audit_entries(user: User, enrolment_ids: list[int]) -> list[Row]:
+def _audit_entries(user: User | None, enrolment_ids: list[int]) -> list[Row]:
     """Entries about the member's records, and about their account (logins,
     exports), with the actor's role rather than a staff member's name."""
-    about = (AuditEvent.target_type == "user") & (AuditEvent.target_id == user.id)
-    if enrolment_ids:
-        about = about | AuditEvent.subject_id.in_(enrolment_ids)
+    about = AuditEvent.subject_id.in_(enrolment_ids)
+    if user is not None:
+        about = about | (AuditEvent.target_type == "user") & (AuditEvent.target_id == user.id)
     rows = db.session.execute(
         select(AuditEvent, User.role)
         .outerjoin(User, User.id == AuditEvent.actor_id)
@@ -267,6 +272,20 @@ def export(actor: Actor, user: User, *, full: bool) -> Row:
     }
 
 
+def export_referral(actor: Actor, member: Enrolment) -> Row:
+    """Everything held about a person who never had an account (referred at
+    screening), for when they ask the clinic: their one enrolment as in a
+    member's full export, and the audit entries about it. Audited."""
+    _refuse_if_account(member)
+    audit.record(actor, "enrolment.export", "enrolment", member.id, subject_id=member.id)
+    db.session.flush()
+    return {
+        "generated_at": utcnow(),
+        "enrolment": _enrolment(member, member.cohort.language, full=True),
+        "audit": _audit_entries(None, [member.id]),
+    }
+
+
 def _owned(model: Any, user: User, order: Any) -> list[Any]:
     return list(
         db.session.scalars(select(model).where(model.user_id == user.id).order_by(order, model.id))
@@ -291,6 +310,10 @@ def _refuse_if_not_ready(user: User, members: list[Enrolment]) -> None:
             "Only a member's account can be erased; disable a staff account instead.",
             code="not_a_member",
         )
+    _refuse_while_in_care(members)
+
+
+def _refuse_while_in_care(members: list[Enrolment]) -> None:
     if any(m.status in CURRENT_STATUSES and m.cohort.status in RUNNING for m in members):
         raise ApiError(
             409,
@@ -336,7 +359,7 @@ def erase(actor: Actor, user: User, reason: str) -> Erasure:
     _refuse_if_not_ready(user, members)
     ids = [m.id for m in members]
     now = utcnow()
-    replies = _forget_replies(user, members)  # before the names they are found by go
+    replies = _forget_replies(_words(members, user), keep_for=user.id)  # before the names go
     removed = {
         "login_sessions": _delete(AuthSession, AuthSession.user_id == user.id),
         "devices": _delete(PushSubscription, PushSubscription.user_id == user.id),
@@ -350,20 +373,7 @@ def erase(actor: Actor, user: User, reason: str) -> Erasure:
         "stored_replies": replies,
     }
     if ids:
-        in_ids = _in(ids)
-        removed |= {
-            "invites": _delete(Invite, in_ids(Invite)),
-            "notes": _delete(SessionNote, in_ids(SessionNote)),
-            "tasks": _delete(MemberTask, in_ids(MemberTask)),
-            "apologies": _delete(Apology, in_ids(Apology)),
-            "readings_opened": _delete(ContentRead, in_ids(ContentRead)),
-        }
-        _blank(
-            Assessment, {"answers": {}, "risk_items": [], "client_key": None}, in_ids(Assessment)
-        )
-        _blank(RiskAlert, {"concern": None, "action_note": None}, in_ids(RiskAlert))
-        for member in members:
-            _blank_enrolment(member)
+        removed |= _erase_records(members, now)
     # Their own audit entries stay (who did what, when); where from does not. A
     # login is recorded before there is a session, with no actor: those too.
     own_login = (
@@ -386,13 +396,80 @@ def erase(actor: Actor, user: User, reason: str) -> Erasure:
     return Erasure(user.id, now, already_erased=False, removed=removed)
 
 
-def _forget_replies(user: User, members: list[Enrolment]) -> int:
-    """Forget staff's stored replies that name the member (an attendance reply
-    lists every member). A replay of one then answers 409 "already applied"
-    instead of the old body; the write itself stays done."""
-    words = {user.display_name, user.username, user.email}
+@dataclass(frozen=True)
+class ReferralErasure:
+    enrolment_id: int
+    erased_at: datetime
+    already_erased: bool
+    removed: dict[str, int] = field(default_factory=dict)
+
+
+def erase_referral(actor: Actor, member: Enrolment, reason: str) -> ReferralErasure:
+    """Erase the data of a person who never had an account (referred at
+    screening): the same as a member's erasure for their one enrolment, which
+    stays, nameless, in the cohort's figures. Flushes; the caller commits."""
+    if reason not in ERASURE_REASONS:
+        raise ApiError(422, fields={"reason": [f"One of: {', '.join(ERASURE_REASONS)}."]})
+    # Two admins erasing at once: the second waits here, then sees erased_at.
+    db.session.execute(select(Enrolment.id).where(Enrolment.id == member.id).with_for_update())
+    db.session.refresh(member)
+    if member.erased_at is not None:
+        return ReferralErasure(member.id, member.erased_at, already_erased=True)
+    _refuse_if_account(member)
+    _refuse_while_in_care([member])
+    now = utcnow()
+    removed = {"stored_replies": _forget_replies(_words([member]), keep_for=None)}
+    removed |= _erase_records([member], now)
+    audit.record(actor, f"enrolment.erase.{reason}", "enrolment", member.id, subject_id=member.id)
+    db.session.flush()
+    return ReferralErasure(member.id, now, already_erased=False, removed=removed)
+
+
+def _refuse_if_account(member: Enrolment) -> None:
+    """A person with an account is exported and erased through it (all their
+    enrolments, logins and devices at once), never one enrolment at a time."""
+    if member.user_id is not None:
+        raise ApiError(
+            409,
+            f"This person has an account: use /api/users/{member.user_id}/export or /erase.",
+            code="has_account",
+        )
+
+
+def _erase_records(members: list[Enrolment], now: datetime) -> dict[str, int]:
+    """Delete and blank what the enrolments' records hold about the person."""
+    in_ids = _in(m.id for m in members)
+    removed = {
+        "invites": _delete(Invite, in_ids(Invite)),
+        "notes": _delete(SessionNote, in_ids(SessionNote)),
+        "tasks": _delete(MemberTask, in_ids(MemberTask)),
+        "apologies": _delete(Apology, in_ids(Apology)),
+        "readings_opened": _delete(ContentRead, in_ids(ContentRead)),
+    }
+    _blank(Assessment, {"answers": {}, "risk_items": [], "client_key": None}, in_ids(Assessment))
+    _blank(RiskAlert, {"concern": None, "action_note": None}, in_ids(RiskAlert))
+    for member in members:
+        _blank_enrolment(member, now)
+    return removed
+
+
+def _words(members: list[Enrolment], user: User | None = None) -> set[str | None]:
+    """What names the person in text: their account's names and what each
+    enrolment recorded about them."""
+    words: set[str | None] = set()
+    if user is not None:
+        words |= {user.display_name, user.username, user.email}
     for m in members:
-        words |= {m.display_name, m.contact_phone, m.contact_email, m.goal}
+        words |= {m.display_name, m.contact_phone, m.contact_email, m.goal, m.referral_note}
+    return words
+
+
+def _forget_replies(words: set[str | None], *, keep_for: int | None) -> int:
+    """Forget staff's stored replies that name the person (an attendance reply
+    lists every member; an enrolment's reply has the screening answers). A
+    replay of one then answers 409 "already applied" instead of the old body;
+    the write itself stays done. The person's own replay keys (``keep_for``)
+    are deleted with their account instead."""
     # Replies are JSON text: look for each word as it would be written there.
     # Very short words would match nearly every reply, and name nobody.
     fragments = {
@@ -401,11 +478,12 @@ def _forget_replies(user: User, members: list[Enrolment]) -> int:
         if w and len(w) >= 3
         for ascii in (True, False)
     }
+    others = IdempotencyKey.user_id != keep_for if keep_for is not None else true()
     return sum(
         _blank(
             IdempotencyKey,
             {"response": None},
-            IdempotencyKey.user_id != user.id,
+            others,
             IdempotencyKey.response.contains(fragment, autoescape=True),
         )
         for fragment in sorted(fragments)
@@ -417,8 +495,9 @@ def _in(ids: Iterable[int]) -> Any:
     return lambda model: model.enrolment_id.in_(wanted)
 
 
-def _blank_enrolment(member: Enrolment) -> None:
+def _blank_enrolment(member: Enrolment, now: datetime) -> None:
     member.user = None
+    member.erased_at = now
     member.display_name = ERASED_NAME
     member.contact_phone = member.contact_email = None
     member.problem_areas = []
