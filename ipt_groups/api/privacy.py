@@ -245,28 +245,23 @@ class ErasureRequestSchema(ma.Schema):
     )
 
 
-class ErasureSchema(ma.Schema):
+class _ErasedSchema(ma.Schema):
+    erased_at = When(required=True)
+    already_erased = F.Boolean(
+        required=True, metadata={"description": "True: erased before; nothing changed now"}
+    )
+    removed = F.Dict(
+        keys=F.String(), values=F.Integer(), required=True,
+        metadata={"description": "Rows deleted, by kind (empty when already erased)"},
+    )  # fmt: skip
+
+
+class ErasureSchema(_ErasedSchema):
     user_id = F.Integer(required=True)
-    erased_at = When(required=True)
-    already_erased = F.Boolean(
-        required=True, metadata={"description": "True: erased before; nothing changed now"}
-    )
-    removed = F.Dict(
-        keys=F.String(), values=F.Integer(), required=True,
-        metadata={"description": "Rows deleted, by kind (empty when already erased)"},
-    )  # fmt: skip
 
 
-class ReferralErasureSchema(ma.Schema):
+class ReferralErasureSchema(_ErasedSchema):
     enrolment_id = F.Integer(required=True)
-    erased_at = When(required=True)
-    already_erased = F.Boolean(
-        required=True, metadata={"description": "True: erased before; nothing changed now"}
-    )
-    removed = F.Dict(
-        keys=F.String(), values=F.Integer(), required=True,
-        metadata={"description": "Rows deleted, by kind (empty when already erased)"},
-    )  # fmt: skip
 
 
 @blp.route("/me/export")

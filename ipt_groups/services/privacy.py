@@ -345,14 +345,20 @@ def _blank(model: Any, values: dict[str, Any], *where: Any) -> int:
     return _run(update(model).where(*where).values(**values))
 
 
+def _begin_erasure(row: User | Enrolment, reason: str) -> None:
+    """Check the reason, then lock the row: of two admins erasing at once, the
+    second waits here, then sees ``erased_at``."""
+    if reason not in ERASURE_REASONS:
+        raise ApiError(422, fields={"reason": [f"One of: {', '.join(ERASURE_REASONS)}."]})
+    model = type(row)
+    db.session.execute(select(model.id).where(model.id == row.id).with_for_update())
+    db.session.refresh(row)
+
+
 def erase(actor: Actor, user: User, reason: str) -> Erasure:
     """Erase a member's personal data (see the module's docstring); flushes, the
     caller commits once so it all happens or none of it does."""
-    if reason not in ERASURE_REASONS:
-        raise ApiError(422, fields={"reason": [f"One of: {', '.join(ERASURE_REASONS)}."]})
-    # Two admins erasing at once: the second waits here, then sees erased_at.
-    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
-    db.session.refresh(user)
+    _begin_erasure(user, reason)
     if user.erased_at is not None:
         return Erasure(user.id, user.erased_at, already_erased=True)
     members = list(db.session.scalars(select(Enrolment).where(Enrolment.user_id == user.id)))
@@ -408,11 +414,7 @@ def erase_referral(actor: Actor, member: Enrolment, reason: str) -> ReferralEras
     """Erase the data of a person who never had an account (referred at
     screening): the same as a member's erasure for their one enrolment, which
     stays, nameless, in the cohort's figures. Flushes; the caller commits."""
-    if reason not in ERASURE_REASONS:
-        raise ApiError(422, fields={"reason": [f"One of: {', '.join(ERASURE_REASONS)}."]})
-    # Two admins erasing at once: the second waits here, then sees erased_at.
-    db.session.execute(select(Enrolment.id).where(Enrolment.id == member.id).with_for_update())
-    db.session.refresh(member)
+    _begin_erasure(member, reason)
     if member.erased_at is not None:
         return ReferralErasure(member.id, member.erased_at, already_erased=True)
     _refuse_if_account(member)
