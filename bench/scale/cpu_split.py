@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import sys
 import time
 from pathlib import Path
@@ -55,18 +54,10 @@ def main() -> None:
     args = ap.parse_args()
     manifest = json.loads((HERE / "out" / f"{args.database}.json").read_text())
 
-    from ipt_groups.push import vapid
+    # The settings the load test gives gunicorn (production, generated keys).
+    from run import environment  # bench/scale/run.py, beside this file
 
-    private, public = vapid.generate()
-    os.environ.update(
-        APP_ENV="production",
-        SECRET_KEY=secrets.token_urlsafe(48),
-        DATABASE_URL=manifest["url"],
-        VAPID_PRIVATE_KEY=private,
-        VAPID_PUBLIC_KEY=public,
-        VAPID_SUBJECT="mailto:ops@example.org",
-        LOG_LEVEL="WARNING",
-    )
+    os.environ.update(environment(manifest["url"], port=5077, workers=1))  # nothing binds it
     from sqlalchemy import event
 
     from ipt_groups.extensions import db
