@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ipt_groups.channels_config import ChannelSettings, load_channels
 from ipt_groups.push import endpoints, vapid
 from ipt_groups.push.vapid import VapidKeys
 
@@ -43,6 +44,20 @@ ENV_VARS = (
     "RATELIMIT_STORAGE_URI",
     "NOTIFICATION_RETENTION_DAYS",
     "AUDIT_RETENTION_DAYS",
+    # Channels beside Web Push (ipt_groups/channels_config.py)
+    "SMS_PROVIDER",
+    "SMS_CONCURRENCY",
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_FROM",
+    "TWILIO_BASE_URL",
+    "AT_USERNAME",
+    "AT_API_KEY",
+    "AT_SENDER_ID",
+    "AT_BASE_URL",
+    "AT_CALLBACK_KEY",
+    "SMTP_URL",
+    "MAIL_FROM",
 )
 
 
@@ -69,6 +84,7 @@ class Settings:
     ratelimit_storage_uri: str | None
     notification_retention: timedelta
     audit_retention: timedelta
+    channels: ChannelSettings
 
     def flask_config(self) -> dict[str, Any]:
         """The Flask / extension configuration these settings imply."""
@@ -106,6 +122,8 @@ class Settings:
             # How long the prune job keeps finished notification rows and audit entries.
             "NOTIFICATION_RETENTION": self.notification_retention,
             "AUDIT_RETENTION": self.audit_retention,
+            # SMS provider and SMTP (ipt_groups/channels_config.py).
+            "CHANNELS": self.channels,
             # Password hashing cost: RFC 9106 "low memory" argon2id everywhere except
             # the test suite, which hashes hundreds of passwords.
             "ARGON2_PROFILE": "test" if self.app_env == "test" else "rfc9106-low-memory",
@@ -212,6 +230,7 @@ def load_settings(env: Mapping[str, str], instance_path: Path) -> Settings:
     if idle > absolute * 60:
         raise ConfigError("SESSION_IDLE_MINUTES must not be longer than SESSION_ABSOLUTE_HOURS")
 
+    public_url = _public_url(env.get("PUBLIC_URL", ""))
     return Settings(
         app_env=app_env,
         secret_key=_secret_key(env, app_env, instance_path),
@@ -223,7 +242,7 @@ def load_settings(env: Mapping[str, str], instance_path: Path) -> Settings:
         max_content_length=_int(env, "MAX_CONTENT_KB", 1024, 1, 100 * 1024) * 1024,
         log_level=log_level,
         invite_ttl=timedelta(days=_int(env, "INVITE_DAYS", 14, 1, 90)),
-        public_url=_public_url(env.get("PUBLIC_URL", "")),
+        public_url=public_url,
         vapid=_vapid(env, app_env, instance_path),
         push_allowed_hosts=_push_hosts(env.get("PUSH_ALLOWED_HOSTS")),
         push_concurrency=_int(env, "PUSH_CONCURRENCY", 128, 1, 512),
@@ -238,7 +257,19 @@ def load_settings(env: Mapping[str, str], instance_path: Path) -> Settings:
         # default (longer than HIPAA's six for compliance records); raise it where
         # local rules keep health records longer. Never under a year.
         audit_retention=timedelta(days=_int(env, "AUDIT_RETENTION_DAYS", 2555, 365, 36500)),
+        channels=_channels(env, app_env, public_url),
     )
+
+
+def _channels(env: Mapping[str, str], app_env: str, public_url: str | None) -> ChannelSettings:
+    try:
+        channels = load_channels(env, production=app_env == "production")
+    except ValueError as exc:  # the messages name the variable
+        raise ConfigError(str(exc)) from None
+    if channels.sms_provider and app_env == "production" and not public_url:
+        # Providers call us back at PUBLIC_URL; Twilio signs that exact URL.
+        raise ConfigError("PUBLIC_URL is required when SMS_PROVIDER is set in production")
+    return channels
 
 
 def _vapid(env: Mapping[str, str], app_env: str, instance_path: Path) -> VapidKeys:

@@ -225,7 +225,7 @@ def test_a_reminder_arrives_decrypted_and_discreet(
     clock.advance(DAY_BEFORE_S1 - clock.utcnow())
     report = run_clock(app)
     assert report.sent == 1  # member B has no phone: their day-before and check-in rows
-    assert report.no_device == 2
+    assert report.no_channel == 2
 
     (got,) = fake_push.received
     assert got.endpoint == member["sub"]["endpoint"]
@@ -254,7 +254,7 @@ def test_a_reminder_arrives_decrypted_and_discreet(
     seen = board.get(f"/api/sessions/{session_1}/reminders").json
     assert {m["display_name"]: m["status"] for m in seen} == {
         "Member A": "delivered",
-        "Member B": "no_device",
+        "Member B": "no_channel",
     }
     # The member's inbox shows the same neutral words.
     inbox = relogin(app, member["username"]).get("/api/me/notifications").json
@@ -328,11 +328,11 @@ def test_a_410_deletes_the_subscription(app: Flask, member: dict[str, Any], fake
             "gone",
             None,  # the attempt outlives the deleted subscription
         )
-    assert [r.status for r in rows(app, kind="session_24h")] == ["no_device", "no_device"]
+    assert [r.status for r in rows(app, kind="session_24h")] == ["no_channel", "no_channel"]
     fac = ApiClient(app.test_client())
     fac.login("facilitator@test.example")
     seen = fac.get(f"/api/sessions/{member['sessions'][0]['id']}/reminders").json
-    assert {m["status"] for m in seen} == {"no_device"}
+    assert {m["status"] for m in seen} == {"no_channel"}
 
 
 def test_429_with_retry_after_is_honoured(

@@ -79,7 +79,7 @@ def test_a_mixed_batch_is_recorded_and_settled_row_by_row(
             transport.close()
         db.session.remove()
 
-        assert (report.claimed, report.sent, report.retrying, report.no_device) == (6, 2, 2, 1)
+        assert (report.claimed, report.sent, report.retrying, report.no_channel) == (6, 2, 2, 1)
         assert (report.failed, report.attempts) == (1, 7)
 
         # One row per person.
@@ -98,7 +98,7 @@ def test_a_mixed_batch_is_recorded_and_settled_row_by_row(
             "ok": ("sent", None, 1, None, None),
             "throttled": ("pending", "throttled", 1, None, None),
             "broken": ("pending", "retry", 1, None, None),
-            "gone": ("no_device", "gone", 1, None, None),
+            "gone": ("no_channel", "gone", 1, None, None),
             "rejected": ("failed", "rejected", 1, None, None),
             "two_devices": ("sent", None, 1, None, None),
         }

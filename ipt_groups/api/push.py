@@ -266,7 +266,7 @@ class MemberDeliverySchema(ma.Schema):
     devices = ma.fields.Integer(metadata={"description": "Devices set up for notifications"})
     status = ma.fields.String(
         metadata={
-            "description": "delivered, failed, no_device (phone them), pending, not_planned, "
+            "description": "delivered, failed, no_channel (phone them), pending, not_planned, "
             "cancelled (e.g. they said they can't come) or expired"
         }
     )

@@ -39,6 +39,8 @@ from ipt_groups.models.notes import MemberTask, SessionNote, TaskReview
 from ipt_groups.models.notification import (
     FINAL_STATUSES,
     STAFF_KINDS,
+    Channel,
+    Leg,
     Notification,
     NotificationKind,
     NotificationStatus,
@@ -48,6 +50,7 @@ from ipt_groups.models.programme import Programme
 from ipt_groups.models.push import DeliveryAttempt, NotificationPreference, PushSubscription
 from ipt_groups.models.risk import AlertAction, AlertSource, RiskAlert
 from ipt_groups.models.settings import ClinicSetting
+from ipt_groups.models.sms import SmsOptOut, SmsReply
 from ipt_groups.models.system import AuditEvent, ClockHeartbeat
 from ipt_groups.models.throttle import RateCounter
 from ipt_groups.models.user import STAFF_ROLES, AuthSession, Role, User
@@ -69,6 +72,7 @@ __all__ = [
     "AuditEvent",
     "AuthSession",
     "CalendarFeed",
+    "Channel",
     "ClinicSetting",
     "ClockHeartbeat",
     "ClosedDate",
@@ -87,6 +91,7 @@ __all__ = [
     "GroupSession",
     "IdempotencyKey",
     "Invite",
+    "Leg",
     "LocalInstrument",
     "MemberMeeting",
     "MemberTask",
@@ -103,6 +108,8 @@ __all__ = [
     "SessionKind",
     "SessionNote",
     "SessionStatus",
+    "SmsOptOut",
+    "SmsReply",
     "StaffRole",
     "TaskReview",
     "User",

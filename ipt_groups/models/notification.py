@@ -36,6 +36,25 @@ STAFF_KINDS = frozenset(
 )
 
 
+class Channel(enum.StrEnum):
+    PUSH = "push"
+    SMS = "sms"
+    EMAIL = "email"
+
+
+class Leg(enum.StrEnum):
+    """Which of a person's channels a row may use.
+
+    A risk alert to staff is two rows: one by push (the app) and one by the first
+    channel outside the app that works (email, SMS), each retried on its own, so
+    a working phone app never stands in for the message outside it.
+    """
+
+    ANY = "any"  # the person's order: the first channel that works
+    PUSH = "push"  # the app only
+    OUTSIDE = "outside"  # the person's order without push
+
+
 class NotificationStatus(enum.StrEnum):
     PENDING = "pending"
     SENDING = "sending"  # claimed by a dispatcher until lease_until
@@ -43,7 +62,9 @@ class NotificationStatus(enum.StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     EXPIRED = "expired"  # its moment passed before it could be sent
-    NO_DEVICE = "no_device"  # the person has no working device to send to
+    # Every channel in the person's order failed for good or is absent (no device,
+    # no consented number or address): staff should phone them.
+    NO_CHANNEL = "no_channel"
 
 
 FINAL_STATUSES = frozenset(
@@ -52,7 +73,7 @@ FINAL_STATUSES = frozenset(
         NotificationStatus.FAILED,
         NotificationStatus.CANCELLED,
         NotificationStatus.EXPIRED,
-        NotificationStatus.NO_DEVICE,
+        NotificationStatus.NO_CHANNEL,
     }
 )
 
@@ -64,6 +85,7 @@ class Notification(db.Model):
         Index("ix_notifications_user_id_created_at", "user_id", "created_at"),
         Index("ix_notifications_ref_type_ref_id", "ref_type", "ref_id"),
         Index("ix_notifications_claim_token", "claim_token"),
+        Index("ix_notifications_channel_sent_at", "channel", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -84,3 +106,15 @@ class Notification(db.Model):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(String(40))
+    leg: Mapped[str] = mapped_column(String(8), default=Leg.ANY, server_default=Leg.ANY)
+    # The channel that delivered it (or was tried last), the provider's id for it
+    # (a Twilio SID, an Africa's Talking messageId, our email Message-ID), and
+    # the latest delivery report: queued, sent, delivered, undelivered, failed.
+    channel: Mapped[str | None] = mapped_column(String(8))
+    provider_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    delivery_state: Mapped[str | None] = mapped_column(String(12))
+    delivery_state_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Why each channel did not deliver, e.g. "push:none sms:no_consent email:smtp_5xx",
+    # so staff can see why nobody was reached.
+    channel_notes: Mapped[str | None] = mapped_column(String(200))
+    segments: Mapped[int] = mapped_column(default=0, server_default="0")  # SMS parts billed

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
-from ipt_groups.models.types import UTCDateTime
+from ipt_groups.models.types import JSONType, UTCDateTime
 
 
 class PushSubscription(db.Model):
@@ -57,11 +57,19 @@ class NotificationPreference(db.Model):
     # Both set, or both empty for "no quiet hours". The span may cross midnight.
     quiet_start: Mapped[time | None] = mapped_column(Time())
     quiet_end: Mapped[time | None] = mapped_column(Time())
+    # Channel order, e.g. ["push", "sms"]; None means the default for the role.
+    channels: Mapped[list[str] | None] = mapped_column(JSONType)
+    # SMS and email go only to people whose consent to that channel is recorded
+    # (at enrolment, or by themselves in settings); None means no consent.
+    sms_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    email_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class DeliveryAttempt(db.Model):
-    """One try at handing one notification to one device's push service."""
+    """One try at handing one notification to one device's push service, an SMS
+    provider or the mail server (``channel``; ``push_host`` is then the provider
+    or the mail host)."""
 
     __tablename__ = "delivery_attempts"
 
@@ -74,6 +82,7 @@ class DeliveryAttempt(db.Model):
         ForeignKey("push_subscriptions.id", ondelete="SET NULL"), index=True
     )
     push_host: Mapped[str] = mapped_column(String(255))
+    channel: Mapped[str] = mapped_column(String(8), default="push", server_default="push")
     status_code: Mapped[int | None]
     outcome: Mapped[str] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(String(200))

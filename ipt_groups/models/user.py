@@ -47,6 +47,9 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(20), index=True)
     # None until a password (or a participant's PIN) has been set: no login then.
     password_hash: Mapped[str | None] = mapped_column(String(255))
+    # Staff's own number for SMS (E.164). A member's number lives on their
+    # enrolment (contact_phone), where staff record it.
+    phone: Mapped[str | None] = mapped_column(String(16))
     language: Mapped[str] = mapped_column(String(16), default="en")
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

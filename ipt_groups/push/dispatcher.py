@@ -121,7 +121,7 @@ class Report:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
-    no_device: int = 0
+    no_channel: int = 0
     cancelled: int = 0
     expired: int = 0
     released: int = 0
@@ -326,8 +326,8 @@ class Dispatcher:
                 report.cancelled += 1
                 continue
             if not devices[note.user_id]:
-                finals.append(_final(note.id, NotificationStatus.NO_DEVICE, "no_device"))
-                report.no_device += 1
+                finals.append(_final(note.id, NotificationStatus.NO_CHANNEL, "no_channel"))
+                report.no_channel += 1
                 continue
             user = users[note.user_id]
             words = messages.render(note, user.language, user.time_zone, templates)
@@ -429,9 +429,9 @@ class Dispatcher:
                     report.retrying += 1
             elif attempted <= {Outcome.GONE}:
                 out.append(
-                    _final(row.id, NotificationStatus.NO_DEVICE, "gone", attempts=row.attempts + 1)
+                    _final(row.id, NotificationStatus.NO_CHANNEL, "gone", attempts=row.attempts + 1)
                 )
-                report.no_device += 1
+                report.no_channel += 1
             else:  # rejected (400/413) or refused by the allow-list: retrying won't help
                 error = sorted(attempted - {Outcome.GONE})[0]
                 out.append(

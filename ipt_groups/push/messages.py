@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
 import re
 import string
@@ -127,6 +128,15 @@ ROUTES = {
 }
 
 
+# SMS reminders of a session say how to answer; services/sms_inbound.py reads the reply.
+REPLY_HINT = {"en": "Reply 1 if you can't come.", "es": "Responda 1 si no puede venir."}
+# The end of every email: no link (an address can say what the app is for).
+EMAIL_FOOTER = {
+    "en": "You can change how you are reminded in the app's settings.",
+    "es": "Puede cambiar cómo recibe los recordatorios en los ajustes de la aplicación.",
+}
+
+
 def clinical_words_in(text: str) -> list[str]:
     return sorted({w for w in _WORD.findall(text.lower()) if w in CLINICAL_WORDS})
 
@@ -164,7 +174,58 @@ def template_problems(templates: Mapping[str, Any]) -> dict[str, str]:
                             f"unknown placeholder {', '.join(sorted(unknown))}; "
                             "use {day} and {time}"
                         )
+                    elif name == "body" and (too_long := _sms_overflow(language, kind, text)):
+                        problems[where] = too_long
     return problems
+
+
+def _sms_overflow(language: str, kind: str, body: str) -> str | None:
+    """Why ``body`` would not fit one SMS on some day of the week, or None.
+
+    Every day name and the widest time are tried: "sábado" has an "á", which is
+    not in GSM-7 and turns the whole text into UCS-2 (70 characters, not 160).
+    """
+    from ipt_groups.push.sms import segments
+
+    for day in DAY_NAMES[language]:
+        text = sms_text(body.format(day=day, time="23:59"), kind, language)
+        found = segments(text)
+        if found.parts > 1:
+            limit = 160 if found.encoding == "gsm7" else 70
+            return (
+                f"must fit one SMS ({limit} characters in {found.encoding.upper()}, the "
+                f"reply hint included); on {day} it needs {found.units}"
+            )
+    return None
+
+
+def sms_text(body: str, kind: str, language: str) -> str:
+    """An SMS is the body alone (no title: every character counts), and for a
+    session reminder how to answer "I can't come"."""
+    if kind in SESSION_KINDS:
+        return f"{body} {REPLY_HINT.get(language, REPLY_HINT[DEFAULT_LANGUAGE])}"
+    return body
+
+
+@dataclass(frozen=True)
+class EmailText:
+    subject: str
+    text: str
+    html: str
+
+
+def email_text(rendered: Rendered, language: str) -> EmailText:
+    """Plain text first, the same words as HTML second; no images, no links."""
+    footer = EMAIL_FOOTER.get(language, EMAIL_FOOTER[DEFAULT_LANGUAGE])
+    return EmailText(
+        subject=rendered.title,
+        text=f"{rendered.body}\n\n{footer}\n",
+        html=(
+            f'<!doctype html><html lang="{html.escape(language)}"><body>'
+            f"<p>{html.escape(rendered.body)}</p><p><small>{html.escape(footer)}</small></p>"
+            "</body></html>"
+        ),
+    )
 
 
 def merged(custom: Mapping[str, Any] | None) -> dict[str, dict[str, dict[str, str]]]:

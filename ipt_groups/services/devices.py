@@ -179,7 +179,7 @@ class MemberDelivery:
     enrolment_id: int
     display_name: str
     devices: int
-    status: str  # delivered | failed | no_device | pending | not_planned | cancelled | expired
+    status: str  # delivered | failed | no_channel | pending | not_planned | cancelled | expired
     kind: str | None
     last_attempt_at: datetime | None
 
@@ -187,14 +187,14 @@ class MemberDelivery:
 _STATUS_WORD = {
     NotificationStatus.SENT: "delivered",
     NotificationStatus.FAILED: "failed",
-    NotificationStatus.NO_DEVICE: "no_device",
+    NotificationStatus.NO_CHANNEL: "no_channel",
     NotificationStatus.PENDING: "pending",
     NotificationStatus.SENDING: "pending",
     NotificationStatus.CANCELLED: "cancelled",
     NotificationStatus.EXPIRED: "expired",
 }
 # Lower is more telling: a delivered one wins, then a failure.
-_RANK = {"delivered": 0, "failed": 1, "no_device": 2, "expired": 3, "pending": 4, "cancelled": 5}
+_RANK = {"delivered": 0, "failed": 1, "no_channel": 2, "expired": 3, "pending": 4, "cancelled": 5}
 
 
 def session_deliveries(session: GroupSession) -> list[MemberDelivery]:
@@ -241,11 +241,11 @@ def session_deliveries(session: GroupSession) -> list[MemberDelivery]:
         row = best.get(m.user_id) if m.user_id else None
         devices = device_counts.get(m.user_id, 0) if m.user_id else 0
         if row is None:
-            status = "no_device" if devices == 0 else "not_planned"
+            status = "no_channel" if devices == 0 else "not_planned"
         else:
             status = _STATUS_WORD[row.status]
             if status == "pending" and devices == 0:
-                status = "no_device"  # will not arrive unless they set up a device
+                status = "no_channel"  # will not arrive unless they set up a device
         out.append(
             MemberDelivery(
                 enrolment_id=m.id,

@@ -115,10 +115,15 @@ def preferences_for(user_ids: Iterable[int]) -> dict[int, Preferences]:
     return {uid: _from_row(rows.get(uid)) for uid in ids}
 
 
+def new_preference_row(user_id: int) -> NotificationPreference:
+    """A row holding the defaults (no row means the same), for a first change."""
+    return NotificationPreference(user_id=user_id, **asdict(Preferences()))
+
+
 def save_preferences(user: User, changes: Mapping[str, Any]) -> Preferences:
     row = db.session.get(NotificationPreference, user.id)
     if row is None:
-        row = NotificationPreference(user_id=user.id, **asdict(Preferences()))
+        row = new_preference_row(user.id)
         db.session.add(row)
     for key in ("session_24h", "session_1h", "content_released", "checkin_due"):
         if key in changes:

@@ -322,7 +322,7 @@ export default async function runner({ params, app }) {
         box.replaceChildren(h('div', { class: 'table-wrap' }, h('table', {},
           h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('runner.member')), h('th', { scope: 'col' }, t('runner.reminder')))),
           h('tbody', {}, rows.map((r) => h('tr', {}, h('th', { scope: 'row' }, r.display_name),
-            h('td', {}, h('span', { class: `badge ${r.status === 'delivered' ? 'ok' : r.status === 'failed' || r.status === 'no_device' ? 'danger' : ''}` },
+            h('td', {}, h('span', { class: `badge ${r.status === 'delivered' ? 'ok' : r.status === 'failed' || r.status === 'no_channel' ? 'danger' : ''}` },
               t(`runner.delivery.${r.status}`)))))))),
         h('p', { class: 'hint' }, t('runner.reminder_hint')));
       } catch (error) {
