@@ -7,8 +7,10 @@ start-up with a message naming the variable: a clinic's administrator should see
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -180,11 +182,64 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     return value
 
 
+# The key signs session and device cookies and keys the rate-limit HMACs: a
+# guessable one lets anyone forge a login. 128 bits is the usual floor for a
+# MAC key; secrets.token_urlsafe(32) gives 256.
+SECRET_KEY_MIN_BITS = 128
+SECRET_KEY_HOWTO = "make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"  # noqa: S105 (advice, not a key)
+# Values copied from templates and tutorials: refused however long they are made.
+SECRET_KEY_PLACEHOLDERS = frozenset(
+    {"changeme", "secret", "secretkey", "dev", "development", "test", "password", "default",
+     "insecure", "replaceme", "yoursecretkey", "mysecretkey", "supersecret", "key"}
+)  # fmt: skip
+_TEMPLATE_MARKERS = ("changeme", "replaceme", "changethis", "yoursecret")
+
+
+def _shortest_period(value: str) -> str:
+    """The shortest unit ``value`` repeats ("passwordpass..." -> "password"):
+    a repeated word has no more entropy than the word once."""
+    for size in range(1, len(value) // 2 + 1):
+        unit = value[:size]
+        if (unit * (len(value) // size + 1))[: len(value)] == value:
+            return unit
+    return value
+
+
+def estimated_bits(value: str) -> float:
+    """A conservative entropy estimate: Shannon entropy per character times the
+    length of the shortest repeating unit. Honest random keys (token_urlsafe,
+    token_hex of 32 bytes) score far above 128; "a"*32 scores 0."""
+    unit = _shortest_period(value)
+    counts = Counter(unit)
+    per_char = -sum(n / len(unit) * math.log2(n / len(unit)) for n in counts.values())
+    return per_char * len(unit)
+
+
+def check_production_secret(raw: str) -> None:
+    """Refuse a SECRET_KEY an attacker could guess (ConfigError, one line, never
+    repeating the key)."""
+    if len(raw) < 32:
+        raise ConfigError("SECRET_KEY must be at least 32 characters in production")
+    letters = "".join(ch for ch in raw.lower() if ch.isalnum())
+    if (
+        letters in SECRET_KEY_PLACEHOLDERS
+        or _shortest_period(letters) in SECRET_KEY_PLACEHOLDERS
+        or any(marker in letters for marker in _TEMPLATE_MARKERS)
+    ):
+        raise ConfigError(f"SECRET_KEY is a placeholder value in production; {SECRET_KEY_HOWTO}")
+    bits = estimated_bits(raw)
+    if bits < SECRET_KEY_MIN_BITS or len(set(raw)) < 10:
+        raise ConfigError(
+            f"SECRET_KEY is too predictable in production (about {bits:.0f} bits estimated, "
+            f"{SECRET_KEY_MIN_BITS} needed); {SECRET_KEY_HOWTO}"
+        )
+
+
 def _secret_key(env: Mapping[str, str], app_env: str, instance_path: Path) -> str:
     raw = env.get("SECRET_KEY", "").strip()
     if raw:
-        if app_env == "production" and len(raw) < 32:
-            raise ConfigError("SECRET_KEY must be at least 32 characters in production")
+        if app_env == "production":
+            check_production_secret(raw)
         return raw
     if app_env == "production":
         raise ConfigError("SECRET_KEY is required when APP_ENV=production")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from ipt_groups import create_app
 from ipt_groups.config import ConfigError, load_settings, normalise_database_url
-from tests.conftest import VAPID_ENV
+from tests.conftest import TEST_SECRET, VAPID_ENV
 
 
 @pytest.mark.parametrize(
@@ -51,9 +52,9 @@ def test_bad_database_url_refused(raw: str) -> None:
             {"APP_ENV": "production", "SECRET_KEY": "short", "DATABASE_URL": "postgres://h/db"},
             "SECRET_KEY",
         ),
-        ({"APP_ENV": "production", "SECRET_KEY": "x" * 40}, "DATABASE_URL"),
+        ({"APP_ENV": "production", "SECRET_KEY": TEST_SECRET}, "DATABASE_URL"),
         (
-            {"APP_ENV": "production", "SECRET_KEY": "x" * 40, "DATABASE_URL": "postgres://h/db"},
+            {"APP_ENV": "production", "SECRET_KEY": TEST_SECRET, "DATABASE_URL": "postgres://h/db"},
             "VAPID_PRIVATE_KEY, VAPID_PUBLIC_KEY, VAPID_SUBJECT",
         ),
         ({"VAPID_PRIVATE_KEY": VAPID_ENV["VAPID_PRIVATE_KEY"]}, "VAPID_PRIVATE_KEY"),
@@ -102,7 +103,7 @@ def test_production_cookie_is_secure_and_strict(tmp_path: Path) -> None:
     settings = load_settings(
         {
             "APP_ENV": "production",
-            "SECRET_KEY": "k" * 40,
+            "SECRET_KEY": TEST_SECRET,
             "DATABASE_URL": "postgres://h/db",
             "PORT": "8080",
             **VAPID_ENV,
@@ -126,3 +127,46 @@ def test_database_errors_never_log_parameters(url: str) -> None:
 
     # A failed INSERT's message would otherwise carry names and screening answers.
     assert _engine_options(url)["hide_parameters"] is True
+
+
+PROD = {"APP_ENV": "production", "DATABASE_URL": "postgres://h/db", **VAPID_ENV}
+
+
+@pytest.mark.parametrize(
+    ("key", "why"),
+    [
+        ("a" * 32, "too predictable"),
+        ("a" * 64, "too predictable"),
+        ("password" * 8, "placeholder"),
+        ("sunflower" * 5, "too predictable"),  # Shannon per character alone says 140 bits
+        ("ab" * 20, "too predictable"),
+        ("0123456789" * 4, "too predictable"),
+        ("change-me" * 4, "placeholder"),
+        ("change-me-to-a-long-random-string-please", "placeholder"),
+        ("secret" * 6, "placeholder"),
+        ("SECRET-SECRET-SECRET-SECRET-SECRET", "placeholder"),
+        ("dev-dev-dev-dev-dev-dev-dev-dev-dev", "placeholder"),
+        ("replace-me-with-a-real-secret-key-0000", "placeholder"),
+    ],
+)
+def test_weak_secret_keys_are_refused_in_production(tmp_path: Path, key: str, why: str) -> None:
+    with pytest.raises(ConfigError, match=f"^SECRET_KEY .*{why}") as refused:
+        load_settings({**PROD, "SECRET_KEY": key}, tmp_path)
+    assert key not in str(refused.value)  # the message never repeats the key
+    assert "\n" not in str(refused.value)  # one line, like the other refusals
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: secrets.token_urlsafe(32), lambda: secrets.token_hex(32)],
+    ids=["urlsafe", "hex"],
+)
+def test_random_secret_keys_are_accepted_in_production(tmp_path: Path, make: object) -> None:
+    for _ in range(50):  # random draws: none of them may be refused
+        key = make()  # type: ignore[operator]
+        assert load_settings({**PROD, "SECRET_KEY": key}, tmp_path).secret_key == key
+
+
+def test_weak_keys_still_start_local_development(tmp_path: Path) -> None:
+    # Only production refuses: a laptop may use anything.
+    assert load_settings({"SECRET_KEY": "dev"}, tmp_path).secret_key == "dev"

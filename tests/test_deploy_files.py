@@ -8,6 +8,7 @@ setting that silently does nothing. Both are checked against the real parser.
 from __future__ import annotations
 
 import json
+import secrets
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -29,12 +30,16 @@ def manifest() -> dict[str, Any]:
     return json.loads((ROOT / "app.json").read_text())
 
 
+# Heroku's generator: 64 random hex characters (the production key check refuses "f" * 64).
+GENERATED_SECRET = secrets.token_hex(32)
+
+
 def deployed_env(manifest: dict[str, Any]) -> dict[str, str]:
     """What the platform would set: values, a generated secret, the VAPID keys typed in."""
     env = dict(FROM_ADDONS)
     for name, spec in manifest["env"].items():
         if spec.get("generator") == "secret":
-            env[name] = "f" * 64  # Heroku's generator: 64 hex characters
+            env[name] = GENERATED_SECRET
         elif name in VAPID_ENV:
             env[name] = VAPID_ENV[name]
         elif spec.get("value"):

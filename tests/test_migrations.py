@@ -15,7 +15,7 @@ from flask import Flask
 from sqlalchemy import inspect
 
 from ipt_groups.extensions import db
-from tests.conftest import VAPID_ENV
+from tests.conftest import TEST_SECRET, VAPID_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -108,7 +108,7 @@ def test_demo_refused_in_production(tmp_path: Path) -> None:
     result = flask_cli(
         tmp_path,
         "demo",
-        extra_env={"APP_ENV": "production", "SECRET_KEY": "p" * 40, **VAPID_ENV},
+        extra_env={"APP_ENV": "production", "SECRET_KEY": TEST_SECRET, **VAPID_ENV},
     )
     assert result.returncode != 0
     assert "production" in result.stderr
