@@ -22,12 +22,13 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, request, session
+from flask import Flask, Response, after_this_request, current_app, request, session
 from flask_login import current_user, login_user, logout_user
 
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import login_manager
 from ipt_groups.models import Role, User
+from ipt_groups.services import device_cookies
 from ipt_groups.services import sessions as session_service
 from ipt_groups.services.audit import Actor
 
@@ -83,8 +84,11 @@ def csrf_token() -> str:
     return token
 
 
-def log_in(user: User) -> str:
-    """Start a fresh session for ``user``; returns its CSRF token."""
+def log_in(user: User, login_name: str | None = None) -> str:
+    """Start a fresh session for ``user``; returns its CSRF token.
+
+    With ``login_name`` (the name the user proved a secret for), this device is
+    remembered for that name: see services/device_cookies."""
     # A new login ends the session this browser had (it may be a shared tablet),
     # and nothing from before login survives (no fixation).
     session_service.end_session(session.get("sid"), current_actor())
@@ -93,7 +97,32 @@ def log_in(user: User) -> str:
     session.permanent = True
     session["sid"] = token
     login_user(user)
+    if login_name:
+        remember_device(login_name)
     return csrf_token()
+
+
+def device_cookie() -> str | None:
+    """The device cookie this request carries (checked by the service, not here)."""
+    return request.cookies.get(device_cookies.COOKIE_NAME)
+
+
+def remember_device(login_name: str) -> None:
+    """Set a fresh device cookie for ``login_name`` on this response."""
+    value = device_cookies.remember(device_cookie(), login_name)
+
+    @after_this_request
+    def _set(response: Response) -> Response:
+        response.set_cookie(
+            device_cookies.COOKIE_NAME,
+            value,
+            max_age=int(device_cookies.MAX_AGE.total_seconds()),
+            path=device_cookies.COOKIE_PATH,
+            httponly=True,
+            secure=bool(current_app.config["SESSION_COOKIE_SECURE"]),
+            samesite="Lax",
+        )
+        return response
 
 
 def log_out() -> None:

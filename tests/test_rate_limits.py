@@ -244,11 +244,12 @@ def test_a_reissued_invite_lifts_a_members_lockout(
     )
     assert joined.status_code == 200
     username = created["enrolment"]["username"]
-    for n in range(9):
-        login(app, username, "000111", address=f"192.0.2.{n}")
-    clock.advance(timedelta(minutes=16))
-    login(app, username, "000111")
-    assert_429(login(app, username, "482915"), 60)
+    # Ten wrong PINs from ten addresses within one window: the per-name limit
+    # and the lockout both hold the name.
+    for n in range(10):
+        assert login(app, username, "000111", address=f"192.0.2.{n}").status_code == 401
+    clock.advance(timedelta(seconds=1))
+    assert_429(login(app, username, "482915"), 15 * 60 - 1)
 
     reissued = fac.post(f"/api/enrolments/{created['enrolment']['id']}/invites")
     assert reissued.status_code == 201
@@ -256,7 +257,121 @@ def test_a_reissued_invite_lifts_a_members_lockout(
         "/api/invites/redeem", json={"code": reissued.json["code"], "pin": "731864"}
     )
     assert redeemed.status_code == 200, redeemed.json
+    # A normal login, from a device that has never logged in (no device cookie):
+    # the redemption lifted the name's lockout and its per-name count.
     assert login(app, username, "731864").status_code == 200
+
+
+# -- device cookies: the member's own phone is not locked out by strangers ------
+
+
+def device_of(response: Any) -> str:
+    """The device cookie a login or redemption set."""
+    cookies = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("ipt_device=")]
+    assert len(cookies) == 1, response.headers.getlist("Set-Cookie")
+    return cookies[0].split(";", 1)[0].split("=", 1)[1]
+
+
+def login_with(
+    app: Flask, name: str, password: str, device: str | None, address: str = "192.0.2.10"
+) -> Any:
+    c = client_of(app)
+    if device is not None:
+        c.client.set_cookie("ipt_device", device, path="/api/auth")
+    return c.client.post(
+        "/api/auth/login",
+        json={"username": name, "password": password},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def lock_from_elsewhere(app: Flask, name: str) -> None:
+    for n in range(10):  # ten addresses, one wrong PIN each (later ones may meet the lock)
+        assert login(app, name, "000000", address=f"203.0.113.{n}").status_code in (401, 429)
+    assert login(app, name, "482915", address="203.0.113.99").status_code == 429
+
+
+def test_the_members_own_phone_logs_in_while_strangers_lock_the_name(
+    web: Flask, frozen: datetime
+) -> None:
+    with web.app_context():
+        create_user("participant", username="slate-3022", password="482915")
+    first = login(web, "slate-3022", "482915", address="198.51.100.7")
+    assert first.status_code == 200
+    cookie = next(c for c in first.headers.getlist("Set-Cookie") if c.startswith("ipt_device="))
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/api/auth" in cookie
+    assert "Max-Age=31536000" in cookie  # a year
+    phone = device_of(first)
+
+    for _ in range(3):  # repeated every 15 minutes, indefinitely
+        clock.advance(timedelta(minutes=15))
+        lock_from_elsewhere(web, "slate-3022")
+        # Without the cookie the name stays held back...
+        assert login(web, "slate-3022", "482915", address="198.51.100.7").status_code == 429
+        # ...but the member's phone, with its cookie, logs in with the right PIN.
+        ok = login_with(web, "slate-3022", "482915", phone, address="198.51.100.7")
+        assert ok.status_code == 200, ok.json
+        phone = device_of(ok)  # a fresh nonce with every success
+
+
+def test_a_known_devices_failures_count_against_that_device_only(
+    web: Flask, frozen: datetime
+) -> None:
+    with web.app_context():
+        create_user("participant", username="slate-3022", password="482915")
+    phone = device_of(login(web, "slate-3022", "482915"))
+    for _ in range(10):  # someone with the phone guesses
+        assert login_with(web, "slate-3022", "111111", phone).status_code == 401
+    assert_429(login_with(web, "slate-3022", "482915", phone), 15 * 60)
+    # The name is not locked for everyone else (another device of the member's).
+    assert login(web, "slate-3022", "482915", address="198.51.100.8").status_code == 200
+    # The phone's own lockout still grows like the name's would.
+    clock.advance(timedelta(minutes=15))
+    assert login_with(web, "slate-3022", "111111", phone).status_code == 401  # 11th in a row
+    assert_429(login_with(web, "slate-3022", "482915", phone), 120)
+
+
+def test_a_forged_or_another_accounts_device_cookie_does_not_bypass(
+    web: Flask, frozen: datetime
+) -> None:
+    with web.app_context():
+        create_user("participant", username="slate-3022", password="482915")
+        create_user("participant", username="river-1187", password="604213")
+    mine = device_of(login(web, "slate-3022", "482915"))
+    other = device_of(login(web, "river-1187", "604213"))
+    lock_from_elsewhere(web, "slate-3022")
+    from itsdangerous import URLSafeSerializer
+
+    forged = [
+        other,  # a real device cookie, for another account
+        mine[:-2] + ("AA" if mine[-2:] != "AA" else "BB"),  # altered signature
+        URLSafeSerializer("not-our-key", salt="ipt-device-cookie").dumps([["x", "y", 0]]),
+        "garbage",
+    ]
+    for cookie in forged:
+        assert_429(login_with(web, "slate-3022", "482915", cookie), 15 * 60)
+    with web.app_context():  # signed with our key but naming slate-3022 in the clear
+        plain = URLSafeSerializer(web.config["SECRET_KEY"], salt="x").dumps([["slate-3022"]])
+    assert_429(login_with(web, "slate-3022", "482915", plain), 15 * 60)
+    # The real one still works; a year later it has expired.
+    assert login_with(web, "slate-3022", "482915", mine).status_code == 200
+    clock.advance(timedelta(days=366))
+    lock_from_elsewhere(web, "slate-3022")
+    assert_429(login_with(web, "slate-3022", "482915", mine), 15 * 60)
+
+
+def test_redeeming_an_invite_makes_the_phone_a_known_device(
+    app: Flask, as_role: Any, frozen: datetime
+) -> None:
+    fac: ApiClient = as_role("facilitator")
+    created = enrol(fac, create_cohort(fac)["id"])
+    joined = client_of(app).client.post(
+        "/api/invites/redeem", json={"code": created["invite"]["code"], "pin": "482915"}
+    )
+    assert joined.status_code == 200
+    username = created["enrolment"]["username"]
+    lock_from_elsewhere(app, username)
+    assert login_with(app, username, "482915", device_of(joined)).status_code == 200
 
 
 # -- invites ---------------------------------------------------------------------

@@ -13,7 +13,7 @@ from ipt_groups.api.common import UserSchema
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
-from ipt_groups.security import csrf_token, log_in, log_out, public
+from ipt_groups.security import csrf_token, device_cookie, log_in, log_out, public
 from ipt_groups.services import sessions
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Log in and out")
@@ -68,10 +68,11 @@ class Login(MethodView):
             creds.get("username"),
             creds["password"],
             address=request.remote_addr,
+            device_cookie=device_cookie(),
         )
         if user is None:
             raise ApiError(401, LOGIN_FAILED, code="login_failed")
-        token = log_in(user)
+        token = log_in(user, sessions.login_name(creds.get("email"), creds.get("username")))
         db.session.commit()
         return {"user": user, "csrf_token": token}
 

@@ -158,6 +158,7 @@ class InviteRedeem(MethodView):
 
         Later logins use the username (in ``user.username``) and that PIN."""
         user = invites.redeem(data["code"], data["pin"], address=request.remote_addr)
-        token = log_in(user)
+        # The phone that redeemed is the member's own: it gets a device cookie.
+        token = log_in(user, user.username)
         db.session.commit()
         return {"user": user, "csrf_token": token}

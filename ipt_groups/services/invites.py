@@ -24,7 +24,7 @@ from ipt_groups.models import CURRENT_STATUSES, Enrolment, Invite, User
 from ipt_groups.services import audit, throttle
 from ipt_groups.services.audit import Actor
 from ipt_groups.services.passwords import hash_password
-from ipt_groups.services.sessions import clear_lockouts, revoke_all_sessions
+from ipt_groups.services.sessions import reset_login_limits, revoke_all_sessions
 from ipt_groups.services.users import check_participant_secret
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -172,8 +172,9 @@ def redeem(raw_code: str, secret: str, *, address: str | None) -> User:
     if user is None or not user.is_active:
         raise ApiError(410, _GONE["revoked"], code="invite_revoked")
     # A re-issued invite is how a member who forgot their PIN gets back in, so it
-    # lifts a lockout too (before anything is written: the store may commit).
-    clear_lockouts(user)
+    # lifts the lockout and the per-name limit too (before anything is written:
+    # the store may commit).
+    reset_login_limits(user)
     # A conditional UPDATE: of two redemptions racing, exactly one spends the invite.
     spent = db.session.execute(
         update(Invite)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import contains_eager
 from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models import AuthSession, User
-from ipt_groups.services import audit, throttle
+from ipt_groups.services import audit, device_cookies, throttle
 from ipt_groups.services.audit import Actor
 from ipt_groups.services.passwords import hash_password, needs_rehash, verify_password
 
@@ -46,29 +46,45 @@ def login_name(email: str | None, username: str | None) -> str:
 
 
 def authenticate(
-    email: str | None, username: str | None, password: str, *, address: str | None
+    email: str | None,
+    username: str | None,
+    password: str,
+    *,
+    address: str | None,
+    device_cookie: str | None = None,
 ) -> User | None:
     """The user these credentials belong to, or None for any failure at all.
 
-    Attempts are rate limited per client address and per login name first
+    Attempts are rate limited per client address first, then per login name
     (429), so guessing is slow and argon2's memory cost cannot be used to flood
     us; a name with too many failures in a row is locked out for a growing time
     (429 too; see throttle.lockout_for), whether or not an account has it.
+
+    A device that logged in to this account before (``device_cookie`` valid for
+    the name, see device_cookies) is counted apart: its attempts and failures
+    go against its own limit and lockout instead of the name's. So strangers
+    who lock the name by guessing do not lock the member's own phone out, and
+    the phone's own mistakes do not lock the name for anyone else.
 
     Unknown account, wrong password, no password set yet and disabled account
     all look the same to the caller (and take the same time).
     """
     name = login_name(email, username)
     throttle.hit(throttle.LOGIN_PER_ADDRESS, address or "unknown")
-    throttle.hit(throttle.LOGIN_PER_NAME, name)
-    throttle.check_lockout(name)
+    device = device_cookies.trusted_nonce(device_cookie, name)
+    if device is not None:
+        subject, scope, limit = device, throttle.DEVICE_LOCKOUT, throttle.LOGIN_PER_DEVICE
+    else:
+        subject, scope, limit = name, throttle.LOCKOUT, throttle.LOGIN_PER_NAME
+    throttle.hit(limit, subject)
+    throttle.check_lockout(subject, scope)
     user = find_login(email, username)
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
-        throttle.record_failure(name)
+        throttle.record_failure(subject, scope)
         return None
-    if throttle.has_failures(name):  # no write (and no commit) in the usual case
-        throttle.clear_lockout(name)
+    if throttle.has_failures(subject, scope):  # no write (and no commit) in the usual case
+        throttle.clear_lockout(subject, scope)
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
@@ -100,6 +116,17 @@ def clear_lockouts(user: User) -> None:
     for name in _names(user):
         if throttle.has_failures(name):  # no write (and no commit) in the usual case
             throttle.clear_lockout(name)
+
+
+def reset_login_limits(user: User) -> None:
+    """Lift everything that holds the user's login names back: the lockout and
+    the per-name count of attempts. Redeeming a re-issued invite proves the
+    member is who staff enrolled, so their next login from any device works
+    (until someone guesses at the name again; their phone then has a device
+    cookie from the redemption, which those guesses do not touch)."""
+    clear_lockouts(user)
+    for name in _names(user):
+        throttle.reset(throttle.LOGIN_PER_NAME, name)
 
 
 def start_session(user: User, actor: Actor, user_agent: str | None) -> str:

@@ -59,6 +59,9 @@ class Count:
 
 # Per login name: slows guessing one account's password without locking it for long.
 LOGIN_PER_NAME = Limit("login:name", hits=10, window=timedelta(minutes=15))
+# Per known device (a valid device cookie for the account, services/device_cookies.py):
+# the same budget as the name, but spent only by attempts from that device.
+LOGIN_PER_DEVICE = Limit("login:device", hits=10, window=timedelta(minutes=15))
 # Per client address: slows spraying many accounts (and argon2's memory cost).
 LOGIN_PER_ADDRESS = Limit("login:addr", hits=50, window=timedelta(minutes=15))
 
@@ -73,7 +76,10 @@ LOCKOUT_MAX = timedelta(hours=24)
 # Longer than the longest lock: waiting out a 24-hour lock must not also wipe
 # the count (that would give a guesser ten fresh tries a day).
 FAILURES_FORGOTTEN_AFTER = LOCKOUT_MAX + timedelta(hours=24)
-_LOCKOUT = "lockout"
+LOCKOUT = "lockout"  # the scope of login names
+# The same growing lockout, for the failures of one known device (keyed by its
+# cookie's nonce): a separate key space, so no typed name can collide with it.
+DEVICE_LOCKOUT = "lockout:device"
 
 
 class Store(Protocol):
@@ -234,6 +240,12 @@ def count(limit: Limit, subject: str) -> None:
     store().incr(_key(limit.name, subject), limit.window, utcnow(), restart=False)
 
 
+def reset(limit: Limit, subject: str) -> None:
+    """Forget ``subject``'s count in ``limit`` (no write when there is none)."""
+    if counted(limit, subject).hits:
+        store().clear(_key(limit.name, subject))
+
+
 def counted(limit: Limit, subject: str) -> Count:
     return store().peek(_key(limit.name, subject), limit.window, utcnow())
 
@@ -254,7 +266,7 @@ def lockout_for(failures: int) -> timedelta:
     return min(LOCKOUT_FIRST * 2**doublings, LOCKOUT_MAX)
 
 
-def check_lockout(subject: str) -> None:
+def check_lockout(subject: str, scope: str = LOCKOUT) -> None:
     """Raise 429 while ``subject`` (a login name) is locked out.
 
     Keyed by the name that was typed, not by a user row: a name nobody has is
@@ -262,24 +274,24 @@ def check_lockout(subject: str) -> None:
     which accounts exist. Refused attempts are not failures and are not counted.
     """
     now = utcnow()
-    failures = store().peek(_key(_LOCKOUT, subject), FAILURES_FORGOTTEN_AFTER, now)
+    failures = store().peek(_key(scope, subject), FAILURES_FORGOTTEN_AFTER, now)
     until = failures.since + lockout_for(failures.hits)
     if failures.hits and until > now:
         raise too_many(until)
 
 
-def record_failure(subject: str) -> int:
+def record_failure(subject: str, scope: str = LOCKOUT) -> int:
     """One more failure in a row for ``subject``; returns how many there are."""
-    key = _key(_LOCKOUT, subject)
+    key = _key(scope, subject)
     return store().incr(key, FAILURES_FORGOTTEN_AFTER, utcnow(), restart=True).hits
 
 
-def clear_lockout(subject: str) -> None:
-    store().clear(_key(_LOCKOUT, subject))
+def clear_lockout(subject: str, scope: str = LOCKOUT) -> None:
+    store().clear(_key(scope, subject))
 
 
-def has_failures(subject: str) -> bool:
-    return store().peek(_key(_LOCKOUT, subject), FAILURES_FORGOTTEN_AFTER, utcnow()).hits > 0
+def has_failures(subject: str, scope: str = LOCKOUT) -> bool:
+    return store().peek(_key(scope, subject), FAILURES_FORGOTTEN_AFTER, utcnow()).hits > 0
 
 
 def prune(now: datetime) -> int:
