@@ -315,40 +315,60 @@ def test_redeem_needs_a_code_and_a_pin(app: Flask, as_role: Any, frozen: datetim
     assert redeem(anonymous(app), code).status_code == 200
 
 
+def guesses(code: str, count: int) -> list[str]:
+    """``count`` different well-formed codes, none of them ``code``."""
+    found = []
+    n = 0
+    while len(found) < count:
+        n += 1
+        guess = f"{code[:4]}{ALPHABET[n // 30 % 30]}{ALPHABET[n % 30]}{code[-2:]}"
+        if guess.replace("-", "") != code.replace("-", "") and guess not in found:
+            found.append(guess)
+    return found
+
+
 def test_guessing_codes_is_rate_limited_per_address(
     app: Flask, as_role: Any, frozen: datetime
 ) -> None:
     code = new_member(as_role)["invite"]["code"]
-    guess = wrong_code(code)
-    # 20 wrong guesses, one every 40 seconds: the last at 12:40 into the window.
-    for n in range(20):
+    # 50 wrong guesses (the address's limit of misses), one every 15 seconds:
+    # the last at 12:15 into the window.
+    for n, guess in enumerate(guesses(code, 50)):
         if n:
-            clock.advance(timedelta(seconds=40))
+            clock.advance(timedelta(seconds=15))
         path = "/api/invites/check" if n % 2 else "/api/invites/redeem"
         response = attempt(app, path, guess)
         assert response.status_code == 404, (n, response.json)
 
-    blocked = attempt(app, "/api/invites/check", guess)
+    blocked = attempt(app, "/api/invites/check", wrong_code(code))
     assert blocked.status_code == 429
     assert blocked.json["error"]["code"] == "too_many_requests"
-    assert blocked.headers["Retry-After"] == str(15 * 60 - (12 * 60 + 40))
+    assert blocked.headers["Retry-After"] == str(15 * 60 - (12 * 60 + 15))
 
     # Even the right code is refused while the window lasts (a guess that
     # happens to land must not be told so).
     clock.advance(timedelta(minutes=2))
     right = redeem(anonymous(app), code)
     assert right.status_code == 429
-    assert right.headers["Retry-After"] == "20"
+    assert right.headers["Retry-After"] == "45"
     assert anonymous(app).post("/api/invites/check", json={"code": code}).status_code == 429
 
-    clock.advance(timedelta(seconds=20))  # 15 minutes after the first guess
+    clock.advance(timedelta(seconds=45))  # 15 minutes after the first guess
+    assert redeem(anonymous(app), code).status_code == 200
+
+
+def test_right_codes_cost_an_address_nothing(app: Flask, as_role: Any, frozen: datetime) -> None:
+    code = new_member(as_role)["invite"]["code"]
+    for _ in range(19):  # checked again and again (the per-code limit is 20)
+        assert attempt(app, "/api/invites/check", code).status_code == 200
+    for guess in guesses(code, 49):  # and 49 misses: still under the address's 50
+        assert attempt(app, "/api/invites/check", guess).status_code == 404
     assert redeem(anonymous(app), code).status_code == 200
 
 
 def test_rate_limit_is_per_address(app: Flask, as_role: Any, frozen: datetime) -> None:
     code = new_member(as_role)["invite"]["code"]
-    guess = wrong_code(code)
-    for _ in range(21):
+    for guess in guesses(code, 50):
         anonymous(app).post(
             "/api/invites/check", json={"code": guess}, environ_base={"REMOTE_ADDR": "192.0.2.1"}
         )

@@ -405,6 +405,48 @@ def test_invite_attempts_are_limited_per_code(
     assert other.status_code == 404
 
 
+def mistype(code: str) -> str:
+    """The code with one character changed (as a person might misread it)."""
+    wrong = ALPHABET[(ALPHABET.index(code[-1]) + 1) % len(ALPHABET)]
+    return code[:-1] + wrong
+
+
+def test_a_clinic_room_behind_one_address_enrols_a_whole_group(
+    web: Flask, users: dict[str, int], frozen: datetime
+) -> None:
+    fac = logged_in(web, FACILITATOR)
+    cohort = create_cohort(fac)["id"]
+    codes = [enrol(fac, cohort, f"Member {n}")["invite"]["code"] for n in range(14)]
+    room = "192.0.2.200"  # the clinic's one NAT address
+    for code in codes:
+        typo = check(web, mistype(code.replace("-", "")), room)
+        assert typo.status_code == 404, typo.json
+        assert check(web, code, room).status_code == 200
+        joined = client_of(web).client.post(
+            "/api/invites/redeem",
+            json={"code": code, "pin": "482915"},
+            environ_base={"REMOTE_ADDR": room},
+        )
+        assert joined.status_code == 200, joined.json
+
+
+def test_guessing_codes_from_one_address_is_still_refused(
+    web: Flask, users: dict[str, int], frozen: datetime
+) -> None:
+    fac = logged_in(web, FACILITATOR)
+    created = enrol(fac, create_cohort(fac)["id"])
+    for n in range(50):  # fifty wrong codes in a window...
+        assert check(web, code_number(n), "203.0.113.7").status_code == 404
+    clock.advance(timedelta(minutes=1))
+    assert_429(check(web, code_number(50), "203.0.113.7"), 14 * 60)
+    # ...and then even a right code is refused from there (no oracle for a guesser),
+    assert_429(check(web, created["invite"]["code"], "203.0.113.7"), 14 * 60)
+    # while other addresses are served as usual.
+    assert check(web, created["invite"]["code"], "198.51.100.3").status_code == 200
+    clock.advance(timedelta(minutes=14))
+    assert check(web, code_number(51), "203.0.113.7").status_code == 404
+
+
 def test_a_spread_out_guesser_cannot_lock_real_members_out(
     web: Flask, users: dict[str, int], frozen: datetime
 ) -> None:

@@ -1,9 +1,9 @@
 """Single-use invite codes: how a member gets from a piece of paper to a login.
 
 A code is 8 characters from an alphabet without look-alikes (no 0/O, 1/I/L, U),
-shown as ``ABCD-EFGH``: 30^8 (about 6.6e11) codes, so with redemption rate
-limits a guess practically never lands. Only its SHA-256 is stored; the code,
-its URL and QR code are shown once, when it is issued.
+shown as ``ABCD-EFGH``: 30^8 (about 6.6e11) codes, so with 50 wrong codes per
+address per 15 minutes a guess practically never lands (SECURITY.md). Only its
+SHA-256 is stored; the code, its URL and QR code are shown once, when issued.
 """
 
 from __future__ import annotations
@@ -30,17 +30,29 @@ from ipt_groups.services.users import check_participant_secret
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 8
 
-# Guessing is slowed per client address and per code. A clinic-wide limit on
-# all attempts would let one attacker spend it and lock every real member out,
-# so instead: when guesses that miss pile up across the clinic (a spread-out
-# attack), an address that has already missed in its current window is refused
-# until that window ends, while an address with no miss (a member typing the
-# code on paper) is still served. A botnet then gets one guess per address per
-# window instead of twenty; nobody is locked out by someone else's guesses
-# (beyond sharing their address).
-REDEEM_PER_ADDRESS = throttle.Limit("invite:addr", hits=20, window=timedelta(minutes=15))
+# Guessing is slowed per client address and per code. Only wrong codes (no
+# invite has them) count against an address: a clinic room behind one NAT
+# address enrolling a whole group, with typos, must get through, and a right
+# code costs the address nothing. 50 misses per 15 minutes is a room of 14 each
+# mistyping three times with room to spare, and keeps guessing hopeless: 30^8
+# codes / 50 per window is ~1.3e10 windows (~374,000 years) for the whole space
+# from one address (SECURITY.md has the figures).
+#
+# Per code, every attempt counts (20 per 15 minutes): codes are random in every
+# character, so there is no part of one to guess and lock; this only stops one
+# code string being hammered from many addresses.
+#
+# A clinic-wide limit on all attempts would let one attacker spend it and lock
+# every real member out, so instead: when guesses that miss pile up across the
+# clinic (a spread-out attack), an address that has already missed in its
+# current window is refused until that window ends, while an address with no
+# miss (a member typing the code on paper) is still served. A botnet then gets
+# one guess per address per window instead of fifty; nobody is locked out by
+# someone else's guesses (beyond sharing their address).
+MISSES_PER_ADDRESS = throttle.Limit("invite:miss:addr", hits=50, window=timedelta(minutes=15))
+# Under the clinic-wide alarm, misses an address may have had in its window.
+MISSES_UNDER_ALARM = 1
 REDEEM_PER_CODE = throttle.Limit("invite:code", hits=20, window=timedelta(minutes=15))
-MISSES_PER_ADDRESS = throttle.Limit("invite:miss:addr", hits=1, window=timedelta(minutes=15))
 MISSES_CLINIC_WIDE = throttle.Limit("invite:miss:all", hits=200, window=timedelta(minutes=15))
 
 
@@ -140,13 +152,15 @@ def find_usable(raw_code: str, *, address: str | None) -> Invite:
     """The pending invite with this code, counted against the rate limits."""
     address = address or "unknown"
     code = normalise_code(raw_code)
-    throttle.hit(REDEEM_PER_ADDRESS, address)
+    # Refused before the code is looked at: answering a right code from an
+    # address over its limit would tell a guesser which guess was right.
+    missed = throttle.counted(MISSES_PER_ADDRESS, address)
+    if missed.hits >= MISSES_PER_ADDRESS.hits:
+        raise throttle.too_many(missed.since + MISSES_PER_ADDRESS.window)
     throttle.hit(REDEEM_PER_CODE, code)
-    if throttle.over(MISSES_CLINIC_WIDE, "all"):
+    if throttle.over(MISSES_CLINIC_WIDE, "all") and missed.hits >= MISSES_UNDER_ALARM:
         # Under a spread-out attack: refuse addresses that have missed already.
-        missed = throttle.counted(MISSES_PER_ADDRESS, address)
-        if missed.hits >= MISSES_PER_ADDRESS.hits:
-            raise throttle.too_many(missed.since + MISSES_PER_ADDRESS.window)
+        raise throttle.too_many(missed.since + MISSES_PER_ADDRESS.window)
     invite = None
     if len(code) == CODE_LENGTH and set(code) <= set(ALPHABET):
         invite = db.session.scalar(select(Invite).where(Invite.code_hash == _hash(code)))
