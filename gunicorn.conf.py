@@ -19,6 +19,10 @@ threads = _int("GUNICORN_THREADS", 4)
 timeout = 25
 # Platforms send SIGTERM and wait 30 s before SIGKILL.
 graceful_timeout = 20
+# gunicorn's most (its default is 4094): the app itself answers URLs over 4096
+# bytes with a JSON 414 and its security headers (ipt_groups/security.py), so
+# only lines over this get gunicorn's bare HTML 414.
+limit_request_line = 8190
 accesslog = "-"
 # No query strings in the access log: calendar-feed and invite URLs carry secrets.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'

@@ -228,6 +228,30 @@ def _gate() -> None:
             )
 
 
+# The longest path and query string we serve, in bytes as sent. gunicorn's own
+# limit (limit_request_line, 8190 in gunicorn.conf.py) is set above this so a
+# too-long URL reaches us and gets the JSON envelope and our headers instead of
+# gunicorn's bare HTML page. Our longest real URLs are well under 1 KB.
+MAX_URI_BYTES = 4096
+
+
+def uri_length(environ: dict[str, Any]) -> int:
+    """Bytes of the path and query string as the client sent them."""
+    # gunicorn's RAW_URI holds both; werkzeug's test client and dev server give
+    # the path only there, with the query in QUERY_STRING.
+    raw = str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", ""))
+    size = len(raw.encode("latin-1", "replace"))
+    query = str(environ.get("QUERY_STRING", ""))
+    if query and "?" not in raw:
+        size += len(query) + 1
+    return size
+
+
+def _uri_not_too_long() -> None:
+    if uri_length(request.environ) > MAX_URI_BYTES:
+        raise ApiError(414)
+
+
 def _security_headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault(
@@ -255,5 +279,6 @@ def init_app(app: Flask) -> None:
     # Our own server-side sessions replace Flask-Login's IP/agent heuristics,
     # which log out phones every time they change networks.
     login_manager.session_protection = None
+    app.before_request(_uri_not_too_long)  # first: before anything reads the URL
     app.before_request(_gate)
     app.after_request(_security_headers)

@@ -86,3 +86,26 @@ def test_unexpected_exception_is_a_json_500_without_traceback(tmp_path: Any) -> 
     assert response.status_code == 500
     assert error["code"] == "internal_error"
     assert "secret internals" not in response.get_data(as_text=True)
+
+
+def assert_414(response: Any) -> None:
+    assert response.status_code == 414
+    message = "The address (URL) is too long."
+    assert response.json == {"error": {"status": 414, "code": "uri_too_long", "message": message}}
+    # The same headers as every other answer.
+    assert response.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+
+
+def test_a_too_long_url_is_a_json_414_with_the_security_headers(client: ApiClient) -> None:
+    long_query = client.get("/api/me?q=" + "x" * 5000)
+    assert_414(long_query)
+    assert long_query.headers["Cache-Control"] == "no-store"
+    assert_414(client.get("/api/" + "a" * 5000))  # a long path: 414, not 404
+    assert_414(client.get("/" + "a" * 5000))  # outside the API too
+    assert_414(client.post("/api/auth/login?" + "y" * 4200, json={}))  # before the gate
+    # Up to 4096 bytes of path and query is served as usual.
+    just_fits = "/api/me?q=" + "x" * (4096 - len("/api/me?q="))
+    assert client.get(just_fits).status_code == 401
