@@ -24,5 +24,7 @@ graceful_timeout = 20
 # only lines over this get gunicorn's bare HTML 414.
 limit_request_line = 8190
 accesslog = "-"
-# No query strings in the access log: calendar-feed and invite URLs carry secrets.
+# No query strings in the access log, and calendar-feed tokens (in the path)
+# masked to their last 4 characters by the logger class (ipt_groups/logmask.py).
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+logger_class = "ipt_groups.logmask.MaskingLogger"

@@ -15,7 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ipt_groups import cli, frontend, idempotency, models, ratelimit, security  # noqa: F401  (models: register every table)
+from ipt_groups import cli, frontend, idempotency, logmask, models, ratelimit, security  # noqa: F401  (models: register every table)
 from ipt_groups.config import ENV_VARS, MIGRATIONS_DIR, load_settings
 from ipt_groups.errors import register_error_handlers
 from ipt_groups.extensions import api as rest_api
@@ -86,6 +86,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Calendar-feed tokens are in URL paths; no log line may carry one.
+    logmask.install()
     if settings.proxy_hops:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app,

@@ -8,7 +8,9 @@ each wait polls for what it needs, with a generous limit.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -16,12 +18,15 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from flask import Flask
 
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, make_app
 
 ROOT = Path(__file__).resolve().parent.parent
 PATIENCE = 60.0  # seconds; generous for a loaded two-core machine
@@ -125,3 +130,80 @@ def test_a_6_kb_request_line_gets_the_json_414(web: Web) -> None:
     # A line past gunicorn's own maximum (8190) never reaches the app.
     status, _, _ = web.raw(f"GET /api/me?q={'x' * 9000} HTTP/1.1")
     assert status in (400, 414)
+
+
+# -- calendar-feed tokens stay out of the logs ------------------------------------
+
+
+def load_conf() -> dict[str, Any]:
+    """gunicorn.conf.py's settings, read as gunicorn reads them."""
+    found: dict[str, Any] = {}
+    exec(compile((ROOT / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"), found)  # noqa: S102
+    return found
+
+
+def test_the_access_log_format_masks_calendar_tokens(tmp_path: Path) -> None:
+    from gunicorn.config import Config
+
+    from ipt_groups.logmask import MaskingLogger
+
+    conf = load_conf()
+    assert conf["logger_class"] == "ipt_groups.logmask.MaskingLogger"
+    cfg = Config()
+    log_file = tmp_path / "access.log"
+    cfg.set("accesslog", str(log_file))
+    cfg.set("access_log_format", conf["access_log_format"])
+    logger = MaskingLogger(cfg)
+    token = secrets.token_urlsafe(32)
+    path = f"/api/calendar/{token}.ics"
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": path,
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "192.0.2.5",
+        "HTTP_REFERER": f"https://clinic.example{path}",
+    }
+    resp = SimpleNamespace(status="200 OK", sent=512, headers=[("Content-Type", "text/calendar")])
+    logger.access(resp, [("Referer", environ["HTTP_REFERER"])], environ, timedelta(seconds=0))
+    for handler in logger.access_log.handlers:
+        handler.flush()
+    line = log_file.read_text()
+    assert token not in line
+    assert f'"GET /api/calendar/…{token[-4:]}.ics" 200 512' in line
+    # Every atom is masked, so a format that logs the request line or referer is safe too.
+    atoms = logger.atoms(resp, [("Referer", environ["HTTP_REFERER"])], environ, timedelta(0))
+    assert not [k for k, v in atoms.items() if isinstance(v, str) and token in v]
+
+
+def test_a_real_gunicorn_access_log_holds_no_calendar_token(web: Web) -> None:
+    token = secrets.token_urlsafe(32)
+    status, _, _ = web.raw(f"GET /api/calendar/{token}.ics HTTP/1.1")
+    assert status == 404  # no such feed; the path is logged all the same
+    line = web.wait_for_log(f"/api/calendar/…{token[-4:]}.ics")
+    assert '"GET /api/calendar/…' in line and " 404 " in line
+    assert token not in web.access_log.read_text()
+
+
+def test_an_app_error_on_a_calendar_path_logs_no_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from ipt_groups.services import schedule
+
+    app = make_app(tmp_path)
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # as outside the test suite: Flask logs it
+
+    def broken(token: str) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(schedule, "resolve_feed", broken)
+    token = secrets.token_urlsafe(32)
+    with caplog.at_level(logging.ERROR):
+        response = app.test_client().get(f"/api/calendar/{token}.ics")
+    assert response.status_code == 500
+    assert "Exception on /api/calendar/…" in caplog.text  # Flask's own line, masked
+    assert token not in caplog.text
+    # Any record from any logger, however its message is built.
+    logging.getLogger("anything").warning("fetched %s", f"/api/calendar/{token}.ics")
+    assert token not in caplog.text
