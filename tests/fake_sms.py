@@ -69,6 +69,8 @@ __all__ = [
     "OPTED_OUT",
     "THROTTLED",
     "TIMEOUT",
+    "Callback",
+    "CallbackRecorder",
     "FakeSms",
     "Received",
 ]
@@ -608,6 +610,60 @@ class FakeSms:
     def _post_twilio(self, url: str, params: dict[str, str], forge: bool) -> requests.Response:
         headers = {"X-Twilio-Signature": self.twilio_signature(url, params, forge=forge)}
         return self._http.post(url, data=params, headers=headers, timeout=10)
+
+
+@dataclass(frozen=True)
+class Callback:
+    """One request ``CallbackRecorder`` received."""
+
+    url: str  # as the caller addressed it
+    headers: dict[str, str]
+    form: dict[str, str]
+
+
+class CallbackRecorder:
+    """A stand-in for the app's webhooks in tests of the fake and the adapters:
+    records each POST (URL, headers, form) and answers 200."""
+
+    def __init__(self) -> None:
+        self.calls: list[Callback] = []
+        self._cond = threading.Condition()
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                form = dict(parse_qsl(self.rfile.read(length).decode("utf-8")))
+                call = Callback(recorder.origin + self.path, dict(self.headers.items()), form)
+                with recorder._cond:
+                    recorder.calls.append(call)
+                    recorder._cond.notify_all()
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.origin = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> CallbackRecorder:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def wait_for(self, count: int, timeout: float = 60.0) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: len(self.calls) >= count, timeout)
 
 
 def _twilio_error(code: int, message: str, status: int) -> dict[str, Any]:
