@@ -19,6 +19,7 @@ concurrency so connections are kept rather than discarded.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Mapping
@@ -60,11 +61,17 @@ _STATES = {
 }
 
 
+# twilio's HTTP client logs every request and response at INFO (URL, headers):
+# a few lines per SMS. Its own child logger at WARNING keeps errors only.
+_http_log = logging.getLogger(__name__ + ".http")
+_http_log.setLevel(logging.WARNING)
+
+
 class _RebasingHttpClient(TwilioHttpClient):
     """TwilioHttpClient that sends to ``base_url`` and remembers response headers."""
 
     def __init__(self, base_url: str | None, *, timeout: float, pool_size: int) -> None:
-        super().__init__(pool_connections=True, timeout=timeout)
+        super().__init__(pool_connections=True, timeout=timeout, logger=_http_log)
         self._base = urlsplit(base_url) if base_url else None
         self._local = threading.local()
         # One pool big enough for every sending thread, for http:// too (the fake).
