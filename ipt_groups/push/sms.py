@@ -9,15 +9,29 @@ per part, so templates must fit one (``messages.template_problems``).
 The adapters (``sms_twilio``, ``sms_africastalking``) never touch the database:
 they take ``SmsOutgoing`` and return one ``ChannelResult`` each, as the push
 transport does, and parse the providers' callbacks into ``StatusReport`` and
-``Incoming``.
+``Incoming``. ``SmsTransport`` runs an adapter's blocking ``send_one`` on a
+thread pool: an SMS provider answers in a few hundred milliseconds and sends are
+counted in hundreds per run, not the tens of thousands of push, so threads
+(and the providers' own blocking clients) are simple and fast enough.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ipt_groups.push.transport import Outcome
+
+if TYPE_CHECKING:
+    from ipt_groups.channels_config import ChannelSettings
+
+log = logging.getLogger(__name__)
 
 # GSM 03.38 basic alphabet and its extension table (each extension character is
 # sent as ESC + character: two septets).
@@ -98,3 +112,142 @@ class Incoming:
     sender: str  # E.164
     text: str
     received_at: datetime | None = None
+
+
+class SmsAdapter(Protocol):
+    """What ``sms_twilio.TwilioSms`` and ``sms_africastalking.AfricasTalkingSms`` offer."""
+
+    name: str  # "twilio" | "africastalking"
+    host: str  # the host it talks to, for the attempts log
+
+    def send_one(self, msg: SmsOutgoing) -> ChannelResult: ...
+
+    def verify(self, url: str, params: Mapping[str, Any], signature: str) -> bool: ...
+
+    def parse_status(self, form: Mapping[str, str]) -> StatusReport | None: ...
+
+    def parse_incoming(self, form: Mapping[str, str]) -> Incoming: ...
+
+    def close(self) -> None: ...
+
+
+class SmsTransport:
+    """Many ``send_one`` calls at once, at most ``settings.sms_concurrency``.
+
+    Batches submitted while others are in flight share the pool (and its
+    limit). Nothing raises out of ``send_all``: an adapter's unexpected
+    exception becomes RETRY "error" for that message, logged with its traceback.
+    """
+
+    def __init__(self, settings: ChannelSettings, adapter: SmsAdapter | None = None) -> None:
+        self.settings = settings
+        self.adapter: SmsAdapter = adapter if adapter is not None else _adapter(settings)
+        self.concurrency = settings.sms_concurrency
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+
+    @property
+    def name(self) -> str:
+        return self.adapter.name
+
+    @property
+    def host(self) -> str:
+        return self.adapter.host
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:  # made on first use, and again after close()
+                self._pool = ThreadPoolExecutor(
+                    max_workers=self.concurrency, thread_name_prefix="sms"
+                )
+            return self._pool
+
+    def _send(self, msg: SmsOutgoing, stop: threading.Event | None) -> ChannelResult:
+        if stop is not None and stop.is_set():
+            return ChannelResult(msg.notification_id, Outcome.SKIPPED, host=self.adapter.host)
+        started = time.perf_counter()
+        try:
+            return self.adapter.send_one(msg)
+        except Exception:  # a bug, not an answer: retried later, never lost
+            log.exception(
+                "SMS adapter %s failed on notification %s", self.name, msg.notification_id
+            )
+            return ChannelResult(
+                msg.notification_id,
+                Outcome.RETRY,
+                host=self.adapter.host,
+                error="error",
+                duration_ms=int((time.perf_counter() - started) * 1000),
+            )
+
+    def submit(
+        self, messages: Sequence[SmsOutgoing], stop: threading.Event | None = None
+    ) -> Future[list[ChannelResult]]:
+        """Start sending; the future gives one result per message, in order.
+
+        When ``stop`` is set, sends already started finish and the rest come
+        back SKIPPED.
+        """
+        done: Future[list[ChannelResult]] = Future()
+        if not messages:
+            done.set_result([])
+            return done
+        results: list[ChannelResult | None] = [None] * len(messages)
+        remaining = [len(messages)]
+        lock = threading.Lock()
+        pool = self._executor()
+
+        def finished(index: int, future: Future[ChannelResult]) -> None:
+            try:
+                results[index] = future.result()
+            except BaseException:  # cancelled by close(): hand it back untried
+                results[index] = ChannelResult(
+                    messages[index].notification_id, Outcome.SKIPPED, host=self.adapter.host
+                )
+            with lock:
+                remaining[0] -= 1
+                last = remaining[0] == 0
+            if last:
+                done.set_result(results)  # type: ignore[arg-type]
+
+        for index, msg in enumerate(messages):
+            try:
+                future = pool.submit(self._send, msg, stop)
+            except RuntimeError:  # the pool was shut down meanwhile
+                future = Future()
+                future.cancel()
+                future.set_running_or_notify_cancel()
+            future.add_done_callback(lambda f, i=index: finished(i, f))
+        return done
+
+    def send_all(
+        self, messages: Sequence[SmsOutgoing], stop: threading.Event | None = None
+    ) -> list[ChannelResult]:
+        return self.submit(messages, stop).result()
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        self.adapter.close()
+
+
+def _adapter(settings: ChannelSettings) -> SmsAdapter:
+    # Imported here: the adapters import this module's dataclasses.
+    if settings.sms_provider == "twilio":
+        from ipt_groups.push.sms_twilio import TwilioSms
+
+        return TwilioSms(settings)
+    if settings.sms_provider == "africastalking":
+        from ipt_groups.push.sms_africastalking import AfricasTalkingSms
+
+        return AfricasTalkingSms(settings)
+    raise ValueError(f"unknown SMS provider {settings.sms_provider!r}")
+
+
+def make_sms_transport(settings: ChannelSettings) -> SmsTransport | None:
+    """The transport for the configured provider; None when SMS is not set up."""
+    if not settings.sms_provider:
+        return None
+    return SmsTransport(settings)
