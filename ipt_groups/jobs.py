@@ -200,4 +200,5 @@ def run_clock(app: Flask) -> None:
     gc.freeze()
     scheduler.start()
     dispatcher.for_app(app).transport.close()
+    dispatcher.for_app(app).close_channels()
     log.info("clock: stopped")

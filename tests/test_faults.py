@@ -597,7 +597,7 @@ def test_an_enrolment_that_fails_part_way_keeps_nothing(
     fac = as_role("facilitator")
     cohort = create_cohort(fac)
     before = counts(app, *ENROL_TABLES)
-    body = member_body("Member Z", contact_phone="+44 7700 900123")
+    body = member_body("Member Z", contact_phone="+447400123458")
     with failing_insert(app, table, nth):
         failed = fac.post(f"/api/cohorts/{cohort['id']}/enrolments", json=body)
     envelope(failed, 500, "internal_error")

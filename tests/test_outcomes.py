@@ -69,7 +69,7 @@ NAMES = {
     "ivy": "Ivy Stone", "jon": "Jon Pike",
 }  # fmt: skip
 ADA_EMAIL = "ada.rivers@example.org"
-ADA_PHONE = "+44 7700 900123"
+ADA_PHONE = "+447400123458"
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # the frozen clock
 AFTER_S3 = datetime(2026, 3, 24, 18, 0, tzinfo=UTC)

@@ -74,7 +74,7 @@ B_S2 = phq9(2, 2, 2, 2, 2, 1, 1, 1, 0)  # 13
 # Everything personal about A that the story stores, and that erasure must remove.
 A_SECRETS = {
     "name": "Ada Quill",
-    "phone": "+44 7700 900456",
+    "phone": "+447400123456",
     "email": "ada.quill@example.org",
     "goal": "Talk to Maria about the move",
     "note": "Spoke about her sister Maria and the move",
@@ -584,7 +584,7 @@ def test_an_erased_account_cannot_be_enabled_back_into_use(
 
 R_SECRETS = {
     "name": "Rowan Pike",
-    "phone": "+44 7700 900789",
+    "phone": "+447400123457",
     "email": "rowan.pike@example.org",
     "note": "Referred to the district mental health team on Friday",
 }

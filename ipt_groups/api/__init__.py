@@ -28,6 +28,7 @@ from ipt_groups.api import (
     push,
     runner,
     sessions,
+    sms,
     spec_security,
     users,
 )
@@ -38,7 +39,7 @@ def register_blueprints(app: Flask, api: Api) -> None:
     for module in (
         auth, me, users, programmes, cohorts, sessions, agenda, enrolments, invites, calendar,
         attendance, outcomes, measures, alerts, notes, runner, clinic, notifications, audit,
-        content, push, privacy,
+        content, push, privacy, sms,
     ):  # fmt: skip
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.bp)

@@ -75,6 +75,14 @@ class EnrolmentCreateSchema(ma.Schema):
         metadata={"description": "Where a screened-out person was referred"},
     )
     consent = ma.fields.Nested(ConsentSchema, metadata={"description": "Required to enrol"})
+    sms_consent = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "The member agreed to reminders by SMS at contact_phone"},
+    )
+    email_consent = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "The member agreed to reminders by email at contact_email"},
+    )
 
 
 class EnrolmentUpdateSchema(ma.Schema):
@@ -83,6 +91,8 @@ class EnrolmentUpdateSchema(ma.Schema):
     contact_email = ma.fields.Email(validate=validate.Length(max=254), allow_none=True)
     language = Language()
     time_zone = TimeZone()
+    sms_consent = ma.fields.Boolean(metadata={"description": "Record or withdraw SMS consent"})
+    email_consent = ma.fields.Boolean(metadata={"description": "Record or withdraw email consent"})
     problem_areas = ma.fields.List(
         ma.fields.String(validate=validate.OneOf(enrolment.PROBLEM_AREAS))
     )
@@ -118,6 +128,8 @@ class EnrolmentSchema(EnrolmentSummarySchema):
     consent_version = ma.fields.String(allow_none=True)
     consent_at = ma.fields.AwareDateTime(allow_none=True)
     consent_taken_by_id = ma.fields.Integer(allow_none=True)
+    sms_consent = ma.fields.Boolean(metadata={"description": "SMS consent is recorded"})
+    email_consent = ma.fields.Boolean(metadata={"description": "Email consent is recorded"})
     withdrawn_at = ma.fields.AwareDateTime(allow_none=True)
     withdrawal_reason = ma.fields.String(allow_none=True)
     moved_to_id = ma.fields.Integer(allow_none=True)
@@ -174,6 +186,7 @@ def _detail(e: Enrolment) -> dict[str, Any]:
         "language": e.user.language if e.user else None,
         "time_zone": e.user.time_zone if e.user else None,
         "meetings": [present_meeting(m) for m in e.meetings],
+        **enrolment.consents(e),
     }  # fmt: skip
 
 

@@ -42,9 +42,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
+from ipt_groups.channels_config import ChannelSettings
 from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models import (
+    Channel,
     DeliveryAttempt,
     Notification,
     NotificationKind,
@@ -53,8 +55,11 @@ from ipt_groups.models import (
     User,
 )
 from ipt_groups.models.types import UTCDateTime
-from ipt_groups.push import messages
+from ipt_groups.push import messages, routing
+from ipt_groups.push.email import EmailTransport, make_email_transport
 from ipt_groups.push.endpoints import policy
+from ipt_groups.push.routing import Builder, Round, Route
+from ipt_groups.push.sms import ChannelResult, SmsTransport, make_sms_transport
 from ipt_groups.push.transport import RETRYABLE, Outcome, Outgoing, Result, Transport
 
 log = logging.getLogger(__name__)
@@ -67,20 +72,13 @@ LEASE = timedelta(minutes=2)  # far longer than a batch takes (timeouts are 10 s
 MAX_ATTEMPTS = 22
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(minutes=30)
-DEFAULT_TTL = 24 * 3600  # a phone that is off for a day still gets it
-URGENCY = {
-    NotificationKind.RISK_ALERT: "high",
-    NotificationKind.RISK_ESCALATION: "high",
-    NotificationKind.SESSION_1H: "high",
-    NotificationKind.CONTENT_RELEASED: "low",
-}
-
 _table = Notification.__table__
 _attempts = DeliveryAttempt.__table__
 _ATTEMPT_COLUMNS = (
     "notification_id",
     "subscription_id",
     "push_host",
+    "channel",
     "status_code",
     "outcome",
     "error",
@@ -91,10 +89,11 @@ _ATTEMPT_COLUMNS = (
 # sends and acknowledges each row).
 _INSERT_ATTEMPTS = text(
     "INSERT INTO delivery_attempts (notification_id, subscription_id, push_host,"
-    " status_code, outcome, error, duration_ms, at)"
+    " channel, status_code, outcome, error, duration_ms, at)"
     " SELECT a.*, :at FROM unnest("
     "CAST(:notification_id AS integer[]), CAST(:subscription_id AS integer[]),"
-    " CAST(:push_host AS varchar[]), CAST(:status_code AS integer[]),"
+    " CAST(:push_host AS varchar[]), CAST(:channel AS varchar[]),"
+    " CAST(:status_code AS integer[]),"
     " CAST(:outcome AS varchar[]), CAST(:error AS varchar[]),"
     " CAST(:duration_ms AS integer[])) AS a"
 ).bindparams(bindparam("at", type_=UTCDateTime()))
@@ -126,10 +125,15 @@ class Report:
     expired: int = 0
     released: int = 0
     attempts: int = 0
+    by_channel: dict[str, int] = field(default_factory=dict)  # sent, per channel
 
     def add(self, other: Report) -> None:
         for name in self.__dataclass_fields__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+            if name == "by_channel":
+                for channel, n in other.by_channel.items():
+                    self.by_channel[channel] = self.by_channel.get(channel, 0) + n
+            else:
+                setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 def backoff(attempt: int) -> timedelta:
@@ -145,21 +149,39 @@ class _Batch:
 
     token: str
     report: Report = field(default_factory=Report)
-    outgoing: list[Outgoing] = field(default_factory=list)
-    rows: dict[int, _Row] = field(default_factory=dict)
+    round: Round = field(default_factory=Round)
     finals: list[dict[str, Any]] = field(default_factory=list)
+    builder: Builder | None = None
+
+    @property
+    def outgoing(self) -> list[Outgoing]:
+        return self.round.push
 
 
-@dataclass
-class _Row:
-    """What the dispatcher needs of a claimed row, read while the claim is fresh."""
+class _Flight:
+    """One round on the wire: push, SMS and email at once."""
 
-    id: int
-    kind: str
-    attempts: int
-    expires_at: datetime | None
-    user_id: int
-    results: list[Result] = field(default_factory=list)
+    def __init__(self, dispatcher: Dispatcher, out: Round) -> None:
+        stop = dispatcher.stop
+        self.push = dispatcher.transport.submit(out.push, stop)
+        self.sms = dispatcher.sms.submit(out.sms, stop) if out.sms and dispatcher.sms else None
+        self.email = (
+            dispatcher.email.submit(out.email, stop) if out.email and dispatcher.email else None
+        )
+        # A channel the settings name but whose transport is missing cannot happen
+        # (for_app builds both from the same settings); say so rather than hang.
+        self.missing = [m.notification_id for m in out.sms] if out.sms and not self.sms else []
+        self.missing += (
+            [m.notification_id for m in out.email] if out.email and not self.email else []
+        )
+
+    def result(self) -> tuple[list[Result], list[ChannelResult]]:
+        other = [
+            *(self.sms.result() if self.sms else []),
+            *(self.email.result() if self.email else []),
+        ]
+        other += [ChannelResult(i, Outcome.RETRY, error="no_transport") for i in self.missing]
+        return self.push.result(), other
 
 
 class Dispatcher:
@@ -168,14 +190,28 @@ class Dispatcher:
         transport: Transport,
         secret: bytes,
         *,
+        sms: SmsTransport | None = None,
+        email: EmailTransport | None = None,
+        settings: ChannelSettings | None = None,
+        status_callback: str | None = None,
         batch_size: int = BATCH_SIZE,
         lease: timedelta = LEASE,
     ) -> None:
         self.transport = transport
+        self.sms = sms
+        self.email = email
+        self.settings = settings or ChannelSettings()
+        self.status_callback = status_callback  # where Twilio reports delivery
         self.secret = secret
         self.batch_size = batch_size
         self.lease = lease
         self.stop = threading.Event()  # set on SIGTERM: finish in-flight, hand back the rest
+
+    def close_channels(self) -> None:
+        for transport in (self.sms, self.email):
+            if transport is not None:
+                transport.close()
+        self.sms = self.email = None
 
     # -- claiming --------------------------------------------------------
 
@@ -249,7 +285,7 @@ class Dispatcher:
         return self._send(batch) if batch is not None else Report()
 
     def _send(self, batch: _Batch) -> Report:
-        report = self._finish(batch, self.transport.send_all(batch.outgoing, self.stop))
+        report = self._finish(batch, _Flight(self, batch.round))
         db.session.commit()
         return report
 
@@ -263,15 +299,13 @@ class Dispatcher:
         total = Report()
         started = time.monotonic()
         current = self._next_batch()
-        in_flight = self.transport.submit(current.outgoing, self.stop) if current else None
+        in_flight = _Flight(self, current.round) if current else None
         while current is not None and in_flight is not None:
             upcoming = None
             if not self.stop.is_set() and time.monotonic() - started < max_seconds:
                 upcoming = self._next_batch(expire=False)  # once per drain is enough
-            upcoming_flight = (
-                self.transport.submit(upcoming.outgoing, self.stop) if upcoming else None
-            )
-            total.add(self._finish(current, in_flight.result()))
+            upcoming_flight = _Flight(self, upcoming.round) if upcoming else None
+            total.add(self._finish(current, in_flight))
             db.session.commit()
             current, in_flight = upcoming, upcoming_flight
         return total
@@ -283,10 +317,10 @@ class Dispatcher:
         return self._send(self._prepare(token, claimed, now, 0)) if claimed else Report()
 
     def _prepare(self, token: str, ids: list[int], now: datetime, expired: int) -> _Batch:
-        """Read the claimed rows, decide which are stale or have no device, and
-        build one message per device. Commits, so no transaction stays open
-        while the batch is on the wire."""
-        from ipt_groups.services import notifications, reminders  # services import push
+        """Read the claimed rows, decide which are stale or cannot be reached,
+        and build each row's message for its first channel. Commits, so no
+        transaction stays open while the batch is on the wire."""
+        from ipt_groups.services import channels, notifications, reminders  # services import push
 
         report = Report(claimed=len(ids), expired=expired)
         # Plain rows, not ORM objects: building hundreds of tracked objects per
@@ -315,55 +349,186 @@ class Dispatcher:
             ).where(_among(PushSubscription.user_id, users))
         ):
             devices[sub.user_id].append(sub)
+        reach = channels.reach_for(users)
+        budget = None
+        if self.settings.sms and (cap := channels.sms_cap()) is not None:
+            budget = max(cap - channels.sms_segments_this_month(now), 0)
 
         templates = notifications.templates()
-        outgoing: list[Outgoing] = []
-        rows: dict[int, _Row] = {}
+        routes: list[Route] = []
         finals: list[dict[str, Any]] = []
         for note in notes:
             if note.id in stale:
                 finals.append(_final(note.id, NotificationStatus.CANCELLED, stale[note.id]))
                 report.cancelled += 1
                 continue
-            if not devices[note.user_id]:
-                finals.append(_final(note.id, NotificationStatus.NO_CHANNEL, "no_channel"))
+            usable, skipped = routing.plan(
+                note, reach[note.user_id], len(devices[note.user_id]), self.settings
+            )
+            if not usable:
+                finals.append(_unreached(note.id, skipped, note.attempts))
                 report.no_channel += 1
                 continue
             user = users[note.user_id]
             words = messages.render(note, user.language, user.time_zone, templates)
-            topic = messages.topic(note, self.secret)
-            data = messages.payload(note, words, topic)
-            ttl = DEFAULT_TTL
-            if note.expires_at is not None:
-                ttl = max(int((note.expires_at - now).total_seconds()), 60)
-            rows[note.id] = _Row(note.id, note.kind, note.attempts, note.expires_at, note.user_id)
-            outgoing.extend(
-                Outgoing(
-                    notification_id=note.id,
-                    subscription_id=sub.id,
-                    endpoint=sub.endpoint,
-                    p256dh=sub.p256dh,
-                    auth=sub.auth,
-                    data=data,
-                    ttl=min(ttl, DEFAULT_TTL),
-                    urgency=URGENCY.get(note.kind, "normal"),
-                    topic=topic,
+            routes.append(
+                Route(
+                    note.id, note.kind, note.attempts, note.expires_at, note.user_id,
+                    user.language, words, usable, skipped,
                 )
-                for sub in devices[note.user_id]
-            )
+            )  # fmt: skip
+        builder = Builder(
+            secret=self.secret,
+            settings=self.settings,
+            reach=reach,
+            devices=devices,
+            now=now,
+            status_callback=self.status_callback,
+            sms_budget=budget,
+            rows={n.id: n for n in notes},
+        )
+        out = builder.build(routes)
+        finals += self._dropped(routes, out, report)
         db.session.commit()  # nothing stays open while we wait on the network
-        return _Batch(token, report, outgoing, rows, finals)
+        return _Batch(token, report, out, finals, builder)
 
-    def _finish(self, batch: _Batch, results: list[Result]) -> Report:
-        """Record what happened to each message and settle each row."""
+    @staticmethod
+    def _dropped(routes: list[Route], out: Round, report: Report) -> list[dict[str, Any]]:
+        """Rows the builder found nowhere to send (the SMS cap took the last channel)."""
+        kept = {r.id for r in out.routes}
+        gone = [r for r in routes if r.id not in kept]
+        report.no_channel += len(gone)
+        return [_unreached(r.id, r.notes, r.attempts) for r in gone]
+
+    def _finish(self, batch: _Batch, flight: _Flight) -> Report:
+        """Settle each row from its channel's answer. A row whose channel refused
+        for good (a 410, an invalid number, a 550) goes out on its next channel in
+        the same tick, round after round, until one works or none is left."""
         report = batch.report
-        done = utcnow()
-        for result in results:
-            batch.rows[result.notification_id].results.append(result)
-        finals = batch.finals + self._settle(batch.rows.values(), done, report)
-        self._record(results, done, report)
+        finals = batch.finals
+        current = batch.round
+        while True:
+            push_results, other = flight.result()
+            done = utcnow()
+            by_id = {r.id: r for r in current.routes}
+            for result in push_results:
+                by_id[result.notification_id].push_results.append(result)
+            for answer in other:
+                by_id[answer.notification_id].result = answer
+            channel_of = {r.id: r.channel for r in current.routes}  # before any moves on
+            moved: list[Route] = []
+            for route in current.routes:
+                verdict = self._judge(route, done, report)
+                if verdict is None:
+                    moved.append(route)
+                else:
+                    finals.append(verdict)
+            self._record(push_results, other, current, channel_of, done, report)
+            if not moved:
+                break
+            if self.stop.is_set() or batch.builder is None:
+                for route in moved:  # not tried on its next channel: hand it back
+                    finals.append(_final(route.id, NotificationStatus.PENDING, None))
+                    report.released += 1
+                break
+            current = batch.builder.build(moved)
+            finals += self._dropped(moved, current, report)
+            if not current:
+                break
+            flight = _Flight(self, current)
         self._write(batch.token, finals)
         return report
+
+    def _judge(self, route: Route, now: datetime, report: Report) -> dict[str, Any] | None:
+        """What the row becomes after this round, or None: try its next channel."""
+        channel = route.channel
+        if channel == Channel.PUSH:
+            outcomes = {r.outcome for r in route.push_results}
+            attempted = outcomes - {Outcome.SKIPPED}
+            if Outcome.SENT in outcomes:
+                return self._sent(route, now, report)
+            if not attempted:  # stopping: not tried at all, hand it back untouched
+                report.released += 1
+                return _final(route.id, NotificationStatus.PENDING, None, attempts=route.attempts)
+            if attempted & RETRYABLE or Outcome.SKIPPED in outcomes:
+                waits = [r.retry_after for r in route.push_results if r.retry_after]
+                error = str(next(iter(sorted(attempted & RETRYABLE)), "skipped"))
+                return self._retry(route, now, report, error, waits)
+            if attempted <= {Outcome.GONE}:
+                reason = "gone"
+            else:  # rejected (400/413) or refused by the allow-list: our request is wrong
+                reason = str(sorted(attempted - {Outcome.GONE})[0])
+                route.our_fault = reason
+        else:
+            answer = route.result
+            if answer is None or answer.outcome is Outcome.SKIPPED:
+                report.released += 1
+                return _final(route.id, NotificationStatus.PENDING, None, attempts=route.attempts)
+            if answer.outcome is Outcome.SENT:
+                return self._sent(route, now, report)
+            if answer.outcome in RETRYABLE:
+                waits = [answer.retry_after] if answer.retry_after else []
+                return self._retry(route, now, report, answer.error or str(answer.outcome), waits)
+            reason = answer.error or str(answer.outcome)
+        route.notes.append(f"{channel}:{reason}")
+        route.plan.pop(0)
+        if route.plan:
+            return None
+        if route.our_fault:
+            report.failed += 1
+            return _final(
+                route.id,
+                NotificationStatus.FAILED,
+                route.our_fault,
+                attempts=route.attempts + 1,
+                channel_notes=routing.needs_fallback_marker(route.notes),
+            )
+        report.no_channel += 1
+        return _unreached(route.id, route.notes, route.attempts + 1, reason)
+
+    def _sent(self, route: Route, now: datetime, report: Report) -> dict[str, Any]:
+        report.sent += 1
+        report.by_channel[route.channel] = report.by_channel.get(route.channel, 0) + 1
+        answer = route.result if route.channel != Channel.PUSH else None
+        return _final(
+            route.id,
+            NotificationStatus.SENT,
+            None,
+            attempts=route.attempts + 1,
+            sent_at=now,
+            channel=route.channel,
+            provider_id=answer.provider_id if answer else None,
+            # SMS: the provider has queued it; its delivery reports move it on.
+            delivery_state="queued" if route.channel == Channel.SMS else "sent",
+            delivery_state_at=now,
+            segments=route.segments if route.channel == Channel.SMS else 0,
+            channel_notes=routing.needs_fallback_marker(route.notes),
+        )
+
+    def _retry(
+        self, route: Route, now: datetime, report: Report, error: str, waits: list[float]
+    ) -> dict[str, Any]:
+        attempts = route.attempts + 1
+        delay = max([backoff(attempts), *(timedelta(seconds=w) for w in waits)])
+        due = now + delay
+        notes = routing.needs_fallback_marker(route.notes)
+        if attempts >= MAX_ATTEMPTS:
+            report.failed += 1
+            return _final(
+                route.id, NotificationStatus.FAILED, "retry_limit", attempts=attempts,
+                channel=route.channel, channel_notes=notes,
+            )  # fmt: skip
+        if route.expires_at is not None and due >= route.expires_at:
+            report.expired += 1
+            return _final(
+                route.id, NotificationStatus.EXPIRED, error[:40], attempts=attempts,
+                channel=route.channel, channel_notes=notes,
+            )  # fmt: skip
+        report.retrying += 1
+        return _final(
+            route.id, NotificationStatus.PENDING, error[:40], attempts=attempts, due_at=due,
+            channel=route.channel, channel_notes=notes,
+        )  # fmt: skip
 
     def _write(self, token: str, finals: list[dict[str, Any]]) -> None:
         """Settle the rows, one UPDATE per distinct outcome (a thousand rows that
@@ -380,89 +545,67 @@ class Dispatcher:
                 .values(**dict(values), claim_token=None, lease_until=None)
             )
 
-    def _settle(self, rows: Any, now: datetime, report: Report) -> list[dict[str, Any]]:
-        """What each row becomes, from the results of its devices."""
-        out: list[dict[str, Any]] = []
-        for row in rows:
-            outcomes = {r.outcome for r in row.results}
-            attempted = outcomes - {Outcome.SKIPPED}
-            if Outcome.SENT in outcomes:
-                out.append(
-                    _final(
-                        row.id,
-                        NotificationStatus.SENT,
-                        None,
-                        attempts=row.attempts + 1,
-                        sent_at=now,
-                    )
-                )
-                report.sent += 1
-            elif not attempted:  # stopping: not tried at all, hand it back untouched
-                out.append(_final(row.id, NotificationStatus.PENDING, None, attempts=row.attempts))
-                report.released += 1
-            elif attempted & RETRYABLE or Outcome.SKIPPED in outcomes:
-                attempts = row.attempts + (1 if attempted else 0)
-                waits = [r.retry_after for r in row.results if r.retry_after]
-                delay = max([backoff(attempts), *(timedelta(seconds=w) for w in waits)])
-                due = now + delay
-                error = next(iter(sorted(attempted & RETRYABLE)), "skipped")
-                if attempts >= MAX_ATTEMPTS:
-                    out.append(
-                        _final(row.id, NotificationStatus.FAILED, "retry_limit", attempts=attempts)
-                    )
-                    report.failed += 1
-                elif row.expires_at is not None and due >= row.expires_at:
-                    out.append(
-                        _final(row.id, NotificationStatus.EXPIRED, str(error), attempts=attempts)
-                    )
-                    report.expired += 1
-                else:
-                    out.append(
-                        _final(
-                            row.id,
-                            NotificationStatus.PENDING,
-                            str(error),
-                            attempts=attempts,
-                            due_at=due,
-                        )
-                    )
-                    report.retrying += 1
-            elif attempted <= {Outcome.GONE}:
-                out.append(
-                    _final(row.id, NotificationStatus.NO_CHANNEL, "gone", attempts=row.attempts + 1)
-                )
-                report.no_channel += 1
-            else:  # rejected (400/413) or refused by the allow-list: retrying won't help
-                error = sorted(attempted - {Outcome.GONE})[0]
-                out.append(
-                    _final(row.id, NotificationStatus.FAILED, str(error), attempts=row.attempts + 1)
-                )
-                report.failed += 1
-        return out
-
-    def _record(self, results: list[Result], now: datetime, report: Report) -> None:
-        """Attempts, subscriptions that are gone, and a word to the admins if a
-        push service refuses our key."""
+    def _record(
+        self,
+        results: list[Result],
+        other: list[ChannelResult],
+        current: Round,
+        channel_of: dict[int, str],
+        now: datetime,
+        report: Report,
+    ) -> None:
+        """Attempts, subscriptions that are gone, numbers the provider says
+        opted out, and a word to the admins if a push service refuses our key."""
         attempted = [r for r in results if r.outcome is not Outcome.SKIPPED]
-        report.attempts = len(attempted)
-        if attempted:
-            rows = [
-                {
-                    "notification_id": r.notification_id,
-                    "subscription_id": r.subscription_id,
-                    "push_host": r.host[:255] or "-",
-                    "status_code": r.status_code,
-                    "outcome": r.outcome.value,
-                    "error": r.error,
-                    "duration_ms": r.duration_ms,
-                }
-                for r in attempted
-            ]
+        tried = [a for a in other if a.outcome is not Outcome.SKIPPED]
+        report.attempts += len(attempted) + len(tried)
+        rows = [
+            {
+                "notification_id": r.notification_id,
+                "subscription_id": r.subscription_id,
+                "push_host": r.host[:255] or "-",
+                "channel": Channel.PUSH.value,
+                "status_code": r.status_code,
+                "outcome": r.outcome.value,
+                "error": r.error,
+                "duration_ms": r.duration_ms,
+            }
+            for r in attempted
+        ] + [
+            {
+                "notification_id": a.notification_id,
+                "subscription_id": None,
+                "push_host": a.host[:255] or "-",
+                "channel": str(channel_of.get(a.notification_id, Channel.SMS)),
+                "status_code": a.status_code,
+                "outcome": a.outcome.value,
+                "error": a.error,
+                "duration_ms": a.duration_ms,
+            }
+            for a in tried
+        ]
+        if rows:
             if _postgres():
                 columns = {name: [row[name] for row in rows] for name in _ATTEMPT_COLUMNS}
                 db.session.execute(_INSERT_ATTEMPTS, {**columns, "at": now})
             else:
                 db.session.execute(insert(_attempts), [{**row, "at": now} for row in rows])
+        stopped = {
+            route.id: route
+            for route in current.routes
+            if route.result is not None and route.result.opted_out
+        }
+        if stopped:
+            from ipt_groups.services import sms_inbound  # services import push
+
+            numbers = {m.notification_id: m.to for m in current.sms}
+            for rid in stopped:
+                if numbers.get(rid):
+                    sms_inbound.record_opt_out(
+                        numbers[rid], "provider", self.settings.sms_provider, now
+                    )
+        if any(a.outcome is Outcome.AUTH for a in tried):
+            log.error("the SMS provider or mail server refused our credentials: check the settings")
         gone = {r.subscription_id for r in attempted if r.outcome is Outcome.GONE}
         worked = {r.subscription_id for r in attempted if r.outcome is Outcome.SENT} - gone
         failed = {
@@ -495,6 +638,19 @@ def _final(row_id: int, status: str, error: str | None, **extra: Any) -> dict[st
     return {"rid": row_id, "status": status, "last_error": error, **extra}
 
 
+def _unreached(
+    row_id: int, notes: list[str], attempts: int, reason: str = "no_channel"
+) -> dict[str, Any]:
+    """No channel in the person's order could carry it: staff should phone them."""
+    return _final(
+        row_id,
+        NotificationStatus.NO_CHANNEL,
+        reason[:40],
+        attempts=attempts,
+        channel_notes=routing.needs_fallback_marker(notes),
+    )
+
+
 def _tell_admins_key_refused(now: datetime) -> None:
     from ipt_groups.services import notifications
 
@@ -516,6 +672,19 @@ def for_app(app: Flask) -> Dispatcher:
         )
         dispatcher = Dispatcher(transport, app.config["SECRET_KEY"].encode())
         app.extensions["push_dispatcher"] = dispatcher
-    # Read each time: the allow-list is a setting (tests point it at a local service).
+    # Read each time: the allow-list and the channels are settings (tests point
+    # them at local services).
     dispatcher.transport.policy = policy(app.config["PUSH_ALLOWED_HOSTS"])
+    settings: ChannelSettings = app.config["CHANNELS"]
+    if settings != dispatcher.settings:
+        dispatcher.close_channels()
+        dispatcher.settings = settings
+        dispatcher.sms = make_sms_transport(settings)
+        dispatcher.email = make_email_transport(settings)
+    public = app.config.get("PUBLIC_URL") or ""
+    dispatcher.status_callback = (
+        f"{public.rstrip('/')}/api/sms/twilio/status"
+        if public and settings.sms_provider == "twilio"
+        else None
+    )
     return dispatcher

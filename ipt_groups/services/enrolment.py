@@ -28,12 +28,13 @@ from ipt_groups.models import (
     Enrolment,
     EnrolmentStatus,
     MemberMeeting,
+    NotificationPreference,
     Role,
     User,
 )
 from ipt_groups.protocol.programmes import template_from_dict
 from ipt_groups.protocol.schedule import local_to_utc
-from ipt_groups.services import audit, calendar, cohorts, reminders
+from ipt_groups.services import audit, calendar, channels, cohorts, reminders
 from ipt_groups.services.audit import Actor
 
 PROBLEM_AREAS = ("grief", "disputes", "life_changes", "loneliness")
@@ -119,7 +120,7 @@ def enrol(actor: Actor, cohort: Cohort, data: dict[str, Any]) -> Enrolment:
     enrolment = Enrolment(
         cohort=cohort,
         display_name=" ".join(data["display_name"].split()),
-        contact_phone=data.get("contact_phone"),
+        contact_phone=channels.normalise_phone(data.get("contact_phone"), cohort.time_zone),
         contact_email=data.get("contact_email"),
         problem_areas=list(dict.fromkeys(data.get("problem_areas", []))),
         goal=data.get("goal"),
@@ -161,6 +162,7 @@ def enrol(actor: Actor, cohort: Cohort, data: dict[str, Any]) -> Enrolment:
     _add_meetings(enrolment, cohort)
     db.session.add(enrolment)
     db.session.flush()
+    _record_consents(enrolment, data)
     audit.record(
         actor, f"enrolment.{enrolment.status}", "enrolment", enrolment.id, subject_id=enrolment.id
     )
@@ -173,9 +175,14 @@ def update(actor: Actor, enrolment: Enrolment, changes: dict[str, Any]) -> Enrol
         enrolment.display_name = " ".join(changes["display_name"].split())
         if enrolment.user is not None:
             enrolment.user.display_name = enrolment.display_name
-    for key in ("contact_phone", "contact_email", "goal"):
+    if "contact_phone" in changes:
+        enrolment.contact_phone = channels.normalise_phone(
+            changes["contact_phone"], enrolment.cohort.time_zone
+        )
+    for key in ("contact_email", "goal"):
         if key in changes:
             setattr(enrolment, key, changes[key])
+    _record_consents(enrolment, changes)
     if "problem_areas" in changes:
         areas = list(dict.fromkeys(changes["problem_areas"]))
         if not 1 <= len(areas) <= 2:
@@ -187,6 +194,28 @@ def update(actor: Actor, enrolment: Enrolment, changes: dict[str, Any]) -> Enrol
                 setattr(enrolment.user, key, changes[key])
     audit.record(actor, "enrolment.update", "enrolment", enrolment.id, subject_id=enrolment.id)
     return enrolment
+
+
+def _record_consents(enrolment: Enrolment, data: dict[str, Any]) -> None:
+    """SMS and email consent as the member gave it to staff; only for a member
+    with an account (a referral gets no reminders)."""
+    if enrolment.user_id is None:
+        return
+    sms, email = data.get("sms_consent"), data.get("email_consent")
+    if sms and not enrolment.contact_phone:
+        raise ApiError(422, fields={"sms_consent": ["Record a phone number first."]})
+    if email and not enrolment.contact_email:
+        raise ApiError(422, fields={"email_consent": ["Record an email address first."]})
+    if sms is not None or email is not None:
+        channels.set_consent(enrolment.user_id, sms=sms, email=email)
+
+
+def consents(enrolment: Enrolment) -> dict[str, bool]:
+    pref = db.session.get(NotificationPreference, enrolment.user_id) if enrolment.user_id else None
+    return {
+        "sms_consent": pref is not None and pref.sms_consent_at is not None,
+        "email_consent": pref is not None and pref.email_consent_at is not None,
+    }
 
 
 def cancel_future_meetings(meetings: Iterable[MemberMeeting]) -> None:

@@ -18,6 +18,7 @@ from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import (
     ClinicSetting,
+    Leg,
     Notification,
     NotificationKind,
     NotificationStatus,
@@ -27,6 +28,9 @@ from ipt_groups.models import (
 from ipt_groups.push import messages
 from ipt_groups.services import audit, reminders
 from ipt_groups.services.audit import Actor
+
+# Sent both in the app and outside it (see Leg).
+BOTH_LEGS = frozenset({NotificationKind.RISK_ALERT, NotificationKind.RISK_ESCALATION})
 
 
 def notify(
@@ -61,6 +65,15 @@ def notify(
         for user in users
         if prefs[user.id].wants(kind)
     ]
+    if kind in BOTH_LEGS:
+        # A risk alert must reach a supervisor outside the app too, within one
+        # tick, even when their phone app works: a second row for the first
+        # channel outside the app (email, SMS), retried on its own.
+        rows = [
+            {**row, "leg": leg, "dedupe_key": row["dedupe_key"] + suffix}
+            for row in rows
+            for leg, suffix in ((Leg.PUSH, ""), (Leg.OUTSIDE, ":out"))
+        ]
     reminders.insert_ignoring_duplicates(rows)
     return len(rows)
 
@@ -78,6 +91,7 @@ def _shown(user: User) -> list[Any]:
     return [
         Notification.user_id == user.id,
         Notification.due_at <= utcnow(),
+        Notification.leg != Leg.OUTSIDE,  # the same message as its push row
         Notification.status.not_in((NotificationStatus.CANCELLED, NotificationStatus.EXPIRED)),
     ]
 
