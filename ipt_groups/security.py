@@ -46,6 +46,12 @@ def public(fn: F) -> F:
     return fn
 
 
+def form_body(fn: F) -> F:
+    """The view reads a form body (providers' webhooks post forms, not JSON)."""
+    fn._ipt_form_body = True  # type: ignore[attr-defined]
+    return fn
+
+
 def private_cache(fn: F) -> F:
     """Keep the view's own Cache-Control instead of ``no-store``: for shared
     reading material a member's app may keep offline and revalidate."""
@@ -214,7 +220,7 @@ def _gate() -> None:
         return
     if not _same_origin():
         raise ApiError(403, "Cross-site request refused.", code="csrf_failed")
-    if request.content_length and not request.is_json:
+    if request.content_length and not request.is_json and not _flagged("_ipt_form_body"):
         # A form or text body would be silently ignored by the JSON schemas.
         raise ApiError(415)
     if current_user.is_authenticated:

@@ -272,6 +272,19 @@ class MemberDeliverySchema(ma.Schema):
     )
     kind = ma.fields.String(allow_none=True)
     last_attempt_at = ma.fields.AwareDateTime(allow_none=True)
+    channel = ma.fields.String(
+        allow_none=True, metadata={"description": "push, sms or email: the one that delivered"}
+    )
+    delivery_state = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "SMS delivery report: queued, sent, delivered, undelivered, failed"
+        },
+    )
+    why = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "Why channels did not carry it, e.g. 'push:none sms:no_consent'"},
+    )
 
 
 @blp.route(f"/sessions/<{ID}:session_id>/reminders")

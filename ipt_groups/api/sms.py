@@ -24,7 +24,7 @@ from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES, ClinicSetting, Role, SmsReply
 from ipt_groups.push.sms import SmsAdapter, make_sms_transport
-from ipt_groups.security import current_actor, public, roles_required
+from ipt_groups.security import current_actor, form_body, public, roles_required
 from ipt_groups.services import access, audit, channels, sms_inbound
 
 blp = Blueprint("sms", __name__, url_prefix="/api", description="SMS replies, webhooks and cost")
@@ -87,6 +87,7 @@ def _incoming(adapter: SmsAdapter, provider: str) -> None:
 @blp.route("/sms/twilio/status")
 class TwilioStatus(MethodView):
     @public
+    @form_body
     @blp.response(204)
     @blp.alt_response(403, description="Bad signature")
     def post(self) -> Response:
@@ -97,6 +98,7 @@ class TwilioStatus(MethodView):
 @blp.route("/sms/twilio/incoming")
 class TwilioIncoming(MethodView):
     @public
+    @form_body
     @blp.response(200, content_type="text/xml")
     @blp.alt_response(403, description="Bad signature")
     def post(self) -> Response:
@@ -108,6 +110,7 @@ class TwilioIncoming(MethodView):
 @blp.route("/sms/africastalking/<string:key>/delivery")
 class AfricasTalkingDelivery(MethodView):
     @public
+    @form_body
     @blp.response(204)
     @blp.alt_response(403, description="Wrong key")
     def post(self, key: str) -> Response:
@@ -118,6 +121,7 @@ class AfricasTalkingDelivery(MethodView):
 @blp.route("/sms/africastalking/<string:key>/incoming")
 class AfricasTalkingIncoming(MethodView):
     @public
+    @form_body
     @blp.response(204)
     @blp.alt_response(403, description="Wrong key")
     def post(self, key: str) -> Response:

@@ -22,6 +22,7 @@ from ipt_groups.models import (
     Enrolment,
     EnrolmentStatus,
     GroupSession,
+    Leg,
     Notification,
     NotificationKind,
     NotificationStatus,
@@ -182,6 +183,9 @@ class MemberDelivery:
     status: str  # delivered | failed | no_channel | pending | not_planned | cancelled | expired
     kind: str | None
     last_attempt_at: datetime | None
+    channel: str | None = None  # the channel that delivered it (or was tried last)
+    delivery_state: str | None = None  # the provider's latest report (SMS)
+    why: str | None = None  # why channels did not carry it, e.g. "push:none sms:no_consent"
 
 
 _STATUS_WORD = {
@@ -195,6 +199,13 @@ _STATUS_WORD = {
 }
 # Lower is more telling: a delivered one wins, then a failure.
 _RANK = {"delivered": 0, "failed": 1, "no_channel": 2, "expired": 3, "pending": 4, "cancelled": 5}
+
+
+class _AnyLeg:
+    """A session reminder as routing.plan sees it: any channel, not a test."""
+
+    kind = NotificationKind.SESSION_24H
+    leg = Leg.ANY
 
 
 def session_deliveries(session: GroupSession) -> list[MemberDelivery]:
@@ -236,16 +247,24 @@ def session_deliveries(session: GroupSession) -> list[MemberDelivery]:
     best: dict[int, Notification] = {}
     for row in sorted(rows, key=lambda r: (-_RANK[_STATUS_WORD[r.status]], r.due_at)):
         best[row.user_id] = row
+    from ipt_groups.push.routing import plan  # push imports services
+    from ipt_groups.services import channels
+
+    settings = current_app.config["CHANNELS"]
+    reach = channels.reach_for(user_ids)
     out = []
     for m in members:
         row = best.get(m.user_id) if m.user_id else None
         devices = device_counts.get(m.user_id, 0) if m.user_id else 0
+        usable, skipped = (
+            plan(_AnyLeg, reach[m.user_id], devices, settings) if m.user_id else ([], [])
+        )
         if row is None:
-            status = "no_channel" if devices == 0 else "not_planned"
+            status = "no_channel" if not usable else "not_planned"
         else:
             status = _STATUS_WORD[row.status]
-            if status == "pending" and devices == 0:
-                status = "no_channel"  # will not arrive unless they set up a device
+            if status == "pending" and not usable:
+                status = "no_channel"  # will not arrive unless a channel is set up
         out.append(
             MemberDelivery(
                 enrolment_id=m.id,
@@ -254,6 +273,9 @@ def session_deliveries(session: GroupSession) -> list[MemberDelivery]:
                 status=status,
                 kind=row.kind if row else None,
                 last_attempt_at=last_attempt.get(row.id) if row else None,
+                channel=row.channel if row else None,
+                delivery_state=row.delivery_state if row else None,
+                why=(row.channel_notes if row else None) or (" ".join(skipped) or None),
             )
         )
     return out
