@@ -393,3 +393,36 @@ def test_a_number_that_cannot_be_parsed_is_a_422_naming_the_field(
     detail = fac.get(f"/api/enrolments/{good['enrolment']['id']}").json
     assert detail["contact_phone"] == "+447400123456"
     assert detail["sms_consent"] is False
+
+
+def test_a_member_sets_their_own_channels_number_and_consent(
+    app: Flask, as_role: Any, frozen: datetime, channels: dict[str, Any]
+) -> None:
+    fac = as_role("facilitator")
+    cohort = create_cohort(fac)
+    made = enrol(fac, cohort["id"], "Member A")
+    me = phone(app, made["invite"]["code"])
+    first = me.get("/api/me/channels").json
+    assert (first["channels"], first["phone"], first["sms_consent"]) == (
+        ["push", "sms"],
+        None,
+        False,
+    )
+    assert first["available"] == {"push": True, "sms": True, "email": True}
+    refused = me.put("/api/me/channels", json={"sms_consent": True})
+    assert refused.status_code == 422 and "sms_consent" in refused.json["error"]["fields"]
+    bad = me.put("/api/me/channels", json={"phone": "not a number"})
+    assert bad.status_code == 422 and "phone" in bad.json["error"]["fields"]
+    saved = me.put(
+        "/api/me/channels",
+        json={"phone": "07400 123456", "sms_consent": True, "channels": ["sms", "push"]},
+    ).json
+    assert (saved["phone"], saved["sms_consent"], saved["channels"]) == (
+        "+447400123456", True, ["sms", "push"],
+    )  # fmt: skip
+    # The facilitator sees the same number and consent on the member's record.
+    detail = fac.get(f"/api/enrolments/{made['enrolment']['id']}").json
+    assert (detail["contact_phone"], detail["sms_consent"]) == ("+447400123456", True)
+    clock.advance(DAY_BEFORE_S1 - clock.utcnow())
+    assert set(run_clock(app).by_channel) == {"sms"}  # SMS first, as the member chose
+    assert {r.to for r in channels["sms"].received} == {"+447400123456"}

@@ -92,6 +92,11 @@ class EnrolmentUpdateSchema(ma.Schema):
     language = Language()
     time_zone = TimeZone()
     sms_consent = ma.fields.Boolean(metadata={"description": "Record or withdraw SMS consent"})
+    reminder_channels = ma.fields.List(
+        ma.fields.String(validate=validate.OneOf(("push", "sms", "email"))),
+        validate=validate.Length(min=1, max=3),
+        metadata={"description": 'The order to reach the member in, e.g. ["sms", "push"]'},
+    )
     email_consent = ma.fields.Boolean(metadata={"description": "Record or withdraw email consent"})
     problem_areas = ma.fields.List(
         ma.fields.String(validate=validate.OneOf(enrolment.PROBLEM_AREAS))

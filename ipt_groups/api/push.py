@@ -21,7 +21,7 @@ from ipt_groups.models import STAFF_ROLES, PushSubscription, Role
 from ipt_groups.push import messages
 from ipt_groups.ratelimit import limited
 from ipt_groups.security import current_actor, public, roles_required
-from ipt_groups.services import access, devices, notifications, reminders, throttle
+from ipt_groups.services import access, channels, devices, notifications, reminders, throttle
 
 blp = Blueprint("push", __name__, url_prefix="/api", description="Notifications on devices")
 
@@ -295,3 +295,50 @@ class SessionReminders(MethodView):
         """Per member: was the reminder for this session delivered?"""
         session = access.get_session(current_user, session_id)
         return [vars(d) for d in devices.session_deliveries(session)]
+
+
+# -- channels ------------------------------------------------------------------
+
+
+class AvailableSchema(ma.Schema):
+    push = ma.fields.Boolean()
+    sms = ma.fields.Boolean(metadata={"description": "The clinic has an SMS provider"})
+    email = ma.fields.Boolean(metadata={"description": "The clinic has a mail server"})
+
+
+class ChannelsSchema(ma.Schema):
+    channels = ma.fields.List(
+        ma.fields.String(validate=validate.OneOf(("push", "sms", "email"))),
+        validate=validate.Length(min=1, max=3),
+        metadata={"description": 'The order to try, e.g. ["push", "sms"]'},
+    )
+    phone = ma.fields.String(
+        allow_none=True,
+        validate=validate.Length(max=30),
+        metadata={"description": "Stored in E.164; local form is read in my group's country"},
+    )
+    email = ma.fields.Email(allow_none=True, validate=validate.Length(max=254))
+    sms_consent = ma.fields.Boolean()
+    email_consent = ma.fields.Boolean()
+    sms_opted_out = ma.fields.Boolean(
+        dump_only=True, metadata={"description": "This number sent STOP; send START to resume"}
+    )
+    available = ma.fields.Nested(AvailableSchema, dump_only=True)
+
+
+@blp.route("/me/channels")
+class MyChannels(MethodView):
+    @roles_required(*EVERYONE)
+    @blp.response(200, ChannelsSchema)
+    def get(self) -> Any:
+        """How I am reached: the channel order, my number and address, consent."""
+        return channels.my_channels(current_user, current_app.config["CHANNELS"])
+
+    @roles_required(*EVERYONE)
+    @blp.arguments(ChannelsSchema)
+    @blp.response(200, ChannelsSchema)
+    def put(self, data: dict[str, Any]) -> Any:
+        """Change them; fields left out keep their value."""
+        channels.save_my_channels(current_actor(), current_user, data)
+        db.session.commit()
+        return channels.my_channels(current_user, current_app.config["CHANNELS"])

@@ -276,3 +276,56 @@ def usage(now: datetime | None = None) -> Mapping[str, Any]:
         "sms_cap": cap,
         "reminders_stopped": cap is not None and used >= cap,
     }
+
+
+# -- my channels (settings) ------------------------------------------------------
+
+
+def my_channels(user: User, settings: ChannelSettings) -> dict[str, Any]:
+    """What the settings page shows: the order, where SMS and email go, consent,
+    and which channels this clinic has switched on."""
+    reach = reach_for([user.id])[user.id]
+    return {
+        "channels": list(reach.order),
+        "phone": reach.phone,
+        "email": reach.email,
+        "sms_consent": reach.sms_consent,
+        "email_consent": reach.email_consent,
+        "sms_opted_out": reach.sms_opted_out,
+        "available": {"push": True, "sms": settings.sms, "email": settings.email},
+    }
+
+
+def save_my_channels(actor: Any, user: User, data: Mapping[str, Any]) -> None:
+    """Change my order, number, address or consent. A member's number and
+    address are their enrolment's (the ones staff see); staff change only their
+    own number here (their email is their login)."""
+    from ipt_groups.services import audit, enrolment  # enrolment imports this module
+
+    if "channels" in data:
+        set_order(user.id, data["channels"])
+    if user.role in STAFF_ROLES:
+        if "email" in data and data["email"] != user.email:
+            raise ApiError(422, fields={"email": ["Staff email is the login: ask an admin."]})
+        if "phone" in data:
+            user.phone = normalise_phone(data["phone"], user.time_zone, "phone")
+    else:
+        member = enrolment.current_enrolment(user)
+        if member is None and ("phone" in data or "email" in data):
+            raise ApiError(409, "You are not in a group now.", code="not_enrolled")
+        if member is not None:
+            if "phone" in data:
+                member.contact_phone = normalise_phone(
+                    data["phone"], member.cohort.time_zone, "phone"
+                )
+            if "email" in data:
+                member.contact_email = data["email"]
+            audit.record(actor, "enrolment.contact", "enrolment", member.id, subject_id=member.id)
+        phone = member.contact_phone if member is not None else None
+        email = member.contact_email if member is not None else None
+        if data.get("sms_consent") and not phone:
+            raise ApiError(422, fields={"sms_consent": ["Give a phone number first."]})
+        if data.get("email_consent") and not email:
+            raise ApiError(422, fields={"email_consent": ["Give an email address first."]})
+        set_consent(user.id, sms=data.get("sms_consent"), email=data.get("email_consent"))
+    db.session.flush()

@@ -183,6 +183,8 @@ def update(actor: Actor, enrolment: Enrolment, changes: dict[str, Any]) -> Enrol
         if key in changes:
             setattr(enrolment, key, changes[key])
     _record_consents(enrolment, changes)
+    if "reminder_channels" in changes and enrolment.user_id is not None:
+        channels.set_order(enrolment.user_id, changes["reminder_channels"])
     if "problem_areas" in changes:
         areas = list(dict.fromkeys(changes["problem_areas"]))
         if not 1 <= len(areas) <= 2:
