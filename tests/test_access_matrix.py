@@ -29,7 +29,7 @@ from sqlalchemy import select
 
 from ipt_groups import clock
 from ipt_groups.extensions import db
-from ipt_groups.models import User
+from ipt_groups.models import SmsReply, User
 from ipt_groups.services import content
 from ipt_groups.services.audit import SYSTEM
 from tests.conftest import PASSWORD, ApiClient, create_user
@@ -229,6 +229,14 @@ def build_world(app: Flask, push: Any) -> tuple[dict[str, Any], dict[str, Person
         for item in fac_a.get(f"/api/sessions/{s2['id']}/agenda").json["items"]
     ]
     feed = mem_a.post("/api/me/calendar-feed").json
+    reply = SmsReply(
+        enrolment_id=a["enrolment"]["id"], action="message", text="running late",
+        provider="twilio", provider_id="SM" + "0" * 32,
+    )  # fmt: skip
+    with app.app_context():
+        db.session.add(reply)
+        db.session.commit()
+        reply_id = reply.id
 
     world = {
         "cohort_id": cohort["id"],
@@ -266,6 +274,7 @@ def build_world(app: Flask, push: Any) -> tuple[dict[str, Any], dict[str, Person
         "erasable_user_id": a3_user_id,  # left the group, no open alert
         "referred_id": referred.json["enrolment"]["id"],  # no account
         "language": "es",
+        "reply_id": reply_id,
     }
     personas = {"anon": Persona(None, None)}
     for name, c in [
@@ -300,6 +309,8 @@ Body = dict[str, Any] | None
 BODIES: dict[str, Callable[[dict[str, Any], str], Body]] = {
     "POST /api/auth/login": lambda w, p: {"email": "nobody@test.example", "password": "wrong"},
     "PATCH /api/me": lambda w, p: {"language": "es"},
+    "PUT /api/me/channels": lambda w, p: {"channels": ["push", "sms"]},
+    "PUT /api/clinic/sms-usage": lambda w, p: {"sms_cap": 1000},
     "POST /api/me/password": lambda w, p: {
         "current_password": PIN if p.startswith("mem") else PASSWORD,
         "new_password": "another long passphrase 42" if not p.startswith("mem") else "975310",
@@ -421,6 +432,8 @@ PARAMS: dict[str, dict[str, str]] = {
     "/api/content/{key}/retire": {"key": "content_key"},
     "/api/cohorts/{cohort_id}/releases/{key}": {"key": "content_key"},
     "/api/me/readings/{key}": {"key": "content_key"},
+    "/api/sms/africastalking/{key}/delivery": {"key": "programme_key"},
+    "/api/sms/africastalking/{key}/incoming": {"key": "programme_key"},
 }
 
 
