@@ -34,6 +34,7 @@ from tests.conftest import ApiClient
 from tests.factories import create_cohort, enrol
 from tests.fake_sms import INVALID_NUMBER, FakeSms
 from tests.fake_smtp import FakeSmtp
+from tests.querycount import count_queries
 from tests.test_push import DAY_BEFORE_S1, phone, rows, run_clock, subscribe
 from tests.test_risk_pathway import ITEM_9, enter
 
@@ -426,3 +427,34 @@ def test_a_member_sets_their_own_channels_number_and_consent(
     clock.advance(DAY_BEFORE_S1 - clock.utcnow())
     assert set(run_clock(app).by_channel) == {"sms"}  # SMS first, as the member chose
     assert {r.to for r in channels["sms"].received} == {"+447400123456"}
+
+
+def test_sms_replies_cost_the_same_queries_for_one_or_many(
+    app: Flask, as_role: Any, users: dict[str, int], frozen: datetime, channels: dict[str, Any]
+) -> None:
+    g = sms_group(app, as_role, users, numbers=(NUMBER_A, NUMBER_B))
+    web = ApiClient(app.test_client())
+    path = "/api/sms/twilio/incoming"
+
+    def text(n: int, number: str) -> None:
+        params = {
+            "MessageSid": f"SM{n:032d}",
+            "From": number,
+            "Body": f"note {n}",
+            "AccountSid": SID,
+        }
+        assert signed_post(web, channels["sms"], path, params).status_code == 200
+
+    def cost() -> int:
+        with app.app_context(), count_queries(db.engine) as q:
+            got = g["fac"].get(f"/api/cohorts/{g['cohort']['id']}/sms-replies")
+        assert got.status_code == 200
+        return q.count, len(got.json)
+
+    text(1, NUMBER_A)
+    one = cost()
+    for n in range(2, 8):
+        text(n, NUMBER_A if n % 2 else NUMBER_B)
+    many = cost()
+    assert (one[1], many[1]) == (1, 7)
+    assert one[0] == many[0]

@@ -123,9 +123,11 @@ def test_item_9_opens_an_alert_that_a_supervisor_acknowledges(
     assert alert is not None
     assert "emergency" in response.json["crisis_text"]  # the clinic's instructions, at once
     with app.app_context():
-        rows = db.session.scalars(select(Notification)).all()
-        assert [(n.user_id, n.kind, n.ref_id) for n in rows] == [
-            (users["supervisor"], "risk_alert", alert["id"])
+        rows = db.session.scalars(select(Notification).order_by(Notification.id)).all()
+        # One in the app and one outside it (email / SMS), each sent on its own.
+        assert [(n.user_id, n.kind, n.ref_id, n.leg) for n in rows] == [
+            (users["supervisor"], "risk_alert", alert["id"], "push"),
+            (users["supervisor"], "risk_alert", alert["id"], "outside"),
         ]
     sup = as_role("supervisor")
     inbox = sup.get("/api/me/notifications").json
@@ -181,7 +183,10 @@ def test_an_unacknowledged_alert_is_escalated_to_admins_once(
         sent = db.session.scalars(
             select(Notification).where(Notification.kind == "risk_escalation")
         ).all()
-        assert [(n.user_id, n.ref_id) for n in sent] == [(users["admin"], alert_id)]
+        assert sorted((n.user_id, n.ref_id, n.leg) for n in sent) == [
+            (users["admin"], alert_id, "outside"),
+            (users["admin"], alert_id, "push"),
+        ]
     admin = as_role("admin")
     listed = admin.get("/api/alerts").json
     assert listed[0]["escalated_at"] is not None and listed[0]["can_acknowledge"] is True
@@ -214,8 +219,8 @@ def test_a_cohort_without_a_supervisor_sends_its_alert_to_admins_at_once(
     alert = enter(fac, member, ITEM_9).json["alert"]
     assert alert["escalated_at"] is not None
     with app.app_context():
-        kinds = [n.kind for n in db.session.scalars(select(Notification))]
-    assert kinds == ["risk_escalation"]
+        kinds = [(n.kind, n.leg) for n in db.session.scalars(select(Notification))]
+    assert sorted(kinds) == [("risk_escalation", "outside"), ("risk_escalation", "push")]
 
 
 def test_i_am_worried_opens_an_alert_with_the_crisis_text(

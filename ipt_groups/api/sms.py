@@ -166,12 +166,16 @@ class CohortSmsReplies(MethodView):
     def get(self, cohort_id: int) -> Any:
         """Texts members sent back to their reminders, newest first (the read is audited)."""
         cohort = access.get_cohort(current_user, cohort_id)
-        found = sms_inbound.replies(cohort.id)
+        found = [_present(r) for r in sms_inbound.replies(cohort.id)]  # before the commit
         audit.record_reads(
-            current_actor(), "sms_reply.read", "cohort", cohort.id, {r.enrolment_id for r in found}
+            current_actor(),
+            "sms_reply.read",
+            "cohort",
+            cohort.id,
+            {r["enrolment_id"] for r in found},
         )
         db.session.commit()
-        return [_present(r) for r in found]
+        return found
 
 
 @blp.route(f"/sms-replies/<{ID}:reply_id>/read")

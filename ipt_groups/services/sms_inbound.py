@@ -21,6 +21,7 @@ from datetime import datetime
 import phonenumbers
 from flask import current_app
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm import contains_eager
 
 from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
@@ -178,7 +179,8 @@ def replies(cohort_id: int, limit: int = 200) -> list[SmsReply]:
     return list(
         db.session.scalars(
             select(SmsReply)
-            .join(Enrolment, Enrolment.id == SmsReply.enrolment_id)
+            .join(SmsReply.enrolment)
+            .options(contains_eager(SmsReply.enrolment))  # names in the same SELECT
             .where(Enrolment.cohort_id == cohort_id)
             .order_by(SmsReply.received_at.desc(), SmsReply.id.desc())
             .limit(limit)

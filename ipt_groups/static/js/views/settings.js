@@ -291,6 +291,60 @@ async function preferencesSection(app) {
   return section('prefs-title', t('settings.prefs.title'), form);
 }
 
+// -- how I am reached: the channel order, my number and address, consent ----
+
+const CHANNELS = ['push', 'sms', 'email'];
+
+async function channelsSection(app) {
+  const mine = await api.get('/api/me/channels');
+  const participant = app.me.role === 'participant';
+  const message = h('div', { 'aria-live': 'polite' });
+  const offered = CHANNELS.filter((c) => mine.available[c]);
+  // The order as a list of selects: first choice, then fallbacks ("none" ends it).
+  const order = mine.channels.filter((c) => offered.includes(c));
+  const picks = offered.map((_, i) => h('select', { name: `channel_${i}` },
+    i > 0 ? h('option', { value: '' }, t('settings.channels.none')) : null,
+    offered.map((c) => h('option', { value: c, selected: order[i] === c }, t(`settings.channels.${c}`)))));
+  const phone = h('input', { type: 'tel', name: 'phone', value: mine.phone || '', autocomplete: 'tel', inputmode: 'tel' });
+  const email = h('input', { type: 'email', name: 'email', value: mine.email || '', autocomplete: 'email', disabled: !participant });
+  const consent = { sms: mine.sms_consent, email: mine.email_consent };
+  const form = h('form', { novalidate: true, class: 'channels' },
+    h('p', { class: 'hint' }, t('settings.channels.intro')),
+    h('fieldset', { class: 'plain' }, h('legend', {}, t('settings.channels.order')),
+      picks.map((select, i) => field(t(i === 0 ? 'settings.channels.first' : 'settings.channels.then'), select))),
+    mine.available.sms ? field(t('settings.channels.phone'), phone, { hint: t('settings.channels.phone_hint') }) : null,
+    mine.available.email ? field(t('settings.channels.email'), email) : null,
+    participant && mine.available.sms
+      ? toggle(t('settings.channels.sms_consent'), consent.sms, (v) => { consent.sms = v; }, { name: 'sms_consent' }) : null,
+    participant && mine.available.email
+      ? toggle(t('settings.channels.email_consent'), consent.email, (v) => { consent.email = v; }, { name: 'email_consent' }) : null,
+    mine.sms_opted_out ? notice(t('settings.channels.opted_out'), 'info') : null,
+    message,
+    button(t('settings.channels.save'), null, { type: 'submit' }));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    message.replaceChildren();
+    const chosen = [...new Set(picks.map((p) => p.value).filter(Boolean))];
+    const body = { channels: chosen };
+    if (mine.available.sms) body.phone = phone.value.trim() || null;
+    if (participant && mine.available.email) body.email = email.value.trim() || null;
+    if (participant && mine.available.sms) body.sms_consent = consent.sms;
+    if (participant && mine.available.email) body.email_consent = consent.email;
+    const submit = form.querySelector('button[type=submit]');
+    submit.disabled = true;
+    try {
+      const saved = await api.put('/api/me/channels', body);
+      phone.value = saved.phone || '';
+      message.replaceChildren(notice(t('settings.channels.saved'), 'ok'));
+    } catch (error) {
+      if (!showFieldErrors(form, flat(error.fields))) message.replaceChildren(notice(errorText(error), 'error'));
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return section('channels-title', t('settings.channels.title'), form);
+}
+
 // -- calendar feed (members) ----------------------------------------------
 
 async function calendarSection() {
@@ -413,8 +467,9 @@ export default async function settings({ app }) {
   await use('settings');
   const me = app.me;
   const devices = devicesSection();
-  const [pushBox, prefsBox, calendarBox] = await Promise.all([
+  const [pushBox, channelsBox, prefsBox, calendarBox] = await Promise.all([
     deviceSection(() => devices.load()),
+    channelsSection(app).catch((error) => section('channels-title', t('settings.channels.title'), notice(errorText(error), 'error'))),
     preferencesSection(app).catch((error) => section('prefs-title', t('settings.prefs.title'), notice(errorText(error), 'error'))),
     me.role === 'participant'
       ? calendarSection().catch((error) => section('cal-title', t('settings.cal.title'), notice(errorText(error), 'error')))
@@ -431,6 +486,7 @@ export default async function settings({ app }) {
       }, { kind: 'quiet' })),
     pushBox,
     devices.box,
+    channelsBox,
     prefsBox,
     calendarBox,
     passwordSection(app),
