@@ -17,6 +17,7 @@ while we wait for push services.
 from __future__ import annotations
 
 import logging
+import queue
 import random
 import threading
 import time
@@ -72,6 +73,8 @@ LEASE = timedelta(minutes=2)  # far longer than a batch takes (timeouts are 10 s
 MAX_ATTEMPTS = 22
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(minutes=30)
+# How often deliveries are written down while a batch is on the wire (seconds).
+EARLY_FLUSH = 0.2
 _table = Notification.__table__
 _attempts = DeliveryAttempt.__table__
 _ATTEMPT_COLUMNS = (
@@ -159,21 +162,31 @@ class _Batch:
 
 
 class _Flight:
-    """One round on the wire: push, SMS and email at once."""
+    """One round on the wire: push, SMS and email at once. Each answer is also
+    put on ``completed`` as it comes in, so a delivery is recorded within a
+    moment of happening, not when the whole batch is done."""
 
     def __init__(self, dispatcher: Dispatcher, out: Round) -> None:
         stop = dispatcher.stop
-        self.push = dispatcher.transport.submit(out.push, stop)
-        self.sms = dispatcher.sms.submit(out.sms, stop) if out.sms and dispatcher.sms else None
+        self.completed: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        put = self.completed.put
+        self.push = dispatcher.transport.submit(out.push, stop, put)
+        self.sms = dispatcher.sms.submit(out.sms, stop, put) if out.sms and dispatcher.sms else None
         self.email = (
-            dispatcher.email.submit(out.email, stop) if out.email and dispatcher.email else None
+            dispatcher.email.submit(out.email, stop, put)
+            if out.email and dispatcher.email
+            else None
         )
         # A channel the settings name but whose transport is missing cannot happen
         # (for_app builds both from the same settings); say so rather than hang.
         self.missing = [m.notification_id for m in out.sms] if out.sms and not self.sms else []
-        self.missing += (
-            [m.notification_id for m in out.email] if out.email and not self.email else []
-        )
+        if out.email and not self.email:
+            self.missing += [m.notification_id for m in out.email]
+
+    def done(self) -> bool:
+        # Every transport puts a result on the queue before its future completes.
+        futures = [f for f in (self.push, self.sms, self.email) if f is not None]
+        return all(f.done() for f in futures) and self.completed.empty()
 
     def result(self) -> tuple[list[Result], list[ChannelResult]]:
         other = [
@@ -408,9 +421,12 @@ class Dispatcher:
         finals = batch.finals
         current = batch.round
         while True:
+            by_id = {r.id: r for r in current.routes}
+            settled = self._record_as_they_come(batch.token, flight, by_id, report)
             push_results, other = flight.result()
             done = utcnow()
-            by_id = {r.id: r for r in current.routes}
+            for route in current.routes:
+                route.push_results = []
             for result in push_results:
                 by_id[result.notification_id].push_results.append(result)
             for answer in other:
@@ -418,6 +434,8 @@ class Dispatcher:
             channel_of = {r.id: r.channel for r in current.routes}  # before any moves on
             moved: list[Route] = []
             for route in current.routes:
+                if route.id in settled:
+                    continue  # recorded as sent the moment it was
                 verdict = self._judge(route, done, report)
                 if verdict is None:
                     moved.append(route)
@@ -438,6 +456,36 @@ class Dispatcher:
             flight = _Flight(self, current)
         self._write(batch.token, finals)
         return report
+
+    def _record_as_they_come(
+        self, token: str, flight: _Flight, by_id: dict[int, Route], report: Report
+    ) -> set[int]:
+        """Mark rows sent as their answers arrive, committing every fraction of a
+        second: a clock killed mid-batch then re-sends only what was on the wire
+        (and the last moment's answers), not the whole batch. Everything else
+        about the round (attempts, fallbacks, retries) is settled at its end."""
+        settled: set[int] = set()
+        pending: list[dict[str, Any]] = []
+        flushed = time.monotonic()
+        while True:
+            finished = flight.done()
+            try:
+                answer = flight.completed.get(timeout=EARLY_FLUSH) if not finished else None
+            except queue.Empty:
+                answer = None
+            if answer is not None and answer.outcome is Outcome.SENT:
+                route = by_id.get(answer.notification_id)
+                if route is not None and route.id not in settled:
+                    if isinstance(answer, ChannelResult):
+                        route.result = answer
+                    settled.add(route.id)
+                    pending.append(self._sent(route, utcnow(), report))
+            if pending and (finished or time.monotonic() - flushed >= EARLY_FLUSH):
+                self._write(token, pending)
+                db.session.commit()
+                pending, flushed = [], time.monotonic()
+            if finished:
+                return settled
 
     def _judge(self, route: Route, now: datetime, report: Report) -> dict[str, Any] | None:
         """What the row becomes after this round, or None: try its next channel."""

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from ipt_groups.push.sms import ChannelResult
-from ipt_groups.push.transport import REQUEST_TIMEOUT, Outcome
+from ipt_groups.push.transport import REQUEST_TIMEOUT, OnResult, Outcome
 
 if TYPE_CHECKING:
     from ipt_groups.channels_config import ChannelSettings
@@ -226,6 +226,7 @@ class EmailTransport:
         queue: deque[int],
         results: list[ChannelResult | None],
         stop: threading.Event | None,
+        on_result: OnResult | None = None,
     ) -> None:
         """One connection: take messages off the batch's queue until it is empty."""
         state = _Worker()
@@ -249,11 +250,16 @@ class EmailTransport:
                     results[index] = ChannelResult(
                         message.notification_id, Outcome.RETRY, host=self.host, error="error"
                     )
+                if on_result is not None:
+                    on_result(results[index])
         finally:
             state.quit()
 
     def submit(
-        self, messages: Sequence[EmailOutgoing], stop: threading.Event | None = None
+        self,
+        messages: Sequence[EmailOutgoing],
+        stop: threading.Event | None = None,
+        on_result: OnResult | None = None,
     ) -> Future[list[ChannelResult]]:
         """Start sending; the future gives one result per message, in order.
 
@@ -284,7 +290,7 @@ class EmailTransport:
         pool = self._executor()
         for _ in range(workers):
             try:
-                future = pool.submit(self._drain, messages, queue, results, stop)
+                future = pool.submit(self._drain, messages, queue, results, stop, on_result)
             except RuntimeError:  # shut down meanwhile
                 future = Future()
                 future.set_result(None)

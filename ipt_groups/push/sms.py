@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ipt_groups.push.transport import Outcome
+from ipt_groups.push.transport import OnResult, Outcome
 
 if TYPE_CHECKING:
     from ipt_groups.channels_config import ChannelSettings
@@ -181,7 +181,10 @@ class SmsTransport:
             )
 
     def submit(
-        self, messages: Sequence[SmsOutgoing], stop: threading.Event | None = None
+        self,
+        messages: Sequence[SmsOutgoing],
+        stop: threading.Event | None = None,
+        on_result: OnResult | None = None,
     ) -> Future[list[ChannelResult]]:
         """Start sending; the future gives one result per message, in order.
 
@@ -204,6 +207,8 @@ class SmsTransport:
                 results[index] = ChannelResult(
                     messages[index].notification_id, Outcome.SKIPPED, host=self.adapter.host
                 )
+            if on_result is not None:
+                on_result(results[index])
             with lock:
                 remaining[0] -= 1
                 last = remaining[0] == 0

@@ -20,7 +20,7 @@ import threading
 import time
 import urllib.request
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC
@@ -52,6 +52,9 @@ class Outcome(enum.StrEnum):
 
 
 RETRYABLE = frozenset({Outcome.THROTTLED, Outcome.RETRY, Outcome.AUTH})
+# Called with each result as it comes in (on the sending thread: keep it cheap),
+# so the dispatcher can record a delivery at once instead of at the batch's end.
+OnResult = Callable[[Any], None]
 
 
 @dataclass(frozen=True)
@@ -114,10 +117,16 @@ class _Pending:
     """A batch on the loop: its messages, the results so far, and the future
     that gives them all once the last one is in."""
 
-    __slots__ = ("done", "messages", "remaining", "results")
+    __slots__ = ("done", "messages", "on_result", "remaining", "results")
 
-    def __init__(self, messages: Sequence[Outgoing], done: asyncio.Future[list[Result]]) -> None:
+    def __init__(
+        self,
+        messages: Sequence[Outgoing],
+        done: asyncio.Future[list[Result]],
+        on_result: OnResult | None = None,
+    ) -> None:
         self.messages = messages
+        self.on_result = on_result
         self.results: list[Result] = [None] * len(messages)  # type: ignore[list-item]
         self.remaining = len(messages)
         self.done = done
@@ -235,7 +244,10 @@ class Transport:
         )
 
     async def _send_many(
-        self, messages: Sequence[Outgoing], stop: threading.Event | None
+        self,
+        messages: Sequence[Outgoing],
+        stop: threading.Event | None,
+        on_result: OnResult | None = None,
     ) -> list[Result]:
         """Queue the batch behind the batches already queued; at most
         ``concurrency`` workers take messages off the queue, one at a time each.
@@ -245,7 +257,7 @@ class Transport:
         wake-up per message: those were about a tenth of the loop's CPU.
         """
         loop = asyncio.get_running_loop()
-        batch = _Pending(messages, loop.create_future())
+        batch = _Pending(messages, loop.create_future(), on_result)
         self._queue.extend((batch, index, stop) for index in range(len(messages)))
         for _ in range(min(self.concurrency - len(self._workers), len(self._queue))):
             self._workers.add(loop.create_task(self._work()))  # referenced while it runs
@@ -268,6 +280,8 @@ class Transport:
                         batch.done.cancel()
                     raise
                 batch.results[index] = result
+                if batch.on_result is not None:
+                    batch.on_result(result)
                 batch.remaining -= 1
                 if batch.remaining == 0 and not batch.done.done():
                     batch.done.set_result(batch.results)
@@ -275,7 +289,10 @@ class Transport:
             self._workers.discard(me)  # type: ignore[arg-type]
 
     def submit(
-        self, messages: Sequence[Outgoing], stop: threading.Event | None = None
+        self,
+        messages: Sequence[Outgoing],
+        stop: threading.Event | None = None,
+        on_result: OnResult | None = None,
     ) -> Future[list[Result]]:
         """Start sending; the future gives one result per message, in order.
 
@@ -288,7 +305,7 @@ class Transport:
             done.set_result([])
             return done
         loop = self._ensure_loop()
-        return asyncio.run_coroutine_threadsafe(self._send_many(messages, stop), loop)
+        return asyncio.run_coroutine_threadsafe(self._send_many(messages, stop, on_result), loop)
 
     def send_all(
         self, messages: Sequence[Outgoing], stop: threading.Event | None = None
