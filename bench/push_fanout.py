@@ -17,6 +17,10 @@ until the outbox is empty. Printed, from the same run:
 ``BENCH_PROCESSES=2`` runs a second dispatcher process beside this one (the
 claims make that safe), to see what a second core buys.
 
+Then the SMS fan-out (``bench/sms_fanout.py``: the same N through the Twilio
+adapter to the fake gateway at 100 ms, in a fresh process so its peak memory
+is its own) and a table of the two side by side; ``BENCH_SMS=0`` skips it.
+
 Usage: ``make bench``, or ``.venv/bin/python bench/push_fanout.py [N]`` with
 ``BENCH_DATABASE_URL`` (default postgresql://postgres@127.0.0.1:5432/ipt_bench;
 the database is created if missing and its schema wiped).
@@ -267,6 +271,30 @@ def main() -> None:
           f"{rate / crypto:.2f} of it (pywebpush's encode: {crypto_pywebpush:.0f})")  # fmt: skip
     target = rate >= 1000 and peak_mb < 200
     print(f"  target (>= 1000 msg/s, < 200 MB): {'met' if target else 'NOT met'}")
+    if os.environ.get("BENCH_SMS", "1") != "0":
+        compare_sms(rate, peak_mb, sent)
+
+
+def compare_sms(push_rate: float, push_mb: float, push_sent: int) -> None:
+    """The SMS benchmark in its own process, then both channels side by side."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "sms_fanout.py"), str(N), "--json"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    ).stdout
+    *report, figures = out.strip().splitlines()  # its report, then its figures as JSON
+    sms = json.loads(figures)
+    print()
+    print("\n".join(line for line in report if line.startswith(("SMS", "  "))))
+    print()
+    print(f"{'channel':8} {'latency':>8} {'concurrent':>10} {'sent':>7} {'msg/s':>7} "
+          f"{'peak RSS':>9}")  # fmt: skip
+    print(f"{'push':8} {LATENCY * 1000:6.0f} ms {CONCURRENCY:10d} {push_sent:7d} "
+          f"{push_rate:7.0f} {push_mb:6.0f} MB")  # fmt: skip
+    print(f"{'sms':8} {sms['latency'] * 1000:6.0f} ms {sms['concurrency']:10d} {sms['sent']:7d} "
+          f"{sms['rate']:7.0f} {sms['peak_mb']:6.0f} MB")  # fmt: skip
 
 
 if __name__ == "__main__":

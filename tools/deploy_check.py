@@ -5,15 +5,25 @@ What a Heroku-style platform does, on this machine (``make deploy-check``):
 1. create an empty database (``ipt_deploy_check``, dropped again at the end);
 2. run the Procfile's ``release`` command (migrations) in production mode, with
    a generated SECRET_KEY and VAPID key pair;
-3. start the fake push service (tests/fake_push.py) as its own process;
+3. start the fake push service (tests/fake_push.py) as its own process, and
+   in this process the fake SMS gateway (tests/fake_sms.py, speaking Twilio's
+   API and checking its credentials) and a real SMTP server (tests/fake_smtp.py);
+   ``web`` and ``clock`` get ``SMS_PROVIDER=twilio``, ``TWILIO_*`` (base URL to
+   the fake), ``SMTP_URL`` and ``MAIL_FROM`` as a platform's config would;
 4. start the Procfile's ``web`` and ``clock`` side by side, ``web`` on its own
    ``PORT``, and talk to ``web`` only over HTTP as a browser behind the
    platform's router would (``X-Forwarded-Proto: https``, ``PROXY_HOPS=1``);
-5. an admin (made with the CLI) adds a facilitator; the facilitator creates a
-   cohort whose first session starts in about 18 hours and enrols a member;
-   the member redeems the invite and subscribes the fake service's endpoint;
-   the day-before reminder is then due, and only the ``clock`` sends it;
-6. wait until the fake service has checked the VAPID signature and decrypted it;
+5. an admin (made with the CLI) adds a facilitator and a supervisor; the
+   facilitator creates a supervised cohort whose first session starts in about
+   18 hours and enrols two members: one redeems the invite and subscribes the
+   fake push service's endpoint, the other gives a number and agrees to SMS but
+   has no device; the day-before reminders are then due, and only the ``clock``
+   sends them; the facilitator then enters a PHQ-9 with item 9 above 0, which
+   opens a risk alert for the supervisor (who has no device: it goes by email);
+6. wait until the fake push service has checked the VAPID signature and
+   decrypted the push reminder, the fake gateway has accepted the SMS reminder
+   to the member's number, and the SMTP server has the alert for the
+   supervisor's address; each channel's time is printed;
 7. SIGTERM to ``web`` and ``clock``: both must exit with status 0 within 30 s
    (platforms SIGKILL after 30 s).
 
@@ -51,11 +61,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # ipt_groups (VAPID keys) and tests.fake_push
 
 from ipt_groups.push import vapid  # noqa: E402
+from ipt_groups.push.messages import clinical_words_in  # noqa: E402
+from tests.fake_sms import FakeSms  # noqa: E402
+from tests.fake_smtp import FakeSmtp  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/ipt_deploy_check"
 STOP_LIMIT = 30.0  # seconds a platform waits between SIGTERM and SIGKILL
 START_LIMIT = 60.0
 DELIVERY_LIMIT = 90.0  # the clock dispatches every 5 s; the first tick is at once
+TWILIO_SID = "AC" + secrets.token_hex(16)
+TWILIO_TOKEN = secrets.token_hex(16)
+TWILIO_FROM = "+15005550006"
+SMS_NUMBER = "+447400123456"
+SUPERVISOR_EMAIL = "supervisor@deploy-check.example"
+MAIL_FROM = "reminders@deploy-check.example"
 ADMIN_PASSWORD = secrets.token_urlsafe(18)
 STAFF_PASSWORD = secrets.token_urlsafe(18)
 PIN = "482915"
@@ -259,8 +278,11 @@ def stats(origin: str) -> dict[str, int]:
 # -- the rehearsal ---------------------------------------------------------------
 
 
-def drive_one_reminder(base: str, subscription: dict[str, Any]) -> dict[str, Any]:
-    """Admin -> facilitator -> cohort -> member -> device; returns what to report."""
+def drive_each_channel(base: str, subscription: dict[str, Any]) -> dict[str, Any]:
+    """Admin -> facilitator and supervisor -> cohort -> a member with a device and
+    one with only a number; then a risk alert. Returns what to report, with the
+    moment each channel's message became due (``due``: channel -> monotonic)."""
+    due: dict[str, float] = {}
     admin = Browser(base)
     admin.ok(
         "POST",
@@ -275,6 +297,17 @@ def drive_one_reminder(base: str, subscription: dict[str, Any]) -> dict[str, Any
         "time_zone": "UTC",
     }
     admin.ok("POST", "/api/users", staff, expect=201)
+    supervisor = admin.ok(
+        "POST",
+        "/api/users",
+        {
+            **staff,
+            "email": SUPERVISOR_EMAIL,
+            "display_name": "Deploy Check Supervisor",
+            "role": "supervisor",
+        },
+        expect=201,
+    )
 
     facilitator = Browser(base)
     facilitator.ok("POST", "/api/auth/login", {"email": staff["email"], "password": STAFF_PASSWORD})
@@ -292,27 +325,55 @@ def drive_one_reminder(base: str, subscription: dict[str, Any]) -> dict[str, Any
             "local_time": starts.strftime("%H:%M"),
             "start_date": starts.date().isoformat(),
             "location": "Room 1",
-        },
-        expect=201,
-    )
-    member = facilitator.ok(
-        "POST",
-        f"/api/cohorts/{cohort['id']}/enrolments",
-        {
-            "display_name": "Deploy Check Member",
-            "problem_areas": ["life_changes"],
-            "screening": {"suicide_plan_or_attempt": False, "needs_specialist_care": False},
-            "consent": {"version": "2026-01", "given": True},
+            "supervisor_ids": [supervisor["id"]],
         },
         expect=201,
     )
 
-    phone = Browser(base)
-    phone.ok("POST", "/api/invites/redeem", {"code": member["invite"]["code"], "pin": PIN})
-    phone.ok("POST", "/api/push/subscriptions", subscription, expect=201)
-    # No quiet hours: the check must not depend on the hour it runs at.
-    phone.ok("PUT", "/api/me/notification-preferences", {"quiet_hours": None, "checkin_due": False})
-    return {"cohort": cohort["id"], "starts": starts}
+    def enrol(name: str, **extra: Any) -> dict[str, Any]:
+        return facilitator.ok(
+            "POST",
+            f"/api/cohorts/{cohort['id']}/enrolments",
+            {
+                "display_name": name,
+                "problem_areas": ["life_changes"],
+                "screening": {"suicide_plan_or_attempt": False, "needs_specialist_care": False},
+                "consent": {"version": "2026-01", "given": True},
+                **extra,
+            },
+            expect=201,
+        )
+
+    def no_quiet_hours(member: dict[str, Any], subscribe: bool) -> None:
+        phone = Browser(base)
+        phone.ok("POST", "/api/invites/redeem", {"code": member["invite"]["code"], "pin": PIN})
+        if subscribe:
+            phone.ok("POST", "/api/push/subscriptions", subscription, expect=201)
+        # No quiet hours: the check must not depend on the hour it runs at.
+        phone.ok(
+            "PUT", "/api/me/notification-preferences", {"quiet_hours": None, "checkin_due": False}
+        )
+
+    member = enrol("Deploy Check Member")
+    no_quiet_hours(member, subscribe=True)
+    due["push"] = time.monotonic()
+    # No device, a number and consent: the same reminder goes by SMS.
+    texted = enrol("Deploy Check Texter", contact_phone=SMS_NUMBER, sms_consent=True)
+    no_quiet_hours(texted, subscribe=False)
+    due["sms"] = time.monotonic()
+    # PHQ-9 item 9 above 0, entered by the facilitator: an alert for the supervisor,
+    # who has no device, so its outside leg goes to their email address.
+    answers = {f"phq9_{n}": 1 for n in range(1, 10)}
+    entered = facilitator.ok(
+        "POST",
+        f"/api/enrolments/{member['enrolment']['id']}/assessments",
+        {"instrument": "phq9", "answers": answers},
+        expect=201,
+    )
+    if not entered.get("alert"):
+        raise CheckFailedError(f"PHQ-9 item 9 opened no risk alert: {entered!r}")
+    due["email"] = time.monotonic()
+    return {"cohort": cohort["id"], "starts": starts, "due": due}
 
 
 def main() -> int:
@@ -344,6 +405,12 @@ def main() -> int:
     }
     running: list[Proc] = []
     report: list[str] = []
+    # The SMS gateway and the SMTP server run in this process (threads): the
+    # app reaches them over real sockets all the same, and we wait on their
+    # records without polling over HTTP.
+    gateway = FakeSms(account_sid=TWILIO_SID, auth_token=TWILIO_TOKEN)
+    smtp = FakeSmtp()
+    smtp_started = False
     began = time.monotonic()
     try:
         recreate_database(url)
@@ -392,6 +459,26 @@ def main() -> int:
         service = json.loads(subs_file.read_text())
         origin, subscription = service["origin"], service["subscriptions"][0]
         env["PUSH_ALLOWED_HOSTS"] = origin
+        gateway.start()
+        smtp.start()
+        smtp_started = True
+        env.update(
+            {
+                "SMS_PROVIDER": "twilio",
+                "TWILIO_ACCOUNT_SID": TWILIO_SID,
+                "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+                "TWILIO_FROM": TWILIO_FROM,
+                "TWILIO_BASE_URL": gateway.origin,
+                # Providers call back here; required in production with SMS_PROVIDER.
+                "PUBLIC_URL": "https://ipt.deploy-check.example",
+                "SMTP_URL": smtp.url(),
+                "MAIL_FROM": MAIL_FROM,
+            }
+        )
+        report.append(
+            f"channels      fake SMS gateway (Twilio API) on {gateway.origin}, "
+            f"SMTP server on {smtp.host}:{smtp.port}"
+        )
 
         web = start("web", commands["web"], env, logs)
         clock = start("clock", commands["clock"], env, logs)
@@ -405,28 +492,77 @@ def main() -> int:
         report.append(f"clock         {shlex.join(commands['clock'])}: running")
         report.append(f"static        {check_static(base)}")
 
-        sent_at = time.monotonic()
-        made = drive_one_reminder(base, subscription)
-        while stats(origin).get("ok", 0) < 1:
+        setup_began = time.monotonic()
+        made = drive_each_channel(base, subscription)
+        report.append(
+            f"set-up        admin, facilitator, supervisor, supervised cohort, two members, "
+            f"PHQ-9 over HTTP in {time.monotonic() - setup_began:.1f} s"
+        )
+        arrived: dict[str, float] = {}
+        waiting_since = time.monotonic()
+        while len(arrived) < 3:
             for proc in (web, clock):
                 if proc.popen.poll() is not None:
                     raise CheckFailedError(
                         f"{proc.name} exited with {proc.popen.returncode}\n{proc.tail()}"
                     )
-            if time.monotonic() - sent_at > DELIVERY_LIMIT:
+            if "push" not in arrived and stats(origin).get("ok", 0) >= 1:
+                arrived["push"] = time.monotonic()
+            if "sms" not in arrived and gateway.received:
+                arrived["sms"] = time.monotonic()
+            if "email" not in arrived and smtp.messages:
+                arrived["email"] = time.monotonic()
+            if time.monotonic() - waiting_since > DELIVERY_LIMIT:
+                missing = ", ".join(c for c in ("push", "sms", "email") if c not in arrived)
                 raise CheckFailedError(
-                    f"no reminder reached the push service in {DELIVERY_LIMIT:.0f} s: "
-                    f"{stats(origin)}\n{clock.tail()}"
+                    f"nothing reached {missing} in {DELIVERY_LIMIT:.0f} s "
+                    f"(push {stats(origin)}, sms attempts {gateway.attempts}, "
+                    f"mail {len(smtp.messages)})\n{clock.tail()}"
                 )
-            time.sleep(0.25)
+            # Woken at once when the gateway records a message; else a short nap.
+            if "sms" not in arrived:
+                gateway.wait_for(1, timeout=0.25)
+            elif "email" not in arrived:
+                smtp.wait_for(1, timeout=0.25)
+            else:
+                time.sleep(0.25)
+
+        def took(channel: str) -> str:
+            return f"{arrived[channel] - made['due'][channel]:.1f} s after it was due"
+
         counts = stats(origin)
         report.append(
-            f"reminder      day-before reminder for a session at {made['starts']:%H:%M} UTC "
-            f"decrypted by the fake push service {time.monotonic() - sent_at:.1f} s after set-up "
+            f"push          day-before reminder for a session at {made['starts']:%H:%M} UTC "
+            f"decrypted by the fake push service {took('push')} "
             f"(ok={counts.get('ok')}, rejected={counts.get('rejected')})"
         )
         if counts.get("rejected"):
             raise CheckFailedError(f"the push service rejected a send: {counts}")
+
+        text = gateway.received[0]
+        report.append(
+            f"sms           the same reminder to {text.to} (no device) accepted by the fake "
+            f"Twilio API {took('sms')} ({len(text.body)} characters, from {text.sender}, "
+            f"{len(gateway.received)} message(s), {len(gateway.attempts)} request(s))"
+        )
+        if (text.provider, text.to, text.sender) != ("twilio", SMS_NUMBER, TWILIO_FROM):
+            raise CheckFailedError(f"the SMS went astray: {text!r}")
+        if text.status_callback != env["PUBLIC_URL"] + "/api/sms/twilio/status":
+            raise CheckFailedError(f"the SMS asks for callbacks at {text.status_callback!r}")
+
+        mail = smtp.messages[0]
+        body = mail.message.get_body(("plain",))
+        content = mail.message["Subject"] + " " + (body.get_content() if body else "")
+        report.append(
+            f"email         risk alert to {', '.join(mail.rcpt_tos)} accepted by the SMTP "
+            f"server {took('email')} (from {mail.mail_from}, "
+            f"subject {mail.message['Subject']!r})"
+        )
+        if mail.rcpt_tos != (SUPERVISOR_EMAIL,):
+            raise CheckFailedError(f"the risk alert went to {mail.rcpt_tos}")
+        for channel, words in (("sms", text.body), ("email", content)):
+            if found := clinical_words_in(words):
+                raise CheckFailedError(f"clinical words in the {channel}: {found}")
 
         failures = []
         for name, (code, seconds) in stop_together([web, clock]).items():
@@ -449,6 +585,9 @@ def main() -> int:
                 except subprocess.TimeoutExpired:
                     proc.popen.kill()
                     proc.popen.wait()
+        gateway.stop()
+        if smtp_started:
+            smtp.stop()
         try:
             drop_database(url)
         except psycopg.Error as error:
