@@ -497,6 +497,58 @@ def test_a_clock_killed_mid_batch_loses_nothing(
         assert first.json == second.json and first.topic == second.topic  # one on the phone
 
 
+def test_a_clock_killed_after_deliveries_resends_only_what_was_not_yet_recorded(
+    app: Flask, as_role: Any, fake_push: Any, users: dict[str, int]
+) -> None:
+    """Deliveries are written down as they complete, not when the batch ends: a
+    clock SIGKILLed half-way through a batch re-sends only the messages whose
+    answer it had not yet recorded (those on the wire and the last moment's),
+    never the ones already delivered. Before, one batch was recorded at its end,
+    so a kill re-sent the whole batch: 129 of 255 reminders twice."""
+    _, ids = due_test_pushes(app, as_role, fake_push, users["participant"], "half", count=60)
+    fake_push.latency = 0.4  # three at a time: about 8 s for the batch
+    proc = start_clock(app, fake_push, PUSH_CONCURRENCY="3", LOG_LEVEL="WARNING")
+
+    def recorded() -> set[int]:
+        with app.app_context():
+            found = db.session.scalars(
+                select(Notification.id).where(Notification.status == "sent")
+            ).all()
+            db.session.remove()
+            return set(found)
+
+    try:
+        # Wait for the event (deliveries on record while the batch is on the wire).
+        assert wait_until(lambda: len(recorded()) >= 9 or proc.poll() is not None, 120)
+        assert proc.poll() is None, proc.communicate()[1]
+        proc.kill()
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert wait_until(lambda: fake_push.in_flight == 0)
+    before = recorded()
+    arrived_before = Counter(m.json["id"] for m in fake_push.received)
+    assert 9 <= len(before) < len(ids)  # killed half-way through one batch
+    assert before <= set(arrived_before)
+
+    fake_push.latency = 0.0
+    with app.app_context():
+        successor = dispatcher.for_app(app)
+        with clock.freeze(datetime.now(UTC) + dispatcher.LEASE + timedelta(seconds=1)):
+            report = successor.drain()
+        assert report.sent == len(ids) - len(before)
+        final = {n.id: n.status for n in db.session.scalars(select(Notification))}
+        assert set(final.values()) == {"sent"}
+    got = Counter(m.json["id"] for m in fake_push.received)
+    assert set(got) == set(ids) and set(got.values()) <= {1, 2}  # none lost
+    twice = {i for i, n in got.items() if n > 1}
+    assert not twice & before  # nothing on record was sent again
+    assert twice == set(arrived_before) - before  # only what arrived unrecorded
+    print(f"killed after {len(before)} recorded of {len(ids)}: {len(twice)} sent twice")
+
+
 # -- 4. a write that fails part-way keeps nothing -----------------------------
 
 
