@@ -8,6 +8,7 @@ its day-before reminder is due Monday 9 March, 17:00 UTC.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -734,3 +735,68 @@ def test_a_reminder_past_its_session_expires_instead_of_arriving_late(
     assert report.expired >= 2 and fake_push.received == []
     reminders_ = [r for r in rows(app, ref_type="session") if r.kind != "checkin_due"]
     assert {r.status for r in reminders_} == {"expired"}
+
+
+def test_a_push_service_slower_than_the_timeout_backs_off_then_gives_up_when_the_moment_passes(
+    app: Flask, member: dict[str, Any], fake_push: Any
+) -> None:
+    """A service that answers after our timeout may have taken the message: each
+    retry reuses the Topic (one notification on the phone), waits longer than the
+    one before, and stops once the session has begun, saying why."""
+    assert (
+        member["client"]
+        .put("/api/me/notification-preferences", json={"session_24h": False})
+        .status_code
+        == 200
+    )
+    transport = Transport(
+        app.config["VAPID_KEYS"], policy(app.config["PUSH_ALLOWED_HOSTS"]), timeout=0.3
+    )
+    slow = Dispatcher(transport, b"k" * 32)
+    fake_push.latency = 1.0  # always slower than the 0.3 s timeout
+    clock.advance(SESSION_1 - timedelta(hours=1) - clock.utcnow())
+    waits, attempts = [], []
+    try:
+        for _ in range(dispatcher.MAX_ATTEMPTS):
+            with app.app_context():
+                reminders.plan()
+                db.session.commit()
+                slow.drain()
+                db.session.remove()
+            (row,) = [r for r in rows(app, kind="session_1h") if r.user_id == _user_of(app, member)]
+            if row.status != "pending":
+                break
+            assert (row.last_error, row.channel_notes) == ("timeout", "sms:off push:timeout")
+            attempts.append(row.attempts)
+            waits.append(row.due_at - clock.utcnow())
+            clock.advance(row.due_at - clock.utcnow())
+    finally:
+        transport.close()
+    assert attempts == list(range(1, len(attempts) + 1)) and len(attempts) >= 3
+    assert all(later > earlier for earlier, later in itertools.pairwise(waits))
+    assert (row.status, row.last_error, row.channel_notes) == (
+        "expired",
+        "timeout",
+        "sms:off push:timeout",
+    )
+    assert clock.utcnow() < SESSION_1  # gave up before the session, never sent late
+    assert wait_until_idle(fake_push)
+    topics = {m.topic for m in fake_push.received}
+    assert len(fake_push.received) == row.attempts and len(topics) == 1
+    fac = ApiClient(app.test_client())
+    fac.login("facilitator@test.example")
+    seen = fac.get(f"/api/sessions/{member['sessions'][0]['id']}/reminders").json
+    mine = [m for m in seen if m["display_name"] == "Member A"]
+    assert [(m["status"], m["why"]) for m in mine] == [("expired", "sms:off push:timeout")]
+
+
+def wait_until_idle(fake: Any, seconds: float = 60.0) -> bool:
+    """Until the fake push service has answered everything it was sent (an event)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while fake.in_flight:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True

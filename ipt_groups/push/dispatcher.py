@@ -501,6 +501,10 @@ class Dispatcher:
             if attempted & RETRYABLE or Outcome.SKIPPED in outcomes:
                 waits = [r.retry_after for r in route.push_results if r.retry_after]
                 error = str(next(iter(sorted(attempted & RETRYABLE)), "skipped"))
+                if any(r.error == "timeout" for r in route.push_results):
+                    # A push service slower than our timeout may have taken it:
+                    # the retry reuses the Topic, so the phone shows one.
+                    error = "timeout"
                 return self._retry(route, now, report, error, waits)
             if attempted <= {Outcome.GONE}:
                 reason = "gone"
@@ -559,7 +563,8 @@ class Dispatcher:
         attempts = route.attempts + 1
         delay = max([backoff(attempts), *(timedelta(seconds=w) for w in waits)])
         due = now + delay
-        notes = routing.needs_fallback_marker(route.notes)
+        # Said in the delivery status: why it is waiting, or why it gave up.
+        notes = routing.needs_fallback_marker([*route.notes, f"{route.channel}:{error}"])
         if attempts >= MAX_ATTEMPTS:
             report.failed += 1
             return _final(
