@@ -410,3 +410,46 @@ def live_csp(live: browser.LiveServer) -> str:
 
     with urlopen(f"{live.url}/") as response:  # the server under test, on 127.0.0.1
         return response.headers["Content-Security-Policy"]
+
+
+def test_texts_from_members_show_on_the_cohort_and_a_member_sets_how_they_are_reached(
+    app: Flask, live: browser.LiveServer, pw: Any, seeded: demo.DemoResult, tmp_path: Path
+) -> None:
+    """A member's SMS reply is on their cohort's Texts tab for the facilitator;
+    the member's settings offer the channels the clinic has (push only here)."""
+    from ipt_groups.models import Enrolment, SmsReply
+
+    with app.app_context():
+        member = db.session.scalars(
+            select(Enrolment).join(Cohort).where(Cohort.name == demo.RUNNING_COHORT_NAME)
+        ).first()
+        cohort_id = member.cohort_id
+        db.session.add(
+            SmsReply(
+                enrolment_id=member.id, action="message", text="Running ten minutes late",
+                provider="twilio", provider_id="SM" + "7" * 32,
+            )
+        )  # fmt: skip
+        db.session.commit()
+        name = member.display_name
+    with chromium_context(pw, tmp_path / "staff", TABLET) as context:
+        page = context.new_page()
+        log_in(page, live, "facilitator@example.org", demo.DEMO_PASSWORD)
+        page.goto(f"{live.url}/#/cohorts/{cohort_id}?tab=texts")
+        card = page.locator(".staff-texts li").first
+        card.wait_for()
+        assert "Running ten minutes late" in card.inner_text() and name in card.inner_text()
+        card.get_by_role("button", name="Mark as read").click()
+        card.locator("text=Read").wait_for()
+    with app.app_context():
+        assert db.session.scalars(select(SmsReply)).one().read_at is not None
+    with chromium_context(pw, tmp_path / "member", PHONE) as context:
+        page = context.new_page()
+        log_in(page, live, "demo-cara", demo.DEMO_PIN)  # Spanish
+        page.goto(f"{live.url}/#/settings")
+        box = page.locator("section[aria-labelledby=channels-title]")
+        box.wait_for()
+        assert "Cómo le avisamos" in box.inner_text()
+        # No SMS provider or mail server here: only the app's notifications are offered.
+        options = box.locator("select[name=channel_0] option").all_inner_texts()
+        assert options == ["Notificaciones de esta aplicación"]

@@ -8,7 +8,7 @@ import {
   PROBLEM_AREAS, sessionLabel, sessionWhen, slotText, statusBadge,
 } from './cohorts.js';
 
-const TABS = ['members', 'calendar', 'invites', 'waitlist'];
+const TABS = ['members', 'calendar', 'invites', 'waitlist', 'texts'];
 const TRANSITION_KIND = { active: 'primary', completed: 'secondary', cancelled: 'danger' };
 let seq = 0;
 const uid = (p) => `${p}${++seq}`;
@@ -91,6 +91,12 @@ function enrolForm(cohort, onDone) {
         h('label', { class: 'staff-choice' }, h('input', { type: 'checkbox', name: 'consent.given' }), t('staff.enrol.consent_given')),
         h('p', { class: 'error', hidden: true })),
       h('div', { class: 'field', dataset: { field: 'consent' } }, h('p', { class: 'error', hidden: true })),
+      h('div', { class: 'field', dataset: { field: 'sms_consent' } },
+        h('label', { class: 'staff-choice' }, h('input', { type: 'checkbox', name: 'sms_consent' }), t('staff.enrol.sms_consent')),
+        h('p', { class: 'error', hidden: true })),
+      h('div', { class: 'field', dataset: { field: 'email_consent' } },
+        h('label', { class: 'staff-choice' }, h('input', { type: 'checkbox', name: 'email_consent' }), t('staff.enrol.email_consent')),
+        h('p', { class: 'error', hidden: true })),
       field(t('staff.enrol.consent_version'), consentVersion, { hint: t('staff.enrol.consent_version_hint') })),
     out,
     h('div', { class: 'row' }, button(t('staff.enrol.submit'), null, { type: 'submit' })));
@@ -125,6 +131,8 @@ function enrolForm(cohort, onDone) {
       body.problem_areas = data.getAll('problem_areas');
       body.goal = text('goal');
       if (data.get('consent.given')) body.consent = { version: consentVersion.value.trim(), given: true };
+      body.sms_consent = !!data.get('sms_consent');
+      body.email_consent = !!data.get('email_consent');
     }
     const submit = form.querySelector('button[type=submit]');
     submit.disabled = true;
@@ -345,6 +353,33 @@ async function invitesPanel(cohort, ctx) {
 
 // ---- Waitlist -------------------------------------------------------------
 
+// Texts members sent back to their reminders: "I can't come" (already recorded
+// in the register), STOP / START, and anything else, for the facilitator to read.
+async function textsPanel(cohort) {
+  const replies = await api.get(`/api/cohorts/${cohort.id}/sms-replies`);
+  if (!replies.length) return h('p', { class: 'muted' }, t('staff.texts.empty'));
+  return h('ul', { class: 'stack staff-texts' }, replies.map((r) => {
+    const read = button(t('staff.texts.mark_read'), async (event) => {
+      event.target.disabled = true;
+      try {
+        await api.post(`/api/sms-replies/${r.id}/read`);
+        event.target.replaceWith(h('span', { class: 'muted' }, t('staff.texts.read')));
+      } catch (error) {
+        event.target.disabled = false;
+        event.target.after(notice(errorText(error), 'error'));
+      }
+    }, { kind: 'quiet' });
+    return h('li', { class: 'card' },
+      h('div', { class: 'spread' },
+        h('strong', {}, r.display_name),
+        h('span', { class: `badge ${r.action === 'message' ? '' : 'ok'}` }, t(`staff.texts.action.${r.action}`))),
+      h('p', {}, r.text),
+      r.ambiguous ? notice(t('staff.texts.ambiguous'), 'warn') : null,
+      h('p', { class: 'muted' }, fmt.dateTime(r.received_at), ' ',
+        r.read_at ? t('staff.texts.read') : read));
+  }));
+}
+
 async function waitlistPanel(cohort) {
   const rows = await api.get(`/api/cohorts/${cohort.id}/waitlist`, { offline: true });
   return h('div', { class: 'stack' },
@@ -389,7 +424,7 @@ export default async function cohortView({ params, app }) {
   const nowMs = Date.now();
   const running = (sessions || []).find((x) => x.status !== 'cancelled'
     && new Date(x.starts_at).getTime() <= nowMs && nowMs < new Date(x.ends_at).getTime());
-  const loaders = { members: membersPanel, calendar: calendarPanel, invites: invitesPanel, waitlist: waitlistPanel };
+  const loaders = { members: membersPanel, calendar: calendarPanel, invites: invitesPanel, waitlist: waitlistPanel, texts: textsPanel };
   const tabs = {};
   const panels = {};
   const loaded = new Set();
