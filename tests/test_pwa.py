@@ -477,3 +477,24 @@ def test_i_cant_come_offline_is_queued_and_sent_once_back_online(
             .where(AuditEvent.subject_id == enrolment_id)
         )
         assert sent == 1
+
+
+def test_a_spanish_member_reads_the_servers_refusal_in_spanish(
+    app: Flask, live: browser.LiveServer, pw: Any, seeded: demo.DemoResult, tmp_path: Path
+) -> None:
+    """The API answers in English; the app shows its own words for the code."""
+    session_id = running_session_id(app)  # under way: too late for "I can't come"
+    with chromium_context(pw, tmp_path / "profile", PHONE) as context:
+        page = context.new_page()
+        log_in(page, live, "demo-cara", demo.DEMO_PIN)
+        page.goto(f"{live.url}/#/sessions/{session_id}")
+        page.wait_for_selector("[data-cannot-come]")
+        with page.expect_response(lambda r: r.url.endswith("/cannot-come")) as answer:
+            page.click("[data-cannot-come]")
+            page.click("[data-send-cannot-come]")
+        assert answer.value.status == 409
+        assert answer.value.json()["error"]["code"] == "session_not_upcoming"
+        page.wait_for_selector(".notice.error", timeout=60_000)
+        text = page.inner_text(".notice.error")
+        assert text == "Esta sesión ya empezó o terminó, así que ya no puede avisar de que no va."
+        assert "This session" not in page.inner_text("main")
