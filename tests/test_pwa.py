@@ -453,3 +453,91 @@ def test_texts_from_members_show_on_the_cohort_and_a_member_sets_how_they_are_re
         # No SMS provider or mail server here: only the app's notifications are offered.
         options = box.locator("select[name=channel_0] option").all_inner_texts()
         assert options == ["Notificaciones de esta aplicación"]
+
+
+@pytest.mark.parametrize(
+    ("login", "queued_text"),
+    [
+        ("demo-ana", "will be sent when you are back online"),
+        ("demo-cara", "se enviará cuando vuelva a tener conexión"),
+    ],
+)
+def test_i_cant_come_offline_is_queued_and_sent_once_back_online(
+    app: Flask,
+    live: browser.LiveServer,
+    pw: Any,
+    seeded: demo.DemoResult,
+    tmp_path: Path,
+    login: str,
+    queued_text: str,
+) -> None:
+    from ipt_groups.clock import utcnow
+    from ipt_groups.models import Apology, AuditEvent
+
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.username == login))
+        enrolment = db.session.scalar(select(Enrolment).where(Enrolment.user_id == user_id))
+        enrolment_id = enrolment.id
+        # The first session still to come (the demo's session 1 is under way).
+        session_id = db.session.scalar(
+            select(GroupSession.id)
+            .where(GroupSession.cohort_id == enrolment.cohort_id)
+            .where(GroupSession.starts_at > utcnow())
+            .order_by(GroupSession.starts_at)
+            .limit(1)
+        )
+    with chromium_context(pw, tmp_path / "profile", PHONE) as context:
+        page = context.new_page()
+        log_in(page, live, login, demo.DEMO_PIN)
+        page.wait_for_selector("[data-next-session]")
+        page.goto(f"{live.url}/#/sessions/{session_id}")
+        page.wait_for_selector("[data-cannot-come]")
+        context.set_offline(True)
+        browser.wait_until(page, "!navigator.onLine", timeout=60)
+        page.click("[data-cannot-come]")
+        page.fill("input[name=reason]", "Work shift")
+        page.click("[data-send-cannot-come]")
+        page.wait_for_selector("[data-cannot-come-queued]", timeout=60_000)
+        main = page.inner_text("main")
+        assert queued_text in main
+        assert "Failed to fetch" not in main
+        browser.wait_until(page, "document.getElementById('status').dataset.waiting === '1'", 60)
+        assert _count(app, Apology, Apology.enrolment_id == enrolment_id) == 0
+
+        context.set_offline(False)
+        browser.wait_until(page, "document.getElementById('status').dataset.waiting === '0'", 60)
+    with app.app_context():
+        rows = db.session.scalars(
+            select(Apology).where(
+                Apology.enrolment_id == enrolment_id, Apology.session_id == session_id
+            )
+        ).all()
+        assert [r.reason for r in rows] == ["Work shift"]
+        sent = db.session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "apology.send", AuditEvent.target_id == session_id)
+            .where(AuditEvent.subject_id == enrolment_id)
+        )
+        assert sent == 1
+
+
+def test_a_spanish_member_reads_the_servers_refusal_in_spanish(
+    app: Flask, live: browser.LiveServer, pw: Any, seeded: demo.DemoResult, tmp_path: Path
+) -> None:
+    """The API answers in English; the app shows its own words for the code."""
+    session_id = running_session_id(app)  # under way: too late for "I can't come"
+    with chromium_context(pw, tmp_path / "profile", PHONE) as context:
+        page = context.new_page()
+        log_in(page, live, "demo-cara", demo.DEMO_PIN)
+        page.goto(f"{live.url}/#/sessions/{session_id}")
+        page.wait_for_selector("[data-cannot-come]")
+        with page.expect_response(lambda r: r.url.endswith("/cannot-come")) as answer:
+            page.click("[data-cannot-come]")
+            page.click("[data-send-cannot-come]")
+        assert answer.value.status == 409
+        assert answer.value.json()["error"]["code"] == "session_not_upcoming"
+        page.wait_for_selector(".notice.error", timeout=60_000)
+        text = page.inner_text(".notice.error")
+        assert text == "Esta sesión ya empezó o terminó, así que ya no puede avisar de que no va."
+        assert "This session" not in page.inner_text("main")

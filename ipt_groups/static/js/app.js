@@ -5,7 +5,7 @@ import * as api from './core/api.js';
 import { setZone } from './core/fmt.js';
 import { language, pickLanguage, setLanguage, t, tn, use } from './core/i18n.js';
 import * as push from './core/push.js';
-import { h } from './core/ui.js';
+import { errorText, h } from './core/ui.js';
 
 const store = self.IptOutbox;
 const STAFF = ['facilitator', 'supervisor', 'admin'];
@@ -116,7 +116,7 @@ async function render() {
     if (error.status === 401) return;  // onUnauthorized already moved to login
     main().replaceChildren(h('section', { class: 'card' },
       h('h1', {}, t('common.error_title')),
-      h('p', {}, error.offline ? t('common.offline_nothing_cached') : (error.message || t('common.error')))));
+      h('p', {}, error.offline ? t('common.offline_nothing_cached') : errorText(error))));
   }
   drawNav(path);
   const heading = main().querySelector('h1');

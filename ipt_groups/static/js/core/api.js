@@ -41,15 +41,15 @@ async function csrf() {
 
 async function raw(method, path, body, headers = {}, retried = false) {
   const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json', ...headers } };
-  if (method !== 'GET') {
-    init.headers['X-CSRF-Token'] = (await csrf()) || '';
-    if (body !== undefined) {
-      init.headers['Content-Type'] = 'application/json';
-      init.body = JSON.stringify(body);
-    }
+  if (body !== undefined && method !== 'GET') {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
   }
   let res;
   try {
+    // The CSRF fetch fails offline too: the same offline error, never the
+    // browser's own words ("Failed to fetch").
+    if (method !== 'GET') init.headers['X-CSRF-Token'] = (await csrf()) || '';
     res = await fetch(path, init);
   } catch (e) {
     throw new ApiError(0, null, { offline: true });

@@ -56,6 +56,11 @@ export function t(key, vars) {
   return s;
 }
 
+// Whether a key has words (in this language or the English fallback).
+export function has(key) {
+  return (strings[key] ?? fallback[key]) !== undefined;
+}
+
 // Plural by Intl rules: keys "x.one" and "x.other".
 export function tn(key, count, vars) {
   const form = new Intl.PluralRules(lang).select(count);

@@ -1,6 +1,6 @@
 // A tiny DOM builder. Text always goes in as text nodes (never innerHTML), so
 // names and notes typed by people cannot inject markup.
-import { t } from './i18n.js';
+import { has, language, t } from './i18n.js';
 
 export function h(tag, props, ...children) {
   const el = document.createElement(tag);
@@ -70,7 +70,7 @@ export function flattenErrors(fields, prefix = '') {
     if (value && typeof value === 'object' && !Array.isArray(value)) {
       for (const [k, v] of Object.entries(flattenErrors(value, key))) out[k] = [...(out[k] || []), ...v];
     } else {
-      out[key || '_schema'] = [...(out[key || '_schema'] || []), ...[].concat(value).map(String)];
+      out[key || '_schema'] = [...(out[key || '_schema'] || []), ...[].concat(value).map(fieldErrorText)];
     }
   }
   return out;
@@ -112,10 +112,57 @@ export function unmatchedErrors(form, fields) {
     .flatMap(([name, messages]) => messages.map((m) => (name === '_schema' ? m : `${name}: ${m}`)));
 }
 
+// errors.py's code for each status, for answers that carry none.
+const STATUS_CODES = {
+  400: 'bad_request', 401: 'unauthenticated', 403: 'forbidden', 404: 'not_found',
+  405: 'method_not_allowed', 409: 'conflict', 413: 'payload_too_large', 414: 'uri_too_long',
+  415: 'unsupported_media_type', 422: 'validation_error', 429: 'too_many_requests',
+  500: 'internal_error', 503: 'unavailable',
+};
+
+// Words for an API error (an ApiError, or an outbox entry's {status, code}):
+// the catalog's error.<code>, else the generic words for its status, never the
+// server's English message (a test keeps every code translated).
 export function errorText(error) {
   if (!error) return '';
   if (error.offline) return t('common.offline_action');
-  return error.message || t('common.error');
+  for (const code of [error.code, STATUS_CODES[error.status]]) {
+    if (code && has(`error.${code}`)) return shown(t(`error.${code}`));
+  }
+  if (error.status >= 500) return shown(t('error.internal_error'));
+  return t('common.error');
+}
+
+// Texts already in the app's language: flattening fields twice (views do)
+// must not turn them into "check this field".
+const translated = new Set();
+function shown(text) {
+  translated.add(text);
+  return text;
+}
+
+// marshmallow's field messages, by kind (the first match wins).
+const FIELD_KINDS = [
+  [/^(Missing data for required field|Field may not be (null|blank))/, 'required'],
+  [/^Not a valid email/, 'email'],
+  [/^Not a valid (integer|number)/, 'number'],
+  [/^Not a valid (date|datetime|time)/i, 'date'],
+  [/^(Length must be|Shorter than|Longer than)/, 'length'],
+  [/^Must be (greater|less|between|at least|at most)/, 'range'],
+  [/^(Must be one of|Not a valid choice)/, 'choice'],
+  [/^Unknown field/, 'unknown'],
+  [/^(Not a valid|Invalid|String does not match)/, 'invalid'],
+];
+
+// A server field message in the app's language: its kind's words, else (the
+// app's own specific messages are English) the English text in an English UI
+// and a translated "check this field" in any other.
+export function fieldErrorText(message) {
+  const text = String(message);
+  if (translated.has(text)) return text;
+  const kind = FIELD_KINDS.find(([pattern]) => pattern.test(text));
+  if (kind) return shown(t(`error.field.${kind[1]}`));
+  return language() === 'en' ? text : shown(t('error.field.check'));
 }
 
 export function notice(text, kind = 'info') {

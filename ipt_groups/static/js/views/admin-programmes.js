@@ -213,7 +213,7 @@ function createForm(programmes, reload) {
           fields[`meetings.${body.meetings[Number(m[1])].kind}.${m[2]}`] = v;
         }
       }
-      if (error.code === 'key_taken') fields.key = [error.message];
+      if (error.code === 'key_taken') fields.key = [errorText(error)];
       const matched = showFieldErrors(form, fields);
       const rest = unmatchedErrors(form, fields).map((m) => m.replace(/^programme: /, ''));
       if (rest.length) {

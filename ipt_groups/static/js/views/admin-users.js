@@ -98,7 +98,7 @@ function createForm(reload) {
       await reload(t('admin.users.created', { name: user.display_name }));
     } catch (error) {
       let fields = flattenErrors(error.fields);
-      if (error.code === 'email_taken') fields = { email: [error.message] };
+      if (error.code === 'email_taken') fields = { email: [errorText(error)] };
       const matched = showFieldErrors(form, fields);
       const rest = unmatchedErrors(form, fields);
       if (!matched || rest.length) message.replaceChildren(notice(rest.length ? rest.join(' ') : errorText(error), 'error'));

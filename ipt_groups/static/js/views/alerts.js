@@ -4,7 +4,7 @@
 import * as api from '../core/api.js';
 import * as fmt from '../core/fmt.js';
 import { t, tn, use } from '../core/i18n.js';
-import { button, errorText, field, h, notice, showFieldErrors, staleNote, stylesheet } from '../core/ui.js';
+import { button, errorText, field, flattenErrors, h, notice, showFieldErrors, staleNote, stylesheet } from '../core/ui.js';
 
 stylesheet('admin');
 
@@ -106,7 +106,7 @@ function acknowledgeForm(alert, onDone) {
       submit.disabled = false;
       const matched = error.fields && showFieldErrors(form, error.fields);
       if (error.fields?.action) {
-        actionError.textContent = [].concat(error.fields.action).join(' ');
+        actionError.textContent = flattenErrors({ action: error.fields.action }).action.join(' ');
         actionError.hidden = false;
       }
       if (!matched) message.replaceChildren(notice(errorText(error), 'error'));

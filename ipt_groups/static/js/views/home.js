@@ -16,15 +16,17 @@ function when(event, me) {
 export function cannotCome(event, app) {
   const box = h('div', { class: 'stack', 'aria-live': 'polite' });
   const path = `/api/me/sessions/${event.session_id}/cannot-come`;
-  const draw = () => {
+  const queuedNote = () => h('p', { class: 'notice warn', role: 'status', dataset: { cannotComeQueued: '' } },
+    t('home.queued_offline'));
+  const draw = (queued = false) => {
     if (event.cannot_come) {
       box.replaceChildren(
-        notice(t('home.told_cannot_come'), 'ok'),
+        queued ? queuedNote() : notice(t('home.told_cannot_come'), 'ok'),
         button(t('home.can_come_after_all'), async () => {
           try {
-            await api.del(path);
+            const res = await api.del(path, undefined, { queue: t('home.q_can_come') });
             event.cannot_come = false;
-            draw();
+            draw(res && res.__queued);
           } catch (error) {
             box.append(notice(errorText(error), 'error'));
           }
@@ -35,20 +37,23 @@ export function cannotCome(event, app) {
     const form = h('form', { class: 'stack', hidden: true },
       field(t('home.reason'), reason, { hint: t('home.reason_hint') }),
       h('div', { class: 'row' },
-        button(t('home.send_cannot_come'), null, { type: 'submit', kind: 'danger' }),
+        button(t('home.send_cannot_come'), null, { type: 'submit', kind: 'danger', dataset: { sendCannotCome: '' } }),
         button(t('common.cancel'), () => { form.hidden = true; open.hidden = false; }, { kind: 'quiet' })));
-    const open = button(t('home.cannot_come'), () => { form.hidden = false; open.hidden = true; reason.focus(); }, { kind: 'secondary' });
+    const open = button(t('home.cannot_come'), () => { form.hidden = false; open.hidden = true; reason.focus(); }, { kind: 'secondary', dataset: { cannotCome: '' } });
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       try {
-        await api.put(path, reason.value.trim() ? { reason: reason.value.trim() } : {});
+        // Through the outbox like the runner's writes: offline it waits on
+        // this phone and is sent once (one Idempotency-Key) when back online.
+        const res = await api.put(path, reason.value.trim() ? { reason: reason.value.trim() } : {},
+          { queue: t('home.q_cannot_come') });
         event.cannot_come = true;
-        draw();
+        draw(res && res.__queued);
       } catch (error) {
         form.append(notice(errorText(error), 'error'));
       }
     });
-    box.replaceChildren(open, form);
+    box.replaceChildren(...(queued ? [queuedNote()] : []), open, form);
   };
   draw();
   return box;

@@ -3,7 +3,7 @@
 import { drawStatus, flushOutbox } from '../app.js';
 import * as fmt from '../core/fmt.js';
 import { t } from '../core/i18n.js';
-import { button, h, notice } from '../core/ui.js';
+import { button, errorText, h, notice } from '../core/ui.js';
 
 const store = self.IptOutbox;
 
@@ -15,7 +15,7 @@ export default async function outbox({ app }) {
       h('span', { class: `badge ${entry.state === 'refused' ? 'danger' : 'warn'}` },
         entry.state === 'refused' ? t('outbox.refused') : t('outbox.waiting'))),
     h('p', { class: 'muted' }, t('outbox.made', { when: fmt.dateTime(entry.createdAt) })),
-    entry.error ? notice(entry.error.message || String(entry.error.status), 'error') : null,
+    entry.error ? notice(errorText(entry.error), 'error') : null,
     button(t('outbox.discard'), async () => {
       if (!confirm(t('outbox.discard_confirm'))) return;
       await store.outbox.remove(entry.key);
