@@ -7,6 +7,7 @@ saved under test-artifacts/screenshots.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -308,6 +309,93 @@ def test_a_facilitator_runs_a_session_offline_and_nothing_is_lost(
             select(AgendaEntry.done_at).where(AgendaEntry.session_id == session_id)
         ).all()
         assert sum(1 for d in done if d is not None) == 1
+
+
+class _WriteCounter:
+    """Counts the writes the server receives (page and service worker alike)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.inner = app.wsgi_app
+        self.writes: list[tuple[str, str, int]] = []
+        self.in_flight = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
+        counted = method not in ("GET", "HEAD", "OPTIONS") and path.startswith("/api/")
+        counted = counted and not path.startswith("/api/auth")
+        if not counted:
+            return self.inner(environ, start_response)
+        with self._lock:
+            self.in_flight += 1
+        status: list[int] = []
+
+        def recording(code: str, headers: Any, *exc: Any) -> Any:
+            status.append(int(code.split()[0]))
+            return start_response(code, headers, *exc)
+
+        try:
+            return list(self.inner(environ, recording))
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+                self.writes.append((method, path, status[0] if status else 0))
+
+
+SW_FLUSHES = """
+navigator.serviceWorker.addEventListener('message', (event) => {
+  if (event.data && event.data.type === 'outbox-flushed') {
+    window.__swFlushes = (window.__swFlushes || 0) + 1;
+  }
+});
+"""
+
+
+def test_reconnecting_sends_each_offline_change_once(
+    app: Flask,
+    live: browser.LiveServer,
+    pw: Any,
+    seeded: demo.DemoResult,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The page and the service worker both flush on reconnect; a lock they
+    share lets only one send, so the server gets one write per change."""
+    session_id = running_session_id(app)
+    counter = _WriteCounter(app)
+    monkeypatch.setattr(app, "wsgi_app", counter)
+    with chromium_context(pw, tmp_path / "profile", TABLET) as context:
+        context.add_init_script(SW_FLUSHES)
+        page = context.new_page()
+        log_in(page, live, "facilitator@example.org", demo.DEMO_PASSWORD)
+        browser.service_worker_ready(page)
+        page.goto(f"{live.url}/#/sessions/{session_id}")
+        page.wait_for_selector("[data-all-present]")
+        browser.wait_until(page, "navigator.serviceWorker.controller !== null")
+        members = page.locator("[data-member]")
+
+        context.set_offline(True)
+        members.nth(0).locator("button[data-mark=present]").click()
+        members.nth(1).locator("button[data-mark=late]").click()
+        page.locator("[data-agenda]").first.check()
+        browser.wait_until(page, "document.getElementById('status').dataset.waiting === '3'")
+        assert "3 changes waiting to be sent" in page.inner_text("#status")
+        before = len(counter.writes)
+
+        context.set_offline(False)
+        browser.wait_until(
+            page, "document.getElementById('status').dataset.waiting === '0'", timeout=60
+        )
+        # Both flushers have finished: the service worker's background sync
+        # has reported back, and no write is still being answered.
+        browser.wait_until(page, "(window.__swFlushes || 0) >= 1", timeout=60)
+        browser.wait_until(page, "IptOutbox.outbox.list().then(l => l.length === 0)", timeout=60)
+        assert counter.in_flight == 0
+        writes = counter.writes[before:]
+        # One write per change (two attendance marks, one tick), none refused
+        # as "still being processed".
+        assert sorted(m for m, _p, _s in writes) == ["POST", "PUT", "PUT"], writes
+        assert all(status == 200 for _m, _p, status in writes), writes
 
 
 def test_spanish_renders_for_a_spanish_speaking_member(

@@ -87,6 +87,7 @@
       return entry;
     },
     list: () => tx('outbox', 'readonly', (s) => request(s.index('seq').getAll())),
+    get: (key) => tx('outbox', 'readonly', (s) => request(s.get(key))),
     remove: (key) => tx('outbox', 'readwrite', (s) => { s.delete(key); }),
     put: (entry) => tx('outbox', 'readwrite', (s) => { s.put(entry); }),
     clear: () => tx('outbox', 'readwrite', (s) => { s.clear(); }),
@@ -112,16 +113,30 @@
 
   /* Send waiting entries oldest first. Stops at the first network failure,
    * server error or expired login (they are retried later, in order); a write
-   * the server refuses (4xx) is kept as "refused" for the person to see. */
+   * the server refuses (4xx) is kept as "refused" for the person to see.
+   *
+   * The page and the service worker (Background Sync) both flush on
+   * reconnecting; they share one outbox, so they share one Web Lock too: the
+   * second waits for the first and then finds nothing left to send. (The
+   * in-memory promise only joins callers within one scope.) */
   function flush() {
     if (!flushing) {
-      flushing = doFlush().finally(() => { flushing = null; });
+      flushing = locked(doFlush).finally(() => { flushing = null; });
     }
     return flushing;
   }
 
+  const LOCK = 'ipt-outbox';
+
+  function locked(fn) {
+    const locks = global.navigator && global.navigator.locks;
+    if (!locks) return fn();  // no Web Locks: within this scope only
+    return locks.request(LOCK, () => fn());
+  }
+
   async function doFlush() {
     const result = { sent: 0, refused: 0, stopped: null };
+    // Read inside the lock: entries another flusher has sent are gone.
     const entries = (await outbox.list()).filter((e) => e.state === 'waiting');
     if (!entries.length) return result;
     let csrf;
@@ -133,6 +148,8 @@
     }
     if (!csrf) { result.stopped = 'login'; return result; }
     for (const entry of entries) {
+      const current = await outbox.get(entry.key);  // discarded meanwhile?
+      if (!current || current.state !== 'waiting') continue;
       let res;
       try {
         res = await send(entry, csrf);
