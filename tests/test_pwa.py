@@ -398,6 +398,63 @@ def test_reconnecting_sends_each_offline_change_once(
         assert all(status == 200 for _m, _p, status in writes), writes
 
 
+NARROWEST = {"width": 320, "height": 640}  # WCAG 1.4.10's width (1280 px at 400%)
+ZOOMED_PHONE = {"width": 180, "height": 320}  # a 360 px phone at 200% zoom
+
+OVERFLOW = """() => {
+  const root = document.documentElement;
+  const all = [...document.querySelectorAll('body *')];
+  const wide = all.filter(el => el.getBoundingClientRect().right > root.clientWidth + 0.5)
+    .concat(all.filter(el => el.scrollWidth > el.clientWidth + 1 && el.clientWidth > 0
+      && getComputedStyle(el).overflowX === 'visible'))
+    .map(el => `${el.tagName.toLowerCase()}.${el.className}: `
+      + el.textContent.trim().slice(0, 40));
+  return {scroll: root.scrollWidth, client: root.clientWidth, wide: wide.slice(0, 5)};
+}"""
+
+
+@pytest.mark.parametrize("login", ["demo-ana", "demo-cara"])
+def test_participant_pages_reflow_at_320_css_pixels(
+    login: str, live: browser.LiveServer, pw: Any, seeded: demo.DemoResult, tmp_path: Path
+) -> None:
+    """WCAG 1.4.10: no sideways scrolling at 320 CSS px, in English and Spanish;
+    nor on a 360 px phone zoomed to 200% (180 CSS px), where the "Group
+    meeting" label of the "Later sessions" rows used to stick out by 12 px."""
+    with chromium_context(pw, tmp_path / "profile", NARROWEST) as context:
+        page = context.new_page()
+        log_in(page, live, login, demo.DEMO_PIN)
+        page.wait_for_selector("[data-next-session]")
+        session = page.eval_on_selector_all(
+            "a[href^='#/sessions/']", "as => as.map(a => a.getAttribute('href'))"
+        )
+
+        def open_page(hash_: str) -> None:
+            page.goto(f"{live.url}/{hash_}")
+            page.reload()  # app_ready then means this page has been drawn
+            app_ready(page)
+            page.wait_for_selector("main h1, main h2")
+
+        open_page("#/readings")
+        reading = page.eval_on_selector_all(
+            "main a[href^='#/readings/']", "as => as.map(a => a.getAttribute('href'))"
+        )
+        hashes = ["#/", "#/readings", "#/check-in", "#/settings", "#/outbox"]
+        hashes += session[:1] + reading[:1]
+        assert len(hashes) == 7, hashes  # a session and a reading were there to open
+        for hash_ in hashes:
+            open_page(hash_)
+            if hash_ == "#/":
+                page.wait_for_selector("#cal-h")  # the "Later sessions" rows
+            for size in (NARROWEST, ZOOMED_PHONE):
+                page.set_viewport_size(size)
+                sizes = page.evaluate(OVERFLOW)
+                assert sizes["scroll"] <= sizes["client"], (login, hash_, size, sizes)
+            page.set_viewport_size(NARROWEST)
+        page.goto(f"{live.url}/#/")
+        page.wait_for_selector("#cal-h")
+        screenshot(page, f"phone-320-home-{login}")
+
+
 def test_spanish_renders_for_a_spanish_speaking_member(
     live: browser.LiveServer, pw: Any, seeded: demo.DemoResult, tmp_path: Path
 ) -> None:
