@@ -455,6 +455,53 @@ def test_participant_pages_reflow_at_320_css_pixels(
         screenshot(page, f"phone-320-home-{login}")
 
 
+def test_a_member_in_another_zone_sees_their_times_labelled_with_their_zone(
+    live: browser.LiveServer, pw: Any, seeded: demo.DemoResult, tmp_path: Path
+) -> None:
+    """After PATCH /api/me moves Ana to Lima, her times are Lima times and say
+    so; the group's own zone labels only the group's clock."""
+    group_zone, own_zone = demo.DEMO_ZONE, "America/Lima"
+    with chromium_context(pw, tmp_path / "profile", PHONE) as context:
+        page = context.new_page()
+        log_in(page, live, "demo-ana", demo.DEMO_PIN)
+        page.wait_for_selector("[data-next-session]")
+        status = page.evaluate(
+            """async (zone) => {
+              const csrf = (await (await fetch('/api/auth/csrf')).json()).csrf_token;
+              const res = await fetch('/api/me', {method: 'PATCH', headers: {
+                'Content-Type': 'application/json', 'X-CSRF-Token': csrf},
+                body: JSON.stringify({time_zone: zone})});
+              return res.status;
+            }""",
+            own_zone,
+        )
+        assert status == 200
+        page.reload()
+        app_ready(page)
+        page.wait_for_selector("#cal-h")
+        starts = page.evaluate(
+            "fetch('/api/me/schedule').then(r => r.json()).then(s => s.next.starts_at)"
+        )
+        expected = page.evaluate(
+            """([v, zone]) => new Intl.DateTimeFormat('en', {timeZone: zone, weekday: 'long',
+                 day: 'numeric', month: 'long', hour: '2-digit', minute: '2-digit'})
+               .format(new Date(v))""",
+            [starts, own_zone],
+        )
+        next_time = page.inner_text("[data-next-session]")
+        assert expected in next_time  # shown in her own zone...
+        assert own_zone in next_time and group_zone not in next_time  # ...and labelled so
+        group = page.inner_text("[data-group-time]")
+        assert group_zone in group and own_zone not in group
+        later = page.inner_text("section[aria-labelledby=cal-h]")
+        assert own_zone in later and group_zone not in later
+        session_link = page.get_attribute("a[href^='#/sessions/']", "href")
+        page.goto(f"{live.url}/{session_link}")
+        page.wait_for_selector("[data-session-time]")
+        assert own_zone in page.inner_text("[data-session-time]")
+        screenshot(page, "phone-participant-session-own-zone")
+
+
 def test_spanish_renders_for_a_spanish_speaking_member(
     live: browser.LiveServer, pw: Any, seeded: demo.DemoResult, tmp_path: Path
 ) -> None:

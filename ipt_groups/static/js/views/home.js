@@ -6,11 +6,16 @@ import { t, tn, use } from '../core/i18n.js';
 import * as push from '../core/push.js';
 import { button, errorText, field, h, notice, staleNote } from '../core/ui.js';
 
+// A time in the member's own zone, labelled with that zone (event.time_zone is
+// the zone the group meets in, which labels only the group's clock).
+export function ownTime(event, me) {
+  return t('home.own_time', { time: fmt.dateTime(event.starts_at, me.time_zone), zone: me.time_zone });
+}
+
 function when(event, me) {
-  const local = fmt.dateTime(event.starts_at, me.time_zone);
-  if (event.time_zone === me.time_zone) return [local];
-  // The group meets in another zone: say so, in the group's own clock too.
-  return [local, t('home.group_time', { time: fmt.dateTime(event.starts_at, event.time_zone), zone: event.time_zone })];
+  if (event.time_zone === me.time_zone) return [fmt.dateTime(event.starts_at, me.time_zone)];
+  // The group meets in another zone: say which zone each clock is in.
+  return [ownTime(event, me), t('home.group_time', { time: fmt.dateTime(event.starts_at, event.time_zone), zone: event.time_zone })];
 }
 
 export function cannotCome(event, app) {
@@ -119,7 +124,7 @@ export default async function home({ app }) {
     const [local, groupTime] = when(next, me);
     nextBody = [
       h('p', { class: 'big', 'data-next-session': next.session_id ?? '' }, local),
-      groupTime ? h('p', { class: 'muted' }, groupTime) : null,
+      groupTime ? h('p', { class: 'muted', 'data-group-time': '' }, groupTime) : null,
       next.number ? h('p', {}, t('home.session_of', { number: next.number, of: next.of })) : null,
       next.location ? h('p', {}, t('home.where', { place: next.location })) : null,
       schedule.facilitators?.length ? h('p', { class: 'muted' }, t('home.with', { names: schedule.facilitators.join(', ') })) : null,
@@ -140,6 +145,8 @@ export default async function home({ app }) {
   if (later.length) {
     parts.push(h('section', { class: 'card', 'aria-labelledby': 'cal-h' },
       h('h2', { id: 'cal-h' }, t('home.later')),
+      later.some((e) => e.time_zone !== me.time_zone)
+        ? h('p', { class: 'muted', 'data-times-in': me.time_zone }, t('home.times_in', { zone: me.time_zone })) : null,
       h('ul', { class: 'list' }, later.slice(0, 8).map((e) => h('li', {},
         h('a', { class: 'item', href: e.session_id ? `#/sessions/${e.session_id}` : '#/' },
           h('span', {}, fmt.dateTime(e.starts_at, me.time_zone)),

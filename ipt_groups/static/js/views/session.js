@@ -3,7 +3,7 @@ import * as api from '../core/api.js';
 import * as fmt from '../core/fmt.js';
 import { t, use } from '../core/i18n.js';
 import { h, notice, staleNote } from '../core/ui.js';
-import { cannotCome } from './home.js';
+import { cannotCome, ownTime } from './home.js';
 
 export default async function session({ params, app }) {
   await use('participant');
@@ -18,7 +18,8 @@ export default async function session({ params, app }) {
   return h('section', { class: 'card' },
     h('h1', {}, event.number ? t('home.session_of', { number: event.number, of: event.of }) : event.title),
     staleNote(schedule),
-    h('p', { class: 'big' }, fmt.dateTime(event.starts_at, app.me.time_zone)),
+    h('p', { class: 'big', 'data-session-time': '' }, event.time_zone === app.me.time_zone
+      ? fmt.dateTime(event.starts_at, app.me.time_zone) : ownTime(event, app.me)),
     event.location ? h('p', {}, t('home.where', { place: event.location })) : null,
     event.status === 'cancelled' ? notice(t('session.cancelled'), 'warn') : null,
     event.status === 'scheduled' && !past ? cannotCome(event, app) : null,
