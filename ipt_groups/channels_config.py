@@ -81,7 +81,7 @@ def _required(env: Mapping[str, str], provider: str, names: tuple[str, ...]) -> 
         raise ValueError(f"{', '.join(missing)} required when SMS_PROVIDER={provider}")
 
 
-def load_channels(env: Mapping[str, str], *, production: bool) -> ChannelSettings:
+def load_channels(env: Mapping[str, str]) -> ChannelSettings:
     provider = _get(env, "SMS_PROVIDER").lower()
     if provider and provider not in SMS_PROVIDERS:
         raise ValueError(

@@ -318,7 +318,7 @@ def load_settings(env: Mapping[str, str], instance_path: Path) -> Settings:
 
 def _channels(env: Mapping[str, str], app_env: str, public_url: str | None) -> ChannelSettings:
     try:
-        channels = load_channels(env, production=app_env == "production")
+        channels = load_channels(env)
     except ValueError as exc:  # the messages name the variable
         raise ConfigError(str(exc)) from None
     if channels.sms_provider and app_env == "production" and not public_url:

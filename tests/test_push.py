@@ -33,6 +33,7 @@ from ipt_groups.push.transport import Transport
 from ipt_groups.services import reminders
 from tests.conftest import ApiClient
 from tests.factories import create_cohort, enrol
+from tests.test_faults import wait_until
 
 DAY_BEFORE_S1 = datetime(2026, 3, 9, 17, 0, tzinfo=UTC)
 SESSION_1 = datetime(2026, 3, 10, 17, 0, tzinfo=UTC)
@@ -780,7 +781,7 @@ def test_a_push_service_slower_than_the_timeout_backs_off_then_gives_up_when_the
         "sms:off push:timeout",
     )
     assert clock.utcnow() < SESSION_1  # gave up before the session, never sent late
-    assert wait_until_idle(fake_push)
+    assert wait_until(lambda: fake_push.in_flight == 0)  # every copy answered
     topics = {m.topic for m in fake_push.received}
     assert len(fake_push.received) == row.attempts and len(topics) == 1
     fac = ApiClient(app.test_client())
@@ -788,15 +789,3 @@ def test_a_push_service_slower_than_the_timeout_backs_off_then_gives_up_when_the
     seen = fac.get(f"/api/sessions/{member['sessions'][0]['id']}/reminders").json
     mine = [m for m in seen if m["display_name"] == "Member A"]
     assert [(m["status"], m["why"]) for m in mine] == [("expired", "sms:off push:timeout")]
-
-
-def wait_until_idle(fake: Any, seconds: float = 60.0) -> bool:
-    """Until the fake push service has answered everything it was sent (an event)."""
-    import time
-
-    deadline = time.monotonic() + seconds
-    while fake.in_flight:
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True

@@ -61,7 +61,7 @@ from ipt_groups.push.email import EmailTransport, make_email_transport
 from ipt_groups.push.endpoints import policy
 from ipt_groups.push.routing import Builder, Round, Route
 from ipt_groups.push.sms import ChannelResult, SmsTransport, make_sms_transport
-from ipt_groups.push.transport import RETRYABLE, Outcome, Outgoing, Result, Transport
+from ipt_groups.push.transport import RETRYABLE, Outcome, Result, Transport
 
 log = logging.getLogger(__name__)
 
@@ -155,10 +155,6 @@ class _Batch:
     round: Round = field(default_factory=Round)
     finals: list[dict[str, Any]] = field(default_factory=list)
     builder: Builder | None = None
-
-    @property
-    def outgoing(self) -> list[Outgoing]:
-        return self.round.push
 
 
 class _Flight:
@@ -533,7 +529,7 @@ class Dispatcher:
                 NotificationStatus.FAILED,
                 route.our_fault,
                 attempts=route.attempts + 1,
-                channel_notes=routing.needs_fallback_marker(route.notes),
+                channel_notes=routing.notes_column(route.notes),
             )
         report.no_channel += 1
         return _unreached(route.id, route.notes, route.attempts + 1, reason)
@@ -554,7 +550,7 @@ class Dispatcher:
             delivery_state="queued" if route.channel == Channel.SMS else "sent",
             delivery_state_at=now,
             segments=route.segments if route.channel == Channel.SMS else 0,
-            channel_notes=routing.needs_fallback_marker(route.notes),
+            channel_notes=routing.notes_column(route.notes),
         )
 
     def _retry(
@@ -564,7 +560,7 @@ class Dispatcher:
         delay = max([backoff(attempts), *(timedelta(seconds=w) for w in waits)])
         due = now + delay
         # Said in the delivery status: why it is waiting, or why it gave up.
-        notes = routing.needs_fallback_marker([*route.notes, f"{route.channel}:{error}"])
+        notes = routing.notes_column([*route.notes, f"{route.channel}:{error}"])
         if attempts >= MAX_ATTEMPTS:
             report.failed += 1
             return _final(
@@ -700,7 +696,7 @@ def _unreached(
         NotificationStatus.NO_CHANNEL,
         reason[:40],
         attempts=attempts,
-        channel_notes=routing.needs_fallback_marker(notes),
+        channel_notes=routing.notes_column(notes),
     )
 
 

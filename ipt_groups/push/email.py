@@ -23,14 +23,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from ipt_groups.push.sms import ChannelResult
+from ipt_groups.push.sms import ChannelResult, LazyPool
 from ipt_groups.push.transport import REQUEST_TIMEOUT, OnResult, Outcome
 
 if TYPE_CHECKING:
@@ -96,8 +96,7 @@ class EmailTransport:
         self.timeout = timeout
         self.connections = connections
         self._tls = ssl.create_default_context()
-        self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool = LazyPool(self.connections, "smtp")
 
     # -- connections -----------------------------------------------------
 
@@ -212,14 +211,6 @@ class EmailTransport:
 
     # -- batches ---------------------------------------------------------
 
-    def _executor(self) -> ThreadPoolExecutor:
-        with self._lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(
-                    max_workers=self.connections, thread_name_prefix="smtp"
-                )
-            return self._pool
-
     def _drain(
         self,
         messages: Sequence[EmailOutgoing],
@@ -287,7 +278,7 @@ class EmailTransport:
                     )
             done.set_result(results)  # type: ignore[arg-type]
 
-        pool = self._executor()
+        pool = self._pool.get()
         for _ in range(workers):
             try:
                 future = pool.submit(self._drain, messages, queue, results, stop, on_result)
@@ -303,10 +294,7 @@ class EmailTransport:
         return self.submit(messages, stop).result()
 
     def close(self) -> None:
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        self._pool.close()
 
 
 class _Worker:

@@ -169,6 +169,6 @@ class Builder:
         return True
 
 
-def needs_fallback_marker(notes: Sequence[str]) -> str | None:
+def notes_column(notes: Sequence[str]) -> str | None:
     """The ``channel_notes`` column: why each channel did not deliver."""
     return " ".join(notes)[:200] or None

@@ -131,6 +131,33 @@ class SmsAdapter(Protocol):
     def close(self) -> None: ...
 
 
+class LazyPool:
+    """A thread pool made on first use, and made again after ``close()`` (a
+    clock that stopped its transports may still send once more on the way out).
+    Shared by the SMS and email transports."""
+
+    def __init__(self, workers: int, prefix: str) -> None:
+        self.workers = workers
+        self.prefix = prefix
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def get(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    max_workers=self.workers, thread_name_prefix=self.prefix
+                )
+            return self._pool
+
+    def close(self) -> None:
+        """Finish what is running; what has not started is cancelled (SKIPPED)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
 class SmsTransport:
     """Many ``send_one`` calls at once, at most ``settings.sms_concurrency``.
 
@@ -143,8 +170,7 @@ class SmsTransport:
         self.settings = settings
         self.adapter: SmsAdapter = adapter if adapter is not None else _adapter(settings)
         self.concurrency = settings.sms_concurrency
-        self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool = LazyPool(self.concurrency, "sms")
 
     @property
     def name(self) -> str:
@@ -153,14 +179,6 @@ class SmsTransport:
     @property
     def host(self) -> str:
         return self.adapter.host
-
-    def _executor(self) -> ThreadPoolExecutor:
-        with self._lock:
-            if self._pool is None:  # made on first use, and again after close()
-                self._pool = ThreadPoolExecutor(
-                    max_workers=self.concurrency, thread_name_prefix="sms"
-                )
-            return self._pool
 
     def _send(self, msg: SmsOutgoing, stop: threading.Event | None) -> ChannelResult:
         if stop is not None and stop.is_set():
@@ -198,7 +216,7 @@ class SmsTransport:
         results: list[ChannelResult | None] = [None] * len(messages)
         remaining = [len(messages)]
         lock = threading.Lock()
-        pool = self._executor()
+        pool = self._pool.get()
 
         def finished(index: int, future: Future[ChannelResult]) -> None:
             try:
@@ -231,10 +249,7 @@ class SmsTransport:
         return self.submit(messages, stop).result()
 
     def close(self) -> None:
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        self._pool.close()
         self.adapter.close()
 
 
