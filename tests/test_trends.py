@@ -1,0 +1,288 @@
+"""Per-session trends (GET /api/cohorts/{id}/trends): each member's scores placed
+on the programme's timeline and the cohort's mean at each place; who may read
+them, the audit rows a read writes, and a fixed number of queries.
+
+The data set (names invented), a WHO 8-session cohort, sessions on Tuesdays
+10, 17, 24 and 31 March 2026 (the clock then stops after session 4):
+
+    member      pre-group  s1       s2       s3       s4    mid (after s4)  loose
+    Ana Reyes   PHQ 18     mood 3   mood 5   -        mood 7  PHQ 9
+                           PHQ 16                    PHQ 11
+    Ben Osei    PHQ 12     mood 4   -        mood 6   -
+                           GAD 8
+    Cy Lund     -          mood 2   mood 2   (withdrew after s2)
+                           PHQ 20   PHQ 14 then a correction: 13
+    Dee Marr    nothing at all
+    Eli Faro    referred at screening: not a member, his score counts nowhere
+
+Ana misses s3: a gap, never a zero. Ben has a PHQ-9 entered on no session or
+meeting on 20 March, after s2 started: it sits at 2.5 ("after session 2").
+Cy's second s2 PHQ-9 replaces the first at the same place.
+
+Means (instrument, position: mean, n):
+    phq9  0: (18 + 12) / 2 = 15, n 2      mood 1: (3 + 4 + 2) / 3 = 3, n 3
+    phq9  1: (16 + 20) / 2 = 18, n 2      mood 2: (5 + 2) / 2 = 3.5, n 2
+    phq9  2: 13, n 1                      mood 3: 6, n 1
+    phq9  2.5: 12, n 1                    mood 4: 7, n 1
+    phq9  4: 11, n 1
+    phq9  4.5: 9, n 1                     gad7 1: 8, n 1
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select
+
+from ipt_groups import clock
+from ipt_groups.extensions import db
+from ipt_groups.models import Assessment, AuditEvent, MemberMeeting
+from ipt_groups.protocol.instruments import GAD7, MOOD, PHQ9, Instrument, score
+from tests.conftest import ApiClient, create_user
+from tests.factories import create_cohort, enrol
+from tests.querycount import count_queries
+from tests.test_outcomes import answers_for
+
+AFTER_S4 = datetime(2026, 3, 31, 18, 0, tzinfo=UTC)
+LOOSE_AT = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)  # after s2 (17 March), before s3
+
+
+def add_score(
+    enrolment_id: int,
+    cohort_id: int,
+    total: int,
+    at: datetime,
+    instrument: Instrument = PHQ9,
+    *,
+    session_id: int | None = None,
+    meeting_id: int | None = None,
+) -> None:
+    """An assessment row as the assessments API stores it."""
+    answers = answers_for(instrument, total)
+    scored = score(instrument, answers)
+    db.session.add(
+        Assessment(
+            enrolment_id=enrolment_id, cohort_id=cohort_id, session_id=session_id,
+            meeting_id=meeting_id, instrument=instrument.key, instrument_name=instrument.name,
+            answers=answers, total=scored.total, band=scored.band,
+            risk_items=list(scored.risk_items), source="staff", completed_at=at,
+        )
+    )  # fmt: skip
+
+
+def world(app: Flask, as_role: Any, users: dict[str, int]) -> dict[str, Any]:
+    fac: ApiClient = as_role("facilitator")
+    cohort = create_cohort(fac, supervisor_ids=[users["supervisor"]])["id"]
+    ids = {
+        key: enrol(fac, cohort, name)["enrolment"]["id"]
+        for key, name in [("ana", "Ana Reyes"), ("ben", "Ben Osei"), ("cy", "Cy Lund"),
+                          ("dee", "Dee Marr")]
+    }  # fmt: skip
+    eli = fac.post(
+        f"/api/cohorts/{cohort}/enrolments",
+        json={"display_name": "Eli Faro", "problem_areas": ["grief"],
+              "screening": {"suicide_plan_or_attempt": True, "needs_specialist_care": False},
+              "consent": {"version": "2026-01", "given": True}},
+    )  # fmt: skip
+    assert eli.status_code == 201 and eli.json["enrolment"]["status"] == "referred"
+    ids["eli"] = eli.json["enrolment"]["id"]
+    sessions = fac.get(f"/api/cohorts/{cohort}/sessions").json
+    s = {x["number"]: x for x in sessions}
+    at = {n: datetime.fromisoformat(s[n]["starts_at"]) + timedelta(minutes=30) for n in s}
+
+    clock.advance(AFTER_S4 - clock.utcnow())
+    fac = as_role("facilitator")  # the old login timed out while the clock moved
+    out = fac.post(f"/api/enrolments/{ids['cy']}/withdraw", json={"reason": "Moved away"})
+    assert out.status_code == 200 and out.json["status"] == "withdrawn"
+    # One score the way the runner sends it, so the real path is covered too.
+    posted = fac.post(
+        f"/api/enrolments/{ids['ana']}/assessments",
+        json={"instrument": "mood", "answers": {"mood": 7}, "session_id": s[4]["id"]},
+    )
+    assert posted.status_code == 201, posted.json
+
+    with app.app_context():
+        pre = {
+            m.enrolment_id: m.id
+            for m in db.session.scalars(
+                select(MemberMeeting).where(MemberMeeting.kind == "pre_group")
+            )
+        }
+        mid = MemberMeeting(
+            enrolment_id=ids["ana"], kind="mid_programme", label="Mid-group meeting",
+            after_session=4, starts_at=AFTER_S4,
+        )  # fmt: skip
+        db.session.add(mid)
+        db.session.flush()
+        before = datetime(2026, 3, 5, 10, 0, tzinfo=UTC)
+        a, sid = ids, {n: s[n]["id"] for n in s}
+        add_score(a["ana"], cohort, 18, before, meeting_id=pre[a["ana"]])
+        add_score(a["ana"], cohort, 3, at[1], MOOD, session_id=sid[1])
+        add_score(a["ana"], cohort, 16, at[1], session_id=sid[1])
+        add_score(a["ana"], cohort, 5, at[2], MOOD, session_id=sid[2])
+        add_score(a["ana"], cohort, 11, at[4], session_id=sid[4])
+        add_score(a["ana"], cohort, 9, AFTER_S4 + timedelta(minutes=5), meeting_id=mid.id)
+        add_score(a["ben"], cohort, 12, before, meeting_id=pre[a["ben"]])
+        add_score(a["ben"], cohort, 4, at[1], MOOD, session_id=sid[1])
+        add_score(a["ben"], cohort, 8, at[1], GAD7, session_id=sid[1])
+        add_score(a["ben"], cohort, 12, LOOSE_AT)  # no session, no meeting: placed by date
+        add_score(a["ben"], cohort, 6, at[3], MOOD, session_id=sid[3])
+        add_score(a["cy"], cohort, 2, at[1], MOOD, session_id=sid[1])
+        add_score(a["cy"], cohort, 20, at[1], session_id=sid[1])
+        add_score(a["cy"], cohort, 2, at[2], MOOD, session_id=sid[2])
+        add_score(a["cy"], cohort, 14, at[2], session_id=sid[2])
+        add_score(a["cy"], cohort, 13, at[2] + timedelta(minutes=5), session_id=sid[2])
+        add_score(a["eli"], cohort, 22, before)
+        db.session.commit()
+    return {"cohort": cohort, "ids": ids, "fac": fac}
+
+
+def series(member: dict[str, Any], instrument: str) -> list[tuple[float, int]]:
+    return [(p["position"], p["total"]) for p in member["points"] if p["instrument"] == instrument]
+
+
+def test_series_and_means_match_the_hand_count(
+    app: Flask, as_role: Any, users: dict[str, int], frozen: datetime
+) -> None:
+    w = world(app, as_role, users)
+    response = w["fac"].get(f"/api/cohorts/{w['cohort']}/trends")
+    assert response.status_code == 200, response.json
+    body = response.json
+    assert body["cohort_id"] == w["cohort"] and body["group_sessions"] == 8
+    assert body["instruments"] == ["phq9", "mood", "gad7"]
+
+    members = {m["display_name"]: m for m in body["members"]}
+    # Eli (referred) is not a member; Cy (withdrawn) stays in; Dee has no points.
+    assert list(members) == ["Ana Reyes", "Ben Osei", "Cy Lund", "Dee Marr"]
+    assert members["Cy Lund"]["status"] == "withdrawn"
+    assert members["Dee Marr"]["points"] == []
+    assert {m["enrolment_id"] for m in body["members"]} == {
+        w["ids"][k] for k in ("ana", "ben", "cy", "dee")
+    }
+
+    ana, ben, cy = members["Ana Reyes"], members["Ben Osei"], members["Cy Lund"]
+    assert series(ana, "phq9") == [(0, 18), (1, 16), (4, 11), (4.5, 9)]
+    assert series(ana, "mood") == [(1, 3), (2, 5), (4, 7)]  # s3 missed: a gap, no zero
+    assert series(ben, "phq9") == [(0, 12), (2.5, 12)]
+    assert series(ben, "mood") == [(1, 4), (3, 6)]
+    assert series(ben, "gad7") == [(1, 8)]
+    assert series(cy, "phq9") == [(1, 20), (2, 13)]  # the later s2 score stands
+    assert series(cy, "mood") == [(1, 2), (2, 2)]
+
+    # Where each point was taken, as the charts label it.
+    places = {(p["instrument"], p["position"]): p for p in ana["points"]}
+    assert places[("phq9", 0)]["place"] == "meeting"
+    assert places[("phq9", 0)]["meeting_kind"] == "pre_group"
+    assert places[("phq9", 4.5)]["meeting_kind"] == "mid_programme"
+    assert places[("phq9", 4)]["place"] == "session"
+    assert places[("phq9", 4)]["session_number"] == 4
+    loose = next(p for p in ben["points"] if p["position"] == 2.5)
+    assert (loose["place"], loose["session_number"], loose["meeting_kind"]) == ("other", None, None)
+    assert loose["completed_at"] == "2026-03-20T12:00:00+00:00"
+
+    means = [(m["instrument"], m["position"], m["mean"], m["n"]) for m in body["means"]]
+    assert means == [
+        ("phq9", 0, 15.0, 2), ("phq9", 1, 18.0, 2), ("phq9", 2, 13.0, 1),
+        ("phq9", 2.5, 12.0, 1), ("phq9", 4, 11.0, 1), ("phq9", 4.5, 9.0, 1),
+        ("mood", 1, 3.0, 3), ("mood", 2, 3.5, 2), ("mood", 3, 6.0, 1), ("mood", 4, 7.0, 1),
+        ("gad7", 1, 8.0, 1),
+    ]  # fmt: skip
+
+
+def test_a_cohort_with_no_scores_has_members_and_no_means(
+    app: Flask, as_role: Any, frozen: datetime
+) -> None:
+    fac = as_role("facilitator")
+    cohort = create_cohort(fac)["id"]
+    enrol(fac, cohort, "Ana Reyes")
+    body = fac.get(f"/api/cohorts/{cohort}/trends").json
+    assert body["instruments"] == [] and body["means"] == []
+    assert [(m["display_name"], m["points"]) for m in body["members"]] == [("Ana Reyes", [])]
+
+
+def test_staff_of_the_cohort_only(
+    app: Flask, as_role: Any, users: dict[str, int], frozen: datetime, client: ApiClient
+) -> None:
+    w = world(app, as_role, users)
+    url = f"/api/cohorts/{w['cohort']}/trends"
+    for role in ("facilitator", "supervisor", "admin"):
+        response = as_role(role).get(url)
+        assert response.status_code == 200, role
+        assert len(response.json["members"]) == 4
+    assert as_role("participant").get(url).status_code == 403
+    with app.app_context():
+        create_user("facilitator", "other.facilitator@test.example")
+    other = ApiClient(app.test_client())
+    assert other.login("other.facilitator@test.example").status_code == 200
+    outsider = other.get(url)
+    assert outsider.status_code == 404 and "members" not in outsider.json
+    assert client.get(url).status_code == 401
+    assert as_role("admin").get("/api/cohorts/999999/trends").status_code == 404
+
+
+def test_every_read_is_audited_per_member_shown(
+    app: Flask, as_role: Any, users: dict[str, int], frozen: datetime
+) -> None:
+    w = world(app, as_role, users)
+    sup = as_role("supervisor")
+    assert sup.get(f"/api/cohorts/{w['cohort']}/trends").status_code == 200
+    with app.app_context():
+        rows = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "trends.read")
+        ).all()
+        assert {(r.actor_id, r.target_type, r.target_id) for r in rows} == {
+            (users["supervisor"], "cohort", w["cohort"])
+        }
+        assert sorted(r.subject_id for r in rows) == sorted(
+            w["ids"][k] for k in ("ana", "ben", "cy", "dee")
+        )
+    # A refused read shows nothing and records no read.
+    assert as_role("participant").get(f"/api/cohorts/{w['cohort']}/trends").status_code == 403
+    with app.app_context():
+        count = len(
+            db.session.scalars(select(AuditEvent).where(AuditEvent.action == "trends.read")).all()
+        )
+        assert count == 4
+
+
+def _cohort_with(fac: ApiClient, app: Flask, members: int, sessions: int) -> int:
+    cohort = create_cohort(fac, capacity=10)["id"]
+    ids = [enrol(fac, cohort, f"Member {n}")["enrolment"]["id"] for n in range(members)]
+    held = fac.get(f"/api/cohorts/{cohort}/sessions").json[:sessions]
+    with app.app_context():
+        for enrolment_id in ids:
+            for x in held:
+                when = datetime.fromisoformat(x["starts_at"])
+                add_score(enrolment_id, cohort, 5, when, MOOD, session_id=x["id"])
+                add_score(enrolment_id, cohort, 10, when, session_id=x["id"])
+            add_score(enrolment_id, cohort, 14, datetime(2026, 3, 5, tzinfo=UTC))
+        db.session.commit()
+    return cohort
+
+
+def test_the_same_number_of_queries_for_a_small_and_a_large_group(
+    app: Flask, as_role: Any, frozen: datetime
+) -> None:
+    fac = as_role("facilitator")
+    small = _cohort_with(fac, app, members=2, sessions=1)
+    large = _cohort_with(fac, app, members=7, sessions=4)
+    clock.advance(AFTER_S4 - clock.utcnow())
+    fac = as_role("facilitator")
+    with app.app_context():
+        engine = db.engine
+    counts = {}
+    for cohort in (small, large):
+        fac.get(f"/api/cohorts/{cohort}/trends")  # the first call may fill caches
+        with count_queries(engine) as counted:
+            body = fac.get(f"/api/cohorts/{cohort}/trends").json
+        counts[cohort] = (counted.count, sum(len(m["points"]) for m in body["members"]))
+    assert counts[small][1] == 2 * 3 and counts[large][1] == 7 * 9  # the body did grow
+    assert counts[small][0] == counts[large][0], counts
+    # The trends themselves are one statement: the rest is the login, the access
+    # check and the audit insert, as for any read.
+    trend_queries = [
+        s for s in counted.statements if "FROM enrolments LEFT OUTER JOIN assessments" in s
+    ]
+    assert len(trend_queries) == 1
