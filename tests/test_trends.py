@@ -33,17 +33,23 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from ipt_groups import clock
 from ipt_groups.extensions import db
-from ipt_groups.models import Assessment, AuditEvent, MemberMeeting
+from ipt_groups.models import Assessment, AuditEvent, Enrolment, MemberMeeting
 from ipt_groups.protocol.instruments import GAD7, MOOD, PHQ9, Instrument, score
+from tests import test_pwa
 from tests.conftest import ApiClient, create_user
 from tests.factories import create_cohort, enrol
 from tests.querycount import count_queries
 from tests.test_outcomes import answers_for
+
+# The browser tests' fixtures (a live server, Playwright, the demo data), shared
+# with tests/test_pwa.py rather than started a second time.
+live, pw, seeded, log_in = test_pwa.live, test_pwa.pw, test_pwa.seeded, test_pwa.log_in
 
 AFTER_S4 = datetime(2026, 3, 31, 18, 0, tzinfo=UTC)
 LOOSE_AT = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)  # after s2 (17 March), before s3
@@ -286,3 +292,147 @@ def test_the_same_number_of_queries_for_a_small_and_a_large_group(
         s for s in counted.statements if "FROM enrolments LEFT OUTER JOIN assessments" in s
     ]
     assert len(trend_queries) == 1
+
+
+# -- in the browser: the chart builder, the runner's sparklines, the outcomes ------
+
+
+def _seed_running_scores(app: Flask) -> dict[str, Any]:
+    """On the demo's running cohort: Ana has a pre-group PHQ-9 (16) and a PHQ-9
+    (14) and mood (6) at session 1; Ben only a mood (4) at session 1; the others
+    nothing."""
+    from ipt_groups.models import Cohort, GroupSession
+    from ipt_groups.services import demo
+
+    with app.app_context():
+        cohort = db.session.scalar(select(Cohort).where(Cohort.name == demo.RUNNING_COHORT_NAME))
+        s1 = db.session.scalar(
+            select(GroupSession).where(
+                GroupSession.cohort_id == cohort.id, GroupSession.number == 1
+            )
+        )
+        members = {
+            e.display_name: e
+            for e in db.session.scalars(select(Enrolment).where(Enrolment.cohort_id == cohort.id))
+        }
+        ana, ben = members["Ana Demo"], next(e for n, e in members.items() if n != "Ana Demo")
+        pre = db.session.scalar(
+            select(MemberMeeting.id).where(
+                MemberMeeting.enrolment_id == ana.id, MemberMeeting.kind == "pre_group"
+            )
+        )
+        during = s1.starts_at + timedelta(minutes=5)
+        add_score(ana.id, cohort.id, 16, s1.starts_at - timedelta(days=7), meeting_id=pre)
+        add_score(ana.id, cohort.id, 14, during, session_id=s1.id)
+        add_score(ana.id, cohort.id, 6, during, MOOD, session_id=s1.id)
+        add_score(ben.id, cohort.id, 4, during, MOOD, session_id=s1.id)
+        db.session.commit()
+        others = [e.id for e in members.values() if e.id not in (ana.id, ben.id)]
+        return {"cohort_id": cohort.id, "session_id": s1.id, "ana": ana.id, "ben": ben.id,
+                "others": others}  # fmt: skip
+
+
+def _set_language(app: Flask, email: str, language: str) -> None:
+    from ipt_groups.models import User
+
+    with app.app_context():
+        db.session.scalar(select(User).where(User.email == email)).language = language
+        db.session.commit()
+
+
+def test_the_chart_builder_breaks_lines_at_gaps_and_labels_every_chart(
+    app: Flask, live: Any, pw: Any, seeded: Any, tmp_path: Any
+) -> None:
+    from ipt_groups.services import demo
+    from tests.browser import TABLET, chromium_context
+
+    with chromium_context(pw, tmp_path / "profile", TABLET) as context:
+        page = context.new_page()
+        log_in(page, live, "facilitator@example.org", demo.DEMO_PASSWORD)
+        built = page.evaluate(
+            """async () => {
+              const c = await import('/static/js/core/chart.js');
+              const pts = [{x: 0, y: 18}, {x: 1, y: 16}, {x: 2, y: 12}, {x: 4, y: 9}];
+              const runs = c.runs(pts, [0, 1, 2, 3, 4]).map(r => r.map(p => p.x));
+              const loose = c.runs(pts, [0, 4]).map(r => r.map(p => p.x));
+              const svg = c.lineChart({width: 200, height: 100, x: [0, 8], y: [0, 27],
+                bands: c.PHQ9_BANDS, series: [{points: pts, expected: [0, 1, 2, 3, 4]}],
+                title: 'T', desc: 'D', axes: true});
+              const spark = c.sparkline({points: pts, x: [0, 8], y: [0, 27], label: 'L'});
+              return {runs, loose,
+                paths: svg.querySelectorAll('path.chart-line').length,
+                points: svg.querySelectorAll('.chart-point').length,
+                bands: [...svg.querySelectorAll('[data-band]')]
+                  .map(l => [l.dataset.band, l.getAttribute('class')]),
+                labelled: [svg.getAttribute('role'), svg.querySelector('title').textContent,
+                           svg.querySelector('desc').textContent,
+                           !!svg.getAttribute('aria-labelledby')],
+                zeroDrawn: [...svg.querySelectorAll('.chart-point')].some(p => p.dataset.y === '0'),
+                spark: [spark.getAttribute('role'), spark.getAttribute('aria-label'),
+                        spark.querySelectorAll('.chart-point').length,
+                        spark.querySelectorAll('.chart-axis').length]};
+            }"""
+        )
+    assert built["runs"] == [[0, 1, 2], [4]]  # session 3 expected and missed: a gap
+    assert built["loose"] == [[0, 1, 2, 4]]  # nothing expected between: one line
+    assert built["paths"] == 1 and built["points"] == 4 and not built["zeroDrawn"]
+    assert built["bands"] == [
+        ["5", "chart-band"], ["10", "chart-band chart-band-main"], ["15", "chart-band"],
+        ["20", "chart-band"],
+    ]  # fmt: skip
+    assert built["labelled"] == ["img", "T", "D", True]
+    assert built["spark"] == ["img", "L", 4, 0]
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_runner_shows_sparklines_and_the_outcomes_the_cohort_mean(
+    app: Flask, live: Any, pw: Any, seeded: Any, tmp_path: Any, language: str
+) -> None:
+    from ipt_groups.services import demo
+    from tests.browser import TABLET, chromium_context, screenshot
+
+    w = _seed_running_scores(app)
+    _set_language(app, "facilitator@example.org", language)
+    words = {
+        "en": ("Cohort mean by session", "Before session 1", "PHQ-9: 16 (Before session 1) to "
+               "14 (Session 1), 2 scores"),
+        "es": ("Media del grupo por sesión", "Antes de la sesión 1", "PHQ-9: de 16 (Antes de la "
+               "sesión 1) a 14 (Sesión 1), 2 puntuaciones"),
+    }[language]  # fmt: skip
+    with chromium_context(pw, tmp_path / "profile", TABLET) as context:
+        page = context.new_page()
+        log_in(page, live, "facilitator@example.org", demo.DEMO_PASSWORD)
+        page.goto(f"{live.url}/#/sessions/{w['session_id']}")
+        ana = page.locator(f"[data-member='{w['ana']}']")
+        ana.locator("[data-trend=phq9] svg").wait_for()
+        assert ana.locator("[data-trend=phq9] .chart-point").count() == 2
+        assert ana.locator("[data-trend=mood] .chart-point").count() == 1
+        label = ana.locator("[data-trend=phq9] svg").get_attribute("aria-label")
+        assert label == words[2]
+        ben = page.locator(f"[data-member='{w['ben']}']")
+        assert ben.locator("[data-trend=mood] .chart-point").count() == 1
+        assert ben.locator("[data-trend=phq9]").count() == 0
+        for other in w["others"]:  # no scores: nothing drawn, nothing broken
+            assert page.locator(f"[data-member='{other}'] .trend-sparks > *").count() == 0
+        screenshot(page, f"trends-runner-{language}")
+
+        page.goto(f"{live.url}/#/cohorts/{w['cohort_id']}/outcomes")
+        mean = page.locator("[data-trend-mean=phq9]")
+        mean.wait_for()
+        assert words[0] in page.inner_text("#oc-trend-mean")
+        # Cohort mean of PHQ-9: 16 before session 1 (n 1), 14 at session 1 (n 1);
+        # mood: (6 + 4) / 2 = 5 at session 1 (n 2).
+        assert mean.locator(".chart-point").count() == 2
+        mood = page.locator("[data-trend-mean=mood] .chart-point")
+        assert mood.count() == 1 and mood.first.get_attribute("data-y") == "5"
+        card = page.locator("section[aria-labelledby=oc-trend-mean]")
+        card.locator("summary").first.click()
+        rows = card.locator("tbody tr")
+        assert rows.count() == 2
+        first_row = [c.strip() for c in rows.nth(0).inner_text().split("\t")]
+        assert first_row == [words[1], "16 (n=1)", "—"]
+        assert rows.nth(1).locator("td").all_inner_texts() == ["14 (n=1)", "5 (n=2)"]
+        member = page.locator(f".trend-member[data-member='{w['ana']}']")
+        assert member.locator("[data-trend-instrument=phq9] .chart-point").count() == 2
+        screenshot(page, f"trends-outcomes-{language}")
+    _set_language(app, "facilitator@example.org", "en")

@@ -1,17 +1,14 @@
-// A cohort's outcomes: PHQ-9 over the programme (each member and the cohort
-// mean), attendance per held session, the retention funnel and the summary.
+// A cohort's outcomes: PHQ-9 and mood over the programme (the cohort mean by
+// session and each member, from views/trends.js), attendance per held session,
+// the retention funnel and the summary.
 // Charts are inline SVG with a title, a description and the same numbers in a table.
 import * as api from '../core/api.js';
 import * as fmt from '../core/fmt.js';
 import { t, tn, use } from '../core/i18n.js';
 import { h, s, staleNote, stylesheet } from '../core/ui.js';
 import { statusBadge } from './cohorts.js';
+import { outcomesTrends } from './trends.js';
 
-const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf', '#ff7f0e'];
-const DASHES = ['', '6 3', '2 3', '8 3 2 3'];
-const PHQ_MAX = 27;
-const colour = (i) => COLOURS[i % COLOURS.length];
-const dash = (i) => DASHES[i % DASHES.length] || null;
 let chartSeq = 0;
 
 const num = (n, digits = 0) => fmt.number(n, { minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -31,99 +28,6 @@ function svgChart(titleText, descText, width, height, ...children) {
     class: 'chart staff-chart', role: 'img', viewBox: `0 0 ${width} ${height}`, width, height,
     'aria-labelledby': `${id}-title ${id}-desc`, preserveAspectRatio: 'xMinYMin meet',
   }, s('title', { id: `${id}-title` }, titleText), s('desc', { id: `${id}-desc` }, descText), ...children);
-}
-
-// x positions: 0 = before session 1 (the pre-group meeting), then 1..N.
-function xLabel(x) {
-  return x === 0 ? t('staff.outcomes.pre') : t('staff.outcomes.s', { number: x });
-}
-
-// Each PHQ-9 to a point on the programme: by its session, else by its date
-// (after the last session held before it; 0 before session 1).
-function placeScores(assessments, sessions) {
-  const byId = new Map(sessions.map((x) => [x.session_id, x]));
-  const numbered = sessions.filter((x) => x.number != null).sort((a, b) => a.starts_at.localeCompare(b.starts_at));
-  const points = new Map();
-  for (const a of assessments) {
-    let x = a.session_id && byId.get(a.session_id)?.number;
-    if (x == null) {
-      const when = a.completed_at;
-      const before = numbered.filter((ses) => ses.starts_at <= when);
-      x = before.length ? before[before.length - 1].number : 0;
-    }
-    points.set(x, a.total);  // oldest first: a later score at the same point wins
-  }
-  return [...points.entries()].sort((a, b) => a[0] - b[0]);
-}
-
-async function memberSeries(outcomes) {
-  return Promise.all(outcomes.members.map(async (m) => {
-    let points = [];
-    try {
-      const list = await api.get(`/api/enrolments/${m.enrolment_id}/assessments?instrument=phq9`, { offline: true });
-      points = placeScores(list.filter((a) => a.instrument === 'phq9'), outcomes.sessions);
-    } catch (e) {
-      // Fall back to what the outcomes already say: first and latest only.
-      if (m.first_phq9) points.push([0, m.first_phq9.total]);
-      if (m.latest_phq9) points.push([outcomes.sessions.filter((x) => x.number != null).length, m.latest_phq9.total]);
-    }
-    return { member: m, points };
-  }));
-}
-
-function phqChart(series, lastX) {
-  const W = chartWidth();
-  const H = 300;
-  const pad = { l: 44, r: 16, t: 16, b: 48 };
-  const xs = Math.max(lastX, 1);
-  const X = (x) => pad.l + (x / xs) * (W - pad.l - pad.r);
-  const Y = (y) => pad.t + (1 - y / PHQ_MAX) * (H - pad.t - pad.b);
-  const mean = [];
-  for (let x = 0; x <= lastX; x++) {
-    const vals = series.map((se) => se.points.find((p) => p[0] === x)).filter(Boolean).map((p) => p[1]);
-    if (vals.length) mean.push([x, vals.reduce((a, b) => a + b, 0) / vals.length, vals.length]);
-  }
-  const path = (pts) => pts.map((p, i) => `${i ? 'L' : 'M'}${X(p[0]).toFixed(1)},${Y(p[1]).toFixed(1)}`).join(' ');
-  const first = mean[0];
-  const last = mean[mean.length - 1];
-  const desc = first && last && first !== last
-    ? t('staff.outcomes.phq_desc', { members: series.filter((x) => x.points.length).length, first: num(first[1], 1), from: xLabel(first[0]), last: num(last[1], 1), to: xLabel(last[0]) })
-    : t('staff.outcomes.phq_desc_short', { members: series.filter((x) => x.points.length).length });
-  const ticks = [0, 5, 10, 15, 20, 27];
-  const svg = svgChart(t('staff.outcomes.phq_title'), desc, W, H,
-    ticks.map((v) => s('g', {},
-      s('line', { class: 'grid-line', x1: pad.l, x2: W - pad.r, y1: Y(v), y2: Y(v) }),
-      s('text', { x: pad.l - 6, y: Y(v) + 4, 'text-anchor': 'end' }, num(v)))),
-    Array.from({ length: lastX + 1 }, (_, x) => s('text', { x: X(x), y: H - pad.b + 18, 'text-anchor': 'middle' }, xLabel(x))),
-    s('line', { class: 'axis', x1: pad.l, x2: pad.l, y1: pad.t, y2: H - pad.b }),
-    s('line', { class: 'axis', x1: pad.l, x2: W - pad.r, y1: H - pad.b, y2: H - pad.b }),
-    s('text', { x: (pad.l + W - pad.r) / 2, y: H - 6, 'text-anchor': 'middle', class: 'staff-axis-label' }, t('staff.outcomes.axis_session')),
-    s('text', { x: 12, y: (pad.t + H - pad.b) / 2, 'text-anchor': 'middle', transform: `rotate(-90 12 ${(pad.t + H - pad.b) / 2})`, class: 'staff-axis-label' }, t('staff.outcomes.axis_phq')),
-    series.map((se, i) => (se.points.length ? s('g', { class: 'staff-member-line' },
-      se.points.length > 1 ? s('path', { d: path(se.points), fill: 'none', stroke: colour(i), 'stroke-width': 2, 'stroke-dasharray': dash(i) }) : null,
-      se.points.map((p) => s('circle', { cx: X(p[0]), cy: Y(p[1]), r: 4, fill: colour(i) },
-        s('title', {}, `${se.member.display_name}: ${xLabel(p[0])}, ${num(p[1])}`)))) : null)),
-    mean.length ? s('g', { class: 'staff-mean-line' },
-      mean.length > 1 ? s('path', { d: path(mean), fill: 'none', stroke: '#1b1f1e', 'stroke-width': 5, 'stroke-linejoin': 'round' }) : null,
-      mean.map((p) => s('rect', { x: X(p[0]) - 5, y: Y(p[1]) - 5, width: 10, height: 10, fill: '#1b1f1e' },
-        s('title', {}, `${t('staff.outcomes.mean')}: ${xLabel(p[0])}, ${num(p[1], 1)} (n = ${p[2]})`)))) : null);
-  const legend = h('ul', { class: 'staff-legend' },
-    h('li', {}, s('svg', { width: 28, height: 12, 'aria-hidden': 'true' }, s('line', { x1: 0, x2: 28, y1: 6, y2: 6, stroke: '#1b1f1e', 'stroke-width': 5 })), t('staff.outcomes.mean')),
-    series.map((se, i) => (se.points.length ? h('li', {},
-      s('svg', { width: 28, height: 12, 'aria-hidden': 'true' }, s('line', { x1: 0, x2: 28, y1: 6, y2: 6, stroke: colour(i), 'stroke-width': 2, 'stroke-dasharray': dash(i) })),
-      se.member.display_name) : null)));
-  const cols = Array.from({ length: lastX + 1 }, (_, x) => x).filter((x) => series.some((se) => se.points.some((p) => p[0] === x)));
-  const table = h('details', {},
-    h('summary', {}, t('staff.outcomes.show_table')),
-    h('div', { class: 'table-wrap' }, h('table', {},
-      h('caption', {}, t('staff.outcomes.phq_title')),
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('staff.outcomes.member')), cols.map((x) => h('th', { scope: 'col' }, xLabel(x))))),
-      h('tbody', {},
-        series.map((se) => h('tr', {}, h('th', { scope: 'row' }, se.member.display_name),
-          cols.map((x) => { const p = se.points.find((q) => q[0] === x); return h('td', {}, p ? num(p[1]) : '—'); }))),
-        h('tr', { class: 'staff-mean-row' }, h('th', { scope: 'row' }, t('staff.outcomes.mean')),
-          cols.map((x) => { const p = mean.find((q) => q[0] === x); return h('td', {}, p ? num(p[1], 1) : '—'); }))))));
-  return [h('figure', { class: 'staff-figure' }, svg, legend), table];
 }
 
 function attendanceChart(sessions, members) {
@@ -222,10 +126,7 @@ export default async function outcomesView({ params }) {
     api.get(`/api/cohorts/${id}`, { offline: true }),
     api.get(`/api/cohorts/${id}/outcomes`, { offline: true }),
   ]);
-  const series = await memberSeries(outcomes);
-  const heldNumbers = outcomes.sessions.filter((x) => x.number != null).map((x) => x.number);
-  const lastX = Math.max(0, ...heldNumbers, ...series.flatMap((se) => se.points.map((p) => p[0])));
-  const anyPhq = series.some((se) => se.points.length);
+  const trends = await outcomesTrends(params.id);
   const csv = `/api/cohorts/${id}/outcomes.csv`;
   return h('section', { class: 'stack staff-page staff-outcomes' },
     h('p', {}, h('a', { href: `#/cohorts/${id}` }, t('staff.outcomes.back', { name: cohort.name }))),
@@ -235,10 +136,7 @@ export default async function outcomesView({ params }) {
     h('div', { class: 'grid' },
       h('section', { class: 'card', 'aria-labelledby': 'oc-summary' }, h('h2', { id: 'oc-summary' }, t('staff.outcomes.summary')), summary(outcomes.summary)),
       h('section', { class: 'card', 'aria-labelledby': 'oc-funnel' }, h('h2', { id: 'oc-funnel' }, t('staff.outcomes.retention')), funnel(outcomes.funnel))),
-    h('section', { class: 'card', 'aria-labelledby': 'oc-phq' },
-      h('h2', { id: 'oc-phq' }, t('staff.outcomes.phq_title')),
-      h('p', { class: 'hint' }, t('staff.outcomes.phq_hint')),
-      anyPhq ? phqChart(series, lastX) : h('p', { class: 'muted' }, t('staff.outcomes.no_phq'))),
+    trends,
     h('section', { class: 'card', 'aria-labelledby': 'oc-att' },
       h('h2', { id: 'oc-att' }, t('staff.outcomes.att_title')),
       outcomes.sessions.length ? attendanceChart(outcomes.sessions, outcomes.funnel.enrolled) : h('p', { class: 'muted' }, t('staff.outcomes.no_sessions'))),

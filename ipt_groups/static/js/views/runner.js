@@ -7,6 +7,7 @@ import * as fmt from '../core/fmt.js';
 import { language, t, use } from '../core/i18n.js';
 import { riskAnswered, score } from '../core/measures.js';
 import { button, errorText, field, h, notice, staleNote } from '../core/ui.js';
+import { runnerTrends } from './runner-trend.js';
 
 const MARKS = ['present', 'late', 'excused', 'absent'];
 
@@ -33,6 +34,7 @@ export default async function runner({ params, app }) {
   const save = () => api.remember(path, stripStale(data)).catch(() => {});
   const session = data.session;
   const zone = session.time_zone;
+  const trend = runnerTrends(session.cohort_id, session.number);  // sparklines; empty offline
 
   // -- agenda ------------------------------------------------------------------
   const agenda = h('ul', { class: 'checklist' }, data.agenda.items.map((item) => {
@@ -256,6 +258,7 @@ export default async function runner({ params, app }) {
     return h('section', { class: 'member', 'aria-label': member.display_name, dataset: { member: member.enrolment_id } },
       h('div', { class: 'spread' },
         h('h3', {}, member.display_name),
+        trend.slot(member.enrolment_id),
         member.cannot_come ? h('span', { class: 'badge warn' }, t('runner.cannot_come'), member.cannot_come_reason ? `: ${member.cannot_come_reason}` : '') : null),
       markRow(member),
       details);
