@@ -52,6 +52,7 @@ DASHBOARDS = frozenset(
         "/api/outcomes",
         "/api/cohorts/{cohort_id}/outcomes",
         "/api/cohorts/{cohort_id}/outcomes.csv",
+        "/api/cohorts/{cohort_id}/trends",
         "/api/me/schedule",
         "/api/me/readings",
         "/api/me/notifications",
@@ -235,6 +236,10 @@ def _members_in_outcomes(body: Any) -> int:
     return len(body["members"])
 
 
+def _trend_points(body: Any) -> int:
+    return sum(len(m["points"]) for m in body["members"])
+
+
 def _record_rows(body: Any) -> int:
     return len(body["attendance"]) + len(body["assessments"]) + len(body["notes"])
 
@@ -262,6 +267,7 @@ MEASURED: list[tuple[str, str, Callable[[Any], int] | None]] = [
     ("/api/cohorts/{cohort_id}/skipped-dates", "facilitator", _length()),
     ("/api/cohorts/{cohort_id}/outcomes", "facilitator", _members_in_outcomes),
     ("/api/cohorts/{cohort_id}/outcomes.csv", "facilitator", _csv_lines),
+    ("/api/cohorts/{cohort_id}/trends", "facilitator", _trend_points),
     ("/api/outcomes", "supervisor", _length("cohorts")),
     ("/api/alerts", "supervisor", _length()),
     ("/api/closed-dates", "admin", _length()),

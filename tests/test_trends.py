@@ -41,7 +41,7 @@ from ipt_groups import clock
 from ipt_groups.extensions import db
 from ipt_groups.models import Assessment, AuditEvent, Enrolment, MemberMeeting
 from ipt_groups.protocol.instruments import GAD7, MOOD, PHQ9, Instrument, score
-from tests import test_pwa
+from tests import test_privacy, test_pwa
 from tests.conftest import ApiClient, create_user
 from tests.factories import create_cohort, enrol
 from tests.querycount import count_queries
@@ -436,3 +436,32 @@ def test_the_runner_shows_sparklines_and_the_outcomes_the_cohort_mean(
         assert member.locator("[data-trend-instrument=phq9] .chart-point").count() == 2
         screenshot(page, f"trends-outcomes-{language}")
     _set_language(app, "facilitator@example.org", "en")
+
+
+# -- erasure: the trends keep de-identified totals, as the outcomes do -----------
+
+story = test_privacy.story
+
+
+def test_an_erased_members_trend_keeps_its_totals_and_loses_the_name(
+    app: Flask, story: dict[str, Any], as_role: Any
+) -> None:
+    """The story's member A (tests/test_privacy.py): a PHQ-9 of 16 entered before
+    the group (on no session: placed before session 1 by its date), her own mood
+    check-in of 6 for session 1, a PHQ-9 of 9 at session 2."""
+    url = f"/api/cohorts/{story['cohort_id']}/trends"
+    before = as_role("facilitator").get(url).json
+    a = next(m for m in before["members"] if m["enrolment_id"] == story["a"])
+    assert series(a, "phq9") == [(0, 16), (2, 9)]
+    assert series(a, "mood") == [(1, 6)]
+    assert [p["place"] for p in a["points"]] == ["other", "session", "session"]
+
+    test_privacy.withdraw_and_acknowledge(story, as_role)
+    assert test_privacy.erase(as_role("admin"), story["user_id"]).status_code == 200
+    response = as_role("facilitator").get(url)
+    after = response.json
+    assert test_privacy.A_SECRETS["name"] not in response.get_data(as_text=True)
+    erased = next(m for m in after["members"] if m["enrolment_id"] == story["a"])
+    assert erased["display_name"] == "Erased member" and erased["status"] == "withdrawn"
+    assert erased["points"] == a["points"]
+    assert after["means"] == before["means"]
