@@ -115,6 +115,10 @@ def test_demo_walkthrough_run_session_one_and_see_the_outcomes(
     assert firsts["Ana Demo"]["total"] == 17 and firsts["Ben Demo"] is None
     csv_text = fac.get(f"/api/cohorts/{cohort['id']}/outcomes.csv?pseudonymous=true").text
     assert "Ana Demo" not in csv_text and ",17," in csv_text
+    trends = fac.get(f"/api/cohorts/{cohort['id']}/trends").json
+    ana = [(p["instrument"], p["position"], p["total"]) for p in trends["members"][0]["points"]]
+    assert trends["members"][0]["display_name"] == "Ana Demo" and ana == [("phq9", 1.0, 17)]
+    assert trends["means"] == [{"instrument": "phq9", "position": 1.0, "mean": 17.0, "n": 1}]
 
 
 def test_demo_members_read_session_1_items_in_their_language(app: Flask, frozen: datetime) -> None:
