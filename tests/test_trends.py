@@ -435,6 +435,18 @@ def test_the_runner_shows_sparklines_and_the_outcomes_the_cohort_mean(
         member = page.locator(f".trend-member[data-member='{w['ana']}']")
         assert member.locator("[data-trend-instrument=phq9] .chart-point").count() == 2
         screenshot(page, f"trends-outcomes-{language}")
+
+        # A score entered in the runner shows in the member's sparkline at once.
+        page.goto(f"{live.url}/#/sessions/{w['session_id']}")
+        ana.locator("[data-trend=phq9] svg").wait_for()
+        cara = page.locator(f"[data-member='{w['others'][0]}']")
+        cara.locator("details > summary").first.click()
+        form = cara.locator("form[data-measure=mood]")
+        form.locator("button[data-value='7']").click()
+        form.locator("button[type=submit]").click()
+        spark = cara.locator("[data-trend=mood] .chart-point")
+        spark.wait_for()
+        assert spark.count() == 1 and spark.get_attribute("data-y") == "7"
     _set_language(app, "facilitator@example.org", "en")
 
 

@@ -155,6 +155,7 @@ export default async function runner({ params, app }) {
         member.last_score = { instrument: instrument.key, instrument_name: instrument.name, total: s.total, band: s.band, completed_at: new Date().toISOString() };
         if (s.risk) member.open_alerts = (member.open_alerts || 0) + 1;
         save();
+        trend.recorded(member.enrolment_id, instrument.key, s.total);
         // Redraw the member (last score, what is still due), then say what happened on top.
         redrawMember(member);
         memberBoxes.get(member.enrolment_id)?.prepend(h('div', { class: 'stack' },

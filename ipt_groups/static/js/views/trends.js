@@ -63,16 +63,22 @@ export function xDomain(trends) {
 
 // "PHQ-9: 18 (before session 1) → 11 (session 4), 4 scores": the text
 // alternative of a chart, first to last.
-export function summaryText(instrument, points, name = null) {
+// kind: 'summary' (one member, unnamed: the runner), 'member_summary' (named)
+// or 'mean_summary' (the cohort's mean).
+export function summaryText(instrument, points, { name = '', kind = 'summary' } = {}) {
   const fl = firstLast(points);
   if (!fl) return t('trends.no_scores');
   const vars = {
-    instrument: instrumentName(instrument), name: name || '', first: num(fl.first.y),
+    instrument: instrumentName(instrument), name, first: num(fl.first.y),
     from: placeLabel(fl.first.x), last: num(fl.last.y), to: placeLabel(fl.last.x),
   };
-  // One score has no "from → to"; two or more always say how many.
-  if (fl.count === 1) return t(name ? 'trends.member_summary_one' : 'trends.summary_one', vars);
-  return t(name ? 'trends.member_summary' : 'trends.summary', { ...vars, count: fl.count });
+  // One value has no "from → to"; two or more always say how many.
+  const keys = {
+    summary: ['trends.summary_one', 'trends.summary'],
+    member_summary: ['trends.member_summary_one', 'trends.member_summary'],
+    mean_summary: ['trends.mean_summary_one', 'trends.mean_summary'],
+  }[kind];
+  return fl.count === 1 ? t(keys[0], vars) : t(keys[1], { ...vars, count: fl.count });
 }
 
 function bigChart(trends, instrument, series, title, desc) {
@@ -108,7 +114,7 @@ function meanCard(trends) {
     const points = meanPoints(trends, i);
     const title = t('trends.mean_chart', { instrument: instrumentName(i) });
     return h('figure', { class: 'trend-figure', dataset: { trendMean: i } },
-      bigChart(trends, i, [{ points, className: 'trend-mean', shape: 'square', r: 4 }], title, summaryText(i, points)),
+      bigChart(trends, i, [{ points, className: 'trend-mean', shape: 'square', r: 4 }], title, summaryText(i, points, { kind: 'mean_summary' })),
       h('figcaption', {}, title));
   });
   const positions = sortedPositions(trends.means.filter((m) => instruments.includes(m.instrument)).map((m) => m.position));
@@ -137,7 +143,7 @@ function memberFigure(trends, member) {
     const title = t('trends.member_chart', { instrument: instrumentName(i), name: member.display_name });
     return h('figure', { class: 'trend-figure', dataset: { trendInstrument: i } },
       bigChart(trends, i, [{ points, expected: expectedOf(trends, i), className: 'trend-member-line' }],
-        title, summaryText(i, points, member.display_name)),
+        title, summaryText(i, points, { name: member.display_name, kind: 'member_summary' })),
       h('figcaption', {}, instrumentName(i)));
   });
   const positions = sortedPositions(member.points.filter((p) => instruments.includes(p.instrument)).map((p) => p.position));
