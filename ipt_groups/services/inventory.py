@@ -116,24 +116,25 @@ def _stale(now: int) -> ApiError:
 def _check(member: Enrolment, people: Sequence[dict[str, Any]], known: set[int]) -> None:
     """Each sent key is a person of the version edited, once; each problem area
     a person is marked with is one of the member's own."""
-    problems: dict[str, Any] = {}
+    # Shaped like the schema's own errors: {"people": {"0": {"id": [...]}}}.
+    problems: dict[str, dict[str, list[str]]] = {}
     seen: set[int] = set()
     for i, person in enumerate(people):
         key = person.get("id")
         if key is not None:
             if key not in known:
-                problems[f"people.{i}.id"] = ["Not a person in the version you edited."]
+                problems.setdefault(str(i), {})["id"] = ["Not a person in the version you edited."]
             elif key in seen:
-                problems[f"people.{i}.id"] = ["The same person twice."]
+                problems.setdefault(str(i), {})["id"] = ["The same person twice."]
             seen.add(key)
         area = person.get("concerns")
         if area is not None and area not in member.problem_areas:
             areas = ", ".join(member.problem_areas) or "none recorded"
-            problems[f"people.{i}.concerns"] = [
+            problems.setdefault(str(i), {})["concerns"] = [
                 f"Not one of this member's problem areas ({areas})."
             ]
     if problems:
-        raise ApiError(422, fields=problems)
+        raise ApiError(422, fields={"people": problems})
 
 
 def save(
