@@ -95,7 +95,8 @@ def test_an_empty_inventory_reads_as_version_zero(story: dict[str, Any]) -> None
     got = story["fac"].get(url(story["a"]))
     assert got.status_code == 200
     assert got.json == {
-        "enrolment_id": story["a"], "version": 0, "created_at": None, "author_id": None,
+        "enrolment_id": story["a"], "problem_areas": ["disputes", "life_changes"],
+        "version": 0, "created_at": None, "author_id": None,
         "author_name": None, "people": [], "changes": {"added": [], "removed": [], "edited": []},
     }  # fmt: skip
 

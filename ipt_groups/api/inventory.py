@@ -14,7 +14,7 @@ from marshmallow import validate
 from ipt_groups.api.common import ID, conflict
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.extensions import db
-from ipt_groups.models import STAFF_ROLES, Closeness, Relationship, Role
+from ipt_groups.models import STAFF_ROLES, Closeness, Enrolment, Relationship, Role
 from ipt_groups.security import current_actor, roles_required
 from ipt_groups.services import access, audit, inventory
 from ipt_groups.services.enrolment import PROBLEM_AREAS
@@ -107,6 +107,9 @@ class ChangesSchema(ma.Schema):
 
 class InventorySchema(ma.Schema):
     enrolment_id = F.Integer()
+    problem_areas = F.List(
+        F.String(), metadata={"description": "The member's, which a person can be marked with"}
+    )
     version = F.Integer(metadata={"description": "0: not filled in yet"})
     created_at = F.AwareDateTime(allow_none=True)
     author_id = F.Integer(allow_none=True)
@@ -132,13 +135,14 @@ class SummarySchema(ma.Schema):
 EMPTY = {kind: [] for kind in inventory.CHANGE_KINDS}
 
 
-def present(enrolment_id: int, snapshot: inventory.Snapshot | None) -> dict[str, Any]:
+def present(member: Enrolment, snapshot: inventory.Snapshot | None) -> dict[str, Any]:
+    head = {"enrolment_id": member.id, "problem_areas": member.problem_areas}
     if snapshot is None:
-        return {"enrolment_id": enrolment_id, "version": 0, "created_at": None,
-                "author_id": None, "author_name": None, "changes": EMPTY, "people": []}  # fmt: skip
+        return {**head, "version": 0, "created_at": None, "author_id": None,
+                "author_name": None, "changes": EMPTY, "people": []}  # fmt: skip
     v = snapshot.version
     return {
-        "enrolment_id": enrolment_id,
+        **head,
         "version": v.version,
         "created_at": v.created_at,
         "author_id": v.author_id,
@@ -158,7 +162,7 @@ class MemberInventory(MethodView):
         member = access.get_enrolment(current_user, enrolment_id)
         snapshot = inventory.current(current_actor(), member)
         audit.commit_reads()
-        return present(member.id, snapshot)
+        return present(member, snapshot)
 
     @roles_required(*MANAGERS)
     @blp.arguments(InventoryWriteSchema)
@@ -173,7 +177,7 @@ class MemberInventory(MethodView):
             current_actor(), current_user, member, data["base_version"], data["people"]
         )
         db.session.commit()
-        return present(member.id, snapshot)
+        return present(member, snapshot)
 
 
 @blp.route(f"/enrolments/<{ID}:enrolment_id>/inventory/versions")
@@ -186,7 +190,7 @@ class MemberInventoryVersions(MethodView):
         member = access.get_enrolment(current_user, enrolment_id)
         snapshots = inventory.history(current_actor(), member)
         audit.commit_reads()
-        return [present(member.id, s) for s in snapshots]
+        return [present(member, s) for s in snapshots]
 
 
 @blp.route(f"/sessions/<{ID}:session_id>/inventories")
