@@ -100,6 +100,13 @@ def test_the_runner_shows_the_inventory_beside_the_member_and_the_member_page_ed
         editor.locator("select[name='people.2.relationship']").select_option("friend")
         editor.locator("select[name='people.2.closeness']").select_option("outer")
         editor.locator("textarea[name='people.1.difficult']").fill("We talk on Sundays now")
+        # A phone number is not a name: refused next to the field, nothing saved.
+        editor.locator("input[name='people.2.name']").fill("Jo 07700")
+        editor.get_by_role("button", name="Save inventory").click()
+        refusal = editor.locator(".field[data-field='people.2.name'] .error")
+        refusal.wait_for()
+        assert "first name or an initial only" in refusal.inner_text()
+        editor.locator("input[name='people.2.name']").fill("Jo")
         editor.get_by_role("button", name="Save inventory").click()
         panel.get_by_text("Inventory saved as a new version.").wait_for()
         assert "Version 2" in panel.inner_text()

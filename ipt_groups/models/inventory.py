@@ -35,10 +35,14 @@ class Relationship(enum.StrEnum):
 class Closeness(enum.StrEnum):
     """Where the person sits in the member's circles of closeness.
 
-    Three concentric circles around the member (closest in the middle), as IPT
-    facilitators draw the inventory with the member on paper, rather than a 1-5
-    number: lay facilitators and members place a person in a circle more easily
-    than they score a relationship, and the drawing stays the same on screen.
+    Three concentric circles around the member (closest in the middle) rather
+    than a 1-5 number: IPT draws the inventory this way (the "interpersonal
+    circle" of the IPT literature, e.g. Stuart & Robertson), lay facilitators
+    and members place a person in a circle more easily than they score a
+    relationship, and the paper drawing and the screen say the same thing. The
+    WHO Group IPT manual (2016) has the inventory at the pre-group meeting; the
+    copies of it we could search did not show a numeric scale, so none is
+    invented here.
     """
 
     INNER = "inner"

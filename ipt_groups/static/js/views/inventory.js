@@ -104,8 +104,8 @@ function personForm(person, index, areas, onRemove) {
   const circle = select(`${n}.closeness`, CIRCLES.map((c) => [c, t(`inventory.circle.${c}`)]), person.closeness || 'middle');
   const concerns = select(`${n}.concerns`, [['', t('inventory.concerns_none')],
     ...areas.map((a) => [a, t(`inventory.area.${a}`)])], person.concerns || '');
-  const texts = TEXTS.map((k) => field(t(`inventory.field.${k}`),
-    h('textarea', { name: `${n}.${k}`, rows: 2, maxlength: 1000 }, person[k] || '')));
+  const boxes = Object.fromEntries(TEXTS.map((k) => [k, h('textarea', { name: `${n}.${k}`, rows: 2, maxlength: 1000 }, person[k] || '')]));
+  const texts = TEXTS.map((k) => field(t(`inventory.field.${k}`), boxes[k]));
   const set = h('fieldset', { class: 'card stack', dataset: { person: person.id || 'new' } },
     h('legend', {}, person.name || t('inventory.new_person')),
     field(t('inventory.field.name'), name, { hint: t('inventory.name_hint') }),
@@ -114,19 +114,15 @@ function personForm(person, index, areas, onRemove) {
     ...texts,
     field(t('inventory.field.concerns'), concerns),
     button(t('inventory.remove'), () => onRemove(set), { kind: 'secondary small' }));
-  set.read = () => {
-    const value = (k) => set.querySelector(`[name="${n}.${k}"]`).value;
-    return {
-      ...(person.id ? { id: person.id } : {}),
-      name: value('name').trim(),
-      relationship: value('relationship'),
-      closeness: value('closeness'),
-      good: value('good').trim(),
-      difficult: value('difficult').trim(),
-      recent_change: value('recent_change').trim(),
-      concerns: value('concerns') || null,
-    };
-  };
+  // From the controls themselves: their names are renumbered after a refusal.
+  set.read = () => ({
+    ...(person.id ? { id: person.id } : {}),
+    name: name.value.trim(),
+    relationship: rel.value,
+    closeness: circle.value,
+    ...Object.fromEntries(TEXTS.map((k) => [k, boxes[k].value.trim()])),
+    concerns: concerns.value || null,
+  });
   return set;
 }
 
