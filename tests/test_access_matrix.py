@@ -208,6 +208,10 @@ def build_world(app: Flask, push: Any) -> tuple[dict[str, Any], dict[str, Person
     assert (
         fac_a.post(f"/api/sessions/{s1['id']}/notes", json={"body": GROUP_NOTE}).status_code == 201
     )
+    sibling = {"name": "J", "relationship": "sibling", "closeness": "inner", "good": "Listens"}
+    inventory = {"base_version": 0, "people": [sibling]}
+    put = fac_a.put(f"/api/enrolments/{a['enrolment']['id']}/inventory", json=inventory)
+    assert put.status_code == 200, put.json
     notification = sup_a.get("/api/me/notifications").json["items"][0]
     follow_up = fac_a.get(f"/api/cohorts/{cohort['id']}/follow-ups").json[0]
     agenda_item = fac_a.get(f"/api/sessions/{s2['id']}/agenda").json["items"][0]
@@ -370,6 +374,10 @@ BODIES: dict[str, Callable[[dict[str, Any], str], Body]] = {
     },
     "POST /api/enrolments/{enrolment_id}/worried": lambda w, p: {"concern": "Seemed low."},
     "POST /api/sessions/{session_id}/notes": lambda w, p: {"body": "Went well."},
+    "PUT /api/enrolments/{enrolment_id}/inventory": lambda w, p: {
+        "base_version": 1,
+        "people": [{"id": 1, "name": "J", "relationship": "sibling", "closeness": "middle"}],
+    },
     "PUT /api/sessions/{session_id}/tasks": lambda w, p: {
         "tasks": [{"enrolment_id": w["enrolment_id"], "text": "Take a walk"}]
     },

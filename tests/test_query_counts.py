@@ -208,6 +208,15 @@ def build(app: Flask, push: Any, size: Size) -> dict[str, Any]:
         _ok(fac.post(f"/api/sessions/{held}/notes", json=note))
     tasks = [{"enrolment_id": e, "text": "Call a friend"} for e in enrolments]
     _ok(fac.put(f"/api/sessions/{held}/tasks", json={"tasks": tasks}))
+    # Everyone's interpersonal inventory; member 0's revised once more per "extra".
+    friend = {"name": "J", "relationship": "friend", "closeness": "inner"}
+    for enrolment_id in enrolments:
+        first = {"base_version": 0, "people": [friend, {**friend, "name": "K"}]}
+        _ok(fac.put(f"/api/enrolments/{enrolment_id}/inventory", json=first))
+    for n in range(size.extra):
+        circle = "middle" if n % 2 == 0 else "inner"
+        again = {"base_version": n + 1, "people": [{**friend, "id": 1, "closeness": circle}]}
+        _ok(fac.put(f"/api/enrolments/{enrolments[0]}/inventory", json=again))
     with app.app_context():
         release_content()  # the clock's job: a "new reading" message per member
         db.session.commit()
@@ -285,6 +294,8 @@ MEASURED: list[tuple[str, str, Callable[[Any], int] | None]] = [
     ("/api/enrolments/{enrolment_id}/assessments", "facilitator", _length()),
     ("/api/enrolments/{enrolment_id}/record", "facilitator", _record_rows),
     ("/api/enrolments/{invited_id}/invites", "facilitator", _length()),
+    ("/api/enrolments/{enrolment_id}/inventory/versions", "facilitator", _length()),
+    ("/api/sessions/{session_id}/inventories", "facilitator", _length()),
     ("/api/users/{user_id}/export", "admin", _export_rows),
     ("/api/me/schedule", "participant", None),  # the programme's 8 sessions, one member
     ("/api/me/readings", "participant", _length("items")),

@@ -17,6 +17,7 @@ from ipt_groups.api import (
     content,
     docs,
     enrolments,
+    inventory,
     invites,
     me,
     measures,
@@ -39,8 +40,8 @@ def register_blueprints(app: Flask, api: Api) -> None:
     api.spec.plugins.append(spec_security.SecurityDoc(app))
     for module in (
         auth, me, users, programmes, cohorts, sessions, agenda, enrolments, invites, calendar,
-        attendance, outcomes, measures, alerts, notes, runner, clinic, notifications, audit,
-        content, push, privacy, sms, trends,
+        attendance, outcomes, measures, alerts, notes, inventory, runner, clinic, notifications,
+        audit, content, push, privacy, sms, trends,
     ):  # fmt: skip
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.bp)

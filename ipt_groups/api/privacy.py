@@ -123,6 +123,35 @@ class ExportReadingSchema(ma.Schema):
     last_opened_at = Maybe(When)
 
 
+class ExportInventoryPersonSchema(ma.Schema):
+    id = F.Integer()
+    name = F.String()
+    relationship = F.String(attribute="relation")
+    closeness = F.String()
+    good = F.String()
+    difficult = F.String()
+    recent_change = F.String()
+    concerns = Maybe(F.String)
+
+
+class ExportInventoryChangeSchema(ma.Schema):
+    id = F.Integer()
+    name = F.String()
+
+
+class ExportInventoryChangesSchema(ma.Schema):
+    added = F.List(F.Nested(ExportInventoryChangeSchema))
+    removed = F.List(F.Nested(ExportInventoryChangeSchema))
+    edited = F.List(F.Nested(ExportInventoryChangeSchema))
+
+
+class ExportInventorySchema(ma.Schema):
+    version = F.Integer()
+    created_at = When()
+    changes = F.Nested(ExportInventoryChangesSchema)
+    people = F.List(F.Nested(ExportInventoryPersonSchema))
+
+
 class ExportEnrolmentSchema(ma.Schema):
     id = F.Integer()
     cohort = F.Nested(ExportCohortSchema)
@@ -154,6 +183,10 @@ class ExportEnrolmentSchema(ma.Schema):
     alerts = F.List(F.Nested(ExportAlertSchema))
     follow_ups = F.List(F.Nested(ExportFollowUpSchema))
     readings = F.List(F.Nested(ExportReadingSchema))
+    inventory = F.List(
+        F.Nested(ExportInventorySchema),
+        metadata={"description": "Interpersonal inventory, every version, oldest first"},
+    )
 
 
 class ExportPreferencesSchema(ma.Schema):

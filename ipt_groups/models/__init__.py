@@ -34,6 +34,12 @@ from ipt_groups.models.enrolment import (
     Invite,
     MemberMeeting,
 )
+from ipt_groups.models.inventory import (
+    Closeness,
+    InventoryPerson,
+    InventoryVersion,
+    Relationship,
+)
 from ipt_groups.models.measures import Assessment, AssessmentSource, LocalInstrument
 from ipt_groups.models.notes import MemberTask, SessionNote, TaskReview
 from ipt_groups.models.notification import (
@@ -76,6 +82,7 @@ __all__ = [
     "ClinicSetting",
     "ClockHeartbeat",
     "ClosedDate",
+    "Closeness",
     "Cohort",
     "CohortOutcomeCache",
     "CohortStaff",
@@ -90,6 +97,8 @@ __all__ = [
     "FollowUp",
     "GroupSession",
     "IdempotencyKey",
+    "InventoryPerson",
+    "InventoryVersion",
     "Invite",
     "Leg",
     "LocalInstrument",
@@ -102,6 +111,7 @@ __all__ = [
     "Programme",
     "PushSubscription",
     "RateCounter",
+    "Relationship",
     "ReleaseSource",
     "RiskAlert",
     "Role",

@@ -13,7 +13,8 @@ leaves out staff's words on risk alerts (the admin's copy has them).
 - removed: login sessions (logged out at once), push devices, notification
   preferences, calendar feeds, invites, every notification row to them (with
   delivery attempts), their replay keys, notes about them, their tasks, "can't
-  come" messages, which readings they opened;
+  come" messages, which readings they opened, every version of their
+  interpersonal inventory (the people in their life);
 - blanked: name, email and PIN hash (the username becomes ``erased-<id>``,
   language and time zone the defaults); staff's stored replies naming them; the
   enrolment's name, contacts, problem areas, screening answers, goal and
@@ -79,7 +80,7 @@ from ipt_groups.models import (
     SessionNote,
     User,
 )
-from ipt_groups.services import audit, content, devices, reminders
+from ipt_groups.services import audit, content, devices, inventory, reminders
 from ipt_groups.services.audit import Actor
 
 ERASED_NAME = "Erased member"
@@ -206,6 +207,7 @@ def _enrolment(member: Enrolment, language: str, full: bool) -> Row:
             for f in _rows(FollowUp, member.id, FollowUp.created_at, FollowUp.id)
         ],
         "readings": _readings(member, language),
+        "inventory": inventory.export_rows(member.id),
     }
 
 
@@ -447,6 +449,8 @@ def _erase_records(members: list[Enrolment], now: datetime) -> dict[str, int]:
         "tasks": _delete(MemberTask, in_ids(MemberTask)),
         "apologies": _delete(Apology, in_ids(Apology)),
         "readings_opened": _delete(ContentRead, in_ids(ContentRead)),
+        # Every version and the people in it: names and free text go, nothing stays.
+        "inventory_versions": inventory.erase(m.id for m in members),
     }
     _blank(Assessment, {"answers": {}, "risk_items": [], "client_key": None}, in_ids(Assessment))
     _blank(RiskAlert, {"concern": None, "action_note": None}, in_ids(RiskAlert))

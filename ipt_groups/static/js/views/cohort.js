@@ -7,6 +7,7 @@ import { button, errorText, field, h, loading, notice, showFieldErrors, staleNot
 import {
   PROBLEM_AREAS, sessionLabel, sessionWhen, slotText, statusBadge,
 } from './cohorts.js';
+import { inventoryPanel } from './inventory.js';
 
 const TABS = ['members', 'calendar', 'invites', 'waitlist', 'texts'];
 const TRANSITION_KIND = { active: 'primary', completed: 'secondary', cancelled: 'danger' };
@@ -231,7 +232,8 @@ async function membersPanel(cohort, ctx) {
                   put(status, notice(errorText(error), 'error'));
                 }
               }, { kind: 'secondary small', 'aria-label': t('staff.members.reactivate_name', { name: m.display_name }) }) : null)),
-          slot);
+          slot,
+          inventoryPanel(m, { canEdit: cohort.can_manage }));
         return li;
       })));
   }

@@ -7,6 +7,7 @@ import * as fmt from '../core/fmt.js';
 import { language, t, use } from '../core/i18n.js';
 import { riskAnswered, score } from '../core/measures.js';
 import { button, errorText, field, h, notice, staleNote } from '../core/ui.js';
+import { runnerInventories } from './inventory.js';
 import { runnerTrends } from './runner-trend.js';
 
 const MARKS = ['present', 'late', 'excused', 'absent'];
@@ -31,6 +32,7 @@ export default async function runner({ params, app }) {
   const data = await api.get(path, { offline: true });
   const instruments = await api.get('/api/instruments', { offline: true }).catch(() => []);
   const byKey = Object.fromEntries(instruments.map((i) => [i.key, i]));
+  const inventoryOf = await runnerInventories(id); // the people in each member's life
   const save = () => api.remember(path, stripStale(data)).catch(() => {});
   const session = data.session;
   const zone = session.time_zone;
@@ -246,6 +248,7 @@ export default async function runner({ params, app }) {
       due.length ? h('details', { class: 'stack' }, h('summary', {}, t('runner.due', { list: due.map((i) => i.name).join(', ') })),
         due.map((i) => measureForm(member, i))) : null,
       h('details', {}, h('summary', {}, t('runner.task_and_note')), taskBox(member), noteBox(member)),
+      inventoryOf(member),
     ];
   }
   function redrawMember(member) {
