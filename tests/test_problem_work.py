@@ -5,6 +5,7 @@ the record's API, validation, access, audit, export and erasure."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -12,7 +13,7 @@ from sqlalchemy import select
 
 from ipt_groups import clock
 from ipt_groups.extensions import db
-from ipt_groups.models import AuditEvent, ProblemWork
+from ipt_groups.models import AuditEvent, ProblemWork, User
 from ipt_groups.protocol.problem_areas import (
     AREA_LABELS,
     LANGUAGES,
@@ -22,9 +23,13 @@ from ipt_groups.protocol.problem_areas import (
     Technique,
     next_step,
 )
+from ipt_groups.services import demo
 from ipt_groups.services.enrolment import PROBLEM_AREAS
+from tests import browser
+from tests.browser import TABLET, chromium_context
 from tests.conftest import PASSWORD, ApiClient, create_user
 from tests.factories import create_cohort, enrol
+from tests.test_pwa import log_in, running_session_id, seeded  # noqa: F401 (a fixture)
 
 SESSION_1 = timedelta(days=8, hours=8)  # from the frozen Monday 09:00 to Tuesday 17:00
 WEEK = timedelta(days=7)
@@ -361,3 +366,70 @@ def test_the_work_is_in_the_members_export_and_erasure_deletes_it(
     with app.app_context():
         left = db.session.execute(select(ProblemWork.enrolment_id, ProblemWork.steps)).all()
         assert [tuple(r) for r in left] == [(ben, ["disputes.stage"])]
+
+
+# -- the runner, offline ----------------------------------------------------------------
+
+
+def test_work_entered_offline_in_the_runner_arrives_when_back_online(
+    app: Flask,
+    live: browser.LiveServer,
+    pw: Any,
+    seeded: demo.DemoResult,  # noqa: F811 (the fixture imported above)
+    tmp_path: Path,
+) -> None:
+    session_id = running_session_id(app)
+    with chromium_context(pw, tmp_path / "profile", TABLET) as context:
+        page = context.new_page()
+        log_in(page, live, "facilitator@example.org", demo.DEMO_PASSWORD)
+        browser.service_worker_ready(page)
+        page.goto(f"{live.url}/#/sessions/{session_id}")
+        page.wait_for_selector("[data-all-present]")
+        first = page.locator("[data-member]").first
+        enrolment_id = int(first.get_attribute("data-member") or 0)
+        work = first.locator("details[data-work]")
+        assert work.locator("summary").inner_text() == "Problem-area work"
+
+        context.set_offline(True)
+        work.locator("summary").click()
+        work.locator("[data-technique=role_play]").click()
+        work.locator("[data-technique=exploring_support]").click()
+        work.locator("[data-technique=exploring_support]").click()  # changed their mind
+        work.locator("[data-technique=communication_analysis]").click()
+        work.locator("[data-progress='3']").click()
+        work.locator("[data-save-work]").click()
+        work.get_by_text("Saved on this tablet").wait_for()
+        browser.wait_until(page, "document.getElementById('status').dataset.waiting === '1'")
+        assert "Work with" in page.evaluate("IptOutbox.outbox.list().then(l => l[0].label)")
+
+        # Opened again with no signal: the runner comes from the device, with the work in it.
+        page.reload()
+        page.wait_for_selector("[data-all-present]")
+        work = page.locator(f"[data-member='{enrolment_id}'] details[data-work]")
+        assert work.locator("summary").inner_text() == "Problem-area work · recorded"
+        work.locator("summary").click()
+        pressed = work.locator("[data-technique][aria-pressed=true]")
+        assert sorted(pressed.evaluate_all("bs => bs.map(b => b.dataset.technique)")) == [
+            "communication_analysis", "role_play",
+        ]  # fmt: skip
+        assert work.locator("[data-progress='3']").get_attribute("aria-checked") == "true"
+        with app.app_context():
+            assert db.session.scalars(select(ProblemWork)).all() == []
+
+        context.set_offline(False)
+        browser.wait_until(page, "document.getElementById('status').dataset.waiting === '0'")
+
+    with app.app_context():
+        (row,) = db.session.scalars(select(ProblemWork)).all()
+        assert (row.session_id, row.enrolment_id) == (session_id, enrolment_id)
+        assert (row.techniques, row.steps, row.progress) == (
+            ["role_play", "communication_analysis"], [], 3
+        )  # fmt: skip
+        facilitator = db.session.scalar(
+            select(User.id).where(User.email == "facilitator@example.org")
+        )
+        assert row.recorded_by_id == facilitator
+        created = db.session.scalars(
+            select(AuditEvent.subject_id).where(AuditEvent.action == "problem_work.create")
+        ).all()
+        assert created == [enrolment_id]

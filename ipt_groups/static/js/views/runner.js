@@ -7,6 +7,7 @@ import * as fmt from '../core/fmt.js';
 import { language, t, use } from '../core/i18n.js';
 import { riskAnswered, score } from '../core/measures.js';
 import { button, errorText, field, h, notice, staleNote } from '../core/ui.js';
+import { workBox } from './runner-work.js';
 
 const MARKS = ['present', 'late', 'excused', 'absent'];
 
@@ -24,7 +25,7 @@ function bandName(label) {
 }
 
 export default async function runner({ params, app }) {
-  await use('runner');
+  await use('runner', 'work');
   const id = Number(params.id);
   const path = `/api/sessions/${id}/runner`;
   const data = await api.get(path, { offline: true });
@@ -243,6 +244,7 @@ export default async function runner({ params, app }) {
       due.length ? h('details', { class: 'stack' }, h('summary', {}, t('runner.due', { list: due.map((i) => i.name).join(', ') })),
         due.map((i) => measureForm(member, i))) : null,
       h('details', {}, h('summary', {}, t('runner.task_and_note')), taskBox(member), noteBox(member)),
+      workBox({ sessionId: id, member, techniques: data.techniques || [], save }),
     ];
   }
   function redrawMember(member) {
