@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from ipt_groups import clock
 from ipt_groups.extensions import db
-from ipt_groups.models import AuditEvent, ProblemWork, User
+from ipt_groups.models import AuditEvent, GroupSession, ProblemWork, User
 from ipt_groups.protocol.problem_areas import (
     AREA_LABELS,
     LANGUAGES,
@@ -26,7 +26,7 @@ from ipt_groups.protocol.problem_areas import (
 from ipt_groups.services import demo
 from ipt_groups.services.enrolment import PROBLEM_AREAS
 from tests import browser
-from tests.browser import TABLET, chromium_context
+from tests.browser import TABLET, chromium_context, screenshot
 from tests.conftest import PASSWORD, ApiClient, create_user
 from tests.factories import create_cohort, enrol
 from tests.test_pwa import log_in, running_session_id, seeded  # noqa: F401 (a fixture)
@@ -379,6 +379,11 @@ def test_work_entered_offline_in_the_runner_arrives_when_back_online(
     tmp_path: Path,
 ) -> None:
     session_id = running_session_id(app)
+    with app.app_context():
+        # The demo's session in progress is its first (initial phase): played
+        # here as a middle-phase one, so the runner suggests each member's steps.
+        db.session.get(GroupSession, session_id).phase = "middle"
+        db.session.commit()
     with chromium_context(pw, tmp_path / "profile", TABLET) as context:
         page = context.new_page()
         log_in(page, live, "facilitator@example.org", demo.DEMO_PASSWORD)
@@ -386,12 +391,17 @@ def test_work_entered_offline_in_the_runner_arrives_when_back_online(
         page.goto(f"{live.url}/#/sessions/{session_id}")
         page.wait_for_selector("[data-all-present]")
         first = page.locator("[data-member]").first
+        assert first.locator("h3").inner_text() == "Ana Demo"  # grief
         enrolment_id = int(first.get_attribute("data-member") or 0)
         work = first.locator("details[data-work]")
         assert work.locator("summary").inner_text() == "Problem-area work"
 
         context.set_offline(True)
         work.locator("summary").click()
+        grief = work.locator("[data-area=grief]")
+        assert "Next: The story of the death" in grief.inner_text()
+        assert grief.locator("[data-suggested=true]").get_attribute("data-step") == "grief.story"
+        grief.locator("[data-step='grief.story']").click()
         work.locator("[data-technique=role_play]").click()
         work.locator("[data-technique=exploring_support]").click()
         work.locator("[data-technique=exploring_support]").click()  # changed their mind
@@ -399,6 +409,7 @@ def test_work_entered_offline_in_the_runner_arrives_when_back_online(
         work.locator("[data-progress='3']").click()
         work.locator("[data-save-work]").click()
         work.get_by_text("Saved on this tablet").wait_for()
+        screenshot(page, "tablet-runner-work-offline")
         browser.wait_until(page, "document.getElementById('status').dataset.waiting === '1'")
         assert "Work with" in page.evaluate("IptOutbox.outbox.list().then(l => l[0].label)")
 
@@ -413,6 +424,7 @@ def test_work_entered_offline_in_the_runner_arrives_when_back_online(
             "communication_analysis", "role_play",
         ]  # fmt: skip
         assert work.locator("[data-progress='3']").get_attribute("aria-checked") == "true"
+        assert work.locator("[data-step='grief.story']").get_attribute("aria-pressed") == "true"
         with app.app_context():
             assert db.session.scalars(select(ProblemWork)).all() == []
 
@@ -423,7 +435,7 @@ def test_work_entered_offline_in_the_runner_arrives_when_back_online(
         (row,) = db.session.scalars(select(ProblemWork)).all()
         assert (row.session_id, row.enrolment_id) == (session_id, enrolment_id)
         assert (row.techniques, row.steps, row.progress) == (
-            ["role_play", "communication_analysis"], [], 3
+            ["role_play", "communication_analysis"], ["grief.story"], 3
         )  # fmt: skip
         facilitator = db.session.scalar(
             select(User.id).where(User.email == "facilitator@example.org")

@@ -152,7 +152,9 @@ class SessionRunner(MethodView):
     @blp.response(200, RunnerSchema)
     def get(self, session_id: int) -> Any:
         """Agenda, register, each member's problem areas, goal, last score, task to
-        review and measures due, the group note, open alerts and the crisis text."""
+        review and measures due, the problem-area work recorded here and (in a
+        middle-phase session) the steps suggested next for each member in the
+        reader's language, the group note, open alerts and the crisis text."""
         session = access.get_session(current_user, session_id)
         view = runner.build(current_actor(), current_user, session)
         audit.commit_reads()
