@@ -29,6 +29,7 @@ from tests import browser
 from tests.browser import TABLET, chromium_context, screenshot
 from tests.conftest import PASSWORD, ApiClient, create_user
 from tests.factories import create_cohort, enrol
+from tests.querycount import count_queries
 from tests.test_pwa import log_in, running_session_id, seeded  # noqa: F401 (a fixture)
 
 SESSION_1 = timedelta(days=8, hours=8)  # from the frozen Monday 09:00 to Tuesday 17:00
@@ -325,6 +326,41 @@ def test_who_may_read_and_write_the_work(
     with app.app_context():
         (row,) = db.session.scalars(select(ProblemWork)).all()
         assert (row.progress, row.recorded_by_id) == (3, users["facilitator"])
+
+
+def test_the_middle_phase_runner_and_the_work_list_cost_the_same_queries_for_any_group(
+    app: Flask, as_role: Any, users: dict[str, int], frozen: datetime
+) -> None:
+    """Suggestions read the earlier sessions' work in one query, whatever the
+    group's size or history."""
+
+    def queries(members: int) -> tuple[int, int]:
+        fac = as_role("facilitator")
+        cohort = create_cohort(fac, supervisor_ids=[users["supervisor"]])
+        ids = [
+            enrol(fac, cohort["id"], f"Member {n}", problem_areas=["grief", "loneliness"])[
+                "enrolment"
+            ]["id"]
+            for n in range(members)
+        ]
+        s2, s3 = [s["id"] for s in fac.get(f"/api/cohorts/{cohort['id']}/sessions").json][1:3]
+        with clock.freeze(clock.utcnow() + SESSION_1 + WEEK):
+            fac = as_role("facilitator")
+            for eid in ids:
+                assert put_work(fac, s2, eid, steps=["grief.story"]).status_code == 200
+        with clock.freeze(clock.utcnow() + SESSION_1 + 2 * WEEK):
+            fac = as_role("facilitator")
+            with app.app_context():
+                engine = db.engine
+            with count_queries(engine) as runner:
+                view = fac.get(f"/api/sessions/{s3}/runner").json
+            with count_queries(engine) as listed:
+                work = fac.get(f"/api/sessions/{s3}/work").json
+        nexts = {m["suggested_steps"][0]["next_step"] for m in view["members"]}
+        assert nexts == {"grief.feelings"} and len(work["members"]) == members
+        return runner.count, listed.count
+
+    assert queries(2) == queries(6)
 
 
 # -- the member's data: export and erasure --------------------------------------------
