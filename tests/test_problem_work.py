@@ -430,7 +430,8 @@ def test_work_entered_offline_in_the_runner_arrives_when_back_online(
         assert first.locator("h3").inner_text() == "Ana Demo"  # grief
         enrolment_id = int(first.get_attribute("data-member") or 0)
         work = first.locator("details[data-work]")
-        assert work.locator("summary").inner_text() == "Problem-area work"
+        summary = work.locator("summary").inner_text()
+        assert summary == "Problem-area work · Next: The story of the death"
 
         context.set_offline(True)
         work.locator("summary").click()

@@ -79,7 +79,11 @@ export function workBox({ sessionId, member, techniques, save }) {
     }
   }
 
-  const summary = h('summary', {}, member.work ? `${t('work.title')} · ${t('work.recorded')}` : t('work.title'));
+  // Closed, the line still says what to do next, so the facilitator sees it at a glance.
+  const nextTitles = (member.suggested_steps || [])
+    .map((area) => area.steps.find((s) => s.key === area.next_step)).filter(Boolean).map((s) => s.title);
+  const closed = nextTitles.length ? `${t('work.title')} · ${t('work.next', { step: nextTitles.join(', ') })}` : t('work.title');
+  const summary = h('summary', {}, member.work ? `${t('work.title')} · ${t('work.recorded')}` : closed);
   draw();
   return h('details', { class: 'work', dataset: { work: member.enrolment_id } }, summary, body);
 }
