@@ -191,6 +191,12 @@ def test_middle_sessions_suggest_each_members_next_steps_in_their_language(
     rest = ["grief.feelings", "grief.new_connections"]
     assert put_work(fac, s3, ids["Ana"], steps=rest, progress=3).status_code == 200
 
+    # The member's record shows the work session by session: progress over time.
+    record = as_role("supervisor").get(f"/api/enrolments/{ids['Ana']}/record").json
+    assert [(w["session_id"], w["progress"]) for w in record["problem_work"]] == [
+        (s1, None), (s2, 1), (s3, 3),
+    ]  # fmt: skip
+
     # Every grief step done: the last one is suggested again, and it says so.
     clock.advance(WEEK)
     fac = as_role("facilitator")

@@ -145,11 +145,10 @@ def audit_read(actor: Actor, session: GroupSession, member_ids: Iterable[int]) -
 
 def member_rows(enrolment_id: int) -> list[tuple[ProblemWork, GroupSession]]:
     """A member's records with their sessions, oldest first (their export)."""
-    return list(
-        db.session.execute(
-            select(ProblemWork, GroupSession)
-            .join(GroupSession, GroupSession.id == ProblemWork.session_id)
-            .where(ProblemWork.enrolment_id == enrolment_id)
-            .order_by(GroupSession.starts_at, ProblemWork.id)
-        ).tuples()
+    rows = db.session.execute(
+        select(ProblemWork, GroupSession)
+        .join(GroupSession, GroupSession.id == ProblemWork.session_id)
+        .where(ProblemWork.enrolment_id == enrolment_id)
+        .order_by(GroupSession.starts_at, ProblemWork.id)
     )
+    return [(work, session) for work, session in rows]
