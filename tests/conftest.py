@@ -235,3 +235,28 @@ def fake_push(app: Flask, push_service: Any, monkeypatch: pytest.MonkeyPatch) ->
         app.config, "PUSH_ALLOWED_HOSTS", (*DEFAULT_PUSH_HOSTS, push_service.origin)
     )
     return push_service
+
+
+# -- browser tests (tests/browser.py) ------------------------------------------------
+# Session-wide and here, not in one test module: Playwright's sync API allows one
+# instance at a time, so every module with browser tests must share it.
+
+
+@pytest.fixture(scope="session")
+def live(app: Flask) -> Iterator[Any]:
+    from tests import browser
+
+    server = browser.LiveServer(app).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def pw() -> Iterator[Any]:
+    from tests import browser
+
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not Path(browser.CHROMIUM).exists():
+        pytest.fail(f"Chromium is missing at {browser.CHROMIUM}: `make test` installs it with apt")
+    with playwright_api.sync_playwright() as p:
+        yield p

@@ -381,6 +381,11 @@ BODIES: dict[str, Callable[[dict[str, Any], str], Body]] = {
     "PUT /api/sessions/{session_id}/tasks": lambda w, p: {
         "tasks": [{"enrolment_id": w["enrolment_id"], "text": "Take a walk"}]
     },
+    "PUT /api/sessions/{session_id}/work/{enrolment_id}": lambda w, p: {
+        "techniques": ["role_play", "problem_solving"],
+        "steps": ["life_changes.old_role"],
+        "progress": 2,
+    },
     "POST /api/tasks/{task_id}/review": lambda w, p: {
         "review": "done",
         "session_id": w["session_id"],

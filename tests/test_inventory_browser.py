@@ -4,7 +4,6 @@ demo data on the wall clock, Debian's Chromium via Playwright)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,19 +21,7 @@ from tests.conftest import ApiClient
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 
-@pytest.fixture(scope="module")
-def live(app: Flask) -> Iterator[browser.LiveServer]:
-    server = browser.LiveServer(app).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def pw() -> Iterator[Any]:
-    if not Path(browser.CHROMIUM).exists():
-        pytest.fail(f"Chromium is missing at {browser.CHROMIUM}: `make test` installs it with apt")
-    with playwright_api.sync_playwright() as p:
-        yield p
+# live and pw come from tests/conftest.py: one Playwright per test run.
 
 
 def log_in(page: Any, live: browser.LiveServer, name: str, password: str) -> None:

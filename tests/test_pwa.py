@@ -8,7 +8,6 @@ saved under test-artifacts/screenshots.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,19 +36,8 @@ from tests.browser import PHONE, TABLET, app_ready, chromium_context, screenshot
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 
-@pytest.fixture(scope="session")
-def live(app: Flask) -> Iterator[browser.LiveServer]:
-    server = browser.LiveServer(app).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def pw() -> Iterator[Any]:
-    if not Path(browser.CHROMIUM).exists():
-        pytest.fail(f"Chromium is missing at {browser.CHROMIUM}: `make test` installs it with apt")
-    with playwright_api.sync_playwright() as p:
-        yield p
+# ``live`` (the app on a local port) and ``pw`` (Playwright) are in conftest.py:
+# session-wide, so every browser test shares one server and one Playwright.
 
 
 @pytest.fixture

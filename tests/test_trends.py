@@ -49,7 +49,7 @@ from tests.test_outcomes import answers_for
 
 # The browser tests' fixtures (a live server, Playwright, the demo data), shared
 # with tests/test_pwa.py rather than started a second time.
-live, pw, seeded, log_in = test_pwa.live, test_pwa.pw, test_pwa.seeded, test_pwa.log_in
+seeded, log_in = test_pwa.seeded, test_pwa.log_in  # live and pw: tests/conftest.py
 
 AFTER_S4 = datetime(2026, 3, 31, 18, 0, tzinfo=UTC)
 LOOSE_AT = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)  # after s2 (17 March), before s3

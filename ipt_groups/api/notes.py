@@ -13,6 +13,7 @@ from ipt_groups.api.alerts import AlertSchema, Presenter
 from ipt_groups.api.common import ID, conflict
 from ipt_groups.api.measures import AssessmentSchema
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
+from ipt_groups.api.problem_work import WorkSchema
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES, MemberTask, Role, TaskReview
@@ -91,6 +92,9 @@ class MemberRecordSchema(ma.Schema):
     notes = ma.fields.List(ma.fields.Nested(NoteSchema))
     tasks = ma.fields.List(ma.fields.Nested(TaskSchema))
     alerts = ma.fields.List(ma.fields.Nested(AlertSchema))
+    problem_work = ma.fields.List(
+        ma.fields.Nested(WorkSchema), metadata={"description": "Oldest first, one per session"}
+    )
 
 
 @blp.route(f"/sessions/<{ID}:session_id>/notes")
@@ -187,4 +191,5 @@ class MemberRecord(MethodView):
             "notes": record.notes,
             "tasks": record.tasks,
             "alerts": [presenter(a) for a in record.alerts],
+            "problem_work": record.problem_work,
         }

@@ -96,6 +96,14 @@ class ExportTaskSchema(ma.Schema):
     reviewed_at = Maybe(When)
 
 
+class ExportProblemWorkSchema(ma.Schema):
+    session = F.Nested(ExportSessionSchema)
+    techniques = F.List(F.String())
+    steps = F.List(F.String(), metadata={"description": "Problem-area steps worked on"})
+    progress = Maybe(F.Integer, metadata={"description": "0-4, progress on the goal"})
+    recorded_at = When()
+
+
 class ExportAlertSchema(ma.Schema):
     id = F.Integer()
     source = F.String()
@@ -180,6 +188,9 @@ class ExportEnrolmentSchema(ma.Schema):
     )
     notes = F.List(F.Nested(ExportNoteSchema), metadata={"description": "Notes about this member"})
     tasks = F.List(F.Nested(ExportTaskSchema))
+    problem_work = F.List(
+        F.Nested(ExportProblemWorkSchema), metadata={"description": "Work with them in sessions"}
+    )
     alerts = F.List(F.Nested(ExportAlertSchema))
     follow_ups = F.List(F.Nested(ExportFollowUpSchema))
     readings = F.List(F.Nested(ExportReadingSchema))

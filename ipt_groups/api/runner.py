@@ -14,6 +14,13 @@ from ipt_groups.api.attendance import FollowUpSchema, present_register
 from ipt_groups.api.common import ID
 from ipt_groups.api.notes import NoteSchema, TaskSchema
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
+from ipt_groups.api.problem_work import (
+    AreaGuideSchema,
+    TechniqueSchema,
+    WorkSchema,
+    present_guides,
+    techniques,
+)
 from ipt_groups.api.sessions import MeetingSchema, SessionSchema, present_meeting, present_session
 from ipt_groups.models import STAFF_ROLES
 from ipt_groups.security import current_actor, roles_required
@@ -52,6 +59,13 @@ class RunnerMemberSchema(ma.Schema):
     task_here = ma.fields.Nested(TaskSchema, allow_none=True)
     note_written = ma.fields.Boolean()
     open_alerts = ma.fields.Integer()
+    work = ma.fields.Nested(
+        WorkSchema, allow_none=True, metadata={"description": "Problem-area work recorded here"}
+    )
+    suggested_steps = ma.fields.List(
+        ma.fields.Nested(AreaGuideSchema),
+        metadata={"description": "Middle phase: per problem area, the steps and the one next"},
+    )
 
 
 class RunnerSchema(ma.Schema):
@@ -68,6 +82,9 @@ class RunnerSchema(ma.Schema):
     follow_ups = ma.fields.List(ma.fields.Nested(FollowUpSchema))
     crisis_text = ma.fields.String(
         metadata={"description": "The clinic's crisis instructions, always at hand"}
+    )
+    techniques = ma.fields.List(
+        ma.fields.Nested(TechniqueSchema), metadata={"description": "For recording the work"}
     )
 
 
@@ -92,7 +109,7 @@ class MeetingGuideSchema(ma.Schema):
     crisis_text = ma.fields.String()
 
 
-def present(view: runner.Runner) -> dict[str, Any]:
+def present(view: runner.Runner, language: str) -> dict[str, Any]:
     register = present_register(view.register)
     presenter = Presenter()
     return {
@@ -116,6 +133,8 @@ def present(view: runner.Runner) -> dict[str, Any]:
                 "task_here": line.task_here,
                 "note_written": line.note_written,
                 "open_alerts": line.open_alerts,
+                "work": line.work,
+                "suggested_steps": present_guides(line.guides, language),
             }
             for line in view.members
         ],
@@ -123,6 +142,7 @@ def present(view: runner.Runner) -> dict[str, Any]:
         "open_alerts": [presenter(a) for a in view.open_alerts],
         "follow_ups": view.follow_ups,
         "crisis_text": view.crisis_text,
+        "techniques": techniques(language),
     }
 
 
@@ -132,11 +152,13 @@ class SessionRunner(MethodView):
     @blp.response(200, RunnerSchema)
     def get(self, session_id: int) -> Any:
         """Agenda, register, each member's problem areas, goal, last score, task to
-        review and measures due, the group note, open alerts and the crisis text."""
+        review and measures due, the problem-area work recorded here and (in a
+        middle-phase session) the steps suggested next for each member in the
+        reader's language, the group note, open alerts and the crisis text."""
         session = access.get_session(current_user, session_id)
         view = runner.build(current_actor(), current_user, session)
         audit.commit_reads()
-        return present(view)
+        return present(view, current_user.language)
 
 
 @blp.route(f"/meetings/<{ID}:meeting_id>/guide")

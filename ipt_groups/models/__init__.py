@@ -52,6 +52,7 @@ from ipt_groups.models.notification import (
     NotificationStatus,
 )
 from ipt_groups.models.outcomes import CohortOutcomeCache
+from ipt_groups.models.problem_work import ProblemWork
 from ipt_groups.models.programme import Programme
 from ipt_groups.models.push import DeliveryAttempt, NotificationPreference, PushSubscription
 from ipt_groups.models.risk import AlertAction, AlertSource, RiskAlert
@@ -108,6 +109,7 @@ __all__ = [
     "NotificationKind",
     "NotificationPreference",
     "NotificationStatus",
+    "ProblemWork",
     "Programme",
     "PushSubscription",
     "RateCounter",

@@ -24,11 +24,12 @@ from ipt_groups.models import (
     Enrolment,
     GroupSession,
     MemberTask,
+    ProblemWork,
     RiskAlert,
     SessionNote,
     User,
 )
-from ipt_groups.services import audit
+from ipt_groups.services import audit, problem_work
 from ipt_groups.services.attendance import require_open
 from ipt_groups.services.audit import Actor
 
@@ -147,6 +148,7 @@ class MemberRecord:
     notes: list[SessionNote]  # their own notes and the group notes of sessions they attended
     tasks: list[MemberTask]
     alerts: list[RiskAlert]
+    problem_work: list[ProblemWork]  # oldest first: progress on the goal over the sessions
 
 
 def member_record(actor: Actor, member: Enrolment) -> MemberRecord:
@@ -202,6 +204,7 @@ def member_record(actor: Actor, member: Enrolment) -> MemberRecord:
                 .order_by(RiskAlert.opened_at.desc())
             )
         ),
+        problem_work=[w for w, _ in problem_work.member_rows(member.id)],
     )
     audit.record(actor, "member_record.read", "enrolment", member.id, subject_id=member.id)
     return record

@@ -12,9 +12,10 @@ leaves out staff's words on risk alerts (the admin's copy has them).
 
 - removed: login sessions (logged out at once), push devices, notification
   preferences, calendar feeds, invites, every notification row to them (with
-  delivery attempts), their replay keys, notes about them, their tasks, "can't
-  come" messages, which readings they opened, every version of their
-  interpersonal inventory (the people in their life);
+  delivery attempts), their replay keys, notes about them, their tasks, the
+  problem-area work recorded with them, "can't come" messages, which readings
+  they opened, every version of their interpersonal inventory (the people in
+  their life);
 - blanked: name, email and PIN hash (the username becomes ``erased-<id>``,
   language and time zone the defaults); staff's stored replies naming them; the
   enrolment's name, contacts, problem areas, screening answers, goal and
@@ -74,6 +75,7 @@ from ipt_groups.models import (
     MemberTask,
     Notification,
     NotificationPreference,
+    ProblemWork,
     PushSubscription,
     RiskAlert,
     Role,
@@ -197,6 +199,10 @@ def _enrolment(member: Enrolment, language: str, full: bool) -> Row:
         "tasks": [
             at(t, "text created_at review reviewed_at")
             for t in _rows(MemberTask, member.id, MemberTask.created_at, MemberTask.id)
+        ],
+        "problem_work": [
+            at(w, "techniques steps progress recorded_at")
+            for w in _rows(ProblemWork, member.id, ProblemWork.created_at, ProblemWork.id)
         ],
         "alerts": [
             _alert(al, full)
@@ -447,6 +453,7 @@ def _erase_records(members: list[Enrolment], now: datetime) -> dict[str, int]:
         "invites": _delete(Invite, in_ids(Invite)),
         "notes": _delete(SessionNote, in_ids(SessionNote)),
         "tasks": _delete(MemberTask, in_ids(MemberTask)),
+        "problem_work": _delete(ProblemWork, in_ids(ProblemWork)),
         "apologies": _delete(Apology, in_ids(Apology)),
         "readings_opened": _delete(ContentRead, in_ids(ContentRead)),
         # Every version and the people in it: names and free text go, nothing stays.

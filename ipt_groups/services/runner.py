@@ -16,12 +16,13 @@ from ipt_groups.models import (
     GroupSession,
     MemberMeeting,
     MemberTask,
+    ProblemWork,
     RiskAlert,
     SessionNote,
     User,
 )
 from ipt_groups.protocol.agendas import AgendaItem, AgendaKind, agenda_for
-from ipt_groups.services import attendance, audit, measures, settings
+from ipt_groups.services import attendance, audit, measures, problem_work, settings
 from ipt_groups.services.attendance import Register, Row
 from ipt_groups.services.audit import Actor
 
@@ -35,6 +36,8 @@ class MemberLine:
     task_here: MemberTask | None  # the task agreed at this session
     note_written: bool
     open_alerts: int
+    work: ProblemWork | None  # the problem-area work recorded at this session
+    guides: list[problem_work.AreaGuide]  # middle phase: the steps to suggest
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,8 @@ def build(actor: Actor, user: User, session: GroupSession) -> Runner:
             .order_by(RiskAlert.opened_at)
         )
     )
+    work = problem_work.for_session(session)
+    guides = problem_work.guidance(session, [r.enrolment for r in register.rows])
     open_by_member: dict[int, int] = {}
     for alert in alerts:
         open_by_member[alert.enrolment_id] = open_by_member.get(alert.enrolment_id, 0) + 1
@@ -100,6 +105,8 @@ def build(actor: Actor, user: User, session: GroupSession) -> Runner:
             task_here=here.get(row.enrolment.id),
             note_written=row.enrolment.id in notes,
             open_alerts=open_by_member.get(row.enrolment.id, 0),
+            work=work.get(row.enrolment.id),
+            guides=guides.get(row.enrolment.id, []),
         )
         for row in register.rows
     ]

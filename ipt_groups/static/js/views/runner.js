@@ -9,6 +9,7 @@ import { riskAnswered, score } from '../core/measures.js';
 import { button, errorText, field, h, notice, staleNote } from '../core/ui.js';
 import { runnerInventories } from './inventory.js';
 import { runnerTrends } from './runner-trend.js';
+import { workBox } from './runner-work.js';
 
 const MARKS = ['present', 'late', 'excused', 'absent'];
 
@@ -26,7 +27,7 @@ function bandName(label) {
 }
 
 export default async function runner({ params, app }) {
-  await use('runner');
+  await use('runner', 'work');
   const id = Number(params.id);
   const path = `/api/sessions/${id}/runner`;
   const data = await api.get(path, { offline: true });
@@ -249,6 +250,7 @@ export default async function runner({ params, app }) {
         due.map((i) => measureForm(member, i))) : null,
       h('details', {}, h('summary', {}, t('runner.task_and_note')), taskBox(member), noteBox(member)),
       inventoryOf(member),
+      workBox({ sessionId: id, member, techniques: data.techniques || [], save }),
     ];
   }
   function redrawMember(member) {
