@@ -27,6 +27,7 @@ from ipt_groups.api import (
     programmes,
     push,
     runner,
+    safety_plans,
     sessions,
     sms,
     spec_security,
@@ -39,7 +40,7 @@ def register_blueprints(app: Flask, api: Api) -> None:
     for module in (
         auth, me, users, programmes, cohorts, sessions, agenda, enrolments, invites, calendar,
         attendance, outcomes, measures, alerts, notes, runner, clinic, notifications, audit,
-        content, push, privacy, sms,
+        content, push, privacy, sms, safety_plans,
     ):  # fmt: skip
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.bp)

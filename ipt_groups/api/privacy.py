@@ -12,6 +12,7 @@ from marshmallow import validate
 
 from ipt_groups.api.common import ID, UserSchema
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
+from ipt_groups.api.safety_plans import SectionsSchema
 from ipt_groups.errors import ErrorSchema
 from ipt_groups.extensions import db
 from ipt_groups.models import Role
@@ -123,6 +124,12 @@ class ExportReadingSchema(ma.Schema):
     last_opened_at = Maybe(When)
 
 
+class ExportSafetyPlanSchema(ma.Schema):
+    version = F.Integer()
+    created_at = When()
+    sections = F.Nested(SectionsSchema)
+
+
 class ExportEnrolmentSchema(ma.Schema):
     id = F.Integer()
     cohort = F.Nested(ExportCohortSchema)
@@ -154,6 +161,9 @@ class ExportEnrolmentSchema(ma.Schema):
     alerts = F.List(F.Nested(ExportAlertSchema))
     follow_ups = F.List(F.Nested(ExportFollowUpSchema))
     readings = F.List(F.Nested(ExportReadingSchema))
+    safety_plans = F.List(
+        F.Nested(ExportSafetyPlanSchema), metadata={"description": "Every version, oldest first"}
+    )
 
 
 class ExportPreferencesSchema(ma.Schema):
