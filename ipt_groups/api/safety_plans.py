@@ -66,6 +66,7 @@ class SaveSchema(ma.Schema):
 
 class PlanSchema(ma.Schema):
     enrolment_id = ma.fields.Integer()
+    display_name = ma.fields.String(metadata={"description": "The member"})
     version = ma.fields.Integer(metadata={"description": "0: no plan saved yet (a draft)"})
     id = ma.fields.Integer(allow_none=True, metadata={"description": "The version's id"})
     sections = ma.fields.Nested(SectionsSchema)
@@ -120,6 +121,7 @@ def _plan(member: Enrolment, row: SafetyPlanVersion | None) -> dict[str, Any]:
     )
     return {
         "enrolment_id": member.id,
+        "display_name": member.display_name,
         "language": safety_plan.member_language(member),
         "can_edit": access.may_write_safety_plan(current_user, member.cohort),
         **shown,
