@@ -51,7 +51,7 @@ function sectionEditor(name, state) {
       }
       const long = name === 'professionals';
       const input = long
-        ? h('textarea', { name: `sections.${name}.${i}`, rows: '3', maxlength: LIMITS.professionals, oninput: (e) => { state[name][i] = e.target.value; } }, item)
+        ? h('textarea', { name: `sections.${name}.${i}`, rows: '5', maxlength: LIMITS.professionals, oninput: (e) => { state[name][i] = e.target.value; } }, item)
         : h('input', { name: `sections.${name}.${i}`, value: item, maxlength: 200, autocomplete: 'off', oninput: (e) => { state[name][i] = e.target.value; } });
       return h('div', { class: 'safety-line' }, field(t('safety.item', { number }), input), remove);
     }));
@@ -109,6 +109,7 @@ function alertBox(alert, plan) {
         message.replaceChildren(notice(errorText(error), 'error'));
       }
     }, { dataset: { ackWithPlan: '' } }) : null,
+    alert.status === 'open' && alert.can_acknowledge && !plan.version ? h('p', { class: 'hint' }, t('safety.ack_after_save')) : null,
     message);
 }
 
