@@ -21,6 +21,7 @@ from ipt_groups.extensions import db
 from ipt_groups.models import AuditEvent, Notification, RiskAlert, SafetyPlanVersion, User
 from tests.conftest import ApiClient, create_user
 from tests.factories import create_cohort, enrol
+from tests.querycount import count_queries
 
 PIN = "482915"
 SPANISH_CRISIS = "Si no está a salvo ahora, llame al 0800 000 000 (línea de crisis, 24 horas)."
@@ -335,3 +336,24 @@ def test_the_members_export_has_every_version_and_erasure_removes_them(
     assert fac.get(url(a, "/versions")).json == []
     refused = save(fac, a, 0, PLAN)
     assert refused.status_code == 409 and refused.json["error"]["code"] == "member_erased"
+
+
+def test_the_history_costs_the_same_queries_for_one_version_or_many(
+    app: Flask, group: dict[str, Any], as_role: Any
+) -> None:
+    """Authors' names come in one query, not one per version."""
+    a, writers = group["a"]["id"], [group["fac"], group["sup"], as_role("admin")]
+
+    def cost() -> tuple[int, int]:
+        with app.app_context(), count_queries(db.engine) as q:
+            got = group["fac"].get(url(a, "/versions"))
+        assert got.status_code == 200
+        return q.count, len(got.json)
+
+    assert save(writers[0], a, 0, PLAN).status_code == 200
+    one = cost()
+    for n in range(1, 6):
+        assert save(writers[n % 3], a, n, {"coping": [f"step {n}"]}).status_code == 200
+    many = cost()
+    assert (one[1], many[1]) == (1, 6)
+    assert one[0] == many[0]
