@@ -357,3 +357,40 @@ def test_the_history_costs_the_same_queries_for_one_version_or_many(
     many = cost()
     assert (one[1], many[1]) == (1, 6)
     assert one[0] == many[0]
+
+
+def test_the_readme_walkthrough_for_a_safety_plan(app: Flask, frozen: datetime) -> None:
+    """README "Walkthrough: a safety plan from a risk alert", on the demo data."""
+    from ipt_groups.services import demo
+
+    with app.app_context():
+        demo.seed_demo()
+        db.session.commit()
+    fac, sup = ApiClient(app.test_client()), ApiClient(app.test_client())
+    assert fac.login("facilitator@example.org", demo.DEMO_PASSWORD).status_code == 200
+    assert sup.login("supervisor@example.org", demo.DEMO_PASSWORD).status_code == 200
+    cohort = next(c for c in fac.get("/api/cohorts").json if "running" in c["name"])
+    s1 = fac.get(f"/api/cohorts/{cohort['id']}/sessions").json[0]
+    ana = fac.get(f"/api/sessions/{s1['id']}/runner").json["members"][0]["enrolment_id"]
+    alert = fac.post(f"/api/enrolments/{ana}/worried", json={"concern": "Quiet all session."})
+    draft = sup.get(url(ana)).json
+    assert (draft["version"], draft["sections"]["professionals"][0][:30]) == (
+        0,
+        "If you might act on thoughts o",
+    )
+    sections = {
+        "warning_signs": ["Not sleeping"],
+        "coping": ["Walk to the river"],
+        "people": [{"name": "Sam", "contact": "0700 111 222"}],
+        "professionals": ["Clinic nurse: 0700 333 444"],
+        "environment": ["Brother keeps the tablets"],
+    }
+    made = save(sup, ana, 0, sections).json
+    assert (made["version"], made["author_name"]) == (1, "Demo Supervisor")
+    assert save(sup, ana, 0, {"coping": ["x"]}).json["error"]["code"] == "stale_safety_plan"
+    alert_id = alert.json["alert"]["id"]
+    ack = sup.post(f"/api/alerts/{alert_id}/acknowledge", json={"action": "safety_plan"}).json
+    assert (ack["action"], ack["safety_plan_version_id"]) == ("safety_plan", made["id"])
+    ana_phone = ApiClient(app.test_client())
+    assert ana_phone.login(username="demo-ana", password=demo.DEMO_PIN).status_code == 200
+    assert ana_phone.get("/api/me/safety-plan").json["sections"] == sections | {"distractions": []}
