@@ -82,8 +82,22 @@ def test_a_supervisor_makes_a_plan_from_an_alert_and_acknowledges_with_it(
         screenshot(page, "tablet-safety-plan-edit")
         page.click("[data-save-plan]")
         page.wait_for_selector("[data-plan-version='1']")
+        # A colleague saves a version meanwhile: this save is refused, what was
+        # typed stays, and the newest version can be loaded.
+        colleague = staff(app, "facilitator@example.org").put(
+            f"/api/enrolments/{member}/safety-plan",
+            json={"base_version": 1, "sections": {"coping": ["Llamar a Lucía"]}},
+        )
+        assert colleague.status_code == 200, colleague.json
+        page.fill("input[name='sections.warning_signs.0']", "No como")
+        page.click("[data-save-plan]")
+        page.wait_for_selector("[data-load-newest]")
+        assert page.input_value("input[name='sections.warning_signs.0']") == "No como"
+        page.click("[data-load-newest]")
+        page.wait_for_selector("[data-plan-version='2']")
+        assert page.input_value("input[name='sections.coping.0']") == "Llamar a Lucía"
         page.click("[data-ack-with-plan]")
-        page.wait_for_selector("text=linked to version 1")
+        page.wait_for_selector("text=linked to version 2")
         # Back in the alerts, the closed alert says a plan is linked.
         page.goto(f"{live.url}/#/alerts?show=closed")
         page.wait_for_selector(f"[data-safety-plan-for='{alert_id}']")
@@ -91,14 +105,17 @@ def test_a_supervisor_makes_a_plan_from_an_alert_and_acknowledges_with_it(
         assert "Open the safety plan" in card and "Linked" in card
     assert violations == [], violations
     with app.app_context():
-        version = db.session.scalars(
-            select(SafetyPlanVersion).where(SafetyPlanVersion.enrolment_id == member)
-        ).one()
-        assert version.sections["warning_signs"] == ["No duermo"]
-        assert version.sections["people"] == [{"name": "Lucía", "contact": "0700 111 222"}]
-        assert version.sections["coping"] == []
+        first, newest = db.session.scalars(
+            select(SafetyPlanVersion)
+            .where(SafetyPlanVersion.enrolment_id == member)
+            .order_by(SafetyPlanVersion.version)
+        ).all()
+        assert first.sections["warning_signs"] == ["No duermo"]
+        assert first.sections["people"] == [{"name": "Lucía", "contact": "0700 111 222"}]
+        assert first.sections["coping"] == []
+        assert newest.sections["coping"] == ["Llamar a Lucía"]  # the refused save wrote nothing
         alert = db.session.get(RiskAlert, alert_id)
-        assert (alert.action, alert.safety_plan_version_id) == ("safety_plan", version.id)
+        assert (alert.action, alert.safety_plan_version_id) == ("safety_plan", newest.id)
 
 
 def test_the_member_reads_their_plan_in_their_language_offline_too(

@@ -4,11 +4,12 @@
 // risk alert (?alert=ID), acknowledging that alert with the version made.
 //
 // Saving needs the network: a plan is versioned against what the writer saw,
-// which a queued write could not honour, so offline the save says so instead.
+// which a queued write (sent later, perhaps after a colleague's save) could not
+// honour, so offline the save says so and what was typed stays on screen.
 import * as api from '../core/api.js';
 import * as fmt from '../core/fmt.js';
 import { t, use } from '../core/i18n.js';
-import { button, errorText, field, h, notice, showFieldErrors, stylesheet, unmatchedErrors } from '../core/ui.js';
+import { button, errorText, field, h, notice, showFieldErrors, staleNote, stylesheet, unmatchedErrors } from '../core/ui.js';
 import { planSections, SECTIONS } from './safety-plan.js';
 
 stylesheet('safety');
@@ -117,9 +118,11 @@ export default async function safetyPlanEdit({ params }) {
   await use('safety', 'alerts');
   const id = params.id;
   const alertId = new URLSearchParams(location.hash.split('?')[1] || '').get('alert');
+  // Kept on the tablet like the runner, so a plan opened once can be read in a
+  // room with no signal (saving it still needs the network).
   const [first, alert] = await Promise.all([
-    api.get(`/api/enrolments/${id}/safety-plan`),
-    alertId ? api.get(`/api/alerts/${alertId}`).catch(() => null) : null,
+    api.get(`/api/enrolments/${id}/safety-plan`, { offline: true }),
+    alertId ? api.get(`/api/alerts/${alertId}`, { offline: true }).catch(() => null) : null,
   ]);
   const root = h('div', { class: 'stack staff-page' });
   const render = (plan, flash = null) => {
@@ -128,6 +131,7 @@ export default async function safetyPlanEdit({ params }) {
       h('p', {}, t('safety.edit_intro')),
       h('p', { class: 'muted' }, t('safety.language', { language: t(`safety.lang.${plan.language}`) })),
       versionLine(plan),
+      staleNote(plan),
       flash,
     ];
     if (!plan.can_edit) {
@@ -148,6 +152,7 @@ export default async function safetyPlanEdit({ params }) {
       message.replaceChildren();
       try {
         const saved = await api.put(`/api/enrolments/${id}/safety-plan`, { base_version: plan.version, sections: cleaned(state) });
+        api.remember(`/api/enrolments/${id}/safety-plan`, saved).catch(() => {});
         render(saved, notice(t('safety.saved', { version: saved.version }), 'ok'));
       } catch (error) {
         submit.disabled = false;
