@@ -373,6 +373,13 @@ BODIES: dict[str, Callable[[dict[str, Any], str], Body]] = {
         "note": "Spoke to them.",
     },
     "POST /api/enrolments/{enrolment_id}/worried": lambda w, p: {"concern": "Seemed low."},
+    "PUT /api/enrolments/{enrolment_id}/safety-plan": lambda w, p: {
+        "base_version": 0,
+        "sections": {
+            "warning_signs": ["Not sleeping"],
+            "people": [{"name": "Sam", "contact": "0"}],
+        },
+    },
     "POST /api/sessions/{session_id}/notes": lambda w, p: {"body": "Went well."},
     "PUT /api/enrolments/{enrolment_id}/inventory": lambda w, p: {
         "base_version": 1,

@@ -29,6 +29,7 @@ from ipt_groups.api import (
     programmes,
     push,
     runner,
+    safety_plans,
     sessions,
     sms,
     spec_security,
@@ -41,8 +42,8 @@ def register_blueprints(app: Flask, api: Api) -> None:
     api.spec.plugins.append(spec_security.SecurityDoc(app))
     for module in (
         auth, me, users, programmes, cohorts, sessions, agenda, enrolments, invites, calendar,
-        attendance, outcomes, measures, alerts, notes, inventory, problem_work, runner, clinic,
-        notifications, audit, content, push, privacy, sms, trends,
+        attendance, outcomes, measures, alerts, notes, inventory, problem_work, safety_plans,
+        runner, clinic, notifications, audit, content, push, privacy, sms, trends,
     ):  # fmt: skip
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.bp)

@@ -17,7 +17,7 @@ from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES, AlertAction, AlertSource, RiskAlert, Role
 from ipt_groups.security import current_actor, roles_required
-from ipt_groups.services import access, audit, risk, settings
+from ipt_groups.services import access, audit, risk, safety_plan, settings
 
 blp = Blueprint("alerts", __name__, url_prefix="/api", description="Risk alerts")
 
@@ -50,6 +50,10 @@ class AlertSchema(ma.Schema):
     acknowledged_by_id = ma.fields.Integer(allow_none=True)
     action = ma.fields.String(allow_none=True)
     action_note = ma.fields.String(allow_none=True)
+    safety_plan_version_id = ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "Acknowledged with safety_plan: the plan version made"},
+    )
     can_acknowledge = ma.fields.Boolean()
 
 
@@ -63,6 +67,14 @@ class AcknowledgeSchema(ma.Schema):
         required=True, validate=validate.OneOf([a.value for a in AlertAction])
     )
     note = ma.fields.String(load_default=None, validate=validate.Length(max=4000))
+    safety_plan_version_id = ma.fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=1, max=2**31 - 1),
+        metadata={
+            "description": "With action safety_plan: the plan version made (default: the "
+            "member's newest version, if any)"
+        },
+    )
 
 
 class WorriedSchema(ma.Schema):
@@ -120,6 +132,7 @@ def present(alert: RiskAlert, hours: int, ack_cohorts: set[int] | None) -> dict[
         "acknowledged_by_id": alert.acknowledged_by_id,
         "action": alert.action,
         "action_note": alert.action_note,
+        "safety_plan_version_id": alert.safety_plan_version_id,
         "can_acknowledge": alert.is_open and may_ack,
     }
 
@@ -163,11 +176,18 @@ class AlertAcknowledge(MethodView):
     @blp.alt_response(409, **conflict("already_acknowledged"))
     def post(self, data: dict[str, Any], alert_id: int) -> Any:
         """Close the alert with the action taken: contacted, safety_plan, referred,
-        emergency_services or other (with a note)."""
+        emergency_services or other (with a note). With safety_plan, the
+        acknowledgement links to the member's plan version (given, or the newest)."""
         alert = risk.get_alert(current_user, alert_id)
         if data["action"] == AlertAction.OTHER and not (data["note"] or "").strip():
             raise ApiError(422, fields={"note": ["Say what was done."]})
-        risk.acknowledge(current_actor(), current_user, alert, data["action"], data["note"])
+        plan_id = safety_plan.link_for_acknowledgement(
+            alert, data["action"], data["safety_plan_version_id"]
+        )
+        risk.acknowledge(
+            current_actor(), current_user, alert, data["action"], data["note"],
+            safety_plan_version_id=plan_id,
+        )  # fmt: skip
         db.session.commit()
         return Presenter()(alert)
 

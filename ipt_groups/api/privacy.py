@@ -12,6 +12,7 @@ from marshmallow import validate
 
 from ipt_groups.api.common import ID, UserSchema
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
+from ipt_groups.api.safety_plans import SectionsSchema
 from ipt_groups.errors import ErrorSchema
 from ipt_groups.extensions import db
 from ipt_groups.models import Role
@@ -160,6 +161,12 @@ class ExportInventorySchema(ma.Schema):
     people = F.List(F.Nested(ExportInventoryPersonSchema))
 
 
+class ExportSafetyPlanSchema(ma.Schema):
+    version = F.Integer()
+    created_at = When()
+    sections = F.Nested(SectionsSchema)
+
+
 class ExportEnrolmentSchema(ma.Schema):
     id = F.Integer()
     cohort = F.Nested(ExportCohortSchema)
@@ -197,6 +204,9 @@ class ExportEnrolmentSchema(ma.Schema):
     inventory = F.List(
         F.Nested(ExportInventorySchema),
         metadata={"description": "Interpersonal inventory, every version, oldest first"},
+    )
+    safety_plans = F.List(
+        F.Nested(ExportSafetyPlanSchema), metadata={"description": "Every version, oldest first"}
     )
 
 

@@ -56,6 +56,7 @@ from ipt_groups.models.problem_work import ProblemWork
 from ipt_groups.models.programme import Programme
 from ipt_groups.models.push import DeliveryAttempt, NotificationPreference, PushSubscription
 from ipt_groups.models.risk import AlertAction, AlertSource, RiskAlert
+from ipt_groups.models.safety_plan import SAFETY_PLAN_SECTIONS, SafetyPlanVersion
 from ipt_groups.models.settings import ClinicSetting
 from ipt_groups.models.sms import SmsOptOut, SmsReply
 from ipt_groups.models.system import AuditEvent, ClockHeartbeat
@@ -66,6 +67,7 @@ __all__ = [
     "CURRENT_STATUSES",
     "FACILITATING",
     "FINAL_STATUSES",
+    "SAFETY_PLAN_SECTIONS",
     "STAFF_KINDS",
     "STAFF_ROLES",
     "AgendaEntry",
@@ -117,6 +119,7 @@ __all__ = [
     "ReleaseSource",
     "RiskAlert",
     "Role",
+    "SafetyPlanVersion",
     "SessionKind",
     "SessionNote",
     "SessionStatus",

@@ -60,6 +60,10 @@ class RiskAlert(db.Model):
     )
     action: Mapped[str | None] = mapped_column(String(20))
     action_note: Mapped[str | None] = mapped_column(Text())
+    # Acknowledged with "safety_plan": the plan version that was made or reviewed.
+    safety_plan_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("safety_plan_versions.id", ondelete="SET NULL")
+    )
 
     enrolment: Mapped[Enrolment] = relationship()
     assessment: Mapped[Assessment | None] = relationship()

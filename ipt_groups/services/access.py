@@ -87,6 +87,29 @@ def get_enrolment(user: User, enrolment_id: int, *, manage: bool = False) -> Enr
     return enrolment
 
 
+# Safety planning is clinical work a supervisor does too (often straight after a
+# risk alert), so unlike the rest of a cohort's records the plan is written by
+# the cohort's supervisors as well as its facilitators. Nobody else on staff,
+# and never the member: they read their own plan through /api/me.
+SAFETY_PLAN_WRITERS = (*FACILITATING, StaffRole.SUPERVISOR)
+
+
+def may_write_safety_plan(user: User, cohort: Cohort) -> bool:
+    return user.role == Role.ADMIN or (
+        user.role in (Role.FACILITATOR, Role.SUPERVISOR)
+        and user.id in cohort.staff_ids(*SAFETY_PLAN_WRITERS)
+    )
+
+
+def get_safety_plan_member(user: User, enrolment_id: int, *, write: bool = False) -> Enrolment:
+    """The member whose safety plan ``user`` reads (or, with ``write``, saves):
+    outsiders get 404 as for any record of the cohort."""
+    enrolment = get_enrolment(user, enrolment_id)
+    if write and not may_write_safety_plan(user, enrolment.cohort):
+        raise ApiError(403, "Only the cohort's facilitators, supervisors or an admin can do this.")
+    return enrolment
+
+
 def get_meeting(user: User, meeting_id: int, *, manage: bool = False) -> MemberMeeting:
     meeting = _found(MemberMeeting, meeting_id)
     get_enrolment(user, meeting.enrolment_id, manage=manage)

@@ -15,7 +15,7 @@ leaves out staff's words on risk alerts (the admin's copy has them).
   delivery attempts), their replay keys, notes about them, their tasks, the
   problem-area work recorded with them, "can't come" messages, which readings
   they opened, every version of their interpersonal inventory (the people in
-  their life);
+  their life) and of their safety plan (and alerts' links to it);
 - blanked: name, email and PIN hash (the username becomes ``erased-<id>``,
   language and time zone the defaults); staff's stored replies naming them; the
   enrolment's name, contacts, problem areas, screening answers, goal and
@@ -79,6 +79,7 @@ from ipt_groups.models import (
     PushSubscription,
     RiskAlert,
     Role,
+    SafetyPlanVersion,
     SessionNote,
     User,
 )
@@ -214,6 +215,12 @@ def _enrolment(member: Enrolment, language: str, full: bool) -> Row:
         ],
         "readings": _readings(member, language),
         "inventory": inventory.export_rows(member.id),
+        # Every version, as the member's plan read at the time (not who wrote it:
+        # staff's names are not the member's data).
+        "safety_plans": [
+            _pick(v, "version created_at sections")
+            for v in _rows(SafetyPlanVersion, member.id, SafetyPlanVersion.version)
+        ],
     }
 
 
@@ -460,7 +467,14 @@ def _erase_records(members: list[Enrolment], now: datetime) -> dict[str, int]:
         "inventory_versions": inventory.erase(m.id for m in members),
     }
     _blank(Assessment, {"answers": {}, "risk_items": [], "client_key": None}, in_ids(Assessment))
-    _blank(RiskAlert, {"concern": None, "action_note": None}, in_ids(RiskAlert))
+    # An alert keeps its action code ("safety_plan") but no longer points at the
+    # plan, whose versions go (unlinked first: SQLite may not enforce SET NULL).
+    _blank(
+        RiskAlert,
+        {"concern": None, "action_note": None, "safety_plan_version_id": None},
+        in_ids(RiskAlert),
+    )
+    removed["safety_plan_versions"] = _delete(SafetyPlanVersion, in_ids(SafetyPlanVersion))
     for member in members:
         _blank_enrolment(member, now)
     return removed

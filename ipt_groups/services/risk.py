@@ -143,7 +143,13 @@ def acknowledgeable_cohorts(user: User) -> set[int] | None:
 
 
 def acknowledge(
-    actor: Actor, user: User, alert: RiskAlert, action: str, note: str | None
+    actor: Actor,
+    user: User,
+    alert: RiskAlert,
+    action: str,
+    note: str | None,
+    *,
+    safety_plan_version_id: int | None = None,
 ) -> RiskAlert:
     allowed = acknowledgeable_cohorts(user)
     if allowed is not None and alert.cohort_id not in allowed:
@@ -154,7 +160,7 @@ def acknowledge(
         .where(RiskAlert.id == alert.id, RiskAlert.acknowledged_at.is_(None))
         .values(
             acknowledged_at=utcnow(), acknowledged_by_id=user.id, action=action,
-            action_note=note,
+            action_note=note, safety_plan_version_id=safety_plan_version_id,
         )
         .execution_options(synchronize_session=False)
     ).rowcount  # fmt: skip

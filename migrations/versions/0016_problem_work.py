@@ -1,7 +1,7 @@
 """Problem-area work per member per session: techniques, steps, progress 0-4.
 
 Revision ID: 0016_problem_work
-Revises: 0013_channels
+Revises: 0015_safety_plans
 Create Date: 2026-12-06 20:40:00
 
 """
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = "0016_problem_work"
-down_revision = "0014_inventory"
+down_revision = "0015_safety_plans"
 branch_labels = None
 depends_on = None
 

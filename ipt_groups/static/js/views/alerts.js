@@ -115,6 +115,16 @@ function acknowledgeForm(alert, onDone) {
   return form;
 }
 
+// The member's safety plan, from the alert: opened with ?alert= so the editor
+// can acknowledge this alert with the version made.
+function safetyPlanLink(alert) {
+  const linked = alert.safety_plan_version_id;
+  return h('p', { class: 'row' },
+    h('a', { class: 'btn secondary small', href: `#/members/${alert.enrolment_id}/safety-plan?alert=${alert.id}`, dataset: { safetyPlanFor: String(alert.id) } },
+      linked || alert.action === 'safety_plan' ? t('safety.alert_open') : t('safety.alert_make')),
+    linked ? h('span', { class: 'badge ok' }, t('safety.alert_linked')) : null);
+}
+
 function alertCard(alert, me) {
   const box = h('li', { class: 'alert-item', dataset: { id: String(alert.id) } });
   const draw = (a) => {
@@ -129,6 +139,7 @@ function alertCard(alert, me) {
         a.session_id ? h('p', {}, h('a', { href: `#/sessions/${a.session_id}` }, t('alerts.during_session'))) : null,
         escalation(a),
         outcome(a),
+        safetyPlanLink(a),
         canAck
           ? h('details', { class: 'alert-ack-box' },
             h('summary', {}, t('alerts.ack.title')),
@@ -200,7 +211,7 @@ async function crisisBox() {
 }
 
 export default async function alerts({ app }) {
-  await use('alerts');
+  await use('alerts', 'safety');
   const me = app.me;
   const filter = currentFilter();
   const query = filter === 'open' ? 'open' : 'all';

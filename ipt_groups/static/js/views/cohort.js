@@ -221,6 +221,7 @@ async function membersPanel(cohort, ctx) {
               h('span', { class: 'muted' }, m.username ? t('staff.members.username', { username: m.username }) : t('staff.members.no_account'),
                 m.username ? [' · ', m.has_logged_in ? t('staff.members.logged_in') : t('staff.members.not_logged_in')] : null)),
             h('div', { class: 'row' },
+              h('a', { class: 'btn secondary small', href: `#/members/${m.id}/safety-plan`, 'aria-label': t('safety.member_link_name', { name: m.display_name }) }, t('safety.member_link')),
               canWithdraw ? button(t('staff.members.withdraw'), () => {
                 put(slot, withdrawForm(m, (msg) => refresh(msg), () => put(slot)));
               }, { kind: 'secondary small', 'aria-label': t('staff.members.withdraw_name', { name: m.display_name }) }) : null,
@@ -415,7 +416,7 @@ function lifecycle(cohort, app) {
 }
 
 export default async function cohortView({ params, app }) {
-  await use('staff');
+  await use('staff', 'safety');
   stylesheet('staff');
   const id = encodeURIComponent(params.id);
   const [cohort, sessions] = await Promise.all([

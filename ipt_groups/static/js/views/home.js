@@ -95,12 +95,14 @@ async function reminders() {
 }
 
 export default async function home({ app }) {
-  await use('participant');
+  await use('participant', 'safety');
   const me = app.me;
-  const [schedule, checkIn, readings] = await Promise.all([
+  const [schedule, checkIn, readings, plan] = await Promise.all([
     api.get('/api/me/schedule', { offline: true }),
     api.get('/api/me/check-in', { offline: true }).catch(() => null),
     api.get('/api/me/readings', { offline: true }).catch(() => null),
+    // Fetched here too, so the plan is on the phone before the first time without signal.
+    api.get('/api/me/safety-plan', { offline: true }).catch(() => null),
   ]);
   const parts = [h('h1', {}, t('home.hello', { name: me.display_name }))];
   parts.push(staleNote(schedule));
@@ -134,6 +136,12 @@ export default async function home({ app }) {
   const nextCard = h('section', { class: 'card', 'aria-labelledby': 'next-h' }, h('h2', { id: 'next-h' }, t('home.next')), nextBody);
   parts.push(nextCard);
   parts.push(await reminders());
+  if (plan && plan.version) {
+    parts.push(h('section', { class: 'card', 'aria-labelledby': 'sp-h' },
+      h('h2', { id: 'sp-h' }, t('safety.my_title')),
+      h('p', {}, t('safety.home_intro')),
+      h('a', { href: '#/safety-plan', dataset: { openSafetyPlan: '' } }, t('safety.my_open'))));
+  }
   if (readings && readings.items) {
     const fresh = readings.items.filter((r) => r.new).length;
     parts.push(h('section', { class: 'card', 'aria-labelledby': 'rd-h' },
