@@ -74,13 +74,14 @@ def save(client: ApiClient, enrolment_id: int, base: int, sections: dict[str, An
 
 def audit_actions(app: Flask, subject_id: int, prefix: str = "safety_plan") -> list[tuple]:
     with app.app_context():
-        return list(
-            db.session.execute(
+        return [
+            tuple(row)
+            for row in db.session.execute(
                 select(AuditEvent.action, AuditEvent.actor_id, AuditEvent.target_type)
                 .where(AuditEvent.subject_id == subject_id, AuditEvent.action.startswith(prefix))
                 .order_by(AuditEvent.id)
-            ).tuples()
-        )
+            )
+        ]
 
 
 def test_a_first_plan_is_prefilled_with_the_clinics_crisis_text_in_the_members_language(
