@@ -17,6 +17,7 @@ from ipt_groups.api import (
     content,
     docs,
     enrolments,
+    fidelity,
     invites,
     me,
     measures,
@@ -39,7 +40,7 @@ def register_blueprints(app: Flask, api: Api) -> None:
     for module in (
         auth, me, users, programmes, cohorts, sessions, agenda, enrolments, invites, calendar,
         attendance, outcomes, measures, alerts, notes, runner, clinic, notifications, audit,
-        content, push, privacy, sms,
+        content, push, privacy, sms, fidelity,
     ):  # fmt: skip
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.bp)

@@ -34,6 +34,7 @@ from ipt_groups.models.enrolment import (
     Invite,
     MemberMeeting,
 )
+from ipt_groups.models.fidelity import FidelityAnswer, FidelityChecklist, SupervisionMeeting
 from ipt_groups.models.measures import Assessment, AssessmentSource, LocalInstrument
 from ipt_groups.models.notes import MemberTask, SessionNote, TaskReview
 from ipt_groups.models.notification import (
@@ -87,6 +88,8 @@ __all__ = [
     "DeliveryAttempt",
     "Enrolment",
     "EnrolmentStatus",
+    "FidelityAnswer",
+    "FidelityChecklist",
     "FollowUp",
     "GroupSession",
     "IdempotencyKey",
@@ -111,6 +114,7 @@ __all__ = [
     "SmsOptOut",
     "SmsReply",
     "StaffRole",
+    "SupervisionMeeting",
     "TaskReview",
     "User",
 ]
