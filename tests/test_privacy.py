@@ -411,6 +411,7 @@ def test_erasure_removes_personal_data_and_keeps_the_cohorts_figures(
         "notification_preferences": 1, "calendar_feeds": 1,
         "notifications": result["removed"]["notifications"], "replay_keys": 0, "invites": 1,
         "notes": 1, "tasks": 1, "apologies": 1, "readings_opened": 1, "stored_replies": 1,
+        "fidelity_answers": 0,
     }  # fmt: skip
     assert result["removed"]["login_sessions"] >= 4 and result["removed"]["notifications"] >= 1
 
@@ -649,7 +650,7 @@ def test_a_person_referred_at_screening_is_exported_and_erased_through_the_enrol
     # The facilitator's stored reply to the referral named them and held the screening.
     assert result["removed"] == {
         "stored_replies": 1, "invites": 0, "notes": 0, "tasks": 0, "apologies": 0,
-        "readings_opened": 0,
+        "readings_opened": 0, "fidelity_answers": 0,
     }  # fmt: skip
     replay = fac.post(f"/api/cohorts/{cohort['id']}/enrolments", json=body, headers=REFER_KEY)
     assert replay.status_code == 409

@@ -123,6 +123,13 @@ class ExportReadingSchema(ma.Schema):
     last_opened_at = Maybe(When)
 
 
+class ExportFidelitySchema(ma.Schema):
+    session_id = F.Integer()
+    key = F.String(metadata={"description": "The checklist question (protocol/fidelity.py)"})
+    answer = F.String(metadata={"description": "yes, partly or no"})
+    comment = F.String(metadata={"description": STAFF_WORDS})
+
+
 class ExportEnrolmentSchema(ma.Schema):
     id = F.Integer()
     cohort = F.Nested(ExportCohortSchema)
@@ -154,6 +161,10 @@ class ExportEnrolmentSchema(ma.Schema):
     alerts = F.List(F.Nested(ExportAlertSchema))
     follow_ups = F.List(F.Nested(ExportFollowUpSchema))
     readings = F.List(F.Nested(ExportReadingSchema))
+    fidelity = F.List(
+        F.Nested(ExportFidelitySchema),
+        metadata={"description": "Checklist answers about this member (staff's words)"},
+    )
 
 
 class ExportPreferencesSchema(ma.Schema):

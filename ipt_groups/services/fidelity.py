@@ -243,3 +243,43 @@ def audit_read(actor: Actor, session: GroupSession) -> None:
     members = [m.id for m in _came(session)]
     audit.record(actor, "fidelity.read", "group_session", session.id)
     audit.record_reads(actor, "fidelity.read", "group_session", session.id, members)
+
+
+# -- the member's own data (export and erasure) -------------------------------
+
+
+def _checklists_about(enrolment_ids: Sequence[int]) -> list[FidelityChecklist]:
+    cohorts = select(Enrolment.cohort_id).where(Enrolment.id.in_(list(enrolment_ids)))
+    return list(
+        db.session.scalars(
+            select(FidelityChecklist)
+            .where(FidelityChecklist.cohort_id.in_(cohorts))
+            .order_by(FidelityChecklist.session_id)
+        )
+    )
+
+
+def member_answers(member: Enrolment) -> list[dict[str, Any]]:
+    """The per-member questions about this member, for their export."""
+    rows = []
+    for record in _checklists_about([member.id]):
+        for a in record.answers:
+            if a.get("enrolment_id") == member.id:
+                rows.append(
+                    {"session_id": record.session_id, "key": a["key"], "answer": a["answer"],
+                     "comment": a.get("comment", "")}
+                )  # fmt: skip
+    return rows
+
+
+def forget_members(enrolment_ids: Sequence[int]) -> int:
+    """Erasure: drop the answers (and their comments) about these members. The
+    score stays as it was rated: it says how the session went, not who was there."""
+    wanted = set(enrolment_ids)
+    removed = 0
+    for record in _checklists_about(enrolment_ids):
+        kept = [a for a in record.answers if a.get("enrolment_id") not in wanted]
+        if len(kept) != len(record.answers):
+            removed += len(record.answers) - len(kept)
+            record.answers = kept  # a new list: the JSON column sees the change
+    return removed

@@ -79,7 +79,7 @@ from ipt_groups.models import (
     SessionNote,
     User,
 )
-from ipt_groups.services import audit, content, devices, reminders
+from ipt_groups.services import audit, content, devices, fidelity, reminders
 from ipt_groups.services.audit import Actor
 
 ERASED_NAME = "Erased member"
@@ -206,6 +206,7 @@ def _enrolment(member: Enrolment, language: str, full: bool) -> Row:
             for f in _rows(FollowUp, member.id, FollowUp.created_at, FollowUp.id)
         ],
         "readings": _readings(member, language),
+        "fidelity": fidelity.member_answers(member),
     }
 
 
@@ -447,6 +448,7 @@ def _erase_records(members: list[Enrolment], now: datetime) -> dict[str, int]:
         "tasks": _delete(MemberTask, in_ids(MemberTask)),
         "apologies": _delete(Apology, in_ids(Apology)),
         "readings_opened": _delete(ContentRead, in_ids(ContentRead)),
+        "fidelity_answers": fidelity.forget_members([m.id for m in members]),
     }
     _blank(Assessment, {"answers": {}, "risk_items": [], "client_key": None}, in_ids(Assessment))
     _blank(RiskAlert, {"concern": None, "action_note": None}, in_ids(RiskAlert))
