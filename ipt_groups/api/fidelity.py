@@ -79,6 +79,10 @@ class ChecklistSchema(ma.Schema):
     phase = ma.fields.String()
     editable = ma.fields.Boolean(metadata={"description": "False once a supervisor reviewed it"})
     items = ma.fields.List(ma.fields.Nested(FidelityLineSchema))
+    template = ma.fields.List(
+        ma.fields.Dict(),
+        metadata={"description": "The phase's items, {key, text, per_member, prefill}"},
+    )
     checklist = ma.fields.Nested(ChecklistRecordSchema, allow_none=True)
 
 
@@ -161,6 +165,7 @@ def _present(data: fidelity.Checklist) -> dict[str, Any]:
         "phase": data.phase,
         "editable": data.record is None or data.record.reviewed_at is None,
         "items": data.lines,
+        "template": data.template,
         "checklist": data.record,
     }
 

@@ -60,7 +60,9 @@ class Checklist:
     phase: str
     lines: list[Line]
     record: FidelityChecklist | None
-    prefilled: dict[str, str] = field(default_factory=dict)
+    # The phase's items before they are expanded per member: a tablet offline
+    # asks the per-member ones for whoever it has marked present since.
+    template: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _share(done: int, of: int) -> str | None:
@@ -155,7 +157,12 @@ def checklist(user: User, session: GroupSession) -> Checklist:
                 comment=answer.get("comment", ""),
             )
         )
-    return Checklist(session=session, phase=phase, lines=lines, record=record)
+    template = [
+        {"key": i.key, "text": i.text_for(user.language), "per_member": i.per_member,
+         "prefill": i.prefill.value if i.prefill else None}
+        for i in items_for(phase)
+    ]  # fmt: skip
+    return Checklist(session=session, phase=phase, lines=lines, record=record, template=template)
 
 
 def score(answers: Sequence[dict[str, Any]]) -> float:
