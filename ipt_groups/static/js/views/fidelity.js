@@ -79,6 +79,7 @@ export function fidelityStep(sessionId, runner) {
     await use('fidelity');
     summary.replaceChildren(t('fidelity.title'));
     data = await api.get(path, { offline: true });
+    details.dataset.loaded = '';  // kept on the device: it can be filled offline now
     const record = data.checklist;
     if (record && record.reviewed_at && !record.feedback_read_at) {
       summary.append(' ', h('span', { class: 'badge warn', 'data-unread-marker': '' }, t('fidelity.new')));

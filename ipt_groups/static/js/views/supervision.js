@@ -39,7 +39,7 @@ async function overview() {
       h('tbody', {}, rows))) : notice(t('supervision.none')));
 }
 
-async function cohortLog(cohortId) {
+async function cohortLog(cohortId, app) {
   const path = `/api/cohorts/${cohortId}/supervision`;
   const log = await api.get(path, { offline: true });
   const names = Object.fromEntries(log.facilitators.map((f) => [f.id, f.display_name]));
@@ -57,7 +57,7 @@ async function cohortLog(cohortId) {
         m.notes ? h('p', {}, m.notes) : null,
         m.actions ? h('p', {}, h('strong', {}, t('supervision.actions')), ' ', m.actions) : null)))
         : h('p', { class: 'muted' }, t('supervision.no_meetings')),
-      log.can_supervise ? meetingForm(cohortId, log) : null));
+      log.can_supervise ? meetingForm(cohortId, log, app) : null));
 }
 
 function sessionRow(s, log) {
@@ -116,7 +116,7 @@ function reviewForm(s) {
   return form;
 }
 
-function meetingForm(cohortId, log) {
+function meetingForm(cohortId, log, app) {
   const today = new Date().toISOString().slice(0, 10);
   const day = h('input', { type: 'date', name: 'held_on', value: today, max: today });
   const minutes = h('input', { type: 'number', name: 'duration_minutes', value: 60, min: 5, max: 600 });
@@ -137,7 +137,7 @@ function meetingForm(cohortId, log) {
       notes: notes.value.trim(), actions: actions.value.trim() };
     try {
       await api.post(`/api/cohorts/${cohortId}/supervision-meetings`, body);
-      message.replaceChildren(notice(t('supervision.meeting_saved'), 'ok'));
+      app.rerender();  // the log lists it at the top
     } catch (error) {
       message.replaceChildren(notice(errorText(error), 'error'));
     }
