@@ -130,6 +130,10 @@ def test_checklist_filled_offline_arrives_and_the_supervisor_reviews_it(
     with chromium_context(pw, tmp_path / "fac2", TABLET) as context:
         page = context.new_page()
         log_in(page, live, "facilitator@example.org")
+        page.goto(f"{live.url}/#/cohorts/{cohort_id}")
+        marker = page.locator("[data-unread-feedback]:not([hidden])")
+        marker.wait_for()
+        assert marker.inner_text() == "1 new"
         page.goto(f"{live.url}/#/sessions/{session_id}")
         page.wait_for_selector("[data-unread-marker]")
         page.locator("[data-fidelity-step] summary").click()

@@ -163,3 +163,18 @@ export function fidelityStep(sessionId, runner) {
 function label(line) {
   return line.display_name ? `${line.display_name}: ${line.text}` : line.text;
 }
+
+// "2 new" beside the cohort's supervision link: feedback its facilitators
+// have not opened yet. Filled in when the log answers; nothing if it cannot.
+export function unreadBadge(cohortId) {
+  const badge = h('span', { class: 'badge warn', hidden: true, 'data-unread-feedback': '' });
+  Promise.all([use('fidelity'), api.get(`/api/cohorts/${cohortId}/supervision`, { offline: true })])
+    .then(([, log]) => {
+      const count = log.sessions.filter((s) => s.unread).length;
+      if (count && !log.can_supervise) {
+        badge.textContent = t('fidelity.unread', { count });
+        badge.hidden = false;
+      }
+    }).catch(() => {});
+  return badge;
+}
