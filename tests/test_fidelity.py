@@ -404,3 +404,52 @@ def test_answers_about_a_member_are_in_their_export_and_go_with_their_erasure(
         assert [x["enrolment_id"] for x in record.answers if x["enrolment_id"]] == [a]
         assert "sister" not in str(record.answers)
         assert record.score == score  # how the session went, as it was rated
+
+
+def test_middle_and_ending_sessions_prefill_from_agenda_tasks_and_scores(
+    app: Flask, group: dict[str, Any], as_role: Any
+) -> None:
+    a, b, _ = group["members"]
+    s1, s2, s8 = (group["sessions"][n]["id"] for n in (0, 1, 7))
+    fac: ApiClient = as_role("facilitator")
+    mark(fac, s1, {a: "present", b: "present"})
+    task = fac.put(f"/api/sessions/{s1}/tasks", json={
+        "tasks": [{"enrolment_id": a, "text": "Call a friend"}]
+    }).json[0]  # fmt: skip
+
+    clock.advance(WEEK)
+    fac = as_role("facilitator")
+    mark(fac, s2, {a: "present", b: "present"})
+    url = f"/api/sessions/{s2}/fidelity"
+    before = {i["key"]: i["prefill"] for i in fac.get(url).json["items"]}
+    # No mood ratings recorded, the round not ticked, no review, no tasks yet.
+    assert (before["mood_round"], before["tasks_reviewed"], before["tasks_set"]) == (
+        "no", None, "no",
+    )  # fmt: skip
+    mood = fac.get(f"/api/sessions/{s2}/agenda").json["items"][0]
+    assert mood["kind"] == "check_in"
+    assert fac.post(f"/api/agenda-items/{mood['id']}/tick", json={"done": True}).status_code == 200
+    reviewed = fac.post(
+        f"/api/tasks/{task['id']}/review", json={"review": "done", "session_id": s2}
+    )
+    assert reviewed.status_code == 200
+    after = {i["key"]: i["prefill"] for i in fac.get(url).json["items"]}
+    assert (after["mood_round"], after["tasks_reviewed"]) == ("yes", "yes")
+
+    clock.advance(6 * WEEK)
+    fac = as_role("facilitator")
+    mark(fac, s8, {a: "present", b: "present"})
+    url = f"/api/sessions/{s8}/fidelity"
+    assert {i["key"]: i["prefill"] for i in fac.get(url).json["items"]}["rescored"] == "no"
+    phq9 = {f"phq9_{n}": 1 for n in range(1, 10)} | {"phq9_9": 0}
+    scored = fac.post(
+        f"/api/enrolments/{a}/assessments",
+        json={"instrument": "phq9", "session_id": s8, "answers": phq9},
+    )
+    assert scored.status_code == 201, scored.json
+    ending = fac.get(url).json
+    assert ending["phase"] == "termination"
+    assert {i["key"]: i["prefill"] for i in ending["items"]}["rescored"] == "partly"
+    assert [(i["key"], i["enrolment_id"]) for i in ending["items"] if i["enrolment_id"]] == [
+        ("gains_reviewed", a), ("gains_reviewed", b), ("relapse_plan", a), ("relapse_plan", b),
+    ]  # fmt: skip
