@@ -5,6 +5,12 @@ manual (2016) as summarised in shared/reference/group-ipt.md: the initial
 session sets the group up, the middle sessions follow the same round (mood,
 last week's task, mood linked to events with people, each member's problem
 area, a new task), and the ending re-scores, reviews and plans for relapse.
+Checked against published descriptions of the manual's 8-session format, e.g.
+the session table of the Ethiopian peer-delivered pilot (Pilot and Feasibility
+Studies, 2021, doi:10.1186/s40814-021-00889-x, table 2): middle sessions review
+each member's symptoms, link them to the past week's events, gather options and
+set homework for every member; the last session re-scores, plans referral for
+those still unwell and discusses relapse.
 
 Some items are asked once per member present (``per_member``): the manual
 expects every member's problem area to be worked on, not just the group's.
