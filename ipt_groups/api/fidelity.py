@@ -31,7 +31,9 @@ class FidelityAnswerSchema(ma.Schema):
     enrolment_id = ma.fields.Integer(
         allow_none=True, validate=EID, metadata={"description": "On per-member items only"}
     )
-    answer = ma.fields.String(required=True, validate=validate.OneOf(FidelityAnswer.ALL))
+    answer = ma.fields.String(
+        required=True, validate=validate.OneOf([a.value for a in FidelityAnswer])
+    )
     comment = ma.fields.String(load_default="", validate=validate.Length(max=500))
 
 

@@ -3,6 +3,7 @@ run, the supervisor's review of it, and the supervision meetings of a cohort."""
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 from typing import Any
 
@@ -14,13 +15,13 @@ from ipt_groups.extensions import db
 from ipt_groups.models.types import JSONType, UTCDateTime
 
 
-class FidelityAnswer:
-    """The answers an item can have (a plain class: the values sit in a JSON list)."""
+class FidelityAnswer(enum.StrEnum):
+    """An item's answer. The answers sit in a JSON list, so the schema (not a
+    CHECK constraint) is what keeps them to these three."""
 
     YES = "yes"
     PARTLY = "partly"
     NO = "no"
-    ALL = ("yes", "partly", "no")
 
 
 class FidelityChecklist(db.Model):
