@@ -213,6 +213,18 @@ def build_world(app: Flask, push: Any) -> tuple[dict[str, Any], dict[str, Person
     put = fac_a.put(f"/api/enrolments/{a['enrolment']['id']}/inventory", json=inventory)
     assert put.status_code == 200, put.json
     notification = sup_a.get("/api/me/notifications").json["items"][0]
+    # Fidelity: session 1's checklist filled and reviewed (its feedback can be
+    # marked read); session 2's filled and waiting for the supervisor.
+    for session in (s1, s2):
+        questions = fac_a.get(f"/api/sessions/{session['id']}/fidelity").json["items"]
+        answers = [fidelity_answer(q) for q in questions]
+        filled = fac_a.put(f"/api/sessions/{session['id']}/fidelity", json={"answers": answers})
+        assert filled.status_code == 200, filled.json
+    s2_answers = answers
+    reviewed = sup_a.post(
+        f"/api/sessions/{s1['id']}/fidelity/review", json={"rating": 4, "feedback": "Good round."}
+    )
+    assert reviewed.status_code == 200, reviewed.json
     follow_up = fac_a.get(f"/api/cohorts/{cohort['id']}/follow-ups").json[0]
     agenda_item = fac_a.get(f"/api/sessions/{s2['id']}/agenda").json["items"][0]
     skipped = fac_a.post(
@@ -279,6 +291,9 @@ def build_world(app: Flask, push: Any) -> tuple[dict[str, Any], dict[str, Person
         "referred_id": referred.json["enrolment"]["id"],  # no account
         "language": "es",
         "reply_id": reply_id,
+        "held_session_id": s1["id"],
+        "fidelity_answers": s2_answers,
+        "fac_a_user_id": fac_a.user_id,
     }
     personas = {"anon": Persona(None, None)}
     for name, c in [
@@ -291,6 +306,10 @@ def build_world(app: Flask, push: Any) -> tuple[dict[str, Any], dict[str, Person
     ]:
         personas[name] = Persona(_cookie_of(c), c.csrf)
     return world, personas
+
+
+def fidelity_answer(question: dict[str, Any]) -> dict[str, Any]:
+    return {"key": question["key"], "enrolment_id": question["enrolment_id"], "answer": "yes"}
 
 
 PROGRAMME_FIELDS = (
@@ -420,6 +439,18 @@ BODIES: dict[str, Callable[[dict[str, Any], str], Body]] = {
     },
     "POST /api/cohorts/{cohort_id}/releases": lambda w, p: {"item_key": "solving-a-problem"},
     "POST /api/sessions/{session_id}/share": lambda w, p: {"item_key": "solving-a-problem"},
+    "PUT /api/sessions/{session_id}/fidelity": lambda w, p: {"answers": w["fidelity_answers"]},
+    "POST /api/sessions/{session_id}/fidelity/review": lambda w, p: {
+        "rating": 3,
+        "feedback": "Try a longer mood round.",
+    },
+    "POST /api/cohorts/{cohort_id}/supervision-meetings": lambda w, p: {
+        "held_on": "2026-03-12",
+        "duration_minutes": 60,
+        "facilitator_ids": [w["fac_a_user_id"]],
+        "notes": "Talked through session 1.",
+        "actions": "Tick the agenda as you go.",
+    },
     "PUT /api/me/notification-preferences": lambda w, p: {"session_1h": False},
     "PUT /api/push/templates": lambda w, p: {
         "templates": {"en": {"session_24h": {"body": "Tomorrow, {time}."}}}
@@ -441,6 +472,7 @@ PARAMS: dict[str, dict[str, str]] = {
     "/api/users/{user_id}/erase": {"user_id": "erasable_user_id"},
     "/api/enrolments/{enrolment_id}/export": {"enrolment_id": "referred_id"},
     "/api/enrolments/{enrolment_id}/erase": {"enrolment_id": "referred_id"},
+    "/api/sessions/{session_id}/fidelity/read": {"session_id": "held_session_id"},
     "/api/follow-ups/{task_id}/done": {"task_id": "follow_up_id"},
     "/api/cohorts/{cohort_id}/skipped-dates/{date_id}": {"date_id": "skipped_id"},
     "/api/closed-dates/{date_id}": {"date_id": "closed_id"},

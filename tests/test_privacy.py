@@ -413,7 +413,7 @@ def test_erasure_removes_personal_data_and_keeps_the_cohorts_figures(
         "notes": 1, "tasks": 1, "problem_work": 0, "apologies": 1, "readings_opened": 1,
         "stored_replies": 1,
         "inventory_versions": 0,  # tests/test_inventory.py erases an inventory
-        "safety_plan_versions": 0,
+        "safety_plan_versions": 0, "fidelity_answers": 0,
     }  # fmt: skip
     assert result["removed"]["login_sessions"] >= 4 and result["removed"]["notifications"] >= 1
 
@@ -653,6 +653,7 @@ def test_a_person_referred_at_screening_is_exported_and_erased_through_the_enrol
     assert result["removed"] == {
         "stored_replies": 1, "invites": 0, "notes": 0, "tasks": 0, "problem_work": 0,
         "apologies": 0, "readings_opened": 0, "inventory_versions": 0, "safety_plan_versions": 0,
+        "fidelity_answers": 0,
     }  # fmt: skip
     replay = fac.post(f"/api/cohorts/{cohort['id']}/enrolments", json=body, headers=REFER_KEY)
     assert replay.status_code == 409

@@ -307,6 +307,9 @@ MEASURED: list[tuple[str, str, Callable[[Any], int] | None]] = [
     ("/api/me/export", "participant", _export_rows),
     ("/api/push/subscriptions", "participant", _length()),
     ("/api/calendar/{token}", "anonymous", None),  # the programme's 8 sessions
+    ("/api/sessions/{session_id}/fidelity", "facilitator", _length("items")),  # per member
+    ("/api/cohorts/{cohort_id}/supervision", "facilitator", None),  # the cohort's 8 sessions
+    ("/api/supervision/overview", "admin", None),  # one facilitator, more cohorts
 ]
 # Path parameters named differently in the spec than in the world.
 SPEC_NAMES = {"{next_session_id}": "{session_id}", "{invited_id}": "{enrolment_id}"}

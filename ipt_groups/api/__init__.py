@@ -17,6 +17,7 @@ from ipt_groups.api import (
     content,
     docs,
     enrolments,
+    fidelity,
     inventory,
     invites,
     me,
@@ -43,7 +44,7 @@ def register_blueprints(app: Flask, api: Api) -> None:
     for module in (
         auth, me, users, programmes, cohorts, sessions, agenda, enrolments, invites, calendar,
         attendance, outcomes, measures, alerts, notes, inventory, problem_work, safety_plans,
-        runner, clinic, notifications, audit, content, push, privacy, sms, trends,
+        fidelity, runner, clinic, notifications, audit, content, push, privacy, sms, trends,
     ):  # fmt: skip
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.bp)

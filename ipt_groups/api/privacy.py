@@ -167,6 +167,13 @@ class ExportSafetyPlanSchema(ma.Schema):
     sections = F.Nested(SectionsSchema)
 
 
+class ExportFidelitySchema(ma.Schema):
+    session_id = F.Integer()
+    key = F.String(metadata={"description": "The checklist question (protocol/fidelity.py)"})
+    answer = F.String(metadata={"description": "yes, partly or no"})
+    comment = F.String(metadata={"description": STAFF_WORDS})
+
+
 class ExportEnrolmentSchema(ma.Schema):
     id = F.Integer()
     cohort = F.Nested(ExportCohortSchema)
@@ -207,6 +214,10 @@ class ExportEnrolmentSchema(ma.Schema):
     )
     safety_plans = F.List(
         F.Nested(ExportSafetyPlanSchema), metadata={"description": "Every version, oldest first"}
+    )
+    fidelity = F.List(
+        F.Nested(ExportFidelitySchema),
+        metadata={"description": "Checklist answers about this member (staff's words)"},
     )
 
 

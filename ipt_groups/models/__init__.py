@@ -34,6 +34,7 @@ from ipt_groups.models.enrolment import (
     Invite,
     MemberMeeting,
 )
+from ipt_groups.models.fidelity import FidelityAnswer, FidelityChecklist, SupervisionMeeting
 from ipt_groups.models.inventory import (
     Closeness,
     InventoryPerson,
@@ -97,6 +98,8 @@ __all__ = [
     "DeliveryAttempt",
     "Enrolment",
     "EnrolmentStatus",
+    "FidelityAnswer",
+    "FidelityChecklist",
     "FollowUp",
     "GroupSession",
     "IdempotencyKey",
@@ -126,6 +129,7 @@ __all__ = [
     "SmsOptOut",
     "SmsReply",
     "StaffRole",
+    "SupervisionMeeting",
     "TaskReview",
     "User",
 ]

@@ -120,3 +120,21 @@ def get_invite(user: User, invite_id: int, *, manage: bool = False) -> Invite:
     invite = _found(Invite, invite_id)
     get_enrolment(user, invite.enrolment_id, manage=manage)
     return invite
+
+
+def can_supervise(user: User, cohort: Cohort) -> bool:
+    """Admins and the cohort's own supervisors review how its sessions were run."""
+    return user.role == Role.ADMIN or user.id in cohort.staff_ids(StaffRole.SUPERVISOR)
+
+
+def get_supervised_cohort(user: User, cohort_id: int) -> Cohort:
+    cohort = get_cohort(user, cohort_id)
+    if not can_supervise(user, cohort):
+        raise ApiError(403, "Only the cohort's supervisors or an admin can do this.")
+    return cohort
+
+
+def get_supervised_session(user: User, session_id: int) -> GroupSession:
+    session = _found(GroupSession, session_id)
+    set_committed_value(session, "cohort", get_supervised_cohort(user, session.cohort_id))
+    return session

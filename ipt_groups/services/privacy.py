@@ -83,7 +83,7 @@ from ipt_groups.models import (
     SessionNote,
     User,
 )
-from ipt_groups.services import audit, content, devices, inventory, reminders
+from ipt_groups.services import audit, content, devices, fidelity, inventory, reminders
 from ipt_groups.services.audit import Actor
 
 ERASED_NAME = "Erased member"
@@ -221,6 +221,7 @@ def _enrolment(member: Enrolment, language: str, full: bool) -> Row:
             _pick(v, "version created_at sections")
             for v in _rows(SafetyPlanVersion, member.id, SafetyPlanVersion.version)
         ],
+        "fidelity": fidelity.member_answers(member),
     }
 
 
@@ -465,6 +466,7 @@ def _erase_records(members: list[Enrolment], now: datetime) -> dict[str, int]:
         "readings_opened": _delete(ContentRead, in_ids(ContentRead)),
         # Every version and the people in it: names and free text go, nothing stays.
         "inventory_versions": inventory.erase(m.id for m in members),
+        "fidelity_answers": fidelity.forget_members([m.id for m in members]),
     }
     _blank(Assessment, {"answers": {}, "risk_items": [], "client_key": None}, in_ids(Assessment))
     # An alert keeps its action code ("safety_plan") but no longer points at the

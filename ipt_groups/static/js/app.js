@@ -28,6 +28,8 @@ const ROUTES = [
   ['/sessions/:id', 'runner', 'staff'],
   ['/alerts', 'alerts', 'staff'],
   ['/members/:id/safety-plan', 'safety-plan-edit', 'staff'],
+  ['/supervision', 'supervision', 'staff'],
+  ['/supervision/:id', 'supervision', 'staff'],
   ['/admin/users', 'admin-users', 'admin'],
   ['/admin/programmes', 'admin-programmes', 'admin'],
   ['/admin/settings', 'admin-settings', 'admin'],
@@ -141,6 +143,7 @@ function drawNav(path = (location.hash || '#/').slice(1)) {
   const links = me.role === 'participant'
     ? [['/', t('nav.home')], ['/readings', t('nav.readings')], ['/settings', t('nav.settings')]]
     : [['/', t('nav.cohorts')], ['/alerts', t('nav.alerts')], ['/settings', t('nav.settings')]];
+  if (me.role === 'supervisor' || me.role === 'admin') links.splice(2, 0, ['/supervision', t('nav.supervision')]);
   if (me.role === 'admin') links.splice(2, 0, ['/admin/users', t('nav.admin')]);
   nav.replaceChildren(h('ul', {}, links.map(([href, label]) => h('li', {},
     h('a', { href: `#${href}`, 'aria-current': (href === '/' ? path === '/' : path.startsWith(href)) ? 'page' : null }, label)))));

@@ -7,6 +7,7 @@ import { button, errorText, field, h, loading, notice, showFieldErrors, staleNot
 import {
   PROBLEM_AREAS, sessionLabel, sessionWhen, slotText, statusBadge,
 } from './cohorts.js';
+import { unreadBadge } from './fidelity.js';
 import { inventoryPanel } from './inventory.js';
 
 const TABS = ['members', 'calendar', 'invites', 'waitlist', 'texts'];
@@ -523,6 +524,7 @@ export default async function cohortView({ params, app }) {
             sup.length ? t('staff.cohort.supervised', { names: sup.join(', ') }) : t('staff.cohort.no_supervisor')].filter(Boolean).join(' · '))),
       h('div', { class: 'row' },
         h('a', { class: 'btn secondary', href: `#/cohorts/${cohort.id}/outcomes` }, t('staff.cohort.outcomes')),
+        h('a', { class: 'btn secondary', href: `#/supervision/${cohort.id}` }, t('staff.cohort.supervision'), ' ', unreadBadge(cohort.id)),
         running ? h('a', { class: 'btn primary', href: `#/sessions/${running.id}` }, t('staff.cohort.run_now', { session: sessionLabel(running) }))
           : next ? h('a', { class: 'btn secondary', href: `#/sessions/${next.id}` }, t('staff.cohort.run_next')) : null),
 ),

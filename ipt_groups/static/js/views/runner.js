@@ -7,6 +7,7 @@ import * as fmt from '../core/fmt.js';
 import { language, t, use } from '../core/i18n.js';
 import { riskAnswered, score } from '../core/measures.js';
 import { button, errorText, field, h, notice, staleNote } from '../core/ui.js';
+import { fidelityStep } from './fidelity.js';
 import { runnerInventories } from './inventory.js';
 import { runnerTrends } from './runner-trend.js';
 import { workBox } from './runner-work.js';
@@ -359,6 +360,7 @@ export default async function runner({ params, app }) {
           button(t('runner.all_present'), allPresent, { kind: 'secondary', 'data-all-present': '' })),
         counts, problems, members)),
     h('section', { class: 'card', 'aria-labelledby': 'gn-h' }, h('h2', { id: 'gn-h' }, t('runner.group_note_title')), groupNote()),
+    fidelityStep(id, data),  // the last step: how the session was run
     h('section', { class: 'card stack' }, share(), reminders(),
       h('details', {}, h('summary', {}, t('runner.crisis')), h('p', { class: 'crisis' }, data.crisis_text))));
 }
