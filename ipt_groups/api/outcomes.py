@@ -19,7 +19,7 @@ from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES
 from ipt_groups.security import current_actor, roles_required
-from ipt_groups.services import access, audit, outcomes
+from ipt_groups.services import access, audit, outcomes, sustained
 from ipt_groups.services.outcomes import CohortOutcomes, MemberOutcome, Phq9, Tally
 
 blp = Blueprint("outcomes", __name__, url_prefix="/api", description="Outcomes")
@@ -111,6 +111,42 @@ class MemberOutcomeSchema(ma.Schema):
     )
 
 
+class MemberSustainedSchema(ma.Schema):
+    enrolment_id = ma.fields.Integer()
+    end_phq9 = ma.fields.Nested(
+        OutcomePhq9Schema, allow_none=True,
+        metadata={"description": "The latest PHQ-9 before the follow-up (not the first)"},
+    )  # fmt: skip
+    follow_up_phq9 = ma.fields.Nested(
+        OutcomePhq9Schema, allow_none=True,
+        metadata={"description": "The latest PHQ-9 recorded at the follow-up meeting"},
+    )  # fmt: skip
+    change_since_end = ma.fields.Integer(
+        allow_none=True, metadata={"description": "follow-up - end (positive is worse)"}
+    )
+    kept_below_10 = ma.fields.Boolean(
+        allow_none=True, metadata={"description": "Below 10 at the end and still at follow-up; "
+                                   "None unless below 10 at the end and followed up"},
+    )  # fmt: skip
+    kept_improved = ma.fields.Boolean(
+        allow_none=True, metadata={"description": "Improved by 5+ from the first PHQ-9 at the "
+                                   "end and still at follow-up; None unless improved at the end"},
+    )  # fmt: skip
+
+
+class SustainedSummarySchema(ma.Schema):
+    with_follow_up = ma.fields.Integer(
+        metadata={"description": "m: members with an end and a follow-up PHQ-9"}
+    )
+    below_10_at_end = ma.fields.Integer()
+    kept_below_10 = ma.fields.Integer(metadata={"description": "Of below_10_at_end"})
+    improved_at_end = ma.fields.Integer(metadata={"description": "Improved by 5+ at the end"})
+    kept_improved = ma.fields.Integer(metadata={"description": "Of improved_at_end"})
+    mean_change = ma.fields.Float(
+        allow_none=True, metadata={"description": "Mean of follow-up - end over the m (2 dp)"}
+    )
+
+
 class CohortOutcomesSchema(ma.Schema):
     cohort_id = ma.fields.Integer()
     sessions = ma.fields.List(
@@ -120,6 +156,14 @@ class CohortOutcomesSchema(ma.Schema):
     funnel = ma.fields.Nested(CohortOutcomeFunnelSchema)
     members = ma.fields.List(ma.fields.Nested(MemberOutcomeSchema))
     summary = ma.fields.Nested(OutcomeSummarySchema)
+    follow_up = ma.fields.List(
+        ma.fields.Nested(MemberSustainedSchema),
+        metadata={"description": "Each member's end and follow-up PHQ-9, in `members` order"},
+    )
+    sustained = ma.fields.Nested(
+        SustainedSummarySchema,
+        metadata={"description": "Change kept at follow-up, over the members followed up"},
+    )
 
 
 class OutcomesCsvArgsSchema(ma.Schema):
@@ -194,8 +238,32 @@ def _member(m: MemberOutcome) -> dict[str, Any]:
     }
 
 
+def _sustained(found: CohortOutcomes) -> dict[str, Any]:
+    by_member = sustained.for_members(m.enrolment_id for m in found.members)
+    rows = [by_member[m.enrolment_id] for m in found.members]
+    pooled = sustained.tally(rows)
+    return {
+        "follow_up": [
+            {
+                "enrolment_id": r.enrolment_id,
+                "end_phq9": _phq9(r.end),
+                "follow_up_phq9": _phq9(r.follow_up),
+                "change_since_end": r.change_since_end,
+                "kept_below_10": r.kept_below_10,
+                "kept_improved": r.kept_improved,
+            }
+            for r in rows
+        ],
+        "sustained": {
+            **{k: v for k, v in pooled.__dict__.items() if k != "change_sum"},
+            "mean_change": pooled.mean_change,
+        },
+    }
+
+
 def present_cohort_outcomes(found: CohortOutcomes) -> dict[str, Any]:
     return {
+        **_sustained(found),
         "cohort_id": found.cohort.id,
         "sessions": [{**s.__dict__, "attended": s.attended} for s in found.sessions],
         "funnel": {
