@@ -157,7 +157,8 @@ PRE_GROUP = IndividualMeeting(MeetingKind.PRE_GROUP, 0, "Individual pre-group me
 
 
 def mid_meeting(after_session: int) -> IndividualMeeting:
-    return IndividualMeeting(MeetingKind.MID_PROGRAMME, after_session, "Mid-group individual meeting")
+    label = "Mid-group individual meeting"
+    return IndividualMeeting(MeetingKind.MID_PROGRAMME, after_session, label)
 
 
 def post_meeting(last_session: int) -> IndividualMeeting:
@@ -305,8 +306,7 @@ def validate_template(template: ProgrammeTemplate) -> list[str]:
         1 <= template.follow_up_weeks <= MAX_FOLLOW_UP_WEEKS
     ):
         problems.append(
-            f"The follow-up must be 1-{MAX_FOLLOW_UP_WEEKS} weeks after the last session "
-            "(or none)."
+            f"The follow-up must be 1-{MAX_FOLLOW_UP_WEEKS} weeks after the last session (or none)."
         )
     for meeting in template.meetings:
         if meeting.kind == MeetingKind.FOLLOW_UP:

@@ -61,19 +61,20 @@ def follow_up_at(last_session_start: datetime, weeks: int, zone: str) -> datetim
 
 def _last_sessions(now: datetime, cohort_ids: Collection[int] | None) -> dict[int, datetime]:
     """Cohorts whose last numbered group session is over: cohort id -> its start."""
+    held = (GroupSession.kind == SessionKind.GROUP, GroupSession.status == SessionStatus.SCHEDULED)
     last = (
         select(GroupSession.cohort_id, func.max(GroupSession.number).label("number"))
-        .where(GroupSession.kind == SessionKind.GROUP, GroupSession.status == SessionStatus.SCHEDULED)
+        .where(*held)
         .group_by(GroupSession.cohort_id)
         .subquery()
     )
+    same = (last.c.cohort_id == GroupSession.cohort_id) & (last.c.number == GroupSession.number)
     stmt = (
         select(GroupSession)
-        .join(last, (last.c.cohort_id == GroupSession.cohort_id) & (last.c.number == GroupSession.number))
+        .join(last, same)
         .join(Cohort, Cohort.id == GroupSession.cohort_id)
         .where(
-            GroupSession.kind == SessionKind.GROUP,
-            GroupSession.status == SessionStatus.SCHEDULED,
+            *held,
             GroupSession.starts_at <= now,
             Cohort.status.in_((CohortStatus.ACTIVE, CohortStatus.COMPLETED)),
         )
@@ -168,9 +169,8 @@ def wanted_reminders(
     wanted: dict[str, dict[str, Any]] = {}
     kind = NotificationKind.MEETING_24H
     for meeting, user in rows:
-        if not prefs[user.id].wants(kind):
+        if not prefs[user.id].wants(kind) or meeting.starts_at is None:
             continue
-        assert meeting.starts_at is not None  # the query asked for it
         key = meeting_key(meeting, user.id)
         wanted[key] = {
             "user_id": user.id,
