@@ -76,7 +76,9 @@ def _last_sessions(now: datetime, cohort_ids: Collection[int] | None) -> dict[in
         .where(
             *held,
             GroupSession.starts_at <= now,
-            Cohort.status.in_((CohortStatus.ACTIVE, CohortStatus.COMPLETED)),
+            # Not only active or completed: reminders go to planned cohorts too,
+            # so a group run without pressing "start" still ran. Cancelled did not.
+            Cohort.status != CohortStatus.CANCELLED,
         )
     )
     if cohort_ids is not None:
