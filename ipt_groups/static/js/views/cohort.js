@@ -7,6 +7,7 @@ import { button, errorText, field, h, loading, notice, showFieldErrors, staleNot
 import {
   PROBLEM_AREAS, sessionLabel, sessionWhen, slotText, statusBadge,
 } from './cohorts.js';
+import { memberMeetings } from './meetings.js';
 
 const TABS = ['members', 'calendar', 'invites', 'waitlist', 'texts'];
 const TRANSITION_KIND = { active: 'primary', completed: 'secondary', cancelled: 'danger' };
@@ -220,6 +221,10 @@ async function membersPanel(cohort, ctx) {
               h('span', { class: 'muted' }, m.username ? t('staff.members.username', { username: m.username }) : t('staff.members.no_account'),
                 m.username ? [' · ', m.has_logged_in ? t('staff.members.logged_in') : t('staff.members.not_logged_in')] : null)),
             h('div', { class: 'row' },
+              // One-to-one meetings (views/meetings.js): booking, guide, measures.
+              ['enrolled', 'waitlisted'].includes(m.status) ? button(t('meetings.button'), async () => {
+                put(slot, await memberMeetings(m, cohort));
+              }, { kind: 'secondary small', 'aria-label': t('meetings.button_name', { name: m.display_name }) }) : null,
               canWithdraw ? button(t('staff.members.withdraw'), () => {
                 put(slot, withdrawForm(m, (msg) => refresh(msg), () => put(slot)));
               }, { kind: 'secondary small', 'aria-label': t('staff.members.withdraw_name', { name: m.display_name }) }) : null,

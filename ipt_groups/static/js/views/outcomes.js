@@ -6,6 +6,7 @@ import * as fmt from '../core/fmt.js';
 import { t, tn, use } from '../core/i18n.js';
 import { h, s, staleNote, stylesheet } from '../core/ui.js';
 import { statusBadge } from './cohorts.js';
+import { sustainedSection } from './meetings.js';
 
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf', '#ff7f0e'];
 const DASHES = ['', '6 3', '2 3', '8 3 2 3'];
@@ -242,6 +243,7 @@ export default async function outcomesView({ params }) {
     h('section', { class: 'card', 'aria-labelledby': 'oc-att' },
       h('h2', { id: 'oc-att' }, t('staff.outcomes.att_title')),
       outcomes.sessions.length ? attendanceChart(outcomes.sessions, outcomes.funnel.enrolled) : h('p', { class: 'muted' }, t('staff.outcomes.no_sessions'))),
+    await sustainedSection(outcomes),
     h('section', { class: 'card', 'aria-labelledby': 'oc-members' },
       h('h2', { id: 'oc-members' }, t('staff.outcomes.members_title')),
       outcomes.members.length ? membersTable(outcomes.members) : h('p', { class: 'muted' }, t('staff.members.empty'))),
