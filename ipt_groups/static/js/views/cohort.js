@@ -418,7 +418,7 @@ function lifecycle(cohort, app) {
 }
 
 export default async function cohortView({ params, app }) {
-  await use('staff');
+  await use('staff', 'meetings');
   stylesheet('staff');
   const id = encodeURIComponent(params.id);
   const [cohort, sessions] = await Promise.all([
