@@ -350,6 +350,14 @@ def test_outcomes_show_the_change_kept_at_follow_up_per_member_and_pooled(
     members = {m["enrolment_id"]: m for m in body["members"]}
     assert members[g["a"]]["change"] == 7 - 18
 
+    # Pooled for the clinic, the facilitator and the cohort, with no member shown.
+    clinic = as_role("supervisor").get("/api/outcomes").json
+    assert clinic["clinic"]["sustained"] == body["sustained"]
+    (row,) = [c for c in clinic["cohorts"] if c["cohort_id"] == g["cohort"]["id"]]
+    assert row["sustained"] == body["sustained"]
+    (lead,) = [f for f in clinic["facilitators"] if f["user_id"] == users["facilitator"]]
+    assert lead["sustained"] == body["sustained"]
+
 
 # -- old snapshots and custom programmes -------------------------------------------
 

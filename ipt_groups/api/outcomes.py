@@ -7,6 +7,7 @@ per member shown. The clinic view shows aggregates only.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import marshmallow as ma
@@ -183,6 +184,7 @@ class OutcomeCohortRowSchema(ma.Schema):
     facilitator_ids = ma.fields.List(ma.fields.Integer())
     funnel = ma.fields.Nested(OutcomeFunnelSchema)
     summary = ma.fields.Nested(OutcomeSummarySchema)
+    sustained = ma.fields.Nested(SustainedSummarySchema)
 
 
 class OutcomeFacilitatorRowSchema(ma.Schema):
@@ -191,12 +193,14 @@ class OutcomeFacilitatorRowSchema(ma.Schema):
     cohort_ids = ma.fields.List(ma.fields.Integer())
     funnel = ma.fields.Nested(OutcomeFunnelSchema)
     summary = ma.fields.Nested(OutcomeSummarySchema)
+    sustained = ma.fields.Nested(SustainedSummarySchema)
 
 
 class ClinicOutcomeTotalsSchema(ma.Schema):
     cohorts = ma.fields.Integer()
     funnel = ma.fields.Nested(OutcomeFunnelSchema)
     summary = ma.fields.Nested(OutcomeSummarySchema)
+    sustained = ma.fields.Nested(SustainedSummarySchema)
 
 
 class ClinicOutcomesSchema(ma.Schema):
@@ -243,6 +247,7 @@ def _sustained(found: CohortOutcomes) -> dict[str, Any]:
     rows = [by_member[m.enrolment_id] for m in found.members]
     pooled = sustained.tally(rows)
     return {
+        "sustained": _pooled(pooled),
         "follow_up": [
             {
                 "enrolment_id": r.enrolment_id,
@@ -254,10 +259,13 @@ def _sustained(found: CohortOutcomes) -> dict[str, Any]:
             }
             for r in rows
         ],
-        "sustained": {
-            **{k: v for k, v in pooled.__dict__.items() if k != "change_sum"},
-            "mean_change": pooled.mean_change,
-        },
+    }
+
+
+def _pooled(found: sustained.SustainedTally) -> dict[str, Any]:
+    return {
+        **{k: v for k, v in found.__dict__.items() if k != "change_sum"},
+        "mean_change": found.mean_change,
     }
 
 
@@ -281,15 +289,29 @@ def _aggregate(tally: Tally) -> dict[str, Any]:
 
 
 def present_clinic_outcomes(found: outcomes.ClinicOutcomes) -> dict[str, Any]:
-    """Aggregates only: no member's name or score appears here."""
+    """Aggregates only: no member's name or score appears here. The change kept
+    at follow-up is pooled the same way: counts added across cohorts."""
+    kept = sustained.for_cohorts(r.cohort.id for r in found.cohorts)
+
+    def pooled(cohort_ids: Iterable[int]) -> dict[str, Any]:
+        total = sustained.SustainedTally()
+        for cid in cohort_ids:
+            total.add(kept.get(cid, sustained.SustainedTally()))
+        return _pooled(total)
+
     return {
-        "clinic": {"cohorts": len(found.cohorts), **_aggregate(found.tally)},
+        "clinic": {
+            "cohorts": len(found.cohorts),
+            **_aggregate(found.tally),
+            "sustained": pooled(kept),
+        },
         "facilitators": [
             {
                 "user_id": f.user_id,
                 "display_name": f.display_name,
                 "cohort_ids": f.cohort_ids,
                 **_aggregate(f.tally),
+                "sustained": pooled(f.cohort_ids),
             }
             for f in found.facilitators
         ],
@@ -303,6 +325,7 @@ def present_clinic_outcomes(found: outcomes.ClinicOutcomes) -> dict[str, Any]:
                 "held_sessions": r.held_sessions,
                 "facilitator_ids": outcomes.facilitator_ids(r.cohort),
                 **_aggregate(r.tally),
+                "sustained": _pooled(kept[r.cohort.id]),
             }
             for r in found.cohorts
         ],

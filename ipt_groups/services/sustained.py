@@ -23,13 +23,14 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from ipt_groups.extensions import db
-from ipt_groups.models import Assessment, MemberMeeting
+from ipt_groups.models import Assessment, Enrolment, MemberMeeting
 from ipt_groups.protocol.programmes import MeetingKind
-from ipt_groups.services.outcomes import BELOW_MODERATE, PHQ9, Phq9
+from ipt_groups.services.outcomes import BELOW_MODERATE, NOT_MEMBERS, PHQ9, Phq9
 
 IMPROVED_BY = 5  # a change of 5 points is the usual "clinically meaningful" step
 
@@ -92,24 +93,52 @@ class SustainedTally:
         return round(self.change_sum / n, 2) if n else None
 
 
+def _scores() -> Select[Any]:
+    return (
+        select(
+            Assessment.enrolment_id,
+            Assessment.total,
+            Assessment.completed_at,
+            MemberMeeting.kind,
+            Enrolment.cohort_id,
+        )
+        .join(Enrolment, Enrolment.id == Assessment.enrolment_id)
+        .outerjoin(MemberMeeting, MemberMeeting.id == Assessment.meeting_id)
+        .where(Assessment.instrument == PHQ9)
+        .order_by(Assessment.completed_at, Assessment.id)
+    )
+
+
 def for_members(enrolment_ids: Iterable[int]) -> dict[int, MemberSustained]:
     ids = list(set(enrolment_ids))
     scores: dict[int, list[tuple[Phq9, bool]]] = defaultdict(list)
     if ids:
-        rows = db.session.execute(
-            select(
-                Assessment.enrolment_id,
-                Assessment.total,
-                Assessment.completed_at,
-                MemberMeeting.kind,
-            )
-            .outerjoin(MemberMeeting, MemberMeeting.id == Assessment.meeting_id)
-            .where(Assessment.enrolment_id.in_(ids), Assessment.instrument == PHQ9)
-            .order_by(Assessment.completed_at, Assessment.id)
-        )
-        for enrolment_id, total, completed_at, kind in rows:
+        for enrolment_id, total, completed_at, kind, _ in db.session.execute(
+            _scores().where(Assessment.enrolment_id.in_(ids))
+        ):
             scores[enrolment_id].append((Phq9(total, completed_at), kind == MeetingKind.FOLLOW_UP))
     return {i: _member(i, scores.get(i, [])) for i in ids}
+
+
+def for_cohorts(cohort_ids: Iterable[int]) -> dict[int, SustainedTally]:
+    """Each cohort's pooled figures over its members (as services/outcomes.py
+    counts them: joined, not moved away or referred), in one query."""
+    ids = list(set(cohort_ids))
+    scores: dict[tuple[int, int], list[tuple[Phq9, bool]]] = defaultdict(list)
+    if ids:
+        stmt = _scores().where(
+            Enrolment.cohort_id.in_(ids),
+            Enrolment.joined_at.is_not(None),
+            Enrolment.status.not_in(NOT_MEMBERS),
+        )
+        for enrolment_id, total, completed_at, kind, cohort_id in db.session.execute(stmt):
+            scores[(cohort_id, enrolment_id)].append(
+                (Phq9(total, completed_at), kind == MeetingKind.FOLLOW_UP)
+            )
+    found = {cid: SustainedTally() for cid in ids}
+    for (cohort_id, enrolment_id), rows in scores.items():
+        found[cohort_id].add(tally([_member(enrolment_id, rows)]))
+    return found
 
 
 def _member(enrolment_id: int, scores: list[tuple[Phq9, bool]]) -> MemberSustained:
