@@ -252,6 +252,26 @@ def test_the_follow_up_is_booked_13_weeks_after_the_last_session_in_each_members
     assert moved.status_code == 200 and moved.json["starts_at"] == "2027-01-21T10:00:00+00:00"
 
 
+def test_the_clock_looks_back_a_month_and_completing_the_cohort_books_the_rest(
+    app: Flask, as_role: Any, users: dict[str, int], frozen: datetime
+) -> None:
+    fac = as_role("facilitator")
+    g = autumn_group(fac, users)
+    url = f"/api/cohorts/{g['cohort']['id']}/status"
+    assert fac.post(url, json={"status": "active"}).status_code == 200
+    # The clock was stopped for six weeks over the end of the programme.
+    clock.advance(LAST_SESSION + timedelta(days=42) - clock.utcnow())
+    with app.app_context():
+        jobs.plan_reminders()
+        db.session.commit()
+        assert "follow_up" not in meetings_of(g["a"])
+    done = as_role("facilitator").post(url, json={"status": "completed"})
+    assert done.status_code == 200, done.json
+    with app.app_context():
+        booked = [meetings_of(g[k])["follow_up"].starts_at for k in ("a", "b", "c")]
+        assert booked == [datetime(2027, 1, 12, 17, 0, tzinfo=UTC)] * 3
+
+
 def test_the_follow_up_reminder_is_neutral_and_goes_when_the_meeting_is_cancelled(
     app: Flask, as_role: Any, users: dict[str, int], frozen: datetime
 ) -> None:

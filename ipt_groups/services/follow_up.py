@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
@@ -50,6 +51,10 @@ FOLLOW_UP_LABEL = "Follow-up meeting"
 MEETING_REF = "member_meeting"
 REMINDER_BEFORE = timedelta(hours=24)
 REMINDER_UNTIL = timedelta(hours=12)  # not worth sending later than this before it
+# The clock looks back this far for programmes that ended, so its minutely run
+# does not re-read every cohort the clinic ever ran; completing a cohort books
+# its follow-ups whenever it ended.
+LOOK_BACK = timedelta(days=30)
 
 
 def follow_up_at(last_session_start: datetime, weeks: int, zone: str) -> datetime:
@@ -60,8 +65,19 @@ def follow_up_at(last_session_start: datetime, weeks: int, zone: str) -> datetim
 
 
 def _last_sessions(now: datetime, cohort_ids: Collection[int] | None) -> dict[int, datetime]:
-    """Cohorts whose last numbered group session is over: cohort id -> its start."""
-    held = (GroupSession.kind == SessionKind.GROUP, GroupSession.status == SessionStatus.SCHEDULED)
+    """Cohorts whose last numbered group session is over: cohort id -> its start.
+
+    Without ``cohort_ids`` (the clock's run) only sessions since LOOK_BACK are
+    read: a cohort with one there has its last session there or later.
+    """
+    held: tuple[Any, ...] = (
+        GroupSession.kind == SessionKind.GROUP,
+        GroupSession.status == SessionStatus.SCHEDULED,
+    )
+    if cohort_ids is not None:
+        held += (GroupSession.cohort_id.in_(cohort_ids),)
+    else:
+        held += (GroupSession.starts_at > now - LOOK_BACK,)
     last = (
         select(GroupSession.cohort_id, func.max(GroupSession.number).label("number"))
         .where(*held)
@@ -81,8 +97,6 @@ def _last_sessions(now: datetime, cohort_ids: Collection[int] | None) -> dict[in
             Cohort.status != CohortStatus.CANCELLED,
         )
     )
-    if cohort_ids is not None:
-        stmt = stmt.where(GroupSession.cohort_id.in_(cohort_ids))
     found: dict[int, datetime] = {}
     for session in db.session.scalars(stmt):
         # Only the last of the programme (a shortened calendar has no follow-up yet).
@@ -107,7 +121,9 @@ def ensure_follow_ups(
         )
     )
     members = db.session.scalars(
-        select(Enrolment).where(
+        select(Enrolment)
+        .options(selectinload(Enrolment.user), selectinload(Enrolment.cohort))
+        .where(
             Enrolment.cohort_id.in_(last),
             Enrolment.status == EnrolmentStatus.ENROLLED,
             Enrolment.erased_at.is_(None),
