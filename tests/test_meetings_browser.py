@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from ipt_groups.extensions import db
-from ipt_groups.models import Assessment, Cohort, Enrolment, MemberMeeting
+from ipt_groups.models import Assessment, Cohort, Enrolment, MemberMeeting, Programme
 from ipt_groups.services import demo
 from tests import browser
 from tests.browser import TABLET, chromium_context, screenshot
@@ -79,3 +79,30 @@ def test_a_facilitator_books_the_mid_group_meeting_and_records_its_phq9(
         )
         (score,) = db.session.scalars(select(Assessment).where(Assessment.meeting_id == mid_id))
         assert score.instrument == "phq9" and score.total == 8 and score.enrolment_id == member_id
+
+
+def test_an_admin_sets_a_custom_programmes_follow_up_in_the_app(
+    app: Flask,
+    live: browser.LiveServer,  # noqa: F811
+    pw: Any,  # noqa: F811
+    seeded: demo.DemoResult,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    with chromium_context(pw, tmp_path / "profile", TABLET) as context:
+        page = context.new_page()
+        log_in(page, live, "admin@example.org", demo.DEMO_PASSWORD)
+        page.goto(f"{live.url}/#/admin/programmes")
+        page.select_option("select[name=start_from]", "who-8")
+        assert page.input_value("input[name=follow_up_weeks]") == "13"
+        page.fill("input[name=key]", "who-8-long-follow-up")
+        page.fill("input[name=name]", "WHO 8 with a 6-month follow-up")
+        page.fill("input[name=follow_up_weeks]", "26")
+        page.click("button[type=submit]")
+        page.wait_for_selector("text=WHO 8 with a 6-month follow-up was created.")
+        assert page.locator("text=Follow-up contact 26 weeks after the last session.").count() == 1
+    with app.app_context():
+        row = db.session.scalar(select(Programme).where(Programme.key == "who-8-long-follow-up"))
+        assert row.definition["follow_up_weeks"] == 26
+        assert [m["kind"] for m in row.definition["meetings"]] == [
+            "pre_group", "mid_programme", "post_group",
+        ]  # fmt: skip
