@@ -35,7 +35,7 @@ from ipt_groups.models import (
     Notification,
 )
 from ipt_groups.push import dispatcher
-from ipt_groups.services import content, reminders, risk, throttle
+from ipt_groups.services import content, follow_up, reminders, risk, throttle
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,10 @@ def release_content() -> None:
 
 def plan_reminders() -> None:
     """Plan session reminders for the next two days (a reconciliation: cheap when
-    nothing changed, and it catches anything a request did not plan)."""
+    nothing changed, and it catches anything a request did not plan). The
+    follow-ups owed by programmes that just ended are booked first, so their
+    reminders are planned with the rest."""
+    follow_up.ensure_follow_ups()
     report = reminders.plan()
     if report.created or report.cancelled or report.moved:
         log.info(

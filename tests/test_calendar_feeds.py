@@ -288,7 +288,8 @@ def test_feed_url_is_unguessable(app: Flask, as_role: Any, frozen: datetime) -> 
 
 def book_pre_group_meeting(facilitator: ApiClient, enrolment_id: int, when: str) -> int:
     meetings = facilitator.get(f"/api/enrolments/{enrolment_id}").json["meetings"]
-    assert len(meetings) == 1, meetings  # WHO 8: one pre-group meeting
+    # WHO 8: pre-group, mid-group and post-group meetings; the pre-group is first.
+    assert [m["kind"] for m in meetings] == ["pre_group", "mid_programme", "post_group"]
     response = facilitator.patch(
         f"/api/meetings/{meetings[0]['id']}", json={"starts_at_local": when}
     )

@@ -33,7 +33,8 @@ def test_enrolment_creates_account_meetings_and_invite(
     assert member["consent_taken_by_id"] == users["facilitator"]
     assert member["consent_at"] == "2026-03-02T09:00:00+00:00"
     assert member["time_zone"] == "Europe/London" and member["language"] == "en"
-    assert [m["kind"] for m in member["meetings"]] == ["pre_group"]
+    # WHO 8 as the manual has it: pre-group, mid-group (after 4), post-group (after 8).
+    assert [m["kind"] for m in member["meetings"]] == ["pre_group", "mid_programme", "post_group"]
     assert member["meetings"][0]["starts_at"] is None  # booked individually later
     assert created["invite"]["state"] == "pending" and member["has_logged_in"] is False
     with app.app_context():

@@ -382,7 +382,12 @@ def test_clinic_and_facilitator_figures_pool_members(
         "cohorts": 2,
         "funnel": {"enrolled": 8, "started": 6, "reached_midpoint": 3, "completed": 2},
         "summary": pooled,
-    }
+        # Nobody has been followed up yet (tests/test_meetings.py covers the figures).
+        "sustained": {
+            "with_follow_up": 0, "below_10_at_end": 0, "kept_below_10": 0,
+            "improved_at_end": 0, "kept_improved": 0, "mean_change": None,
+        },
+    }  # fmt: skip
     assert [
         (f["user_id"], f["display_name"], f["cohort_ids"], f["summary"])
         for f in body["facilitators"]

@@ -29,7 +29,11 @@ def test_shipped_templates_are_listed(as_role: Any) -> None:
     assert who["shipped"] is True and who["group_sessions"] == 8
     assert who["phases"] == {"initial": [1], "middle": [2, 3, 4, 5, 6, 7], "termination": [8]}
     teen = listed["adolescent-10"]
-    assert [m["kind"] for m in teen["meetings"]] == ["pre_group", "pre_group"]
+    # Adapted from the WHO manual: its mid-group and post-group meetings too.
+    assert [m["kind"] for m in teen["meetings"]] == [
+        "pre_group", "pre_group", "mid_programme", "post_group",
+    ]  # fmt: skip
+    assert who["follow_up_weeks"] == 13
     ext = listed["extended-20"]
     assert [(m["kind"], m["after_session"]) for m in ext["meetings"]] == [
         ("pre_group", 0), ("mid_programme", 10), ("post_group", 20),
@@ -44,7 +48,9 @@ def test_admin_creates_a_custom_programme_with_default_measures(as_role: Any) ->
     assert body["shipped"] is False and body["late_join_sessions"] == 1
     assert {m["instrument"] for m in body["measures"]} == {"mood", "phq9"}
     phq9 = next(m for m in body["measures"] if m["instrument"] == "phq9")
-    assert phq9["sessions"] == [3, 6] and phq9["meetings"] == ["pre_group"]
+    # The default schedule includes the follow-up contact (13 weeks by default).
+    assert phq9["sessions"] == [3, 6] and phq9["meetings"] == ["pre_group", "follow_up"]
+    assert body["follow_up_weeks"] == 13
     assert admin.get("/api/programmes/clinic-6").json["name"] == "Short clinic programme"
     dup = admin.post("/api/programmes", json=CUSTOM)
     assert dup.status_code == 409 and dup.json["error"]["code"] == "key_taken"

@@ -7,6 +7,7 @@ per member shown. The clinic view shows aggregates only.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import marshmallow as ma
@@ -19,7 +20,7 @@ from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES
 from ipt_groups.security import current_actor, roles_required
-from ipt_groups.services import access, audit, outcomes
+from ipt_groups.services import access, audit, outcomes, sustained
 from ipt_groups.services.outcomes import CohortOutcomes, MemberOutcome, Phq9, Tally
 
 blp = Blueprint("outcomes", __name__, url_prefix="/api", description="Outcomes")
@@ -111,6 +112,42 @@ class MemberOutcomeSchema(ma.Schema):
     )
 
 
+class MemberSustainedSchema(ma.Schema):
+    enrolment_id = ma.fields.Integer()
+    end_phq9 = ma.fields.Nested(
+        OutcomePhq9Schema, allow_none=True,
+        metadata={"description": "The latest PHQ-9 before the follow-up (not the first)"},
+    )  # fmt: skip
+    follow_up_phq9 = ma.fields.Nested(
+        OutcomePhq9Schema, allow_none=True,
+        metadata={"description": "The latest PHQ-9 recorded at the follow-up meeting"},
+    )  # fmt: skip
+    change_since_end = ma.fields.Integer(
+        allow_none=True, metadata={"description": "follow-up - end (positive is worse)"}
+    )
+    kept_below_10 = ma.fields.Boolean(
+        allow_none=True, metadata={"description": "Below 10 at the end and still at follow-up; "
+                                   "None unless below 10 at the end and followed up"},
+    )  # fmt: skip
+    kept_improved = ma.fields.Boolean(
+        allow_none=True, metadata={"description": "Improved by 5+ from the first PHQ-9 at the "
+                                   "end and still at follow-up; None unless improved at the end"},
+    )  # fmt: skip
+
+
+class SustainedSummarySchema(ma.Schema):
+    with_follow_up = ma.fields.Integer(
+        metadata={"description": "m: members with an end and a follow-up PHQ-9"}
+    )
+    below_10_at_end = ma.fields.Integer()
+    kept_below_10 = ma.fields.Integer(metadata={"description": "Of below_10_at_end"})
+    improved_at_end = ma.fields.Integer(metadata={"description": "Improved by 5+ at the end"})
+    kept_improved = ma.fields.Integer(metadata={"description": "Of improved_at_end"})
+    mean_change = ma.fields.Float(
+        allow_none=True, metadata={"description": "Mean of follow-up - end over the m (2 dp)"}
+    )
+
+
 class CohortOutcomesSchema(ma.Schema):
     cohort_id = ma.fields.Integer()
     sessions = ma.fields.List(
@@ -120,6 +157,14 @@ class CohortOutcomesSchema(ma.Schema):
     funnel = ma.fields.Nested(CohortOutcomeFunnelSchema)
     members = ma.fields.List(ma.fields.Nested(MemberOutcomeSchema))
     summary = ma.fields.Nested(OutcomeSummarySchema)
+    follow_up = ma.fields.List(
+        ma.fields.Nested(MemberSustainedSchema),
+        metadata={"description": "Each member's end and follow-up PHQ-9, in `members` order"},
+    )
+    sustained = ma.fields.Nested(
+        SustainedSummarySchema,
+        metadata={"description": "Change kept at follow-up, over the members followed up"},
+    )
 
 
 class OutcomesCsvArgsSchema(ma.Schema):
@@ -139,6 +184,7 @@ class OutcomeCohortRowSchema(ma.Schema):
     facilitator_ids = ma.fields.List(ma.fields.Integer())
     funnel = ma.fields.Nested(OutcomeFunnelSchema)
     summary = ma.fields.Nested(OutcomeSummarySchema)
+    sustained = ma.fields.Nested(SustainedSummarySchema)
 
 
 class OutcomeFacilitatorRowSchema(ma.Schema):
@@ -147,12 +193,14 @@ class OutcomeFacilitatorRowSchema(ma.Schema):
     cohort_ids = ma.fields.List(ma.fields.Integer())
     funnel = ma.fields.Nested(OutcomeFunnelSchema)
     summary = ma.fields.Nested(OutcomeSummarySchema)
+    sustained = ma.fields.Nested(SustainedSummarySchema)
 
 
 class ClinicOutcomeTotalsSchema(ma.Schema):
     cohorts = ma.fields.Integer()
     funnel = ma.fields.Nested(OutcomeFunnelSchema)
     summary = ma.fields.Nested(OutcomeSummarySchema)
+    sustained = ma.fields.Nested(SustainedSummarySchema)
 
 
 class ClinicOutcomesSchema(ma.Schema):
@@ -194,8 +242,36 @@ def _member(m: MemberOutcome) -> dict[str, Any]:
     }
 
 
+def _sustained(found: CohortOutcomes) -> dict[str, Any]:
+    by_member = sustained.for_members(m.enrolment_id for m in found.members)
+    rows = [by_member[m.enrolment_id] for m in found.members]
+    pooled = sustained.tally(rows)
+    return {
+        "sustained": _pooled(pooled),
+        "follow_up": [
+            {
+                "enrolment_id": r.enrolment_id,
+                "end_phq9": _phq9(r.end),
+                "follow_up_phq9": _phq9(r.follow_up),
+                "change_since_end": r.change_since_end,
+                "kept_below_10": r.kept_below_10,
+                "kept_improved": r.kept_improved,
+            }
+            for r in rows
+        ],
+    }
+
+
+def _pooled(found: sustained.SustainedTally) -> dict[str, Any]:
+    return {
+        **{k: v for k, v in found.__dict__.items() if k != "change_sum"},
+        "mean_change": found.mean_change,
+    }
+
+
 def present_cohort_outcomes(found: CohortOutcomes) -> dict[str, Any]:
     return {
+        **_sustained(found),
         "cohort_id": found.cohort.id,
         "sessions": [{**s.__dict__, "attended": s.attended} for s in found.sessions],
         "funnel": {
@@ -213,15 +289,29 @@ def _aggregate(tally: Tally) -> dict[str, Any]:
 
 
 def present_clinic_outcomes(found: outcomes.ClinicOutcomes) -> dict[str, Any]:
-    """Aggregates only: no member's name or score appears here."""
+    """Aggregates only: no member's name or score appears here. The change kept
+    at follow-up is pooled the same way: counts added across cohorts."""
+    kept = sustained.for_cohorts(r.cohort.id for r in found.cohorts)
+
+    def pooled(cohort_ids: Iterable[int]) -> dict[str, Any]:
+        total = sustained.SustainedTally()
+        for cid in cohort_ids:
+            total.add(kept.get(cid, sustained.SustainedTally()))
+        return _pooled(total)
+
     return {
-        "clinic": {"cohorts": len(found.cohorts), **_aggregate(found.tally)},
+        "clinic": {
+            "cohorts": len(found.cohorts),
+            **_aggregate(found.tally),
+            "sustained": pooled(kept),
+        },
         "facilitators": [
             {
                 "user_id": f.user_id,
                 "display_name": f.display_name,
                 "cohort_ids": f.cohort_ids,
                 **_aggregate(f.tally),
+                "sustained": pooled(f.cohort_ids),
             }
             for f in found.facilitators
         ],
@@ -235,6 +325,7 @@ def present_clinic_outcomes(found: outcomes.ClinicOutcomes) -> dict[str, Any]:
                 "held_sessions": r.held_sessions,
                 "facilitator_ids": outcomes.facilitator_ids(r.cohort),
                 **_aggregate(r.tally),
+                "sustained": _pooled(kept[r.cohort.id]),
             }
             for r in found.cohorts
         ],

@@ -12,7 +12,13 @@ from ipt_groups.api.common import conflict
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES, Role
-from ipt_groups.protocol.programmes import MeetingKind, ProgrammeTemplate, template_to_dict
+from ipt_groups.protocol.programmes import (
+    DEFAULT_FOLLOW_UP_WEEKS,
+    MAX_FOLLOW_UP_WEEKS,
+    MeetingKind,
+    ProgrammeTemplate,
+    template_to_dict,
+)
 from ipt_groups.security import current_actor, roles_required
 from ipt_groups.services import programmes
 
@@ -25,7 +31,11 @@ KEY = r"^[a-z0-9][a-z0-9-]{1,39}$"
 
 
 class MeetingSpecSchema(ma.Schema):
-    kind = ma.fields.String(required=True, validate=validate.OneOf([k.value for k in MeetingKind]))
+    # The follow-up is not listed here: follow_up_weeks sets it.
+    kind = ma.fields.String(
+        required=True,
+        validate=validate.OneOf([k.value for k in MeetingKind if k != MeetingKind.FOLLOW_UP]),
+    )
     after_session = ma.fields.Integer(
         required=True,
         validate=validate.Range(min=0, max=52),
@@ -83,6 +93,16 @@ class ProgrammeSchema(ma.Schema):
         metadata={
             "description": "The last session a new member can start at: 1 means joining "
             "only before the group starts; 2 (the default) means until session 2 begins"
+        },
+    )
+    follow_up_weeks = ma.fields.Integer(
+        load_default=DEFAULT_FOLLOW_UP_WEEKS,
+        allow_none=True,
+        validate=validate.Range(min=1, max=MAX_FOLLOW_UP_WEEKS),
+        metadata={
+            "description": "Weeks from the last session to the follow-up contact (full "
+            "PHQ-9), held in each member's own time zone; null for no follow-up",
+            "example": DEFAULT_FOLLOW_UP_WEEKS,
         },
     )
     measures = ma.fields.List(

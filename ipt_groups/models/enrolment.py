@@ -90,15 +90,20 @@ class Enrolment(db.Model):
 
 
 class MemberMeeting(db.Model):
-    """An individual meeting with one member (pre-group, mid-programme, post-group).
+    """An individual meeting with one member (pre-group, mid-programme,
+    post-group, follow-up).
 
     Created from the programme when a member is enrolled, unscheduled
-    (``starts_at`` NULL) until the facilitator books it with the member.
+    (``starts_at`` NULL) until the facilitator books it with the member. The
+    follow-up is created later, booked at the programme's interval after the
+    last session, for each member who completed (services/follow_up.py).
     """
 
     __tablename__ = "member_meetings"
     __table_args__ = (
-        CheckConstraint("kind IN ('pre_group', 'mid_programme', 'post_group')", name="kind"),
+        CheckConstraint(
+            "kind IN ('pre_group', 'mid_programme', 'post_group', 'follow_up')", name="kind"
+        ),
         CheckConstraint("status IN ('scheduled', 'cancelled')", name="status"),
     )
 

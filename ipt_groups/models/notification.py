@@ -27,6 +27,7 @@ class NotificationKind(enum.StrEnum):
     SESSION_24H = "session_24h"  # to members: the day before a session
     SESSION_1H = "session_1h"  # to members: an hour before a session
     CHECKIN_DUE = "checkin_due"  # to members: a short questionnaire is open
+    MEETING_24H = "meeting_24h"  # to members: the day before a one-to-one meeting
     TEST = "test"  # to the caller's own devices, from "send a test"
 
 

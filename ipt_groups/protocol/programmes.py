@@ -28,6 +28,15 @@ class MeetingKind(enum.StrEnum):
     PRE_GROUP = "pre_group"
     MID_PROGRAMME = "mid_programme"
     POST_GROUP = "post_group"
+    # The contact some weeks after the last session (``follow_up_weeks``): not part
+    # of a template's ``meetings``; created for each member who completed, when
+    # the programme has ended (services/follow_up.py).
+    FOLLOW_UP = "follow_up"
+
+
+# The reference's follow-up: about three months after the last session.
+DEFAULT_FOLLOW_UP_WEEKS = 13
+MAX_FOLLOW_UP_WEEKS = 104
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,8 @@ class ProgrammeTemplate:
     measures: tuple[MeasureRule, ...] = field(default_factory=tuple)
     # Empty: the library's own suggestion (each item's release tags) is used.
     releases: tuple[ReleaseRule, ...] = field(default_factory=tuple)
+    # Weeks from the last session to the follow-up contact; None: no follow-up.
+    follow_up_weeks: int | None = DEFAULT_FOLLOW_UP_WEEKS
 
     def phase_of(self, session_number: int) -> Phase:
         for phase, numbers in self.phases.items():
@@ -102,6 +113,13 @@ class ProgrammeTemplate:
     def measures_due_at_meeting(self, kind: MeetingKind) -> list[str]:
         return [rule.instrument for rule in self.measures if kind in rule.meetings]
 
+    @property
+    def meeting_kinds(self) -> tuple[MeetingKind, ...]:
+        """The kinds of individual meeting a member of this programme has, in
+        order, the follow-up included when the programme has one."""
+        kinds = tuple(dict.fromkeys(m.kind for m in self.meetings))
+        return kinds + ((MeetingKind.FOLLOW_UP,) if self.follow_up_weeks else ())
+
 
 def span(first: int, last: int) -> tuple[int, ...]:
     return tuple(range(first, last + 1))
@@ -119,13 +137,16 @@ def three_phases(
 
 
 def default_measures(
-    group_sessions: int, meetings: Sequence[IndividualMeeting]
+    group_sessions: int, meetings: Sequence[IndividualMeeting], *, follow_up: bool = True
 ) -> tuple[MeasureRule, ...]:
     """The reference's default: a quick mood rating at every group session's
     symptom round; the full PHQ-9 at every individual meeting (pre-group, and mid
-    or post where the programme has them), the midpoint and the final session."""
+    or post where the programme has them), the midpoint and the final session,
+    and at the follow-up contact (the sustained-change figure needs it)."""
     midpoint = (group_sessions + 1) // 2
     meeting_kinds = tuple(dict.fromkeys(m.kind for m in meetings))  # ordered, unique
+    if follow_up:
+        meeting_kinds += (MeetingKind.FOLLOW_UP,)
     return (
         MeasureRule("mood", every_session=True),
         MeasureRule("phq9", sessions=(midpoint, group_sessions), meetings=meeting_kinds),
@@ -133,6 +154,15 @@ def default_measures(
 
 
 PRE_GROUP = IndividualMeeting(MeetingKind.PRE_GROUP, 0, "Individual pre-group meeting")
+
+
+def mid_meeting(after_session: int) -> IndividualMeeting:
+    label = "Mid-group individual meeting"
+    return IndividualMeeting(MeetingKind.MID_PROGRAMME, after_session, label)
+
+
+def post_meeting(last_session: int) -> IndividualMeeting:
+    return IndividualMeeting(MeetingKind.POST_GROUP, last_session, "Post-group individual meeting")
 
 
 def _shipped(
@@ -159,26 +189,45 @@ def _shipped(
         group_size_min=size[0],
         group_size_max=size[1],
         measures=default_measures(sessions, meetings),
+        follow_up_weeks=DEFAULT_FOLLOW_UP_WEEKS,
     )
 
 
-# The programme table of shared/reference/group-ipt.md.
+# The programme table of shared/reference/group-ipt.md. Which individual meetings
+# each template has, and why, is said beside it: the WHO Group IPT manual (2016)
+# has a short individual meeting with each member around the middle of the group
+# (after session 4 of 8: progress on the goal, re-score, adjust the plan) and one
+# at the end (after session 8: outcome, gains, warning signs, referral, follow-up
+# plan). Formats adapted from that manual keep both; formats whose source has no
+# mid-group meeting keep none rather than invent one.
 TEMPLATES: tuple[ProgrammeTemplate, ...] = (
+    # The manual itself: pre-group, mid-group after session 4, post-group after 8.
     _shipped(
         "who-8", "WHO Group IPT (8 sessions)",
         "WHO field-trial manual (2016): for supervised lay facilitators.",
         sessions=8, initial_last=1, termination_first=8, size=(6, 10),
+        meetings=(PRE_GROUP, mid_meeting(4), post_meeting(8)),
     ),
+    # StrongMinds-style groups are screened and scored one to one at the start
+    # and the end, but the format has no mid-group meeting (progress is reviewed
+    # in the group's own middle sessions): pre and post only.
     _shipped(
         "community-12", "Community programme (12 weeks)",
         "Community groups of 8-14 led by lay facilitators.",
         sessions=12, initial_last=4, termination_first=11, size=(8, 14),
+        meetings=(PRE_GROUP, post_meeting(12)),
     ),
+    # The Uganda trial format: an individual interview before the group and an
+    # individual assessment after it; no mid-group meeting in the source.
     _shipped(
         "uganda-16", "16-week programme",
         "Single-sex village groups of 8-12 (Uganda trial format).",
         sessions=16, initial_last=4, termination_first=14, size=(8, 12),
+        meetings=(PRE_GROUP, post_meeting(16)),
     ),
+    # Adapted from the WHO manual (school-based): its two pre-group meetings (one
+    # with a parent), and the manual's mid-group (after session 5 of 10) and
+    # post-group meetings.
     _shipped(
         "adolescent-10", "Adolescent programme (10 sessions)",
         "School-based groups of 6-8; two pre-group meetings, one with a parent.",
@@ -186,8 +235,12 @@ TEMPLATES: tuple[ProgrammeTemplate, ...] = (
         meetings=(
             PRE_GROUP,
             IndividualMeeting(MeetingKind.PRE_GROUP, 0, "Pre-group meeting with a parent"),
+            mid_meeting(5),
+            post_meeting(10),
         ),
     ),
+    # Group IPT (Wilfley): a mid-treatment meeting between sessions 10 and 11 and
+    # a post-treatment meeting within a week of the last session.
     _shipped(
         "extended-20", "Extended programme (20 sessions)",
         "20 weekly sessions with individual meetings mid-way and after the end.",
@@ -249,7 +302,17 @@ def validate_template(template: ProgrammeTemplate) -> list[str]:
         )
     if not template.pre_group_meetings:
         problems.append("A programme needs at least one pre-group meeting (the safety screen).")
+    if template.follow_up_weeks is not None and not (
+        1 <= template.follow_up_weeks <= MAX_FOLLOW_UP_WEEKS
+    ):
+        problems.append(
+            f"The follow-up must be 1-{MAX_FOLLOW_UP_WEEKS} weeks after the last session (or none)."
+        )
     for meeting in template.meetings:
+        if meeting.kind == MeetingKind.FOLLOW_UP:
+            problems.append(
+                f"{meeting.label}: the follow-up is set by follow_up_weeks, not as a meeting."
+            )
         if not 0 <= meeting.after_session <= template.group_sessions:
             problems.append(f"{meeting.label}: after_session must be 0-{template.group_sessions}.")
     for rule in template.measures:
@@ -293,11 +356,25 @@ def template_to_dict(template: ProgrammeTemplate) -> dict[str, Any]:
             for r in template.measures
         ],
         "releases": [{"item": r.item, "session": r.session, "at": r.at} for r in template.releases],
+        "follow_up_weeks": template.follow_up_weeks,
     }
+
+
+def _old_snapshot_measures(measures: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """A snapshot from before follow-ups: what was due at the pre-group meeting
+    (the full PHQ-9) is due at the follow-up too, so its change can be compared."""
+    return [
+        {**r, "meetings": [*r["meetings"], MeetingKind.FOLLOW_UP.value]}
+        if MeetingKind.PRE_GROUP.value in r.get("meetings", ())
+        else dict(r)
+        for r in measures
+    ]
 
 
 def template_from_dict(data: Mapping[str, Any]) -> ProgrammeTemplate:
     """Inverse of ``template_to_dict`` (the data was validated when it was stored)."""
+    if "follow_up_weeks" not in data:
+        data = {**data, "measures": _old_snapshot_measures(data["measures"])}
     return ProgrammeTemplate(
         key=data["key"],
         name=data["name"],
@@ -325,4 +402,7 @@ def template_from_dict(data: Mapping[str, Any]) -> ProgrammeTemplate:
             ReleaseRule(r["item"], r["session"], r.get("at", "start"))
             for r in data.get("releases", ())
         ),
+        # Snapshots stored before follow-ups existed have no key: the default
+        # applies (an explicit None means the programme has no follow-up).
+        follow_up_weeks=data.get("follow_up_weeks", DEFAULT_FOLLOW_UP_WEEKS),
     )

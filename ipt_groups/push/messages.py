@@ -32,6 +32,8 @@ DEFAULT_TEMPLATES: dict[str, dict[str, dict[str, str]]] = {
     "en": {
         NotificationKind.SESSION_24H: {"title": "Reminder", "body": "See you {day} at {time}."},
         NotificationKind.SESSION_1H: {"title": "Starting soon", "body": "Today at {time}."},
+        # A one-to-one meeting (a follow-up too): the same neutral words.
+        NotificationKind.MEETING_24H: {"title": "Reminder", "body": "See you {day} at {time}."},
         NotificationKind.CHECKIN_DUE: {
             "title": "A few questions",
             "body": "A few questions are waiting for you before {day}.",
@@ -60,6 +62,10 @@ DEFAULT_TEMPLATES: dict[str, dict[str, dict[str, str]]] = {
             "body": "Nos vemos el {day} a las {time}.",
         },
         NotificationKind.SESSION_1H: {"title": "Empieza pronto", "body": "Hoy a las {time}."},
+        NotificationKind.MEETING_24H: {
+            "title": "Recordatorio",
+            "body": "Nos vemos el {day} a las {time}.",
+        },
         NotificationKind.CHECKIN_DUE: {
             "title": "Unas preguntas",
             "body": "Tiene unas preguntas pendientes antes del {day}.",
@@ -120,6 +126,7 @@ ROUTES = {
     NotificationKind.SESSION_24H: "/#/sessions/{ref_id}",
     NotificationKind.SESSION_1H: "/#/sessions/{ref_id}",
     NotificationKind.CHECKIN_DUE: "/#/check-in",
+    NotificationKind.MEETING_24H: "/#/",
     NotificationKind.CONTENT_RELEASED: "/#/readings",
     NotificationKind.RISK_ALERT: "/#/alerts",
     NotificationKind.RISK_ESCALATION: "/#/alerts",

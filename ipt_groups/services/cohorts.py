@@ -27,7 +27,7 @@ from ipt_groups.models import (
 )
 from ipt_groups.protocol.programmes import template_from_dict, template_to_dict
 from ipt_groups.protocol.schedule import utc_to_local
-from ipt_groups.services import audit, calendar, content, programmes, reminders
+from ipt_groups.services import audit, calendar, content, follow_up, programmes, reminders
 from ipt_groups.services.access import visible_cohorts
 from ipt_groups.services.audit import Actor
 
@@ -242,6 +242,8 @@ def change_status(actor: Actor, cohort: Cohort, new: str) -> Cohort:
     cohort.status = new
     audit.record(actor, f"cohort.{new}", "cohort", cohort.id)
     db.session.flush()
+    if new == CohortStatus.COMPLETED:
+        follow_up.ensure_follow_ups(now, [cohort.id])  # the clock would, within a minute
     reminders.replan_cohort(cohort.id)
     return cohort
 

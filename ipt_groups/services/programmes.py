@@ -54,7 +54,12 @@ def _checked(data: dict[str, Any]) -> ProgrammeTemplate:
     if data.get("measures") is None:
         # No schedule given: the reference's default for this length and these meetings.
         template = replace(
-            template, measures=default_measures(template.group_sessions, template.meetings)
+            template,
+            measures=default_measures(
+                template.group_sessions,
+                template.meetings,
+                follow_up=template.follow_up_weeks is not None,
+            ),
         )
     problems = validate_template(template)
     known = measures.known_keys()
@@ -100,7 +105,9 @@ def update_programme(actor: Actor, key: str, changes: dict[str, Any]) -> Program
     if row is None:
         raise ApiError(404, "No such programme.")
     merged = {**row.definition, **changes, "key": key}
-    if {"group_sessions", "meetings"} & changes.keys() and "measures" not in changes:
+    if {"group_sessions", "meetings", "follow_up_weeks"} & changes.keys() and (
+        "measures" not in changes
+    ):
         # A schedule pinned to the old length or meetings would be wrong: use the default.
         merged["measures"] = None
     template = _checked(merged)

@@ -45,6 +45,7 @@ from ipt_groups.models import (
     User,
 )
 from ipt_groups.protocol.schedule import local_to_utc
+from ipt_groups.services import follow_up
 
 HORIZON = timedelta(hours=48)
 DEFAULT_QUIET = (time(22, 0), time(7, 0))
@@ -87,6 +88,8 @@ class Preferences:
             NotificationKind.SESSION_1H: self.session_1h,
             NotificationKind.CONTENT_RELEASED: self.content_released,
             NotificationKind.CHECKIN_DUE: self.checkin_due,
+            # A one-to-one meeting's reminder is a day-before reminder too.
+            NotificationKind.MEETING_24H: self.session_24h,
         }.get(NotificationKind(kind))
         return True if flag is None else flag  # staff kinds and tests: always
 
@@ -325,6 +328,8 @@ def plan(now: datetime | None = None, cohort_ids: Collection[int] | None = None)
                     "due_at": due,
                     "expires_at": session.starts_at,
                 }
+    # One-to-one meetings (the follow-up among them): the day-before reminder.
+    wanted.update(follow_up.wanted_reminders(now, HORIZON, cohort_ids))
 
     report = PlanReport()
     # Pending session rows in scope: every cohort planned (or all of them).
@@ -340,6 +345,7 @@ def plan(now: datetime | None = None, cohort_ids: Collection[int] | None = None)
             )
         )
     pending = {row.dedupe_key: row for row in db.session.scalars(pending_stmt)}
+    pending.update({row.dedupe_key: row for row in follow_up.pending_reminders(cohort_ids)})
     for key, row in pending.items():
         if key not in wanted:
             row.status, row.last_error = NotificationStatus.CANCELLED, "replanned"
@@ -406,7 +412,9 @@ def cancel_for_user(user_id: int, reason: str) -> int:
         .where(
             Notification.user_id == user_id,
             Notification.status == NotificationStatus.PENDING,
-            Notification.kind.in_(SESSION_KINDS | {NotificationKind.CONTENT_RELEASED}),
+            Notification.kind.in_(
+                SESSION_KINDS | {NotificationKind.CONTENT_RELEASED, NotificationKind.MEETING_24H}
+            ),
         )
         .values(status=NotificationStatus.CANCELLED, last_error=reason)
         .execution_options(synchronize_session=False)
@@ -461,6 +469,10 @@ def stale(rows: Sequence[Any], now: datetime) -> dict[int, str]:
                 reasons[row.id] = "not_enrolled"
             elif (session.id, enrolled[(row.user_id, session.cohort_id)]) in apologised:
                 reasons[row.id] = "cannot_come"
+    reasons.update(
+        (k, v)
+        for k, v in follow_up.stale_reminders([r for r in rows if r.id not in reasons]).items()
+    )
     content_rows = [
         r for r in rows if r.kind == NotificationKind.CONTENT_RELEASED and r.id not in reasons
     ]

@@ -21,7 +21,9 @@ from ipt_groups.models import (
     SessionNote,
     User,
 )
-from ipt_groups.protocol.agendas import AgendaItem, AgendaKind, agenda_for
+from ipt_groups.protocol.agendas import AgendaItem
+from ipt_groups.protocol.meetings import guide_for
+from ipt_groups.protocol.programmes import MeetingKind
 from ipt_groups.services import attendance, audit, measures, problem_work, settings
 from ipt_groups.services.attendance import Register, Row
 from ipt_groups.services.audit import Actor
@@ -144,7 +146,7 @@ def meeting_guide(actor: Actor, user: User, meeting: MemberMeeting) -> MeetingGu
     audit.record(actor, "meeting_guide.read", "member_meeting", meeting.id, subject_id=member.id)
     return MeetingGuide(
         meeting=meeting,
-        items=agenda_for(AgendaKind(meeting.kind)),
+        items=guide_for(MeetingKind(meeting.kind), user.language),
         due=measures.due_at_meeting(meeting),
         recorded=sorted(set(recorded)),
         latest=measures.latest_by_member([member.id]).get(member.id),

@@ -79,6 +79,7 @@ function programmeItem(p, { archived, reload }) {
             ? t('admin.prog.before_start') : t('admin.prog.after_session', { n: m.after_session })})`)))
           : h('p', { class: 'muted' }, t('admin.prog.no_meetings')),
         h('p', {}, t('admin.prog.late_join', { n: p.late_join_sessions })),
+        h('p', {}, p.follow_up_weeks ? t('admin.prog.follow_up', { n: p.follow_up_weeks }) : t('admin.prog.no_follow_up')),
         h('h4', {}, t('admin.prog.measures')),
         p.measures?.length
           ? h('ul', {}, p.measures.map((m) => h('li', {}, m.instrument.toUpperCase(), ': ',
@@ -103,6 +104,7 @@ function createForm(programmes, reload) {
     group_size_min: num('group_size_min', 6, 1, 50),
     group_size_max: num('group_size_max', 10, 1, 50),
     late_join_sessions: num('late_join_sessions', 2, 1, 52),
+    follow_up_weeks: h('input', { name: 'follow_up_weeks', type: 'number', inputmode: 'numeric', min: '1', max: '104', value: '13' }),
   };
   const phases = Object.fromEntries(PHASES.map((p) => [p, h('input', { name: `phases.${p}`, inputmode: 'numeric', required: true, autocomplete: 'off' })]));
   const meetingRows = Object.fromEntries(MEETINGS.map((kind) => {
@@ -114,7 +116,7 @@ function createForm(programmes, reload) {
   meetingRows.pre_group.include.checked = true;
 
   const fill = (p) => {
-    for (const k of ['name', 'description', 'group_sessions', 'session_minutes', 'group_size_min', 'group_size_max', 'late_join_sessions']) {
+    for (const k of ['name', 'description', 'group_sessions', 'session_minutes', 'group_size_min', 'group_size_max', 'late_join_sessions', 'follow_up_weeks']) {
       inputs[k].value = p[k] ?? '';
     }
     for (const phase of PHASES) phases[phase].value = ranges(p.phases?.[phase] || []);
@@ -155,7 +157,8 @@ function createForm(programmes, reload) {
       field(t('admin.prog.f.session_minutes'), inputs.session_minutes),
       field(t('admin.prog.f.group_size_min'), inputs.group_size_min),
       field(t('admin.prog.f.group_size_max'), inputs.group_size_max),
-      field(t('admin.prog.f.late_join_sessions'), inputs.late_join_sessions, { hint: t('admin.prog.f.late_join_hint') })),
+      field(t('admin.prog.f.late_join_sessions'), inputs.late_join_sessions, { hint: t('admin.prog.f.late_join_hint') }),
+      field(t('admin.prog.f.follow_up_weeks'), inputs.follow_up_weeks, { hint: t('admin.prog.f.follow_up_hint') })),
     h('fieldset', { class: 'plain' },
       h('legend', {}, t('admin.prog.phase_map')),
       h('p', { class: 'hint' }, t('admin.prog.phase_map_hint')),
@@ -181,6 +184,10 @@ function createForm(programmes, reload) {
       if (!/^\d+$/.test(v)) local[k] = [t('admin.prog.whole_number')];
       else body[k] = Number(v);
     }
+    // Empty: no follow-up contact (null), not the default.
+    const weeks = inputs.follow_up_weeks.value.trim();
+    if (weeks && !/^\d+$/.test(weeks)) local.follow_up_weeks = [t('admin.prog.whole_number')];
+    else body.follow_up_weeks = weeks ? Number(weeks) : null;
     for (const p of PHASES) {
       const list = parseRanges(phases[p].value);
       if (list === null) local[`phases.${p}`] = [t('admin.prog.phase_unreadable')];

@@ -9,6 +9,7 @@ import {
 } from './cohorts.js';
 import { unreadBadge } from './fidelity.js';
 import { inventoryPanel } from './inventory.js';
+import { memberMeetings } from './meetings.js';
 
 const TABS = ['members', 'calendar', 'invites', 'waitlist', 'texts'];
 const TRANSITION_KIND = { active: 'primary', completed: 'secondary', cancelled: 'danger' };
@@ -223,6 +224,10 @@ async function membersPanel(cohort, ctx) {
                 m.username ? [' · ', m.has_logged_in ? t('staff.members.logged_in') : t('staff.members.not_logged_in')] : null)),
             h('div', { class: 'row' },
               h('a', { class: 'btn secondary small', href: `#/members/${m.id}/safety-plan`, 'aria-label': t('safety.member_link_name', { name: m.display_name }) }, t('safety.member_link')),
+              // One-to-one meetings (views/meetings.js): booking, guide, measures.
+              ['enrolled', 'waitlisted'].includes(m.status) ? button(t('meetings.button'), async () => {
+                put(slot, await memberMeetings(m, cohort));
+              }, { kind: 'secondary small', 'aria-label': t('meetings.button_name', { name: m.display_name }) }) : null,
               canWithdraw ? button(t('staff.members.withdraw'), () => {
                 put(slot, withdrawForm(m, (msg) => refresh(msg), () => put(slot)));
               }, { kind: 'secondary small', 'aria-label': t('staff.members.withdraw_name', { name: m.display_name }) }) : null,
@@ -417,7 +422,7 @@ function lifecycle(cohort, app) {
 }
 
 export default async function cohortView({ params, app }) {
-  await use('staff', 'safety');
+  await use('staff', 'safety', 'meetings');
   stylesheet('staff');
   const id = encodeURIComponent(params.id);
   const [cohort, sessions] = await Promise.all([

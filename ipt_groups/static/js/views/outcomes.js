@@ -7,6 +7,7 @@ import * as fmt from '../core/fmt.js';
 import { t, tn, use } from '../core/i18n.js';
 import { h, s, staleNote, stylesheet } from '../core/ui.js';
 import { statusBadge } from './cohorts.js';
+import { sustainedSection } from './meetings.js';
 import { outcomesTrends } from './trends.js';
 
 let chartSeq = 0;
@@ -140,6 +141,7 @@ export default async function outcomesView({ params }) {
     h('section', { class: 'card', 'aria-labelledby': 'oc-att' },
       h('h2', { id: 'oc-att' }, t('staff.outcomes.att_title')),
       outcomes.sessions.length ? attendanceChart(outcomes.sessions, outcomes.funnel.enrolled) : h('p', { class: 'muted' }, t('staff.outcomes.no_sessions'))),
+    await sustainedSection(outcomes),
     h('section', { class: 'card', 'aria-labelledby': 'oc-members' },
       h('h2', { id: 'oc-members' }, t('staff.outcomes.members_title')),
       outcomes.members.length ? membersTable(outcomes.members) : h('p', { class: 'muted' }, t('staff.members.empty'))),
