@@ -83,7 +83,7 @@ class InventoryWriteSchema(ma.Schema):
     people = F.List(F.Nested(PersonWriteSchema), required=True, validate=validate.Length(max=30))
 
 
-class PersonSchema(ma.Schema):
+class InventoryPersonSchema(ma.Schema):
     id = F.Integer(metadata={"description": "Stable across versions"})
     name = F.String()
     relationship = F.String(attribute="relation")
@@ -115,7 +115,7 @@ class InventorySchema(ma.Schema):
     author_id = F.Integer(allow_none=True)
     author_name = F.String(allow_none=True)
     changes = F.Nested(ChangesSchema, metadata={"description": "Against the version before"})
-    people = F.List(F.Nested(PersonSchema))
+    people = F.List(F.Nested(InventoryPersonSchema))
 
 
 class SummaryPersonSchema(ma.Schema):

@@ -40,7 +40,7 @@ def _items(field: ma.fields.Field) -> ma.fields.List:
     return ma.fields.List(field, load_default=list, validate=validate.Length(max=MAX_ITEMS))
 
 
-class PersonSchema(ma.Schema):
+class SupportPersonSchema(ma.Schema):
     name = Item(80, required=True, metadata={"description": "A first name or how they know them"})
     contact = Item(120, required=True, metadata={"description": "How to reach them"})
 
@@ -49,7 +49,7 @@ class SectionsSchema(ma.Schema):
     warning_signs = _items(Item())
     coping = _items(Item())
     distractions = _items(Item())
-    people = _items(ma.fields.Nested(PersonSchema))
+    people = _items(ma.fields.Nested(SupportPersonSchema))
     # Long enough for the clinic's crisis text, which a first plan starts with.
     professionals = _items(Item(2000))
     environment = _items(Item())
