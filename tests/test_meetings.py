@@ -101,10 +101,12 @@ def test_each_shipped_template_has_the_meetings_its_source_describes() -> None:
     for t in TEMPLATES:
         assert t.follow_up_weeks == 13
         assert t.meeting_kinds[-1] == MeetingKind.FOLLOW_UP
-        # The full PHQ-9 at every individual meeting, the midpoint and the end.
+        # The full PHQ-9 at every individual meeting, the midpoint and the end;
+        # with a mid-group meeting the midpoint score is taken there, once.
         for kind in t.meeting_kinds:
             assert t.measures_due_at_meeting(kind) == ["phq9"], (t.key, kind)
-        assert "phq9" in t.measures_due_at_session((t.group_sessions + 1) // 2)
+        at_midpoint = "phq9" in t.measures_due_at_session((t.group_sessions + 1) // 2)
+        assert at_midpoint == (MeetingKind.MID_PROGRAMME not in t.meeting_kinds), t.key
         assert "phq9" in t.measures_due_at_session(t.group_sessions)
 
 

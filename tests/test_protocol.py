@@ -72,8 +72,13 @@ def test_default_measurement_schedule() -> None:
     who = TEMPLATES_BY_KEY["who-8"]
     assert who.measures_due_at_meeting(MeetingKind.PRE_GROUP) == ["phq9"]
     assert who.measures_due_at_session(1) == ["mood"]
-    assert who.measures_due_at_session(4) == ["mood", "phq9"]  # midpoint
+    # The midpoint PHQ-9 is taken at the mid-group meeting after session 4, not
+    # also at session 4; the final session re-scores in the group.
+    assert who.measures_due_at_session(4) == ["mood"]
+    assert who.measures_due_at_meeting(MeetingKind.MID_PROGRAMME) == ["phq9"]
     assert who.measures_due_at_session(8) == ["mood", "phq9"]  # final session
+    community = TEMPLATES_BY_KEY["community-12"]  # no mid-group meeting: session 6
+    assert community.measures_due_at_session(6) == ["mood", "phq9"]
     extended = TEMPLATES_BY_KEY["extended-20"]
     assert extended.measures_due_at_meeting(MeetingKind.MID_PROGRAMME) == ["phq9"]
     assert extended.measures_due_at_meeting(MeetingKind.POST_GROUP) == ["phq9"]

@@ -141,15 +141,24 @@ def default_measures(
 ) -> tuple[MeasureRule, ...]:
     """The reference's default: a quick mood rating at every group session's
     symptom round; the full PHQ-9 at every individual meeting (pre-group, and mid
-    or post where the programme has them), the midpoint and the final session,
-    and at the follow-up contact (the sustained-change figure needs it)."""
+    or post where the programme has them), the midpoint (at the mid-group
+    meeting where there is one) and the final session, and at the follow-up
+    contact (the sustained-change figure needs it)."""
     midpoint = (group_sessions + 1) // 2
     meeting_kinds = tuple(dict.fromkeys(m.kind for m in meetings))  # ordered, unique
     if follow_up:
         meeting_kinds += (MeetingKind.FOLLOW_UP,)
+    # A programme with a mid-group meeting re-scores there, one-to-one (where an
+    # item-9 answer can be talked through), not also at the group session just
+    # before it: one midpoint PHQ-9, not two in a week.
+    sessions = (
+        (group_sessions,)
+        if MeetingKind.MID_PROGRAMME in meeting_kinds
+        else (midpoint, group_sessions)
+    )
     return (
         MeasureRule("mood", every_session=True),
-        MeasureRule("phq9", sessions=(midpoint, group_sessions), meetings=meeting_kinds),
+        MeasureRule("phq9", sessions=sessions, meetings=meeting_kinds),
     )
 
 
