@@ -493,6 +493,11 @@ def _cohort_tallies(cohorts: Sequence[Cohort], now: datetime) -> dict[int, Cohor
     return found
 
 
+def cohort_tallies(cohorts: Sequence[Cohort], now: datetime) -> dict[int, CohortTally]:
+    """Each cohort's pooled figures (cached), for other dashboards (services/programme.py)."""
+    return _cohort_tallies(cohorts, now)
+
+
 def clinic_outcomes(
     user: User, facilitator_id: int | None = None, now: datetime | None = None
 ) -> ClinicOutcomes:
@@ -550,6 +555,10 @@ def _cell(value: str | int | None) -> str | int:
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
+
+
+# The same guard for other exports (the programme CSV, services/programme_csv.py).
+cell = _cell
 
 
 def render_csv(found: CohortOutcomes, pseudonym_key: str | bytes | None = None) -> str:

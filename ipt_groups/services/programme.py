@@ -1,0 +1,438 @@
+"""The programme on one screen: how the cohorts a supervisor (or the clinic, for
+an admin) runs are doing, and what needs someone's action now.
+
+Scope: the cohorts ``visible_cohorts`` gives the caller (an admin all, a
+supervisor those they supervise, a facilitator those they lead or co-facilitate,
+exactly as ``GET /api/outcomes``), not cancelled, narrowed by the filters:
+
+- **period** (``start``..``end``, inclusive dates): the cohorts that had a
+  scheduled session in it, i.e. that ran then. Each cohort's outcome figures stay
+  the cohort's own (every held session so far): a funder asks how the groups
+  that ran in a quarter did, not how their members did on a few weeks of it.
+  Reminders are counted when their due time falls in the period;
+- **facilitator**: cohorts they lead or co-facilitate;
+- **programme template**: the cohort's ``programme_key``.
+
+Cost: a fixed number of statements whatever the number of cohorts. The outcome
+figures come from the per-cohort tallies of services/outcome_cache.py (computed
+in one batch for cohorts whose cache is stale); everything else is one GROUP BY
+(or one ordered read) each over the cohorts in scope, given as a subquery so a
+clinic of 5,000 cohorts sends no 5,000-id parameter lists. Aggregates only: no
+member's name or score appears anywhere here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, case, exists, func, select
+from sqlalchemy.orm import load_only, selectinload
+
+from ipt_groups.channels_config import ChannelSettings
+from ipt_groups.extensions import db
+from ipt_groups.models import (
+    FACILITATING,
+    Channel,
+    Cohort,
+    CohortStaff,
+    CohortStatus,
+    Enrolment,
+    EnrolmentStatus,
+    FollowUp,
+    GroupSession,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    PushSubscription,
+    RiskAlert,
+    SessionStatus,
+    User,
+)
+from ipt_groups.services import channels, outcomes
+from ipt_groups.services.access import visible_cohorts
+from ipt_groups.services.outcomes import Tally
+
+# The reminders members get before each session: "reach" is about these.
+REMINDER_KINDS = (NotificationKind.SESSION_24H, NotificationKind.SESSION_1H)
+# Rows that were meant to go out (a cancelled row was withdrawn on purpose).
+COUNTED = (
+    NotificationStatus.SENT,
+    NotificationStatus.FAILED,
+    NotificationStatus.EXPIRED,
+    NotificationStatus.NO_CHANNEL,
+)
+# Cohorts whose group size still matters (a completed group cannot grow).
+LIVE = (CohortStatus.PLANNED, CohortStatus.ACTIVE)
+ALERTS_SHOWN = 100  # open alerts listed (oldest first); the count is always whole
+
+
+@dataclass(frozen=True)
+class Filters:
+    start: date | None = None
+    end: date | None = None
+    facilitator_id: int | None = None
+    programme_key: str | None = None
+
+
+@dataclass
+class Reach:
+    """Member reminders whose time came: how many went out, over which channel."""
+
+    due: int = 0
+    sent: int = 0
+    delivered: int = 0  # the provider (SMS, email) confirmed delivery
+    no_channel: int = 0
+    failed: int = 0  # failed or expired
+    by_channel: dict[str, int] = field(default_factory=lambda: {c.value: 0 for c in Channel})
+
+    def add(self, other: Reach) -> None:
+        self.due += other.due
+        self.sent += other.sent
+        self.delivered += other.delivered
+        self.no_channel += other.no_channel
+        self.failed += other.failed
+        for k, v in other.by_channel.items():
+            self.by_channel[k] = self.by_channel.get(k, 0) + v
+
+    @property
+    def share_sent(self) -> float | None:
+        return round(self.sent / self.due, 3) if self.due else None
+
+
+@dataclass
+class Row:
+    """One cohort, one facilitator or the whole programme."""
+
+    tally: Tally = field(default_factory=Tally)
+    reach: Reach = field(default_factory=Reach)
+    cohorts: int = 0
+    running: int = 0
+    completed: int = 0
+    planned: int = 0
+    open_alerts: int = 0
+    overdue_follow_ups: int = 0
+
+    def add(self, other: Row) -> None:
+        self.tally.add(other.tally)
+        self.reach.add(other.reach)
+        for name in ("cohorts", "running", "completed", "planned"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.open_alerts += other.open_alerts
+        self.overdue_follow_ups += other.overdue_follow_ups
+
+
+@dataclass(frozen=True)
+class CohortRow:
+    cohort: Cohort
+    held_sessions: int
+    current_members: int
+    group_size_min: int | None  # None for a cohort that is no longer live
+    figures: Row
+
+
+@dataclass
+class FacilitatorRow:
+    user_id: int
+    display_name: str
+    cohort_ids: list[int] = field(default_factory=list)
+    figures: Row = field(default_factory=Row)
+
+
+@dataclass(frozen=True)
+class OpenAlert:
+    alert_id: int
+    cohort_id: int
+    source: str
+    opened_at: datetime
+    escalated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Overdue:
+    cohort_id: int
+    count: int
+    oldest_due_at: datetime
+
+
+@dataclass(frozen=True)
+class Unreachable:
+    cohort_id: int
+    count: int
+
+
+@dataclass(frozen=True)
+class Programme:
+    filters: Filters
+    now: datetime
+    total: Row
+    months: list[tuple[str, Row]]  # by the cohorts' start month, oldest first
+    cohorts: list[CohortRow]
+    facilitators: list[FacilitatorRow]
+    open_alerts: list[OpenAlert]
+    open_alert_count: int
+    escalated_count: int
+    overdue: list[Overdue]
+    below_minimum: list[CohortRow]
+    unreachable: list[Unreachable]
+
+
+def _instant(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def _scope(user: User, filters: Filters) -> Select[tuple[Cohort]]:
+    stmt = visible_cohorts(user).where(Cohort.status != CohortStatus.CANCELLED)
+    if filters.facilitator_id is not None:
+        stmt = stmt.where(
+            Cohort.id.in_(
+                select(CohortStaff.cohort_id).where(
+                    CohortStaff.user_id == filters.facilitator_id,
+                    CohortStaff.role.in_(FACILITATING),
+                )
+            )
+        )
+    if filters.programme_key:
+        stmt = stmt.where(Cohort.programme_key == filters.programme_key)
+    if filters.start is not None or filters.end is not None:
+        ran = select(GroupSession.cohort_id).where(GroupSession.status == SessionStatus.SCHEDULED)
+        if filters.start is not None:
+            ran = ran.where(GroupSession.starts_at >= _instant(filters.start))
+        if filters.end is not None:
+            ran = ran.where(GroupSession.starts_at < _instant(filters.end + timedelta(days=1)))
+        stmt = stmt.where(Cohort.id.in_(ran))
+    return stmt
+
+
+def _reach(ids: Any, filters: Filters, now: datetime) -> dict[int, Reach]:
+    """One GROUP BY over the outbox: member session reminders of these cohorts."""
+    delivered = func.sum(case((Notification.delivery_state == "delivered", 1), else_=0))
+    stmt = (
+        select(
+            GroupSession.cohort_id,
+            Notification.status,
+            Notification.channel,
+            func.count(),
+            delivered,
+        )
+        .join(GroupSession, GroupSession.id == Notification.ref_id)
+        .where(
+            Notification.ref_type == "session",
+            Notification.kind.in_(REMINDER_KINDS),
+            Notification.status.in_(COUNTED),
+            Notification.due_at <= now,
+            GroupSession.cohort_id.in_(ids),
+        )
+        .group_by(GroupSession.cohort_id, Notification.status, Notification.channel)
+    )
+    if filters.start is not None:
+        stmt = stmt.where(Notification.due_at >= _instant(filters.start))
+    if filters.end is not None:
+        stmt = stmt.where(Notification.due_at < _instant(filters.end + timedelta(days=1)))
+    found: dict[int, Reach] = defaultdict(Reach)
+    for cohort_id, status, channel, count, confirmed in db.session.execute(stmt):
+        r = found[cohort_id]
+        r.due += count
+        if status == NotificationStatus.SENT:
+            r.sent += count
+            r.delivered += int(confirmed or 0)
+            if channel:
+                r.by_channel[channel] = r.by_channel.get(channel, 0) + count
+        elif status == NotificationStatus.NO_CHANNEL:
+            r.no_channel += count
+        else:
+            r.failed += count
+    return found
+
+
+def _alerts(ids: Any) -> tuple[list[OpenAlert], int, int, dict[int, int]]:
+    """Open alerts, oldest first (the first ALERTS_SHOWN), and their counts."""
+    open_ = and_(RiskAlert.acknowledged_at.is_(None), RiskAlert.cohort_id.in_(ids))
+    per_cohort: dict[int, int] = {}
+    escalated = 0
+    for cohort_id, count, up in db.session.execute(
+        select(
+            RiskAlert.cohort_id,
+            func.count(),
+            func.count(RiskAlert.escalated_at),
+        )
+        .where(open_)
+        .group_by(RiskAlert.cohort_id)
+    ):
+        per_cohort[cohort_id] = count
+        escalated += up
+    shown = [
+        OpenAlert(*row)
+        for row in db.session.execute(
+            select(
+                RiskAlert.id,
+                RiskAlert.cohort_id,
+                RiskAlert.source,
+                RiskAlert.opened_at,
+                RiskAlert.escalated_at,
+            )
+            .where(open_)
+            .order_by(RiskAlert.opened_at, RiskAlert.id)
+            .limit(ALERTS_SHOWN)
+        )
+    ]
+    return shown, sum(per_cohort.values()), escalated, per_cohort
+
+
+def _overdue(ids: Any, now: datetime) -> list[Overdue]:
+    """First-absence follow-ups still open after the moment they were due."""
+    rows = db.session.execute(
+        select(FollowUp.cohort_id, func.count(), func.min(FollowUp.due_at))
+        .join(Enrolment, Enrolment.id == FollowUp.enrolment_id)
+        .where(
+            FollowUp.cohort_id.in_(ids),
+            FollowUp.done_at.is_(None),
+            FollowUp.due_at < now,
+            Enrolment.status == EnrolmentStatus.ENROLLED,
+        )
+        .group_by(FollowUp.cohort_id)
+    )
+    found = [Overdue(cohort_id, count, oldest) for cohort_id, count, oldest in rows]
+    return sorted(found, key=lambda o: (o.oldest_due_at, o.cohort_id))
+
+
+def _live_sizes(ids: Any) -> dict[int, tuple[int, int]]:
+    """Live cohorts: (current members, the programme's minimum group size)."""
+    counts = dict(
+        db.session.execute(
+            select(Enrolment.cohort_id, func.count())
+            .join(Cohort, Cohort.id == Enrolment.cohort_id)
+            .where(
+                Enrolment.cohort_id.in_(ids),
+                Enrolment.status == EnrolmentStatus.ENROLLED,
+                Cohort.status.in_(LIVE),
+            )
+            .group_by(Enrolment.cohort_id)
+        ).all()
+    )
+    # The minimum lives in the cohort's programme snapshot (JSON); read only for
+    # live cohorts, in Python, so the same code runs on SQLite and PostgreSQL.
+    return {
+        cohort_id: (counts.get(cohort_id, 0), int(programme.get("group_size_min") or 1))
+        for cohort_id, programme in db.session.execute(
+            select(Cohort.id, Cohort.programme).where(Cohort.id.in_(ids), Cohort.status.in_(LIVE))
+        )
+    }
+
+
+def _unreachable(ids: Any, settings: ChannelSettings) -> list[Unreachable]:
+    """Members of live cohorts no reminder can reach, by the rules of
+    channels.reach_for: no account in the app (reminders go to a person), or no
+    push device and no other channel in their order that is usable (a consented
+    number or address, the channel switched on). Only members without a device
+    are looked at further, in reach_for's fixed number of statements."""
+    device = exists().where(PushSubscription.user_id == Enrolment.user_id)
+    rows = db.session.execute(
+        select(Enrolment.user_id, Enrolment.cohort_id)
+        .join(Cohort, Cohort.id == Enrolment.cohort_id)
+        .where(
+            Enrolment.cohort_id.in_(ids),
+            Enrolment.status == EnrolmentStatus.ENROLLED,
+            Cohort.status.in_(LIVE),
+            ~device,
+        )
+    ).all()
+    reach = channels.reach_for(r.user_id for r in rows if r.user_id is not None)
+    counts: dict[int, int] = defaultdict(int)
+    for user_id, cohort_id in rows:
+        r = reach.get(user_id) if user_id is not None else None
+        usable = (
+            [c for c in r.order if c != Channel.PUSH and r.absent(c, settings) is None]
+            if r is not None
+            else []
+        )
+        if not usable:
+            counts[cohort_id] += 1
+    return [Unreachable(cid, n) for cid, n in sorted(counts.items())]
+
+
+def _load_cohorts(stmt: Select[tuple[Cohort]]) -> list[Cohort]:
+    stmt = stmt.options(
+        load_only(Cohort.id, Cohort.name, Cohort.status, Cohort.programme_key, Cohort.start_date),
+        selectinload(Cohort.staff)
+        .joinedload(CohortStaff.user)
+        .load_only(User.id, User.display_name),
+    )
+    return list(db.session.scalars(stmt.order_by(Cohort.start_date, Cohort.id)))
+
+
+def programme_view(
+    user: User, filters: Filters, settings: ChannelSettings, now: datetime
+) -> Programme:
+    """Everything the Programme page shows (the caller commits: computed
+    outcome tallies are kept for the next read)."""
+    stmt = _scope(user, filters)
+    ids = stmt.with_only_columns(Cohort.id).scalar_subquery()
+    cohorts = _load_cohorts(stmt)
+    tallies = outcomes.cohort_tallies(cohorts, now)
+    reach = _reach(ids, filters, now)
+    shown, alert_count, escalated, alerts_per_cohort = _alerts(ids)
+    overdue = _overdue(ids, now)
+    overdue_per_cohort = {o.cohort_id: o.count for o in overdue}
+    sizes = _live_sizes(ids)
+    unreachable = _unreachable(ids, settings)
+
+    total = Row()
+    rows: list[CohortRow] = []
+    months: dict[str, Row] = {}
+    facilitators: dict[int, FacilitatorRow] = {}
+    for cohort in cohorts:
+        figures = Row(
+            tally=tallies[cohort.id].tally,
+            reach=reach.get(cohort.id, Reach()),
+            cohorts=1,
+            running=cohort.status == CohortStatus.ACTIVE,
+            completed=cohort.status == CohortStatus.COMPLETED,
+            planned=cohort.status == CohortStatus.PLANNED,
+            open_alerts=alerts_per_cohort.get(cohort.id, 0),
+            overdue_follow_ups=overdue_per_cohort.get(cohort.id, 0),
+        )
+        current, minimum = sizes.get(cohort.id, (0, None))  # type: ignore[arg-type]
+        rows.append(CohortRow(cohort, tallies[cohort.id].held_sessions, current, minimum, figures))
+        total.add(figures)
+        months.setdefault(cohort.start_date.strftime("%Y-%m"), Row()).add(figures)
+        for staff in cohort.staff:
+            if staff.role not in FACILITATING:
+                continue
+            if filters.facilitator_id is not None and staff.user_id != filters.facilitator_id:
+                continue  # a co-facilitator's figures would only be partial here
+            row = facilitators.setdefault(
+                staff.user_id, FacilitatorRow(staff.user_id, staff.user.display_name)
+            )
+            row.cohort_ids.append(cohort.id)
+            row.figures.add(figures)
+    below = [
+        r for r in rows if r.group_size_min is not None and r.current_members < r.group_size_min
+    ]
+    return Programme(
+        filters=filters,
+        now=now,
+        total=total,
+        months=sorted(months.items()),
+        cohorts=rows,
+        facilitators=sorted(
+            facilitators.values(), key=lambda f: (f.display_name.casefold(), f.user_id)
+        ),
+        open_alerts=shown,
+        open_alert_count=alert_count,
+        escalated_count=escalated,
+        overdue=overdue,
+        below_minimum=below,
+        unreachable=unreachable,
+    )
+
+
+def cohort_names(found: Programme) -> dict[int, str]:
+    return {r.cohort.id: r.cohort.name for r in found.cohorts}
+
+
+def facilitator_names(row: CohortRow) -> list[tuple[int, str]]:
+    staff = [s for s in row.cohort.staff if s.role in FACILITATING]
+    return sorted((s.user_id, s.user.display_name) for s in staff)
