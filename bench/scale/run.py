@@ -112,6 +112,8 @@ def request_lists(port: int, login: dict[str, Any], args: argparse.Namespace) ->
             "me_readings",
             "cohort_outcomes",
             "clinic_outcomes",
+            "programme",
+            "programme_admin",
         )
     }
     lists["healthz"].append(("/healthz", ""))
@@ -126,6 +128,12 @@ def request_lists(port: int, login: dict[str, Any], args: argparse.Namespace) ->
         n += 1
         cookie = log_in(port, n, {"email": email, "password": password})
         lists["clinic_outcomes"].append(("/api/outcomes", cookie))
+        # The Programme page's call (issue 26): the supervisor's cohorts, all filters off.
+        lists["programme"].append(("/api/programme", cookie))
+    n += 1
+    # The same page for the admin: every cohort of the clinic (5,000 at full scale).
+    admin = log_in(port, n, {"email": login["admin"], "password": password})
+    lists["programme_admin"].append(("/api/programme", admin))
     for username in login["participants"][: args.participants]:
         n += 1
         cookie = log_in(port, n, {"username": username, "password": password})
