@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, select
+from sqlalchemy import Select, and_, case, exists, false, func, or_, select
 from sqlalchemy.orm import load_only, selectinload
 
 from ipt_groups.channels_config import ChannelSettings
@@ -45,6 +45,7 @@ from ipt_groups.models import (
     GroupSession,
     Notification,
     NotificationKind,
+    NotificationPreference,
     NotificationStatus,
     PushSubscription,
     RiskAlert,
@@ -326,29 +327,59 @@ def _unreachable(ids: Any, settings: ChannelSettings) -> list[Unreachable]:
     """Members of live cohorts no reminder can reach, by the rules of
     channels.reach_for: no account in the app (reminders go to a person), or no
     push device and no other channel in their order that is usable (a consented
-    number or address, the channel switched on). Only members without a device
-    are looked at further, in reach_for's fixed number of statements."""
+    number or address, the channel switched on, the number not opted out).
+
+    Two statements whatever the size: a GROUP BY counts the members with no
+    device and no consented contact at all (most of the unreachable, and no
+    per-person work); only those without a device who do have a consented
+    contact are read one by one, through reach_for (which also knows their
+    channel order and the SMS opt-outs). Going through reach_for for every
+    member of a 5,000-cohort clinic cost 1.7 s (bench/scale)."""
+    usable = []
+    if settings.sms:
+        usable.append(
+            and_(
+                NotificationPreference.sms_consent_at.is_not(None),
+                Enrolment.contact_phone.is_not(None),
+                Enrolment.contact_phone != "",
+            )
+        )
+    if settings.email:
+        usable.append(
+            and_(
+                NotificationPreference.email_consent_at.is_not(None),
+                Enrolment.contact_email.is_not(None),
+                Enrolment.contact_email != "",
+            )
+        )
+    maybe = or_(*usable) if usable else false()
     device = exists().where(PushSubscription.user_id == Enrolment.user_id)
-    rows = db.session.execute(
-        select(Enrolment.user_id, Enrolment.cohort_id)
+    base = (
+        select(Enrolment.cohort_id)
         .join(Cohort, Cohort.id == Enrolment.cohort_id)
+        .outerjoin(NotificationPreference, NotificationPreference.user_id == Enrolment.user_id)
         .where(
             Enrolment.cohort_id.in_(ids),
             Enrolment.status == EnrolmentStatus.ENROLLED,
             Cohort.status.in_(LIVE),
             ~device,
         )
-    ).all()
-    reach = channels.reach_for(r.user_id for r in rows if r.user_id is not None)
+    )
     counts: dict[int, int] = defaultdict(int)
-    for user_id, cohort_id in rows:
-        r = reach.get(user_id) if user_id is not None else None
-        usable = (
-            [c for c in r.order if c != Channel.PUSH and r.absent(c, settings) is None]
-            if r is not None
-            else []
-        )
-        if not usable:
+    no_way = or_(Enrolment.user_id.is_(None), ~maybe)
+    for cohort_id, n in db.session.execute(
+        base.add_columns(func.count()).where(no_way).group_by(Enrolment.cohort_id)
+    ):
+        counts[cohort_id] += n
+    rows = db.session.execute(
+        base.add_columns(Enrolment.user_id).where(Enrolment.user_id.is_not(None), maybe)
+    ).all()
+    reach = channels.reach_for(user_id for _, user_id in rows)
+    for cohort_id, user_id in rows:
+        r = reach.get(user_id)
+        if r is None or not [
+            c for c in r.order if c != Channel.PUSH and r.absent(c, settings) is None
+        ]:
             counts[cohort_id] += 1
     return [Unreachable(cid, n) for cid, n in sorted(counts.items())]
 
