@@ -113,6 +113,7 @@ def request_lists(port: int, login: dict[str, Any], args: argparse.Namespace) ->
             "cohort_outcomes",
             "clinic_outcomes",
             "programme",
+            "programme_filters",
             "programme_admin",
         )
     }
@@ -130,6 +131,9 @@ def request_lists(port: int, login: dict[str, Any], args: argparse.Namespace) ->
         lists["clinic_outcomes"].append(("/api/outcomes", cookie))
         # The Programme page's call (issue 26): the supervisor's cohorts, all filters off.
         lists["programme"].append(("/api/programme", cookie))
+        # The page's two other calls: the filter menus' facilitators and templates.
+        lists["programme_filters"].append(("/api/staff?role=facilitator", cookie))
+        lists["programme_filters"].append(("/api/programmes", cookie))
     n += 1
     # The same page for the admin: every cohort of the clinic (5,000 at full scale).
     admin = log_in(port, n, {"email": login["admin"], "password": password})
