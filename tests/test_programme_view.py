@@ -298,3 +298,55 @@ def test_the_page_needs_the_same_statements_for_one_cohort_or_many(
     assert large["/api/programme"][1].json["action"]["open_alert_count"] == 5
     assert large["/api/programme"][1].json["totals"]["reminders"]["sent"] == 5
     assert {p: n for p, (n, _) in small.items()} == {p: n for p, (n, _) in large.items()}
+
+
+def test_a_member_with_a_consented_channel_is_reachable_only_if_it_works(
+    app: Flask, as_role: Any, users: dict[str, int], frozen: datetime
+) -> None:
+    """Hal (B, no device) gives an address and consents to email, and puts email
+    in his order (a member's default is push then SMS): reachable while email is
+    switched on; not when it is off or he takes email out of his order again."""
+    from ipt_groups.channels_config import ChannelSettings
+    from ipt_groups.models import User
+    from ipt_groups.services import channels, programme
+
+    c = clinic(app, as_role, users)
+    _extras(app, c)
+    b = c["b"]
+    with app.app_context():
+        hal = db.session.get(Enrolment, c["ids"]["hal"])
+        hal.contact_email = "hal@example.org"
+        channels.set_consent(hal.user_id, email=True)
+        channels.set_order(hal.user_id, ["push", "email"])
+        db.session.commit()
+        admin = db.session.get(User, users["admin"])
+
+        def unreachable_in_b(settings: ChannelSettings) -> int:
+            found = programme.programme_view(admin, programme.Filters(), settings, NOW)
+            return {u.cohort_id: u.count for u in found.unreachable}[b]
+
+        email_on = ChannelSettings(smtp_url="smtp://mail.test:25", mail_from="a@example.org")
+        assert unreachable_in_b(email_on) == 1  # Jon only (no account)
+        assert unreachable_in_b(ChannelSettings()) == 2  # email off: Hal too
+        channels.set_order(hal.user_id, ["push", "sms"])
+        db.session.commit()
+        assert unreachable_in_b(email_on) == 2  # email is not in his order
+        db.session.rollback()
+
+
+def test_reminders_are_counted_in_the_period_they_were_due(
+    app: Flask, as_role: Any, users: dict[str, int], frozen: datetime
+) -> None:
+    c = clinic(app, as_role, users)
+    _extras(app, c)
+    admin = as_role("admin")
+    # The reminders were due on 9 March, for B's session on the 10th (both met then);
+    # both met again in the week of 23 March, when no reminder was due.
+    first = admin.get("/api/programme?start=2026-03-09&end=2026-03-10").json
+    assert first["totals"]["reminders"]["due"] == 4
+    week = admin.get("/api/programme?start=2026-03-23&end=2026-03-29").json
+    assert [r["cohort_id"] for r in week["cohorts"]] == [c["a"], c["b"]]
+    assert week["totals"]["reminders"] == {
+        "due": 0, "sent": 0, "share_sent": None, "delivered": 0, "no_channel": 0, "failed": 0,
+        "by_channel": {"push": 0, "sms": 0, "email": 0},
+    }  # fmt: skip
