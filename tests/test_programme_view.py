@@ -114,6 +114,11 @@ def test_figures_and_what_needs_action_match_the_hand_count(
     assert totals["funnel"] == {"enrolled": 8, "started": 6, "reached_midpoint": 3, "completed": 2}
     assert totals["summary"]["mean_change"] == -7.4
     assert totals["summary"]["share_latest_below_10"] == 0.8
+    # Completers (came to A's last session, s4): Eve 20 -> 8 and Ada 14 -> 4, both
+    # below 10: mean (-12 - 10) / 2 = -11.0; nobody has reached B's session 8 yet.
+    assert totals["completers"] == {
+        "with_change": 2, "mean_change": -11.0, "share_latest_below_10": 1.0,
+    }  # fmt: skip
     assert (totals["cohorts"], totals["planned"], totals["running"], totals["completed"]) == (
         2, 2, 0, 0,
     )  # fmt: skip
@@ -126,6 +131,9 @@ def test_figures_and_what_needs_action_match_the_hand_count(
     rows = {r["cohort_id"]: r for r in body["cohorts"]}
     assert rows[a]["summary"]["mean_change"] == -6.33 and rows[b]["summary"]["mean_change"] == -9.0
     assert rows[a]["reminders"]["due"] == 0 and rows[b]["reminders"]["sent"] == 2
+    assert rows[b]["completers"] == {
+        "with_change": 0, "mean_change": None, "share_latest_below_10": None,
+    }  # fmt: skip
     assert (rows[a]["current_members"], rows[a]["group_size_min"]) == (4, 2)
     assert (rows[b]["current_members"], rows[b]["group_size_min"]) == (3, 6)
     assert [f["display_name"] for f in body["facilitators"]] == [
@@ -223,6 +231,7 @@ def test_csv_is_pseudonymous_by_default_guarded_and_audited(
     assert (figures["members"], figures["mean_phq9_change"], figures["completed"]) == (
         "3", "-9.0", "0",
     )  # fmt: skip
+    assert figures["completers_share_latest_below_10"] == ""  # nobody completed B yet
     # The same ids in every export.
     assert _rows(admin.get("/api/programme.csv").get_data(as_text=True))[1][0] == row_a[0]
 
@@ -231,7 +240,10 @@ def test_csv_is_pseudonymous_by_default_guarded_and_audited(
     guarded = "'" + '=HYPERLINK("https://evil.example","A")'  # a text, never a formula
     assert named[1][:3] == [str(a), guarded, "Test facilitator"]
     assert named[2][:3] == [str(b), "Group B", "Second Facilitator"]
-    assert dict(zip(named[0], named[1], strict=True))["mean_phq9_change"] == "-6.33"
+    row_a_named = dict(zip(named[0], named[1], strict=True))
+    assert row_a_named["mean_phq9_change"] == "-6.33"
+    assert row_a_named["completers_with_change"] == "2"
+    assert row_a_named["completers_share_latest_below_10"] == "1.0"
 
     with app.app_context():
         actions = db.session.scalars(

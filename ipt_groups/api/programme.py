@@ -73,6 +73,16 @@ class ReachSchema(ma.Schema):
     )  # fmt: skip
 
 
+class CompletersSchema(ma.Schema):
+    with_change = ma.fields.Integer(
+        metadata={"description": "Completers (came to the last session) with two or more PHQ-9s"}
+    )
+    mean_change = ma.fields.Float(allow_none=True, metadata={"description": "Over them (2 dp)"})
+    share_latest_below_10 = ma.fields.Float(
+        allow_none=True, metadata={"description": "Of them, latest PHQ-9 below 10 (3 dp)"}
+    )
+
+
 class FiguresSchema(ma.Schema):
     cohorts = ma.fields.Integer()
     running = ma.fields.Integer()
@@ -80,6 +90,7 @@ class FiguresSchema(ma.Schema):
     planned = ma.fields.Integer()
     funnel = ma.fields.Nested(OutcomeFunnelSchema)
     summary = ma.fields.Nested(OutcomeSummarySchema)
+    completers = ma.fields.Nested(CompletersSchema)
     reminders = ma.fields.Nested(ReachSchema)
     open_alerts = ma.fields.Integer()
     overdue_follow_ups = ma.fields.Integer()
@@ -173,6 +184,7 @@ def _figures(row: Row) -> dict[str, Any]:
         "planned": row.planned,
         "funnel": row.tally.funnel,
         "summary": row.tally.summary,
+        "completers": programme.completers(row.tally),
         "reminders": {**reach.__dict__, "share_sent": reach.share_sent},
         "open_alerts": row.open_alerts,
         "overdue_follow_ups": row.overdue_follow_ups,

@@ -164,6 +164,11 @@ class Tally:
     latest_below_5: int = 0
     attended_marks: int = 0
     recorded_marks: int = 0
+    # The same PHQ-9 figures over completers only (came to the last session):
+    # what a funder asks of those who finished (the Programme page).
+    completed_with_change: int = 0
+    completed_change_sum: int = 0
+    completed_below_10: int = 0
 
     def add(self, other: Tally) -> None:
         for f in fields(self):
@@ -415,6 +420,10 @@ def _tally(members: Sequence[MemberOutcome]) -> Tally:
             t.change_sum += m.change
             t.latest_below_10 += m.latest_phq9.total < BELOW_MODERATE
             t.latest_below_5 += m.latest_phq9.total < BELOW_MILD
+            if m.completed:
+                t.completed_with_change += 1
+                t.completed_change_sum += m.change
+                t.completed_below_10 += m.latest_phq9.total < BELOW_MODERATE
     return t
 
 

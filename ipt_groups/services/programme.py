@@ -302,6 +302,17 @@ def programme_view(
     )
 
 
+def completers(tally: Tally) -> dict[str, Any]:
+    """The PHQ-9 figures over completers (came to the last session) with two or
+    more PHQ-9s: the n, their mean change, the share whose latest is below 10."""
+    n = tally.completed_with_change
+    return {
+        "with_change": n,
+        "mean_change": round(tally.completed_change_sum / n, 2) if n else None,
+        "share_latest_below_10": round(tally.completed_below_10 / n, 3) if n else None,
+    }
+
+
 def cohort_names(found: Programme) -> dict[int, str]:
     return {r.cohort.id: r.cohort.name for r in found.cohorts}
 

@@ -16,13 +16,13 @@ import hmac
 import io
 
 from ipt_groups.services.outcomes import cell
-from ipt_groups.services.programme import CohortRow, Programme, facilitator_names
+from ipt_groups.services.programme import CohortRow, Programme, completers, facilitator_names
 
 HEADER = (
     "status", "programme", "start_date", "held_sessions", "members", "started",
     "reached_midpoint", "completed", "with_change", "mean_phq9_change", "share_latest_below_10",
-    "dropouts", "attendance_rate", "reminders_due", "reminders_sent", "open_risk_alerts",
-    "overdue_follow_ups",
+    "completers_with_change", "completers_share_latest_below_10", "dropouts", "attendance_rate",
+    "reminders_due", "reminders_sent", "open_risk_alerts", "overdue_follow_ups",
 )  # fmt: skip
 
 
@@ -35,6 +35,7 @@ def pseudonym(kind: str, ident: int, key: str | bytes) -> str:
 def _figures(row: CohortRow) -> list[str | int | float | None]:
     f = row.figures
     summary = f.tally.summary
+    done = completers(f.tally)
     return [
         row.cohort.status,
         row.cohort.programme_key,
@@ -47,6 +48,8 @@ def _figures(row: CohortRow) -> list[str | int | float | None]:
         summary.with_change,
         summary.mean_change,
         summary.share_latest_below_10,
+        done["with_change"],
+        done["share_latest_below_10"],
         summary.dropouts,
         summary.attendance_rate,
         f.reach.due,

@@ -105,6 +105,7 @@ const FIGURES = [
     (r) => `${num(r.funnel.completed)} (${pct(share(r.funnel.completed, r.funnel.enrolled))})`],
   ['mean_change', (r) => r.summary.mean_change ?? 99, (r) => signed(r.summary.mean_change)],
   ['below_10', (r) => r.summary.share_latest_below_10 ?? -1, (r) => pct(r.summary.share_latest_below_10)],
+  ['completers_below_10', (r) => r.completers.share_latest_below_10 ?? -1, (r) => pct(r.completers.share_latest_below_10)],
   ['reach', (r) => r.reminders.share_sent ?? -1,
     (r) => (r.reminders.due ? `${pct(r.reminders.share_sent)} (${num(r.reminders.sent)}/${num(r.reminders.due)})` : '—')],
   ['alerts', (r) => r.open_alerts, (r) => num(r.open_alerts)],

@@ -55,6 +55,9 @@ function headline(totals) {
     ['mean_change', t('programme.head.mean_change'), totals.summary.mean_change == null ? t('programme.head.no_change')
       : t('programme.head.mean_change_value', { change: signed(totals.summary.mean_change), n: num(totals.summary.with_change) })],
     ['below_10', t('programme.head.below_10'), pct(totals.summary.share_latest_below_10)],
+    ['completers_below_10', t('programme.head.completers_below_10'), totals.completers.with_change
+      ? t('programme.head.completers_value', { share: pct(totals.completers.share_latest_below_10), n: num(totals.completers.with_change) })
+      : '—'],
     ['reach', t('programme.head.reach'), r.due ? t('programme.head.reach_value', {
       share: pct(r.share_sent), sent: num(r.sent), due: num(r.due),
       push: num(r.by_channel.push || 0), sms: num(r.by_channel.sms || 0), email: num(r.by_channel.email || 0),
