@@ -261,13 +261,14 @@ def programme_view(
             tally=tallies[cohort.id].tally,
             reach=reach.get(cohort.id, Reach()),
             cohorts=1,
-            running=cohort.status == CohortStatus.ACTIVE,
-            completed=cohort.status == CohortStatus.COMPLETED,
-            planned=cohort.status == CohortStatus.PLANNED,
+            running=int(cohort.status == CohortStatus.ACTIVE),
+            completed=int(cohort.status == CohortStatus.COMPLETED),
+            planned=int(cohort.status == CohortStatus.PLANNED),
             open_alerts=alerts_per_cohort.get(cohort.id, 0),
             overdue_follow_ups=overdue_per_cohort.get(cohort.id, 0),
         )
-        current, minimum = sizes.get(cohort.id, (0, None))  # type: ignore[arg-type]
+        live = sizes.get(cohort.id)  # None: the cohort is over, its size no longer matters
+        current, minimum = live if live is not None else (0, None)
         rows.append(CohortRow(cohort, tallies[cohort.id].held_sessions, current, minimum, figures))
         total.add(figures)
         months.setdefault(cohort.start_date.strftime("%Y-%m"), Row()).add(figures)
