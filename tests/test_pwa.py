@@ -558,7 +558,7 @@ def test_no_screen_needs_more_than_the_content_security_policy_allows(
     staff_screens = [
         "/", "/cohorts/new", f"/cohorts/{cohort_id}", f"/cohorts/{cohort_id}/outcomes",
         f"/sessions/{session_id}", "/alerts", "/admin/users", "/admin/programmes",
-        "/admin/settings", "/settings", "/outbox",
+        "/admin/settings", "/settings", "/outbox", "/programme",
     ]  # fmt: skip
     violations: list[str] = []
     with chromium_context(pw, tmp_path / "staff", TABLET) as context:

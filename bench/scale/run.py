@@ -112,6 +112,9 @@ def request_lists(port: int, login: dict[str, Any], args: argparse.Namespace) ->
             "me_readings",
             "cohort_outcomes",
             "clinic_outcomes",
+            "programme",
+            "programme_filters",
+            "programme_admin",
         )
     }
     lists["healthz"].append(("/healthz", ""))
@@ -126,6 +129,15 @@ def request_lists(port: int, login: dict[str, Any], args: argparse.Namespace) ->
         n += 1
         cookie = log_in(port, n, {"email": email, "password": password})
         lists["clinic_outcomes"].append(("/api/outcomes", cookie))
+        # The Programme page's call (issue 26): the supervisor's cohorts, all filters off.
+        lists["programme"].append(("/api/programme", cookie))
+        # The page's two other calls: the filter menus' facilitators and templates.
+        lists["programme_filters"].append(("/api/staff?role=facilitator", cookie))
+        lists["programme_filters"].append(("/api/programmes", cookie))
+    n += 1
+    # The same page for the admin: every cohort of the clinic (5,000 at full scale).
+    admin = log_in(port, n, {"email": login["admin"], "password": password})
+    lists["programme_admin"].append(("/api/programme", admin))
     for username in login["participants"][: args.participants]:
         n += 1
         cookie = log_in(port, n, {"username": username, "password": password})

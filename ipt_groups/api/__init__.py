@@ -27,6 +27,7 @@ from ipt_groups.api import (
     outcomes,
     privacy,
     problem_work,
+    programme,
     programmes,
     push,
     runner,
@@ -45,6 +46,7 @@ def register_blueprints(app: Flask, api: Api) -> None:
         auth, me, users, programmes, cohorts, sessions, agenda, enrolments, invites, calendar,
         attendance, outcomes, measures, alerts, notes, inventory, problem_work, safety_plans,
         fidelity, runner, clinic, notifications, audit, content, push, privacy, sms, trends,
+        programme,
     ):  # fmt: skip
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.bp)

@@ -164,6 +164,11 @@ class Tally:
     latest_below_5: int = 0
     attended_marks: int = 0
     recorded_marks: int = 0
+    # The same PHQ-9 figures over completers only (came to the last session):
+    # what a funder asks of those who finished (the Programme page).
+    completed_with_change: int = 0
+    completed_change_sum: int = 0
+    completed_below_10: int = 0
 
     def add(self, other: Tally) -> None:
         for f in fields(self):
@@ -415,6 +420,10 @@ def _tally(members: Sequence[MemberOutcome]) -> Tally:
             t.change_sum += m.change
             t.latest_below_10 += m.latest_phq9.total < BELOW_MODERATE
             t.latest_below_5 += m.latest_phq9.total < BELOW_MILD
+            if m.completed:
+                t.completed_with_change += 1
+                t.completed_change_sum += m.change
+                t.completed_below_10 += m.latest_phq9.total < BELOW_MODERATE
     return t
 
 
@@ -493,6 +502,11 @@ def _cohort_tallies(cohorts: Sequence[Cohort], now: datetime) -> dict[int, Cohor
     return found
 
 
+def cohort_tallies(cohorts: Sequence[Cohort], now: datetime) -> dict[int, CohortTally]:
+    """Each cohort's pooled figures (cached), for other dashboards (services/programme.py)."""
+    return _cohort_tallies(cohorts, now)
+
+
 def clinic_outcomes(
     user: User, facilitator_id: int | None = None, now: datetime | None = None
 ) -> ClinicOutcomes:
@@ -550,6 +564,10 @@ def _cell(value: str | int | None) -> str | int:
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
+
+
+# The same guard for other exports (the programme CSV, services/programme_csv.py).
+cell = _cell
 
 
 def render_csv(found: CohortOutcomes, pseudonym_key: str | bytes | None = None) -> str:

@@ -27,6 +27,7 @@ const ROUTES = [
   ['/cohorts/:id/outcomes', 'outcomes', 'staff'],
   ['/sessions/:id', 'runner', 'staff'],
   ['/alerts', 'alerts', 'staff'],
+  ['/programme', 'programme', 'staff'],
   ['/members/:id/safety-plan', 'safety-plan-edit', 'staff'],
   ['/supervision', 'supervision', 'staff'],
   ['/supervision/:id', 'supervision', 'staff'],
@@ -144,6 +145,8 @@ function drawNav(path = (location.hash || '#/').slice(1)) {
     ? [['/', t('nav.home')], ['/readings', t('nav.readings')], ['/settings', t('nav.settings')]]
     : [['/', t('nav.cohorts')], ['/alerts', t('nav.alerts')], ['/settings', t('nav.settings')]];
   if (me.role === 'supervisor' || me.role === 'admin') links.splice(2, 0, ['/supervision', t('nav.supervision')]);
+  // The programme page is for those who answer for the programme (the API also serves facilitators).
+  if (me.role === 'supervisor' || me.role === 'admin') links.splice(1, 0, ['/programme', t('nav.programme')]);
   if (me.role === 'admin') links.splice(2, 0, ['/admin/users', t('nav.admin')]);
   nav.replaceChildren(h('ul', {}, links.map(([href, label]) => h('li', {},
     h('a', { href: `#${href}`, 'aria-current': (href === '/' ? path === '/' : path.startsWith(href)) ? 'page' : null }, label)))));

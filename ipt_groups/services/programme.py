@@ -1,0 +1,323 @@
+"""The programme on one screen: how the cohorts a supervisor (or the clinic, for
+an admin) runs are doing, and what needs someone's action now.
+
+Scope: the cohorts ``visible_cohorts`` gives the caller (an admin all, a
+supervisor those they supervise, a facilitator those they lead or co-facilitate,
+exactly as ``GET /api/outcomes``), not cancelled, narrowed by the filters:
+
+- **period** (``start``..``end``, inclusive dates): the cohorts that had a
+  scheduled session in it, i.e. that ran then. Each cohort's outcome figures stay
+  the cohort's own (every held session so far): a funder asks how the groups
+  that ran in a quarter did, not how their members did on a few weeks of it.
+  Reminders are counted when their due time falls in the period;
+- **facilitator**: cohorts they lead or co-facilitate;
+- **programme template**: the cohort's ``programme_key``.
+
+Cost: a fixed number of statements whatever the number of cohorts. The outcome
+figures come from the per-cohort tallies of services/outcome_cache.py (computed
+in one batch for cohorts whose cache is stale); everything else is one GROUP BY
+(or one ordered read) each over the cohorts in scope, given as a subquery so a
+clinic of 5,000 cohorts sends no 5,000-id parameter lists. Aggregates only: no
+member's name or score appears anywhere here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.orm import load_only, selectinload
+
+from ipt_groups.channels_config import ChannelSettings
+from ipt_groups.extensions import db
+from ipt_groups.models import (
+    FACILITATING,
+    Channel,
+    Cohort,
+    CohortStaff,
+    CohortStatus,
+    GroupSession,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    SessionStatus,
+    User,
+)
+from ipt_groups.services import outcomes
+from ipt_groups.services.access import visible_cohorts
+from ipt_groups.services.outcomes import Tally
+from ipt_groups.services.programme_action import (
+    OpenAlert,
+    Overdue,
+    Unreachable,
+    alerts,
+    live_sizes,
+    overdue,
+    unreachable,
+)
+
+# The reminders members get before each session: "reach" is about these.
+REMINDER_KINDS = (NotificationKind.SESSION_24H, NotificationKind.SESSION_1H)
+# Rows that were meant to go out (a cancelled row was withdrawn on purpose).
+COUNTED = (
+    NotificationStatus.SENT,
+    NotificationStatus.FAILED,
+    NotificationStatus.EXPIRED,
+    NotificationStatus.NO_CHANNEL,
+)
+
+
+@dataclass(frozen=True)
+class Filters:
+    start: date | None = None
+    end: date | None = None
+    facilitator_id: int | None = None
+    programme_key: str | None = None
+
+
+@dataclass
+class Reach:
+    """Member reminders whose time came: how many went out, over which channel."""
+
+    due: int = 0
+    sent: int = 0
+    delivered: int = 0  # the provider (SMS, email) confirmed delivery
+    no_channel: int = 0
+    failed: int = 0  # failed or expired
+    by_channel: dict[str, int] = field(default_factory=lambda: {c.value: 0 for c in Channel})
+
+    def add(self, other: Reach) -> None:
+        self.due += other.due
+        self.sent += other.sent
+        self.delivered += other.delivered
+        self.no_channel += other.no_channel
+        self.failed += other.failed
+        for k, v in other.by_channel.items():
+            self.by_channel[k] = self.by_channel.get(k, 0) + v
+
+    @property
+    def share_sent(self) -> float | None:
+        return round(self.sent / self.due, 3) if self.due else None
+
+
+@dataclass
+class Row:
+    """One cohort, one facilitator or the whole programme."""
+
+    tally: Tally = field(default_factory=Tally)
+    reach: Reach = field(default_factory=Reach)
+    cohorts: int = 0
+    running: int = 0
+    completed: int = 0
+    planned: int = 0
+    open_alerts: int = 0
+    overdue_follow_ups: int = 0
+
+    def add(self, other: Row) -> None:
+        self.tally.add(other.tally)
+        self.reach.add(other.reach)
+        for name in ("cohorts", "running", "completed", "planned"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.open_alerts += other.open_alerts
+        self.overdue_follow_ups += other.overdue_follow_ups
+
+
+@dataclass(frozen=True)
+class CohortRow:
+    cohort: Cohort
+    held_sessions: int
+    current_members: int
+    group_size_min: int | None  # None for a cohort that is no longer live
+    figures: Row
+
+
+@dataclass
+class FacilitatorRow:
+    user_id: int
+    display_name: str
+    cohort_ids: list[int] = field(default_factory=list)
+    figures: Row = field(default_factory=Row)
+
+
+@dataclass(frozen=True)
+class Programme:
+    filters: Filters
+    now: datetime
+    total: Row
+    months: list[tuple[str, Row]]  # by the cohorts' start month, oldest first
+    cohorts: list[CohortRow]
+    facilitators: list[FacilitatorRow]
+    open_alerts: list[OpenAlert]
+    open_alert_count: int
+    escalated_count: int
+    overdue: list[Overdue]
+    below_minimum: list[CohortRow]
+    unreachable: list[Unreachable]
+
+
+def _instant(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def _scope(user: User, filters: Filters) -> Select[tuple[Cohort]]:
+    stmt = visible_cohorts(user).where(Cohort.status != CohortStatus.CANCELLED)
+    if filters.facilitator_id is not None:
+        stmt = stmt.where(
+            Cohort.id.in_(
+                select(CohortStaff.cohort_id).where(
+                    CohortStaff.user_id == filters.facilitator_id,
+                    CohortStaff.role.in_(FACILITATING),
+                )
+            )
+        )
+    if filters.programme_key:
+        stmt = stmt.where(Cohort.programme_key == filters.programme_key)
+    if filters.start is not None or filters.end is not None:
+        ran = select(GroupSession.cohort_id).where(GroupSession.status == SessionStatus.SCHEDULED)
+        if filters.start is not None:
+            ran = ran.where(GroupSession.starts_at >= _instant(filters.start))
+        if filters.end is not None:
+            ran = ran.where(GroupSession.starts_at < _instant(filters.end + timedelta(days=1)))
+        stmt = stmt.where(Cohort.id.in_(ran))
+    return stmt
+
+
+def _reach(ids: Any, filters: Filters, now: datetime) -> dict[int, Reach]:
+    """One GROUP BY over the outbox: member session reminders of these cohorts."""
+    delivered = func.sum(case((Notification.delivery_state == "delivered", 1), else_=0))
+    stmt = (
+        select(
+            GroupSession.cohort_id,
+            Notification.status,
+            Notification.channel,
+            func.count(),
+            delivered,
+        )
+        .join(GroupSession, GroupSession.id == Notification.ref_id)
+        .where(
+            Notification.ref_type == "session",
+            Notification.kind.in_(REMINDER_KINDS),
+            Notification.status.in_(COUNTED),
+            Notification.due_at <= now,
+            GroupSession.cohort_id.in_(ids),
+        )
+        .group_by(GroupSession.cohort_id, Notification.status, Notification.channel)
+    )
+    if filters.start is not None:
+        stmt = stmt.where(Notification.due_at >= _instant(filters.start))
+    if filters.end is not None:
+        stmt = stmt.where(Notification.due_at < _instant(filters.end + timedelta(days=1)))
+    found: dict[int, Reach] = defaultdict(Reach)
+    for cohort_id, status, channel, count, confirmed in db.session.execute(stmt):
+        r = found[cohort_id]
+        r.due += count
+        if status == NotificationStatus.SENT:
+            r.sent += count
+            r.delivered += int(confirmed or 0)
+            if channel:
+                r.by_channel[channel] = r.by_channel.get(channel, 0) + count
+        elif status == NotificationStatus.NO_CHANNEL:
+            r.no_channel += count
+        else:
+            r.failed += count
+    return found
+
+
+def _load_cohorts(stmt: Select[tuple[Cohort]]) -> list[Cohort]:
+    stmt = stmt.options(
+        load_only(Cohort.id, Cohort.name, Cohort.status, Cohort.programme_key, Cohort.start_date),
+        selectinload(Cohort.staff)
+        .joinedload(CohortStaff.user)
+        .load_only(User.id, User.display_name),
+    )
+    return list(db.session.scalars(stmt.order_by(Cohort.start_date, Cohort.id)))
+
+
+def programme_view(
+    user: User, filters: Filters, settings: ChannelSettings, now: datetime
+) -> Programme:
+    """Everything the Programme page shows (the caller commits: computed
+    outcome tallies are kept for the next read)."""
+    stmt = _scope(user, filters)
+    ids = stmt.with_only_columns(Cohort.id).scalar_subquery()
+    cohorts = _load_cohorts(stmt)
+    tallies = outcomes.cohort_tallies(cohorts, now)
+    reach = _reach(ids, filters, now)
+    shown, alert_count, escalated, alerts_per_cohort = alerts(ids)
+    late = overdue(ids, now)
+    overdue_per_cohort = {o.cohort_id: o.count for o in late}
+    sizes = live_sizes(ids)
+    cannot_reach = unreachable(ids, settings)
+
+    total = Row()
+    rows: list[CohortRow] = []
+    months: dict[str, Row] = {}
+    facilitators: dict[int, FacilitatorRow] = {}
+    for cohort in cohorts:
+        figures = Row(
+            tally=tallies[cohort.id].tally,
+            reach=reach.get(cohort.id, Reach()),
+            cohorts=1,
+            running=int(cohort.status == CohortStatus.ACTIVE),
+            completed=int(cohort.status == CohortStatus.COMPLETED),
+            planned=int(cohort.status == CohortStatus.PLANNED),
+            open_alerts=alerts_per_cohort.get(cohort.id, 0),
+            overdue_follow_ups=overdue_per_cohort.get(cohort.id, 0),
+        )
+        live = sizes.get(cohort.id)  # None: the cohort is over, its size no longer matters
+        current, minimum = live if live is not None else (0, None)
+        rows.append(CohortRow(cohort, tallies[cohort.id].held_sessions, current, minimum, figures))
+        total.add(figures)
+        months.setdefault(cohort.start_date.strftime("%Y-%m"), Row()).add(figures)
+        for staff in cohort.staff:
+            if staff.role not in FACILITATING:
+                continue
+            if filters.facilitator_id is not None and staff.user_id != filters.facilitator_id:
+                continue  # a co-facilitator's figures would only be partial here
+            row = facilitators.setdefault(
+                staff.user_id, FacilitatorRow(staff.user_id, staff.user.display_name)
+            )
+            row.cohort_ids.append(cohort.id)
+            row.figures.add(figures)
+    below = [
+        r for r in rows if r.group_size_min is not None and r.current_members < r.group_size_min
+    ]
+    return Programme(
+        filters=filters,
+        now=now,
+        total=total,
+        months=sorted(months.items()),
+        cohorts=rows,
+        facilitators=sorted(
+            facilitators.values(), key=lambda f: (f.display_name.casefold(), f.user_id)
+        ),
+        open_alerts=shown,
+        open_alert_count=alert_count,
+        escalated_count=escalated,
+        overdue=late,
+        below_minimum=below,
+        unreachable=cannot_reach,
+    )
+
+
+def completers(tally: Tally) -> dict[str, Any]:
+    """The PHQ-9 figures over completers (came to the last session) with two or
+    more PHQ-9s: the n, their mean change, the share whose latest is below 10."""
+    n = tally.completed_with_change
+    return {
+        "with_change": n,
+        "mean_change": round(tally.completed_change_sum / n, 2) if n else None,
+        "share_latest_below_10": round(tally.completed_below_10 / n, 3) if n else None,
+    }
+
+
+def cohort_names(found: Programme) -> dict[int, str]:
+    return {r.cohort.id: r.cohort.name for r in found.cohorts}
+
+
+def facilitator_names(row: CohortRow) -> list[tuple[int, str]]:
+    staff = [s for s in row.cohort.staff if s.role in FACILITATING]
+    return sorted((s.user_id, s.user.display_name) for s in staff)

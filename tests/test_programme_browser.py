@@ -1,0 +1,119 @@
+"""The Programme page in a real browser, at tablet size, in English and Spanish:
+a supervisor sees their own cohorts and not another supervisor's, the filters
+travel in the URL, the tables sort, and the charts carry a table alternative."""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from ipt_groups.extensions import db
+from ipt_groups.models import User
+from ipt_groups.services import cohorts, demo
+from ipt_groups.services.audit import Actor
+from tests import browser
+from tests.browser import TABLET, chromium_context, screenshot
+from tests.conftest import create_user
+from tests.test_pwa import log_in, seeded  # noqa: F401 (a fixture)
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+OTHER_GROUP = "Thursday group of another supervisor"
+OTHER_SUPERVISOR = "other.supervisor@example.org"
+
+
+def _other_supervisors_cohort(app: Flask) -> None:
+    with app.app_context():
+        other = create_user(
+            "supervisor", OTHER_SUPERVISOR, password=demo.DEMO_PASSWORD, display_name="Other Sup"
+        )
+        lead = db.session.scalar(select(User).where(User.email == "facilitator@example.org"))
+        cohorts.create_cohort(
+            Actor(lead.id),
+            lead,
+            {
+                "name": OTHER_GROUP, "programme_key": "who-8", "language": "en",
+                "time_zone": "Europe/London", "weekday": 3, "local_time": time(10, 0),
+                "start_date": demo.utcnow().date(), "location": "Room 4",
+                "supervisor_ids": [other.id],
+            },
+        )  # fmt: skip
+        db.session.commit()
+
+
+def _cohort_names(page: Any) -> list[str]:
+    page.wait_for_selector("table[data-table=cohorts] tbody tr")
+    return page.locator("table[data-table=cohorts] tbody th").all_inner_texts()
+
+
+def test_a_supervisor_sees_their_programme_and_not_anothers(
+    app: Flask,
+    live: browser.LiveServer,
+    pw: Any,
+    seeded: demo.DemoResult,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    _other_supervisors_cohort(app)
+    with chromium_context(pw, tmp_path / "sup-en", TABLET) as context:
+        page = context.new_page()
+        log_in(page, live, "supervisor@example.org", demo.DEMO_PASSWORD)
+        page.click("#nav a[href='#/programme']")
+        page.wait_for_selector("[data-programme] h1:has-text('Programme')")
+        names = _cohort_names(page)
+        assert sorted(names) == sorted([demo.DEMO_COHORT_NAME, demo.RUNNING_COHORT_NAME])
+        assert OTHER_GROUP not in page.inner_text("main")
+        # Each row links to the cohort's outcomes page.
+        link = page.locator(f"table[data-table=cohorts] a:has-text('{demo.DEMO_COHORT_NAME}')")
+        assert "/outcomes" in link.get_attribute("href")
+        # The charts are inline SVG with a title, and a table alternative.
+        assert page.locator("svg[role=img] title").count() >= 1
+        assert page.locator("table[data-funnel-table] tbody tr").count() == 4
+        for key in ("alerts", "follow_ups", "below_minimum", "unreachable"):
+            assert page.locator(f"[data-action={key}]").count() == 1
+        # The demo members never installed the app: the page says who cannot be reached.
+        assert page.locator("[data-action=unreachable] li").count() >= 1
+        # Sorting by name, then the other way.
+        page.click("table[data-table=cohorts] button[data-sort=cohort]")
+        first = page.locator("table[data-table=cohorts] thead th").first
+        assert first.get_attribute("aria-sort") == "descending"
+        assert _cohort_names(page) == sorted(names, key=str.casefold, reverse=True)
+        # A filter lands in the URL; opening that URL gives the same page.
+        page.select_option("select[name=programme_key]", "who-8")
+        page.click("form[data-filters] button[type=submit]")
+        page.wait_for_function("location.hash.includes('programme_key=who-8')")
+        page.wait_for_selector("a:has-text('Clear filters')")
+        shared = page.url
+        page.goto(f"{live.url}/#/")
+        page.goto(shared)
+        page.wait_for_selector("a:has-text('Clear filters')")
+        assert page.locator("select[name=programme_key]").input_value() == "who-8"
+        assert sorted(_cohort_names(page)) == sorted(names)
+        screenshot(page, "tablet-programme-en")
+
+    # The other supervisor, given the same link, sees only their own group.
+    with chromium_context(pw, tmp_path / "other", TABLET) as context:
+        page = context.new_page()
+        log_in(page, live, OTHER_SUPERVISOR, demo.DEMO_PASSWORD)
+        page.goto(f"{live.url}/#/programme")
+        assert _cohort_names(page) == [OTHER_GROUP]
+
+    with app.app_context():
+        sup = db.session.scalar(select(User).where(User.email == "supervisor@example.org"))
+        sup.language = "es"
+        db.session.commit()
+    with chromium_context(pw, tmp_path / "sup-es", TABLET) as context:
+        page = context.new_page()
+        log_in(page, live, "supervisor@example.org", demo.DEMO_PASSWORD)
+        page.click("#nav a[href='#/programme']")
+        page.wait_for_selector("[data-programme] h1:has-text('Programa')")
+        assert sorted(_cohort_names(page)) == sorted(names)
+        text = page.inner_text("main")
+        assert OTHER_GROUP not in text
+        for words in ("Requiere acción ahora", "Por grupo", "Permanencia", "Descargar CSV"):
+            assert words in text
+        screenshot(page, "tablet-programme-es")
