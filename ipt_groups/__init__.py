@@ -156,6 +156,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 def _register_frontend(app: Flask) -> None:
     # Versioned static URLs, cache headers and gzip: see ipt_groups/frontend.py.
     shell = frontend.Shell(STATIC_DIR)
+    app.extensions["ipt_shell"] = shell  # the browser tests stage a release with it
     tree = frontend.build_dir(shell, Path(app.instance_path))
     app.wsgi_app = frontend.static_files(app.wsgi_app, shell, tree)  # type: ignore[method-assign]
 
