@@ -67,7 +67,11 @@ class _Requests:
 
 
 def test_a_participant_worker_holds_no_staff_files_and_gets_them_compressed(
-    app: Flask, live: browser.LiveServer, pw: Any, seeded: demo.DemoResult, tmp_path: Path
+    app: Flask,
+    live: browser.LiveServer,
+    pw: Any,
+    seeded: demo.DemoResult,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     shell: Shell = app.extensions["ipt_shell"]
     prefix = shell.prefix
@@ -89,7 +93,11 @@ def test_a_participant_worker_holds_no_staff_files_and_gets_them_compressed(
 
 
 def test_a_staff_login_tops_up_the_staff_views(
-    app: Flask, live: browser.LiveServer, pw: Any, seeded: demo.DemoResult, tmp_path: Path
+    app: Flask,
+    live: browser.LiveServer,
+    pw: Any,
+    seeded: demo.DemoResult,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     shell: Shell = app.extensions["ipt_shell"]
     with chromium_context(pw, tmp_path / "profile", TABLET) as context:
@@ -110,7 +118,7 @@ def test_a_release_with_one_changed_view_fetches_only_that_view(
     app: Flask,
     live: browser.LiveServer,
     pw: Any,
-    seeded: demo.DemoResult,
+    seeded: demo.DemoResult,  # noqa: F811
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
