@@ -126,6 +126,7 @@ self.addEventListener('fetch', (event) => {
 
 // Background Sync: send the offline queue even when no window is open.
 self.addEventListener('sync', (event) => {
+  if (event.tag === 'receipts') event.waitUntil(sendReceipts());
   if (event.tag !== 'outbox') return;
   event.waitUntil(IptOutbox.flush().then(async (result) => {
     const windows = await self.clients.matchAll({ type: 'window' });
@@ -170,7 +171,55 @@ async function showPush(event) {
   }
   // Always show something: a push that shows nothing costs the site its
   // permission in some browsers.
-  return self.registration.showNotification(title, options);
+  await self.registration.showNotification(title, options);
+  if (ok && typeof data.receipt === 'string') await queueReceipt(data.receipt);
+}
+
+// "Shown" receipts: the payload's opaque token goes back to the server, so the
+// facilitator sees "shown on the phone", not only "accepted for delivery".
+// Kept in IndexedDB until the server has it (offline: the next push, Background
+// Sync or start sends it). No cookies: the token alone is the credential, and
+// a logged-out phone still reports.
+const RECEIPTS = 'shown-receipts';
+const MAX_RECEIPTS = 50;
+
+async function queueReceipt(token) {
+  await withReceipts(async () => {
+    const waiting = (await IptOutbox.kv.get(RECEIPTS).catch(() => null)) || [];
+    if (!waiting.includes(token)) waiting.push(token);
+    await IptOutbox.kv.set(RECEIPTS, waiting.slice(-MAX_RECEIPTS));
+  });
+  await sendReceipts();
+}
+
+function withReceipts(fn) {
+  const locks = self.navigator && self.navigator.locks;
+  return locks ? locks.request('ipt-receipts', fn) : fn();
+}
+
+async function sendReceipts() {
+  let retry = false;
+  await withReceipts(async () => {
+    const waiting = (await IptOutbox.kv.get(RECEIPTS).catch(() => null)) || [];
+    const left = [];
+    for (const token of waiting) {
+      try {
+        const res = await fetch('/api/push/shown', {
+          method: 'POST', credentials: 'omit',
+          headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token }),
+        });
+        // 204 done; a 4xx other than 429 will never succeed: drop it.
+        if (res.status === 429 || res.status >= 500) left.push(token);
+      } catch (e) {
+        left.push(token);  // offline
+      }
+    }
+    await IptOutbox.kv.set(RECEIPTS, left);
+    retry = left.length > 0;
+  });
+  if (retry && self.registration.sync) {
+    await self.registration.sync.register('receipts').catch(() => {});
+  }
 }
 
 self.addEventListener('push', (event) => {
