@@ -2,7 +2,8 @@
 
 A participant's service worker precaches the participant app only, compressed;
 a staff login tops up the staff screens; a release that changes one view makes
-the worker fetch that view (and the page), nothing else.
+the worker fetch that view (and the page), nothing else; a reminder the phone
+showed is reported back and the facilitator sees "shown".
 """
 
 from __future__ import annotations
@@ -15,12 +16,26 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 from ipt_groups import STATIC_DIR
+from ipt_groups.clock import utcnow
+from ipt_groups.extensions import db
 from ipt_groups.frontend import Shell
+from ipt_groups.models import (
+    Enrolment,
+    EnrolmentStatus,
+    GroupSession,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    User,
+)
+from ipt_groups.push import dispatcher
 from ipt_groups.services import demo
 from tests import browser
 from tests.browser import PHONE, TABLET, chromium_context
+from tests.test_faults import wait_until
 from tests.test_pwa import log_in, seeded  # noqa: F401  (the fixture)
 
 pytest.importorskip("playwright.sync_api")
@@ -169,3 +184,115 @@ def test_a_release_with_one_changed_view_fetches_only_that_view(
         assert not [
             k for k in keys if re.match(r"/static/[0-9a-f]{16}/", k) and not k.startswith(new)
         ]
+
+
+def _next_session_reminder(app: Flask, username: str) -> tuple[int, int]:
+    """The member's day-before reminder for their group's first session, due
+    now: (notification id, session id). Reuses the planned row if there is one."""
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == username))
+        enrolment = db.session.scalar(
+            select(Enrolment).where(
+                Enrolment.user_id == user.id, Enrolment.status == EnrolmentStatus.ENROLLED
+            )
+        )
+        session = db.session.scalar(
+            select(GroupSession)
+            .where(GroupSession.cohort_id == enrolment.cohort_id, GroupSession.number == 1)
+            .limit(1)
+        )
+        row = db.session.scalar(
+            select(Notification).where(
+                Notification.user_id == user.id,
+                Notification.ref_type == "session",
+                Notification.ref_id == session.id,
+                Notification.kind == NotificationKind.SESSION_24H,
+            )
+        )
+        if row is None:
+            row = Notification(
+                user_id=user.id,
+                kind=NotificationKind.SESSION_24H,
+                dedupe_key=f"session:{session.id}:24h:user:{user.id}",
+                ref_type="session",
+                ref_id=session.id,
+                expires_at=session.starts_at,
+            )
+            db.session.add(row)
+        row.due_at = utcnow()
+        row.status = NotificationStatus.PENDING
+        db.session.commit()
+        return row.id, session.id
+
+
+def test_a_reminder_the_phone_showed_says_shown_on_the_phone(
+    app: Flask,
+    live: browser.LiveServer,
+    pw: Any,
+    seeded: demo.DemoResult,  # noqa: F811
+    fake_push: Any,
+    tmp_path: Path,
+) -> None:
+    subscription = fake_push.new_subscription()
+    with chromium_context(pw, tmp_path / "profile", PHONE) as context:
+        context.add_init_script(browser.fake_push_manager(subscription))
+        page = context.new_page()
+        log_in(page, live, "demo-participant", demo.DEMO_PIN)
+        browser.service_worker_ready(page)
+        context.grant_permissions(["notifications"], origin=live.url)
+        page.get_by_role("button", name="Turn on reminders").click()
+        page.wait_for_selector("text=Reminders are on for this phone.")
+
+        # The clock's dispatcher sends the reminder to the fake push service,
+        # which decrypts it; the payload is then delivered to this browser's
+        # service worker through the DevTools protocol (as in test_pwa.py).
+        row_id, session_id = _next_session_reminder(app, "demo-participant")
+        with app.app_context():
+            report = dispatcher.for_app(app).send_rows([row_id])
+            db.session.remove()
+        assert report.sent == 1, report
+        (message,) = fake_push.received
+        assert message.json["receipt"].startswith(f"{row_id}.")
+        cdp = context.new_cdp_session(page)
+        registrations: list[dict[str, Any]] = []
+        cdp.on(
+            "ServiceWorker.workerRegistrationUpdated",
+            lambda e: registrations.extend(e["registrations"]),
+        )
+        cdp.send("ServiceWorker.enable")
+        browser.wait_until(page, "true")
+        assert wait_until(lambda: any(not r["isDeleted"] for r in registrations))
+        (registration,) = [r for r in registrations if not r["isDeleted"]]
+
+        fac = app.test_client()
+        fac.post(
+            "/api/auth/login",
+            json={"email": "facilitator@example.org", "password": demo.DEMO_PASSWORD},
+        )
+
+        def status() -> str:
+            rows = fac.get(f"/api/sessions/{session_id}/reminders").get_json()
+            (mine,) = [r for r in rows if r["display_name"] == "Demo Participant"]
+            return mine["status"]
+
+        assert status() == "delivered"  # the push service took it; nothing more known
+        cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {
+                "origin": live.url,
+                "registrationId": registration["registrationId"],
+                "data": message.payload.decode(),
+            },
+        )
+        browser.wait_until(
+            page,
+            "navigator.serviceWorker.ready.then(r => r.getNotifications())"
+            ".then(ns => ns.length > 0)",
+        )
+        # The worker posts the receipt right after showing it.
+        assert wait_until(lambda: status() == "shown"), status()
+        with app.app_context():
+            row = db.session.get(Notification, row_id)
+            assert row is not None and row.shown_at is not None
+            # Its queue of receipts is empty again: the server has it.
+        assert page.evaluate("IptOutbox.kv.get('shown-receipts')") == []
