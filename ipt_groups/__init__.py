@@ -177,7 +177,13 @@ def _register_frontend(app: Flask) -> None:
     def service_worker() -> Response:
         # From the root so its scope is the whole app; never cached by the HTTP
         # cache, so a new release reaches phones on their next start.
-        return fresh(Response(shell.script, mimetype="text/javascript"))
+        if "gzip" in request.accept_encodings:
+            response = Response(shell.script_gzip, mimetype="text/javascript")
+            response.headers["Content-Encoding"] = "gzip"
+        else:
+            response = Response(shell.script, mimetype="text/javascript")
+        response.vary.add("Accept-Encoding")
+        return fresh(response)
 
     @app.get("/manifest.webmanifest")
     def manifest() -> Response:

@@ -121,6 +121,13 @@ class Shell:
         )
 
     @cached_property
+    def script_gzip(self) -> bytes:
+        """The service worker, gzipped once: with its precache lists it is the
+        largest file a phone fetches at install, and it comes from Flask, not
+        from WhiteNoise's compressed copies."""
+        return gzip.compress(self.script.encode(), compresslevel=9, mtime=0)
+
+    @cached_property
     def index_html(self) -> str:
         """The app shell page with this release's prefix in its links (no inline script)."""
         return self._fill("index.html")

@@ -224,6 +224,27 @@ def test_precache_hashes_change_only_for_changed_files(tmp_path: Path) -> None:
     assert changed == ["/", "js/views/home.js"]
 
 
+def test_the_service_worker_itself_is_sent_gzipped_to_browsers_that_accept_it(
+    app: Flask,
+) -> None:
+    client = app.test_client()
+    plain = client.get("/sw.js")
+    packed = client.get("/sw.js", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert "Content-Encoding" not in plain.headers
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert (
+        "Accept-Encoding" in packed.headers["Vary"] and "Accept-Encoding" in plain.headers["Vary"]
+    )
+    assert gzip.decompress(packed.data) == plain.data
+    assert len(packed.data) < len(plain.data) / 2
+    # Revalidation still works on the compressed copy.
+    again = client.get(
+        "/sw.js",
+        headers={"Accept-Encoding": "gzip", "If-None-Match": packed.headers["ETag"]},
+    )
+    assert again.status_code == 304
+
+
 def test_compressed_copies_are_served_to_a_service_worker_fetch(app: Flask) -> None:
     """Chromium's worker asks with Accept-Encoding like a page; WhiteNoise answers gzip."""
     client = app.test_client()
