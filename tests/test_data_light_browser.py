@@ -156,6 +156,7 @@ def test_a_release_with_one_changed_view_fetches_only_that_view(
         release = Shell(static)
         assert release.version != shell.version
         monkeypatch.setitem(shell.__dict__, "script", release.script)
+        monkeypatch.setitem(shell.__dict__, "script_gzip", release.script_gzip)
         counter = _Requests(app)
         monkeypatch.setattr(app, "wsgi_app", counter)
 
