@@ -54,7 +54,7 @@ export INSTANCE_PATH=$D DATABASE_URL=sqlite:///$D/bench.db
 
 serve() {  # serve <app folder>: gunicorn from that folder, logging each request to $D/access.log
   (cd "$1" && exec "$ROOT/.venv/bin/gunicorn" --bind "127.0.0.1:$PORT" --workers 2 \
-    --access-logfile "$D/access.log" --access-logformat '%(m)s %(U)s %(s)s %(B)s' \
+    --access-logfile "$D/access.log" --access-logformat '%(m)s %(U)s %(s)s %({content-length}o)s' \
     wsgi:app) >>"$D/server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 60); do
@@ -94,7 +94,7 @@ echo "== a release that changes one view (js/views/home.js)"
 node bench/release.mjs "$BASE" "$D/profile" install
 kill "$SERVER_PID" && wait "$SERVER_PID" 2>/dev/null || true
 mkdir "$D/release-2"
-cp -r ipt_groups wsgi.py "$D/release-2/"
+cp -r ipt_groups migrations wsgi.py "$D/release-2/"
 printf '\n// release 2\n' >>"$D/release-2/ipt_groups/static/js/views/home.js"
 serve "$D/release-2"
 FROM=$(wc -l <"$D/access.log")
@@ -107,5 +107,5 @@ app = [r for r in rows if not r[1].startswith("/api/")]
 size = lambda r: int(r[3]) if r[3].isdigit() else 0
 for r in app:
     print(f"   {r[0]} {r[1]} {r[2]} {size(r)} B")
-print(f"   static and worker requests after the release: {len(app)}, {sum(map(size, app))} B of bodies"
+print(f"   static and worker requests after the release: {len(app)}, {sum(map(size, app))} B of bodies as sent (Content-Length)"
       f" (plus {len(rows) - len(app)} API calls of the page itself)")'

@@ -297,3 +297,15 @@ def test_a_reminder_the_phone_showed_says_shown_on_the_phone(
             assert row is not None and row.shown_at is not None
             # Its queue of receipts is empty again: the server has it.
         assert page.evaluate("IptOutbox.kv.get('shown-receipts')") == []
+
+    # The facilitator's runner says so, in words.
+    with chromium_context(pw, tmp_path / "tablet", TABLET) as context:
+        page = context.new_page()
+        log_in(page, live, "facilitator@example.org", demo.DEMO_PASSWORD)
+        page.goto(f"{live.url}/#/sessions/{session_id}")
+        page.get_by_text("Reminders for this session").click()
+        badge = page.locator("[data-delivery=shown]")
+        badge.wait_for()
+        assert badge.count() == 1 and badge.inner_text() == "Shown on the phone"
+        row = page.locator("tr", has=badge)
+        assert "Demo Participant" in row.inner_text()
