@@ -12,6 +12,7 @@
 // IndexedDB, so the audit is a cold first load of the page by a person who is
 // logged in on this device.
 import { mkdir, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { join } from 'node:path';
 
 import lighthouse from './.node/node_modules/lighthouse/core/index.js';
@@ -28,8 +29,8 @@ const CHROME_FLAGS = ['--headless=new', '--no-sandbox', '--disable-gpu', '--disa
 const CATEGORIES = ['performance', 'accessibility', 'best-practices'];
 
 const PAGES = [
-  { name: 'participant-home', label: 'participant home /#/', login: 'demo-participant', secret: '246810', path: '/#/' },
-  { name: 'facilitator-runner', label: `session runner /#/sessions/${sessionId}`, login: 'facilitator@example.org', secret: 'ipt-demo-2026', path: `/#/sessions/${sessionId}` },
+  { name: 'participant-home', role: 'participant', label: 'participant home /#/', login: 'demo-participant', secret: '246810', path: '/#/' },
+  { name: 'facilitator-runner', role: 'staff', label: `session runner /#/sessions/${sessionId}`, login: 'facilitator@example.org', secret: 'ipt-demo-2026', path: `/#/sessions/${sessionId}` },
 ];
 
 async function logIn(page, login, secret) {
@@ -96,23 +97,55 @@ function failing(lhr, categoryId) {
   return out;
 }
 
-// The service worker's install fetches the whole precache list. Lighthouse's
-// network log is the page's only, so total-byte-weight leaves this out: count
-// the bodies of the precached URLs the page itself did not load (the ones it
-// did load are revalidated, Cache-Control: no-cache, and answer 304).
-async function precacheExtra(requests) {
+// The service worker's install fetches its precache list. Lighthouse's network
+// log is the page's only, so total-byte-weight leaves this out: count what the
+// install puts on the wire for the precached URLs the page itself did not load
+// (the ones it did load are in the HTTP cache, immutable, and cost nothing).
+// Asked as a browser asks (Accept-Encoding: gzip, deflate, br) and counted
+// before decoding: status line, headers and the body as sent. sw.js lists
+// {participant: [[url, hash], ...], staff: [...]} (or, before issue 27, one
+// array of URLs); a participant's install fetches the participant list only.
+function wire(url) {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: { 'accept-encoding': 'gzip, deflate, br' } }, (res) => {
+      let bytes = 0;
+      res.on('data', (chunk) => { bytes += chunk.length; });
+      res.on('end', () => {
+        const head = `HTTP/1.1 ${res.statusCode} ${res.statusMessage}\r\n`.length +
+          res.rawHeaders.reduce((n, v) => n + v.length + 2, 0) + 2;  // 'name: ' and 'value\r\n'
+        resolve({ body: bytes, total: bytes + head, encoding: res.headers['content-encoding'] || 'identity' });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function precacheList(script, role) {
+  const raw = JSON.parse(script.match(/const PRECACHE = (\[.*?\]|\{.*?\});\n/s)[1]);
+  if (Array.isArray(raw)) return raw;  // the old single list of URLs
+  const roles = role === 'participant' ? ['participant'] : ['participant', 'staff'];
+  return roles.flatMap((r) => raw[r].map(([url]) => url));
+}
+
+async function precacheExtra(requests, role) {
+  const sw = await wire(`${base}/sw.js`);
   const script = await (await fetch(`${base}/sw.js`)).text();
-  const list = JSON.parse(script.match(/const PRECACHE = (\[.*?\]);/s)[1]);
+  const list = precacheList(script, role);
   const loaded = new Set(requests.map((r) => new URL(r.url).pathname));
-  let bytes = script.length;
+  let bytes = sw.total;
+  let decoded = script.length;
   let files = 1;
+  let compressed = 0;
   for (const path of list) {
     if (loaded.has(path)) continue;
-    const body = await (await fetch(base + path)).arrayBuffer();
-    bytes += body.byteLength;
+    const got = await wire(base + path);
+    bytes += got.total;
+    decoded += (await (await fetch(base + path)).arrayBuffer()).byteLength;
+    if (got.encoding !== 'identity') compressed += 1;
     files += 1;
   }
-  return { bytes, files, total: list.length };
+  return { bytes, decoded, files, compressed, total: list.length };
 }
 
 await mkdir(outDir, { recursive: true });
@@ -128,7 +161,7 @@ for (let run = 1; run <= RUNS; run += 1) {
 }
 for (const spec of PAGES) {
   const first = rows.find((r) => r.spec === spec);
-  first.precache = await precacheExtra(first.requests);
+  first.precache = await precacheExtra(first.requests, spec.role);
 }
 
 const first = rows[0].lhr;
@@ -163,7 +196,9 @@ for (const { spec, lhr, run, precache } of rows) {
   const m = (id) => lhr.audits[id]?.displayValue || 'n/a';
   console.log(`\n${spec.name} run ${run}: FCP ${m('first-contentful-paint')}, LCP ${m('largest-contentful-paint')}, TBT ${m('total-blocking-time')}, CLS ${m('cumulative-layout-shift')}, SI ${m('speed-index')}`);
   if (precache) {
-    console.log(`  + service worker install after the load (not in total-byte-weight): sw.js and ${precache.files - 1} of ${precache.total} precached files the page did not load, ${kib(precache.bytes)} (bodies, uncompressed as served)`);
+    console.log(`  + service worker install after the load (not in total-byte-weight): sw.js and ${precache.files - 1} of ${precache.total} precached files the page did not load, ${kib(precache.bytes)} on the wire (${precache.compressed} compressed; ${kib(precache.decoded)} decoded)`);
+    const page = weight(lhr);
+    console.log(`  = first visit, page + precache: ${kib(page + precache.bytes)} (${Math.round(page + precache.bytes)} B) on the wire`);
   }
   for (const categoryId of CATEGORIES) {
     for (const f of failing(lhr, categoryId)) {

@@ -52,15 +52,21 @@ export INSTANCE_PATH=$D DATABASE_URL=sqlite:///$D/bench.db
 .venv/bin/flask --app wsgi db upgrade >"$D/setup.log" 2>&1 || { cat "$D/setup.log"; exit 1; }
 .venv/bin/flask --app wsgi demo --if-empty >>"$D/setup.log" 2>&1 || { cat "$D/setup.log"; exit 1; }
 
+serve() {  # serve <app folder>: gunicorn from that folder, logging each request to $D/access.log
+  (cd "$1" && exec "$ROOT/.venv/bin/gunicorn" --bind "127.0.0.1:$PORT" --workers 2 \
+    --access-logfile "$D/access.log" --access-logformat '%(m)s %(U)s %(s)s %({content-length}o)s' \
+    wsgi:app) >>"$D/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 60); do
+    curl -fsS "$BASE/readyz" >/dev/null 2>&1 && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { echo "gunicorn exited:" >&2; cat "$D/server.log" >&2; exit 1; }
+    sleep 0.5
+  done
+  curl -fsS "$BASE/readyz" >/dev/null || { echo "$BASE/readyz never answered" >&2; cat "$D/server.log" >&2; exit 1; }
+}
+
 echo "== gunicorn on $BASE"
-.venv/bin/gunicorn --bind "127.0.0.1:$PORT" --workers 2 wsgi:app >"$D/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 60); do
-  curl -fsS "$BASE/readyz" >/dev/null 2>&1 && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { echo "gunicorn exited:" >&2; cat "$D/server.log" >&2; exit 1; }
-  sleep 0.5
-done
-curl -fsS "$BASE/readyz" >/dev/null || { echo "$BASE/readyz never answered" >&2; cat "$D/server.log" >&2; exit 1; }
+serve "$ROOT"
 
 # The runner page: session number 1 of the demo cohort that runs today.
 JAR="$D/cookies.txt"
@@ -77,3 +83,29 @@ echo "== cohort $COHORT_ID \"Demo group (running today)\", session 1 is /#/sessi
 
 mkdir -p "$OUT_DIR"
 node bench/lighthouse.mjs "$BASE" "$SESSION_ID" "$OUT_DIR"
+
+# A later release that changes one participant view: what does an installed
+# phone fetch? The same app is copied to a temporary folder with one line added
+# to js/views/home.js and served on the same port (same origin, same database);
+# the participant's browser profile from before opens the app and waits until
+# that release's service worker is installed. The access log says what was asked.
+echo
+echo "== a release that changes one view (js/views/home.js)"
+node bench/release.mjs "$BASE" "$D/profile" install
+kill "$SERVER_PID" && wait "$SERVER_PID" 2>/dev/null || true
+mkdir "$D/release-2"
+cp -r ipt_groups migrations wsgi.py "$D/release-2/"
+printf '\n// release 2\n' >>"$D/release-2/ipt_groups/static/js/views/home.js"
+serve "$D/release-2"
+FROM=$(wc -l <"$D/access.log")
+node bench/release.mjs "$BASE" "$D/profile" update
+tail -n +"$((FROM + 1))" "$D/access.log" | .venv/bin/python -c '
+import sys
+rows = [line.split() for line in sys.stdin if line.strip()]
+rows = [r for r in rows if r[1] != "/readyz"]
+app = [r for r in rows if not r[1].startswith("/api/")]
+size = lambda r: int(r[3]) if r[3].isdigit() else 0
+for r in app:
+    print(f"   {r[0]} {r[1]} {r[2]} {size(r)} B")
+print(f"   static and worker requests after the release: {len(app)}, {sum(map(size, app))} B of bodies as sent (Content-Length)"
+      f" (plus {len(rows) - len(app)} API calls of the page itself)")'

@@ -156,6 +156,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 def _register_frontend(app: Flask) -> None:
     # Versioned static URLs, cache headers and gzip: see ipt_groups/frontend.py.
     shell = frontend.Shell(STATIC_DIR)
+    app.extensions["ipt_shell"] = shell  # the browser tests stage a release with it
     tree = frontend.build_dir(shell, Path(app.instance_path))
     app.wsgi_app = frontend.static_files(app.wsgi_app, shell, tree)  # type: ignore[method-assign]
 
@@ -176,7 +177,13 @@ def _register_frontend(app: Flask) -> None:
     def service_worker() -> Response:
         # From the root so its scope is the whole app; never cached by the HTTP
         # cache, so a new release reaches phones on their next start.
-        return fresh(Response(shell.script, mimetype="text/javascript"))
+        if "gzip" in request.accept_encodings:
+            response = Response(shell.script_gzip, mimetype="text/javascript")
+            response.headers["Content-Encoding"] = "gzip"
+        else:
+            response = Response(shell.script, mimetype="text/javascript")
+        response.vary.add("Accept-Encoding")
+        return fresh(response)
 
     @app.get("/manifest.webmanifest")
     def manifest() -> Response:

@@ -43,10 +43,12 @@ from typing import Any
 
 from whitenoise import WhiteNoise
 
+from ipt_groups import precache
+
 log = logging.getLogger(__name__)
 
-# Files the app needs before it can show anything offline. Views, catalogs and
-# icons are cached too (the whole static tree is small); documents are not.
+# Files the service worker precaches (split by role in precache.py); documents
+# are not.
 PRECACHE_SUFFIXES = (".html", ".js", ".css", ".json", ".svg", ".png", ".webmanifest")
 SKIP = ("sw.js",)
 # Served from the root by Flask (filled in or with their own headers), never
@@ -89,12 +91,22 @@ class Shell:
         return f"/static/{self.version}"
 
     def urls(self) -> list[str]:
-        urls = ["/", "/manifest.webmanifest"]
-        for path in self.files():
-            rel = path.relative_to(self.static_dir).as_posix()
-            if rel not in ROOT_FILES:
-                urls.append(f"{self.prefix}/{rel}")
-        return urls
+        """Every precached URL, both roles."""
+        return [url for entries in self.precache().values() for url, _ in entries]
+
+    def precache(self) -> dict[str, list[list[str]]]:
+        """The worker's two lists, [url, hash] each: the participant app, then staff."""
+        documents = {
+            "/": self.index_html.encode(),
+            "/manifest.webmanifest": (self.static_dir / "manifest.webmanifest").read_bytes(),
+        }
+        return precache.lists(
+            self.static_dir,
+            self.files(),
+            self.prefix,
+            documents,
+            keep=lambda rel: rel not in ROOT_FILES,
+        )
 
     def _fill(self, name: str) -> str:
         return (self.static_dir / name).read_text().replace("__STATIC__", self.prefix)
@@ -105,8 +117,15 @@ class Shell:
         return (
             self._fill("sw.js")
             .replace("__VERSION__", self.version)
-            .replace("__PRECACHE__", json.dumps(self.urls()))
+            .replace("__PRECACHE__", json.dumps(self.precache(), separators=(",", ":")))
         )
+
+    @cached_property
+    def script_gzip(self) -> bytes:
+        """The service worker, gzipped once: with its precache lists it is the
+        largest file a phone fetches at install, and it comes from Flask, not
+        from WhiteNoise's compressed copies."""
+        return gzip.compress(self.script.encode(), compresslevel=9, mtime=0)
 
     @cached_property
     def index_html(self) -> str:

@@ -29,7 +29,8 @@ from sqlalchemy import select
 
 from ipt_groups import clock
 from ipt_groups.extensions import db
-from ipt_groups.models import SmsReply, User
+from ipt_groups.models import Notification, SmsReply, User
+from ipt_groups.push import messages
 from ipt_groups.services import content
 from ipt_groups.services.audit import SYSTEM
 from tests.conftest import PASSWORD, ApiClient, create_user
@@ -82,7 +83,12 @@ NOT_THEIRS = {
 }
 # Whoever holds the invite code or the feed token is that member, by design.
 CAPABILITY_OPERATIONS = frozenset(
-    {"POST /api/invites/check", "POST /api/invites/redeem", "GET /api/calendar/{token}.ics"}
+    {
+        "POST /api/invites/check",
+        "POST /api/invites/redeem",
+        "GET /api/calendar/{token}.ics",
+        "POST /api/push/shown",
+    }
 )
 
 
@@ -99,6 +105,13 @@ def _cookie_of(client: ApiClient) -> str:
     cookie = client.client.get_cookie(COOKIE)
     assert cookie is not None
     return cookie.value
+
+
+def _receipt(app: Flask, notification_id: int) -> str:
+    """The "shown" token the push payload of that notification carries."""
+    with app.app_context():
+        row = db.session.get(Notification, notification_id)
+        return messages.receipt(row, app.config["SECRET_KEY"].encode())
 
 
 def _redeem(app: Flask, code: str) -> tuple[str, int]:
@@ -274,6 +287,7 @@ def build_world(app: Flask, push: Any) -> tuple[dict[str, Any], dict[str, Person
         "task_id": task["id"],
         "alert_id": alert_id,
         "notification_id": notification["id"],
+        "receipt": _receipt(app, notification["id"]),
         "skipped_id": skipped["id"],
         "closed_id": closed["id"],
         "programme": programme,
@@ -377,6 +391,7 @@ BODIES: dict[str, Callable[[dict[str, Any], str], Body]] = {
     "POST /api/enrolments/{enrolment_id}/move": lambda w, p: {"cohort_id": w["later_cohort_id"]},
     "POST /api/invites/check": lambda w, p: {"code": w["invite_code"]},
     "POST /api/invites/redeem": lambda w, p: {"code": w["invite_code"], "pin": "135792"},
+    "POST /api/push/shown": lambda w, p: {"token": w["receipt"]},
     "PUT /api/sessions/{session_id}/attendance": lambda w, p: {
         "entries": [{"enrolment_id": w["enrolment_id"], "status": "late"}]
     },

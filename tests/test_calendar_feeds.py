@@ -137,7 +137,11 @@ def test_feed_says_nothing_clinical(app: Flask, as_role: Any, frozen: datetime) 
 def test_feed_does_not_name_the_programme(app: Flask, as_role: Any, frozen: datetime) -> None:
     member, _ = member_of_new_cohort(app, as_role)
     text, _ = fetch_calendar(app, new_feed(member))
-    assert "ipt" not in text.lower()
+    # DESCRIPTION (the alarm's required property) contains the letters "ipt":
+    # look at the values only.
+    values = [line.partition(":")[2] for line in text.splitlines()]
+    assert not [v for v in values if "ipt" in v.lower()]
+    assert "DESCRIPTION:" in text  # the alarms are there
 
 
 def test_feed_is_in_the_members_language(app: Flask, as_role: Any, frozen: datetime) -> None:
@@ -494,3 +498,65 @@ def test_schedule_needs_a_login(app: Flask) -> None:
     response = ApiClient(app.test_client()).get("/api/me/schedule")
     assert response.status_code == 401
     assert ApiClient(app.test_client()).post("/api/me/calendar-feed").status_code == 401
+
+
+# --- alarms: reminders that cost nothing --------------------------------------
+
+
+def alarms(event: Any) -> list[Any]:
+    return [c for c in event.subcomponents if c.name == "VALARM"]
+
+
+def test_each_session_carries_a_day_before_and_an_hour_before_alarm(
+    app: Flask, as_role: Any, frozen: datetime
+) -> None:
+    member, _ = member_of_new_cohort(app, as_role)
+    text, cal = fetch_calendar(app, new_feed(member))
+    events = vevents(cal)
+    assert len(events) == 8
+    for event in events:
+        found = alarms(event)
+        assert sorted(a["TRIGGER"].dt for a in found) == [-timedelta(days=1), -timedelta(hours=1)]
+        assert {str(a["ACTION"]) for a in found} == {"DISPLAY"}
+        assert {str(a["DESCRIPTION"]) for a in found} == {
+            "Group meeting tomorrow",
+            "Group meeting in one hour",
+        }
+    # RFC 5545 spelling on the wire: a duration relative to the start.
+    assert text.count("BEGIN:VALARM") == 16
+    assert "TRIGGER:-P1D" in text and "TRIGGER:-PT1H" in text
+    lowered = text.lower()
+    assert not [w for w in CLINICAL_WORDS if w in lowered]
+
+
+def test_alarms_follow_the_member_reminder_preferences(
+    app: Flask, as_role: Any, frozen: datetime
+) -> None:
+    member, _ = member_of_new_cohort(app, as_role)
+    path = new_feed(member)
+    response = member.put("/api/me/notification-preferences", json={"session_24h": False})
+    assert response.status_code == 200, response.json
+    _, cal = fetch_calendar(app, path)
+    for event in vevents(cal):
+        assert [a["TRIGGER"].dt for a in alarms(event)] == [-timedelta(hours=1)]
+    member.put("/api/me/notification-preferences", json={"session_1h": False})
+    text, cal = fetch_calendar(app, path)
+    assert "VALARM" not in text
+
+
+def test_alarm_text_is_in_the_member_language_and_cancelled_sessions_have_none(
+    app: Flask, as_role: Any, frozen: datetime
+) -> None:
+    member, cohort_id = member_of_new_cohort(app, as_role)
+    assert member.patch("/api/me", json={"language": "es"}).status_code == 200
+    facilitator = as_role("facilitator")
+    sessions = facilitator.get(f"/api/cohorts/{cohort_id}/sessions").json
+    response = facilitator.post(f"/api/sessions/{sessions[-1]['id']}/cancel", json={})
+    assert response.status_code == 200, response.json
+    _, cal = fetch_calendar(app, new_feed(member))
+    by_status: dict[str, list[Any]] = {}
+    for event in vevents(cal):
+        by_status.setdefault(str(event["STATUS"]), []).append(event)
+    assert [alarms(e) for e in by_status["CANCELLED"]] == [[]]
+    descriptions = {str(a["DESCRIPTION"]) for e in by_status["CONFIRMED"] for a in alarms(e)}
+    assert descriptions == {"Reunión del grupo mañana", "Reunión del grupo en una hora"}

@@ -9,8 +9,10 @@ the service worker and manifest are served as browsers need them.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import re
+import shutil
 from pathlib import Path
 
 from flask import Flask
@@ -93,20 +95,32 @@ def test_the_service_worker_is_served_from_the_root_fresh_and_stamped(app: Flask
     prefix = f"/static/{version.group(1)}"
     assert f"const STATIC = '{prefix}';" in body
     assert f"importScripts('{prefix}/js/outbox-core.js');" in body
-    precache = json.loads(re.search(r"const PRECACHE = (\[.*?\]);", body).group(1))
+    lists = json.loads(re.search(r"const PRECACHE = (\{.*?\});\n", body).group(1))
+    assert set(lists) == {"participant", "staff"}
+    participant = [url for url, _ in lists["participant"]]
+    staff = [url for url, _ in lists["staff"]]
+    precache = participant + staff
+    assert len(set(precache)) == len(precache)  # each file in one list only
     for view in (STATIC_DIR / "js" / "views").glob("*.js"):
         assert f"{prefix}/js/views/{view.name}" in precache
-    assert "/" in precache and f"{prefix}/js/outbox-core.js" in precache
+    assert "/" in participant and f"{prefix}/js/outbox-core.js" in participant
+    # A participant's phone never downloads the staff screens or their catalogs.
+    for rel in ("js/views/runner.js", "js/views/cohort.js", "i18n/runner.json", "css/staff.css"):
+        assert f"{prefix}/{rel}" in staff, rel
+    for rel in ("js/views/home.js", "js/views/settings.js", "i18n/participant.json"):
+        assert f"{prefix}/{rel}" in participant, rel
     # Only the root documents are unversioned: everything else is immutable.
     assert [u for u in precache if not u.startswith(f"{prefix}/")] == [
         "/",
         "/manifest.webmanifest",
     ]
-    # Every precached URL exists, or the worker's install would fail.
-    for url in precache:
+    # Every precached URL exists, or the worker's install would fail, and its
+    # hash is the hash of what is served (the worker reuses a file by hash).
+    for url, digest in lists["participant"] + lists["staff"]:
         got = client.get(url)
         assert got.status_code == 200, url
         assert got.data, url
+        assert digest == hashlib.sha256(got.data).hexdigest()[:16], url
     assert client.get(f"{prefix}/js/app.js").data == (STATIC_DIR / "js" / "app.js").read_bytes()
 
 
@@ -184,6 +198,63 @@ def test_a_changed_static_file_changes_the_version(tmp_path: Path) -> None:
     before = Shell(tmp_path).version
     (tmp_path / "app.js").write_text("two")
     assert Shell(tmp_path).version != before
+
+
+def test_precache_hashes_change_only_for_changed_files(tmp_path: Path) -> None:
+    """A release that changes one view changes that view's hash and nothing
+    else of the static tree (the worker re-fetches by hash)."""
+    static = tmp_path / "static"
+    shutil.copytree(STATIC_DIR, static)
+    before = Shell(static).precache()
+    with (static / "js" / "views" / "home.js").open("a") as f:
+        f.write("\n// a later release\n")
+    after = Shell(static).precache()
+
+    def by_path(lists: dict[str, list[list[str]]]) -> dict[str, str]:
+        return {
+            re.sub(r"^/static/[0-9a-f]{16}/", "", url): digest
+            for entries in lists.values()
+            for url, digest in entries
+        }
+
+    old, new = by_path(before), by_path(after)
+    assert old.keys() == new.keys()
+    changed = sorted(path for path in old if old[path] != new[path])
+    # The page carries the release prefix, so it changes with every release.
+    assert changed == ["/", "js/views/home.js"]
+
+
+def test_the_service_worker_itself_is_sent_gzipped_to_browsers_that_accept_it(
+    app: Flask,
+) -> None:
+    client = app.test_client()
+    plain = client.get("/sw.js")
+    packed = client.get("/sw.js", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert "Content-Encoding" not in plain.headers
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert (
+        "Accept-Encoding" in packed.headers["Vary"] and "Accept-Encoding" in plain.headers["Vary"]
+    )
+    assert gzip.decompress(packed.data) == plain.data
+    assert len(packed.data) < len(plain.data) / 2
+    # Revalidation still works on the compressed copy.
+    again = client.get(
+        "/sw.js",
+        headers={"Accept-Encoding": "gzip", "If-None-Match": packed.headers["ETag"]},
+    )
+    assert again.status_code == 304
+
+
+def test_compressed_copies_are_served_to_a_service_worker_fetch(app: Flask) -> None:
+    """Chromium's worker asks with Accept-Encoding like a page; WhiteNoise answers gzip."""
+    client = app.test_client()
+    prefix = _prefix()
+    for rel in ("js/app.js", "js/views/home.js", "i18n/common.json", "css/app.css"):
+        got = client.get(f"{prefix}/{rel}", headers={"Accept-Encoding": "gzip, deflate, br"})
+        assert got.headers.get("Content-Encoding") == "gzip", rel
+        assert "Accept-Encoding" in got.headers.get("Vary", ""), rel
+        raw = (STATIC_DIR / rel).read_bytes()
+        assert gzip.decompress(got.data) == raw and len(got.data) < len(raw), rel
 
 
 def test_the_manifest_makes_the_app_installable(app: Flask) -> None:

@@ -260,6 +260,7 @@ class ExportNotificationSchema(ma.Schema):
     due_at = When()
     sent_at = Maybe(When)
     read_at = Maybe(When)
+    shown_at = Maybe(When)
 
 
 class ExportAuditEntrySchema(ma.Schema):

@@ -21,7 +21,15 @@ from ipt_groups.models import STAFF_ROLES, PushSubscription, Role
 from ipt_groups.push import messages
 from ipt_groups.ratelimit import limited
 from ipt_groups.security import current_actor, public, roles_required
-from ipt_groups.services import access, channels, devices, notifications, reminders, throttle
+from ipt_groups.services import (
+    access,
+    channels,
+    devices,
+    notifications,
+    receipts,
+    reminders,
+    throttle,
+)
 
 blp = Blueprint("push", __name__, url_prefix="/api", description="Notifications on devices")
 
@@ -156,6 +164,35 @@ class TestSend(MethodView):
         }
 
 
+class ShownSchema(ma.Schema):
+    token = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=24, max=41),
+        metadata={"description": "The push payload's `receipt`, as received"},
+    )
+
+
+@blp.route("/push/shown")
+class Shown(MethodView):
+    @public
+    @limited(receipts.SHOWN)
+    @blp.arguments(ShownSchema)
+    @blp.response(204)
+    @blp.alt_response(404, description="Not a receipt we issued (code receipt_unknown)")
+    @blp.alt_response(429, description="Too many receipts, or too many bad ones, from here")
+    def post(self, data: dict[str, Any]) -> None:
+        """A service worker has shown a notification: its receipt token says which.
+
+        No login: the token (only in the encrypted payload) is the credential
+        and marks that one notification. Send it without cookies."""
+        receipts.mark_shown(
+            data["token"],
+            current_app.config["SECRET_KEY"].encode(),
+            subject=f"addr:{request.remote_addr or 'unknown'}",
+        )
+        db.session.commit()
+
+
 # -- preferences -------------------------------------------------------------
 
 
@@ -266,7 +303,8 @@ class MemberDeliverySchema(ma.Schema):
     devices = ma.fields.Integer(metadata={"description": "Devices set up for notifications"})
     status = ma.fields.String(
         metadata={
-            "description": "delivered, failed, no_channel (phone them), pending, not_planned, "
+            "description": "shown (the phone displayed it), delivered (the push service "
+            "or provider accepted it), failed, no_channel (phone them), pending, not_planned, "
             "cancelled (e.g. they said they can't come) or expired"
         }
     )
@@ -284,6 +322,12 @@ class MemberDeliverySchema(ma.Schema):
     why = ma.fields.String(
         allow_none=True,
         metadata={"description": "Why channels did not carry it, e.g. 'push:none sms:no_consent'"},
+    )
+    shown_at = ma.fields.AwareDateTime(
+        allow_none=True,
+        metadata={
+            "description": "When a device of theirs displayed it (its service worker said so)"
+        },
     )
 
 

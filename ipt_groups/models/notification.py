@@ -119,3 +119,6 @@ class Notification(db.Model):
     # so staff can see why nobody was reached.
     channel_notes: Mapped[str | None] = mapped_column(String(200))
     segments: Mapped[int] = mapped_column(default=0, server_default="0")  # SMS parts billed
+    # When a device's service worker displayed it (a "shown" receipt, posted
+    # back with the payload's token): more than "the push service accepted it".
+    shown_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -293,8 +293,26 @@ def topic(row: Any, secret: bytes) -> str:
     return base64.urlsafe_b64encode(digest).decode()  # 24 bytes -> 32 characters, no padding
 
 
-def payload(row: Any, rendered: Rendered, tag: str) -> bytes:
-    """The plaintext we encrypt: an opaque id, neutral words, where to go."""
+RECEIPT_MAC_BYTES = 16
+
+
+def receipt_mac(notification_id: int, user_id: int, secret: bytes) -> str:
+    """22 URL-safe characters only the server can compute for this row and person."""
+    basis = f"shown:{notification_id}:{user_id}".encode()
+    digest = hashlib.blake2b(basis, key=secret[:64], digest_size=RECEIPT_MAC_BYTES).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def receipt(row: Any, secret: bytes) -> str:
+    """The token a service worker posts back once it has shown this message
+    (``POST /api/push/shown``): the row's number and a keyed MAC. Unguessable,
+    it names nothing, and it lets its holder mark this one message only."""
+    return f"{row.id}.{receipt_mac(row.id, row.user_id, secret)}"
+
+
+def payload(row: Any, rendered: Rendered, tag: str, receipt: str | None = None) -> bytes:
+    """The plaintext we encrypt: an opaque id, neutral words, where to go, and
+    the token for the "shown" receipt."""
     data = json.dumps(
         {
             "id": row.id,
@@ -302,6 +320,7 @@ def payload(row: Any, rendered: Rendered, tag: str) -> bytes:
             "body": rendered.body,
             "url": rendered.url,
             "tag": tag,
+            **({"receipt": receipt} if receipt else {}),
         },
         ensure_ascii=False,
         separators=(",", ":"),

@@ -122,7 +122,9 @@ class Builder:
         route.result, route.push_results = None, []
         if channel == Channel.PUSH:
             topic = messages.topic(note, self.secret)
-            data = messages.payload(note, route.words, topic)
+            data = messages.payload(
+                note, route.words, topic, receipt=messages.receipt(note, self.secret)
+            )
             ttl = DEFAULT_TTL
             if note.expires_at is not None:
                 ttl = max(int((note.expires_at - self.now).total_seconds()), 60)

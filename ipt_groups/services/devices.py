@@ -180,12 +180,14 @@ class MemberDelivery:
     enrolment_id: int
     display_name: str
     devices: int
-    status: str  # delivered | failed | no_channel | pending | not_planned | cancelled | expired
+    # shown | delivered | failed | no_channel | pending | not_planned | cancelled | expired
+    status: str
     kind: str | None
     last_attempt_at: datetime | None
     channel: str | None = None  # the channel that delivered it (or was tried last)
     delivery_state: str | None = None  # the provider's latest report (SMS)
     why: str | None = None  # why channels did not carry it, e.g. "push:none sms:no_consent"
+    shown_at: datetime | None = None  # a device displayed it (its "shown" receipt)
 
 
 _STATUS_WORD = {
@@ -197,8 +199,21 @@ _STATUS_WORD = {
     NotificationStatus.CANCELLED: "cancelled",
     NotificationStatus.EXPIRED: "expired",
 }
-# Lower is more telling: a delivered one wins, then a failure.
-_RANK = {"delivered": 0, "failed": 1, "no_channel": 2, "expired": 3, "pending": 4, "cancelled": 5}
+# Lower is more telling: one shown on the phone wins, a delivered one, then a failure.
+_RANK = {
+    "shown": -1,
+    "delivered": 0,
+    "failed": 1,
+    "no_channel": 2,
+    "expired": 3,
+    "pending": 4,
+    "cancelled": 5,
+}
+
+
+def _word(row: Notification) -> str:
+    # "delivered" is the push service's 201; "shown" is the device's own word.
+    return "shown" if row.shown_at is not None else _STATUS_WORD[row.status]
 
 
 class _AnyLeg:
@@ -245,7 +260,7 @@ def session_deliveries(session: GroupSession) -> list[MemberDelivery]:
     # Per member, the row that tells the facilitator most: by status rank,
     # then the later reminder.
     best: dict[int, Notification] = {}
-    for row in sorted(rows, key=lambda r: (-_RANK[_STATUS_WORD[r.status]], r.due_at)):
+    for row in sorted(rows, key=lambda r: (-_RANK[_word(r)], r.due_at)):
         best[row.user_id] = row
     from ipt_groups.push.routing import plan  # push imports services
     from ipt_groups.services import channels
@@ -262,7 +277,7 @@ def session_deliveries(session: GroupSession) -> list[MemberDelivery]:
         if row is None:
             status = "no_channel" if not usable else "not_planned"
         else:
-            status = _STATUS_WORD[row.status]
+            status = _word(row)
             if status == "pending" and not usable:
                 status = "no_channel"  # will not arrive unless a channel is set up
         out.append(
@@ -276,6 +291,7 @@ def session_deliveries(session: GroupSession) -> list[MemberDelivery]:
                 channel=row.channel if row else None,
                 delivery_state=row.delivery_state if row else None,
                 why=(row.channel_notes if row else None) or (" ".join(skipped) or None),
+                shown_at=row.shown_at if row else None,
             )
         )
     return out

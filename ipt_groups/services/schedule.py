@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from icalendar import Calendar, Event
+from icalendar import Alarm, Calendar, Event
 from sqlalchemy import select, update
 
 from ipt_groups.clock import utcnow
@@ -37,6 +37,7 @@ from ipt_groups.models import (
 )
 from ipt_groups.protocol.schedule import utc_to_local
 from ipt_groups.services.enrolment import current_enrolment, waitlist
+from ipt_groups.services.reminders import preferences_for
 
 TITLES = {
     "en": {
@@ -44,16 +45,24 @@ TITLES = {
         "catch_up": "Extra group meeting",
         "individual": "One-to-one meeting",
         "calendar": "Group meetings",
+        "alarm_24h": "{title} tomorrow",
+        "alarm_1h": "{title} in one hour",
     },
     "es": {
         "group": "Reunión del grupo",
         "catch_up": "Reunión adicional del grupo",
         "individual": "Reunión individual",
         "calendar": "Reuniones del grupo",
+        "alarm_24h": "{title} mañana",
+        "alarm_1h": "{title} en una hora",
     },
 }
 
 LAST_USED_PRECISION = timedelta(minutes=5)
+# Calendar alarms mirror the push reminders (the same preference switches), so
+# a member who subscribed their calendar is reminded by the phone itself: no
+# push, no SMS, no data at that moment.
+ALARMS = (("session_24h", timedelta(days=1)), ("session_1h", timedelta(hours=1)))
 
 
 @dataclass(frozen=True)
@@ -266,6 +275,15 @@ def _uid(ref: str, key: str) -> str:
     return f"{digest}@calendar"
 
 
+def _alarm(text: str, e: CalendarEvent, before: timedelta) -> Alarm:
+    """RFC 5545 display alarm relative to the start; the text is as neutral as the title."""
+    alarm = Alarm()
+    alarm.add("action", "DISPLAY")
+    alarm.add("description", text.format(title=e.title))
+    alarm.add("trigger", -before)
+    return alarm
+
+
 def render_ics(user: User, events: list[CalendarEvent], app_url: str, uid_key: str) -> bytes:
     """An RFC 5545 calendar: local times with their zone (VTIMEZONE included),
     cancelled sessions kept as STATUS:CANCELLED so calendars remove them."""
@@ -278,6 +296,9 @@ def render_ics(user: User, events: list[CalendarEvent], app_url: str, uid_key: s
     cal.add("x-wr-calname", _titles(user.language)["calendar"])
     cal.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
     stamp = utcnow()
+    prefs = preferences_for([user.id])[user.id]
+    alarms = [(key, before) for key, before in ALARMS if getattr(prefs, key)]
+    titles = _titles(user.language)
     for e in events:
         event = Event()
         event.add("uid", _uid(e.ref, uid_key))
@@ -291,6 +312,11 @@ def render_ics(user: User, events: list[CalendarEvent], app_url: str, uid_key: s
         if e.updated_at is not None:
             event.add("last-modified", e.updated_at)
         event.add("url", app_url)
+        if e.status != "cancelled":
+            for key, before in alarms:
+                event.add_component(
+                    _alarm(titles[f"alarm_{key.removeprefix('session_')}"], e, before)
+                )
         cal.add_component(event)
     if events:
         first = min(e.starts_at for e in events).date() - timedelta(days=366)

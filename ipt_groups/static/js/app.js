@@ -60,6 +60,7 @@ export const app = {
     drawNav();
     // A new login on this device: re-send its subscription for this person.
     if (user && push.permission() === 'granted') push.sync().catch(() => {});
+    if (user && STAFF.includes(user.role)) precacheStaffViews();
   },
   async logout() {
     await push.disable().catch(() => {});
@@ -187,6 +188,15 @@ async function requestBackgroundSync() {
   } catch (e) {
     // No Background Sync (Firefox, Safari): the online event and the next start send it.
   }
+}
+
+// The service worker precaches the participant app only; staff screens are
+// topped up here, once a staff member is logged in on this device.
+function precacheStaffViews() {
+  if (!('serviceWorker' in navigator)) return;
+  navigator.serviceWorker.ready
+    .then((r) => r.active && r.active.postMessage({ type: 'precache', role: 'staff' }))
+    .catch(() => {});
 }
 
 async function fallbackNotificationText() {

@@ -332,7 +332,7 @@ export default async function runner({ params, app }) {
         box.replaceChildren(h('div', { class: 'table-wrap' }, h('table', {},
           h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('runner.member')), h('th', { scope: 'col' }, t('runner.reminder')))),
           h('tbody', {}, rows.map((r) => h('tr', {}, h('th', { scope: 'row' }, r.display_name),
-            h('td', {}, h('span', { class: `badge ${r.status === 'delivered' ? 'ok' : r.status === 'failed' || r.status === 'no_channel' ? 'danger' : ''}` },
+            h('td', {}, h('span', { class: `badge ${['shown', 'delivered'].includes(r.status) ? 'ok' : r.status === 'failed' || r.status === 'no_channel' ? 'danger' : ''}`, 'data-delivery': r.status },
               t(`runner.delivery.${r.status}`)))))))),
         h('p', { class: 'hint' }, t('runner.reminder_hint')));
       } catch (error) {
