@@ -266,15 +266,17 @@ def _checklists_about(enrolment_ids: Sequence[int]) -> list[FidelityChecklist]:
     )
 
 
-def member_answers(member: Enrolment) -> list[dict[str, Any]]:
-    """The per-member questions about this member, for their export."""
+def member_answers(member: Enrolment, *, full: bool) -> list[dict[str, Any]]:
+    """The per-member questions about this member, for their export. The comment
+    is the facilitator's own words about her: like an alert's notes, it is only
+    in the copy an admin makes (``full``), to go through before handing it over."""
     rows = []
     for record in _checklists_about([member.id]):
         for a in record.answers:
             if a.get("enrolment_id") == member.id:
                 rows.append(
                     {"session_id": record.session_id, "key": a["key"], "answer": a["answer"],
-                     "comment": a.get("comment", "")}
+                     "comment": a.get("comment", "") if full else None}
                 )  # fmt: skip
     return rows
 
