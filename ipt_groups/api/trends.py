@@ -26,7 +26,8 @@ blp = Blueprint("trends", __name__, url_prefix="/api", description="Outcomes")
 POSITION = (
     "Where on the programme: n = group session n (a catch-up counts as the session "
     "it makes up for), 0 = the pre-group meeting or before session 1, k + 0.5 = a "
-    "meeting or another score after session k"
+    "meeting or another score after session k, N + 1 = the follow-up meeting of a "
+    "programme of N sessions"
 )
 
 
@@ -36,7 +37,8 @@ class TrendPointSchema(ma.Schema):
     place = ma.fields.String(metadata={"description": "session, meeting or other (by date)"})
     session_number = ma.fields.Integer(allow_none=True)
     meeting_kind = ma.fields.String(
-        allow_none=True, metadata={"description": "pre_group, mid_programme or post_group"}
+        allow_none=True,
+        metadata={"description": "pre_group, mid_programme, post_group or follow_up"},
     )
     total = ma.fields.Integer()
     completed_at = ma.fields.AwareDateTime()
