@@ -254,6 +254,41 @@ def test_the_follow_up_is_booked_13_weeks_after_the_last_session_in_each_members
     assert moved.status_code == 200 and moved.json["starts_at"] == "2027-01-21T10:00:00+00:00"
 
 
+def test_a_run_racing_another_books_no_second_follow_up_nor_reminder(
+    app: Flask, as_role: Any, users: dict[str, int], frozen: datetime, monkeypatch: Any
+) -> None:
+    fac = as_role("facilitator")
+    g = autumn_group(fac, users)
+    url = f"/api/cohorts/{g['cohort']['id']}/status"
+    assert fac.post(url, json={"status": "active"}).status_code == 200
+    after_the_last_session(app)
+    # A second run that read "nobody has one yet" before the first one's
+    # commit (two clock processes, or the completion hook): it inserts anyway.
+    monkeypatch.setattr(follow_up, "_booked", lambda last: set())
+    with app.app_context():
+        assert follow_up.ensure_follow_ups() == []
+        db.session.commit()
+    done = as_role("facilitator").post(url, json={"status": "completed"})
+    assert done.status_code == 200, done.json
+    clock.advance(datetime(2027, 1, 11, 9, 0, tzinfo=UTC) - clock.utcnow())
+    with app.app_context():
+        reminders.plan()
+        db.session.commit()
+        booked = db.session.scalars(
+            select(MemberMeeting.enrolment_id).where(MemberMeeting.kind == "follow_up")
+        ).all()
+        assert sorted(booked) == sorted([g["a"], g["b"], g["c"]])
+        user_ids = [db.session.get(Enrolment, g[k]).user_id for k in ("a", "b", "c")]
+        sent_to = db.session.scalars(
+            select(Notification.user_id).where(Notification.kind == NotificationKind.MEETING_24H)
+        ).all()
+        assert sorted(sent_to) == sorted(u for u in user_ids if u is not None)
+        audited = db.session.scalars(
+            select(AuditEvent.subject_id).where(AuditEvent.action == "meeting.follow_up")
+        ).all()
+        assert sorted(audited) == sorted([g["a"], g["b"], g["c"]])
+
+
 def test_the_clock_looks_back_a_month_and_completing_the_cohort_books_the_rest(
     app: Flask, as_role: Any, users: dict[str, int], frozen: datetime
 ) -> None:

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ipt_groups.clock import utcnow
@@ -113,13 +114,7 @@ def ensure_follow_ups(
     last = _last_sessions(now, cohort_ids)
     if not last:
         return []
-    have = set(
-        db.session.scalars(
-            select(MemberMeeting.enrolment_id)
-            .join(Enrolment, Enrolment.id == MemberMeeting.enrolment_id)
-            .where(Enrolment.cohort_id.in_(last), MemberMeeting.kind == MeetingKind.FOLLOW_UP)
-        )
-    )
+    have = _booked(last)
     members = db.session.scalars(
         select(Enrolment)
         .options(selectinload(Enrolment.user), selectinload(Enrolment.cohort))
@@ -138,20 +133,39 @@ def ensure_follow_ups(
             continue
         zone = member.user.time_zone if member.user else member.cohort.time_zone
         meeting = MemberMeeting(
+            enrolment_id=member.id,
             kind=MeetingKind.FOLLOW_UP.value,
             label=FOLLOW_UP_LABEL,
             after_session=template.group_sessions,
             starts_at=follow_up_at(last[member.cohort_id], template.follow_up_weeks, zone),
         )
-        member.meetings.append(meeting)
+        try:
+            # Another run may have booked it since ``have`` was read (two clock
+            # processes, or the clock and a cohort being completed): the unique
+            # index on one follow-up per member refuses the second, and it is
+            # skipped rather than failing the whole run.
+            with db.session.begin_nested():
+                db.session.add(meeting)
+        except IntegrityError:
+            continue
         created.append(meeting)
-    db.session.flush()
     for meeting in created:
         audit.record(
             audit.SYSTEM, "meeting.follow_up", "member_meeting", meeting.id,
             subject_id=meeting.enrolment_id,
         )  # fmt: skip
     return created
+
+
+def _booked(last: Collection[int]) -> set[int]:
+    """The members of these cohorts who already have a follow-up."""
+    return set(
+        db.session.scalars(
+            select(MemberMeeting.enrolment_id)
+            .join(Enrolment, Enrolment.id == MemberMeeting.enrolment_id)
+            .where(Enrolment.cohort_id.in_(last), MemberMeeting.kind == MeetingKind.FOLLOW_UP)
+        )
+    )
 
 
 # -- reminders of booked one-to-one meetings ---------------------------------
