@@ -8,9 +8,11 @@ withdrawn member never gets one and a cohort whose sessions moved gets the date
 from where the last session really was. The clock makes them (a reconciliation,
 safe to run often); completing a cohort makes them at once.
 
-The time is the last session's wall-clock time in the **member's** own zone,
-the interval later on their calendar: a 17:00 session in October is followed
-up at 17:00 in January, whatever daylight saving did in between.
+The time is the last session's wall-clock time in the **cohort's** zone, the
+interval later on its calendar: a 17:00 session in October is followed up at
+17:00 in January, whatever daylight saving did in between. The cohort's zone,
+as for every other meeting the facilitator books: the member's own zone only
+changes how the time is shown to them.
 
 Meeting reminders: a member with a booked one-to-one meeting (any kind) gets
 a neutral reminder the day before (``meeting_24h``), planned and checked
@@ -117,7 +119,7 @@ def ensure_follow_ups(
     have = _booked(last)
     members = db.session.scalars(
         select(Enrolment)
-        .options(selectinload(Enrolment.user), selectinload(Enrolment.cohort))
+        .options(selectinload(Enrolment.cohort))
         .where(
             Enrolment.cohort_id.in_(last),
             Enrolment.status == EnrolmentStatus.ENROLLED,
@@ -131,7 +133,7 @@ def ensure_follow_ups(
         template = template_from_dict(member.cohort.programme)
         if template.follow_up_weeks is None:
             continue
-        zone = member.user.time_zone if member.user else member.cohort.time_zone
+        zone = member.cohort.time_zone
         meeting = MemberMeeting(
             enrolment_id=member.id,
             kind=MeetingKind.FOLLOW_UP.value,
