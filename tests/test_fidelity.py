@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from ipt_groups import clock
 from ipt_groups.extensions import db
-from ipt_groups.models import AuditEvent, Enrolment, FidelityChecklist, SupervisionMeeting
+from ipt_groups.models import AuditEvent, Cohort, Enrolment, FidelityChecklist, SupervisionMeeting
 from ipt_groups.protocol.fidelity import CHECKLISTS, items_for
 from tests.conftest import ApiClient, create_user
 from tests.factories import create_cohort, enrol
@@ -264,6 +264,10 @@ def test_supervision_meetings_are_logged_per_cohort(
     assert stranger.status_code == 422 and "facilitator_ids" in stranger.json["error"]["fields"]
     future = sup.post(url, json={**body, "held_on": "2026-04-01"})
     assert future.status_code == 422 and "held_on" in future.json["error"]["fields"]
+    # Years before the group (2006 for 2026): refused; a year before it is fine.
+    typo = sup.post(url, json={**body, "held_on": "2006-03-10"})
+    assert typo.status_code == 422 and "2025-03-09" in typo.json["error"]["fields"]["held_on"][0]
+    assert sup.post(url, json={**body, "held_on": "2025-03-08"}).status_code == 422
     assert sup.post(url, json={**body, "duration_minutes": 2}).status_code == 422
     assert fac.post(url, json=body).status_code == 403
     made = sup.post(url, json=body)
@@ -285,6 +289,25 @@ def test_supervision_meetings_are_logged_per_cohort(
             )
             == "supervision.meeting"
         )
+
+
+def test_not_in_the_future_means_today_where_the_cohort_meets(
+    app: Flask, group: dict[str, Any], as_role: Any, users: dict[str, int]
+) -> None:
+    # 17:30 UTC on Tuesday 10 March is already Wednesday 06:30 in Auckland.
+    cohort_id = group["cohort"]["id"]
+    with app.app_context():
+        db.session.get(Cohort, cohort_id).time_zone = "Pacific/Auckland"
+        db.session.commit()
+    sup: ApiClient = as_role("supervisor")
+    url = f"/api/cohorts/{cohort_id}/supervision-meetings"
+    body = {"duration_minutes": 45, "facilitator_ids": [users["facilitator"]], "notes": "",
+            "actions": ""}  # fmt: skip
+    made = sup.post(url, json={**body, "held_on": "2026-03-11"})
+    assert made.status_code == 201, made.json
+    assert made.json["held_on"] == "2026-03-11"
+    tomorrow = sup.post(url, json={**body, "held_on": "2026-03-12"})
+    assert tomorrow.status_code == 422 and "held_on" in tomorrow.json["error"]["fields"]
 
 
 def test_overview_counts_missing_and_low_checklists_per_facilitator(
