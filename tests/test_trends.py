@@ -439,9 +439,10 @@ def test_the_runner_shows_sparklines_and_the_outcomes_the_cohort_mean(
     _set_language(app, "facilitator@example.org", language)
     words = {
         "en": ("Cohort mean by session", "Before session 1", "PHQ-9: 16 (Before session 1) to "
-               "14 (Session 1), 2 scores"),
+               "14 (Session 1), 2 scores", "Scores over the sessions so far"),
         "es": ("Media del grupo por sesión", "Antes de la sesión 1", "PHQ-9: de 16 (Antes de la "
-               "sesión 1) a 14 (Sesión 1), 2 puntuaciones"),
+               "sesión 1) a 14 (Sesión 1), 2 puntuaciones",
+               "Puntuaciones en las sesiones hasta ahora"),
     }[language]  # fmt: skip
     with chromium_context(pw, tmp_path / "profile", TABLET) as context:
         page = context.new_page()
@@ -453,6 +454,8 @@ def test_the_runner_shows_sparklines_and_the_outcomes_the_cohort_mean(
         assert ana.locator("[data-trend=mood] .chart-point").count() == 1
         label = ana.locator("[data-trend=phq9] svg").get_attribute("aria-label")
         assert label == words[2]
+        # The tooltip in words, not its key (the runner now loads the strings).
+        assert ana.locator(".trend-sparks").get_attribute("title") == words[3]
         ben = page.locator(f"[data-member='{w['ben']}']")
         assert ben.locator("[data-trend=mood] .chart-point").count() == 1
         assert ben.locator("[data-trend=phq9]").count() == 0

@@ -31,7 +31,10 @@ export function runnerTrends(cohortId, sessionNumber = null) {
   let trends = null;
   const draw = (member) => {
     const slot = slots.get(member.enrolment_id);
-    if (slot) slot.replaceChildren(...sparks(trends, member, sessionNumber));
+    if (!slot) return;
+    // slot() may run before prepare() loaded the strings: title it again here.
+    slot.title = t('trends.spark_hint');
+    slot.replaceChildren(...sparks(trends, member, sessionNumber));
   };
   const ready = (async () => {
     await prepare();
