@@ -141,6 +141,42 @@ def test_submit_scores_partly_as_half_and_can_be_sent_again(
         assert actions == ["fidelity.submit", "fidelity.submit"]
 
 
+def test_two_first_saves_at_once_make_one_checklist_not_a_500(
+    app: Flask, group: dict[str, Any], as_role: Any, users: dict[str, int], monkeypatch: Any
+) -> None:
+    from ipt_groups.services import fidelity
+
+    fac: ApiClient = as_role("facilitator")
+    a, b, _ = group["members"]
+    s1 = group["sessions"][0]["id"]
+    mark(fac, s1, {a: "present", b: "present"})
+    url = f"/api/sessions/{s1}/fidelity"
+    items = fac.get(url).json["items"]
+    assert fac.put(url, json={"answers": answers_for(items, "no")}).status_code == 200
+    # The other facilitator's save read "no checklist yet" before that insert
+    # landed (the read misses it once, as in a race); its insert then clashes.
+    real, missed = fidelity._record, []
+
+    def racing(session: Any) -> Any:
+        if not missed:
+            missed.append(True)
+            return None
+        return real(session)
+
+    monkeypatch.setattr(fidelity, "_record", racing)
+    admin = as_role("admin")
+    second = admin.put(url, json={"answers": answers_for(items, "yes")})
+    assert second.status_code == 200, second.json
+    with app.app_context():
+        (record,) = db.session.scalars(select(FidelityChecklist)).all()
+        assert record.score == 1.0 and record.submitted_by_id == users["admin"]
+        assert {x["answer"] for x in record.answers} == {"yes"}
+        saves = db.session.scalars(
+            select(AuditEvent.actor_id).where(AuditEvent.action == "fidelity.submit")
+        ).all()
+        assert saves == [users["facilitator"], users["admin"]]
+
+
 def test_invalid_checklists_are_422_with_what_is_wrong(
     app: Flask, group: dict[str, Any], as_role: Any
 ) -> None:

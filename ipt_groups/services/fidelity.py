@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
@@ -208,8 +209,21 @@ def submit(
         for (k, e), a in given.items()
     ]
     if record is None:
-        record = FidelityChecklist(session_id=session.id, cohort_id=session.cohort_id, phase=phase)
-        db.session.add(record)
+        made = FidelityChecklist(
+            session_id=session.id, cohort_id=session.cohort_id, phase=phase,
+            answers=rows, score=score(rows), submitted_by_id=user.id, updated_at=utcnow(),
+        )  # fmt: skip
+        try:
+            with db.session.begin_nested():
+                db.session.add(made)
+            record = made
+        except IntegrityError:
+            # Two facilitators' first saves at once: the other took the row
+            # between our read and our insert. Ours replaces it, as a second
+            # save does (not yet reviewed: it was only just made).
+            record = _record(session)
+            if record is None:
+                raise
     record.answers, record.score = rows, score(rows)
     record.submitted_by_id, record.updated_at = user.id, utcnow()
     db.session.flush()
