@@ -141,6 +141,27 @@ def test_submit_scores_partly_as_half_and_can_be_sent_again(
         assert actions == ["fidelity.submit", "fidelity.submit"]
 
 
+def test_the_problem_area_item_is_prefilled_from_the_work_recorded_per_member(
+    app: Flask, group: dict[str, Any], as_role: Any
+) -> None:
+    a, b, c = group["members"]
+    s2 = group["sessions"][1]["id"]
+    clock.advance(WEEK)
+    fac: ApiClient = as_role("facilitator")
+    mark(fac, s2, {a: "present", b: "present", c: "present"})
+    # A: a technique; B: a record saved empty (nothing done); C: no record.
+    for member, techniques in ((a, ["role_play"]), (b, [])):
+        saved = fac.put(f"/api/sessions/{s2}/work/{member}", json={"techniques": techniques})
+        assert saved.status_code == 200, saved.json
+    items = fac.get(f"/api/sessions/{s2}/fidelity").json["items"]
+    assert [(i["enrolment_id"], i["prefill"]) for i in items if i["key"] == "area_worked"] == [
+        (a, "yes"), (b, "no"), (c, "no")
+    ]  # fmt: skip
+    # The offline tablet reads the template's source to do the same.
+    template = fac.get(f"/api/sessions/{s2}/fidelity").json["template"]
+    assert next(t for t in template if t["key"] == "area_worked")["prefill"] == "problem_work"
+
+
 def test_two_first_saves_at_once_make_one_checklist_not_a_500(
     app: Flask, group: dict[str, Any], as_role: Any, users: dict[str, int], monkeypatch: Any
 ) -> None:

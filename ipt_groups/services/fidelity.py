@@ -29,6 +29,7 @@ from ipt_groups.models import (
     FidelityChecklist,
     GroupSession,
     MemberTask,
+    ProblemWork,
     User,
 )
 from ipt_groups.protocol.agendas import ItemKind
@@ -108,6 +109,24 @@ def _prefills(session: GroupSession, came: list[int]) -> dict[Prefill, str | Non
     }
 
 
+def _member_prefills(session: GroupSession, came: list[int]) -> dict[Prefill, dict[int, str]]:
+    """The per-member sources: member id -> the suggested answer."""
+    worked = {
+        eid
+        for eid, techniques, steps in db.session.execute(
+            select(ProblemWork.enrolment_id, ProblemWork.techniques, ProblemWork.steps).where(
+                ProblemWork.session_id == session.id
+            )
+        )
+        if techniques or steps  # a record saved empty says nothing was done
+    }
+    return {
+        Prefill.PROBLEM_WORK: {
+            eid: FidelityAnswer.YES if eid in worked else FidelityAnswer.NO for eid in came
+        }
+    }
+
+
 def _came(session: GroupSession) -> list[Enrolment]:
     return list(
         db.session.scalars(
@@ -144,16 +163,22 @@ def checklist(user: User, session: GroupSession) -> Checklist:
     members = _came(session)
     given = {(a["key"], a.get("enrolment_id")): a for a in (record.answers if record else [])}
     pre = _prefills(session, [m.id for m in members])
+    per_member = _member_prefills(session, [m.id for m in members])
     lines = []
     for item, member in _questions(items_for(phase), members):
         answer = given.get((item.key, member.id if member else None), {})
+        prefill: str | None = None
+        if item.prefill in per_member:
+            prefill = per_member[item.prefill].get(member.id) if member else None
+        elif item.prefill:
+            prefill = pre.get(item.prefill)
         lines.append(
             Line(
                 key=item.key,
                 text=item.text_for(user.language),
                 enrolment_id=member.id if member else None,
                 display_name=member.display_name if member else None,
-                prefill=pre.get(item.prefill) if item.prefill else None,
+                prefill=prefill,
                 answer=answer.get("answer"),
                 comment=answer.get("comment", ""),
             )
