@@ -16,7 +16,6 @@ from flask_login import current_user
 
 from ipt_groups.api.common import ID
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
-from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES
 from ipt_groups.security import current_actor, roles_required
 from ipt_groups.services import access, audit, trends
@@ -102,14 +101,6 @@ class CohortTrendsView(MethodView):
         """Each member's scores over the sessions and the cohort's mean by session
         (audited per member)."""
         cohort = access.get_cohort(current_user, cohort_id)
-        found = trends.cohort_trends(cohort)
-        body = present(found)
-        audit.record_reads(
-            current_actor(),
-            "trends.read",
-            "cohort",
-            cohort.id,
-            [m.enrolment_id for m in found.members],
-        )
-        db.session.commit()
-        return body
+        found = trends.read_cohort_trends(current_actor(), cohort)
+        audit.commit_reads()  # keeps what the read loaded: no reload per member
+        return present(found)

@@ -48,6 +48,8 @@ from ipt_groups.models import (
     SessionStatus,
 )
 from ipt_groups.protocol.programmes import MeetingKind
+from ipt_groups.services import audit
+from ipt_groups.services.audit import Actor
 from ipt_groups.services.outcomes import NOT_MEMBERS
 
 BETWEEN = 0.5  # a meeting or loose score after session k sits at k + 0.5
@@ -220,3 +222,13 @@ def cohort_trends(cohort: Cohort) -> CohortTrends:
         members=members,
         means=means,
     )
+
+
+def read_cohort_trends(actor: Actor, cohort: Cohort) -> CohortTrends:
+    """The trends as a staff member reads them: one audit row per member shown
+    (their scores are clinical records), as the outcomes' reads are."""
+    found = cohort_trends(cohort)
+    audit.record_reads(
+        actor, "trends.read", "cohort", cohort.id, [m.enrolment_id for m in found.members]
+    )
+    return found
