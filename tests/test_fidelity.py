@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from ipt_groups import clock
 from ipt_groups.extensions import db
-from ipt_groups.models import AuditEvent, Enrolment, FidelityChecklist, SupervisionMeeting
+from ipt_groups.models import AuditEvent, Cohort, Enrolment, FidelityChecklist, SupervisionMeeting
 from ipt_groups.protocol.fidelity import CHECKLISTS, items_for
 from tests.conftest import ApiClient, create_user
 from tests.factories import create_cohort, enrol
@@ -141,6 +141,63 @@ def test_submit_scores_partly_as_half_and_can_be_sent_again(
         assert actions == ["fidelity.submit", "fidelity.submit"]
 
 
+def test_the_problem_area_item_is_prefilled_from_the_work_recorded_per_member(
+    app: Flask, group: dict[str, Any], as_role: Any
+) -> None:
+    a, b, c = group["members"]
+    s2 = group["sessions"][1]["id"]
+    clock.advance(WEEK)
+    fac: ApiClient = as_role("facilitator")
+    mark(fac, s2, {a: "present", b: "present", c: "present"})
+    # A: a technique; B: a record saved empty (nothing done); C: no record.
+    for member, techniques in ((a, ["role_play"]), (b, [])):
+        saved = fac.put(f"/api/sessions/{s2}/work/{member}", json={"techniques": techniques})
+        assert saved.status_code == 200, saved.json
+    items = fac.get(f"/api/sessions/{s2}/fidelity").json["items"]
+    assert [(i["enrolment_id"], i["prefill"]) for i in items if i["key"] == "area_worked"] == [
+        (a, "yes"), (b, "no"), (c, "no")
+    ]  # fmt: skip
+    # The offline tablet reads the template's source to do the same.
+    template = fac.get(f"/api/sessions/{s2}/fidelity").json["template"]
+    assert next(t for t in template if t["key"] == "area_worked")["prefill"] == "problem_work"
+
+
+def test_two_first_saves_at_once_make_one_checklist_not_a_500(
+    app: Flask, group: dict[str, Any], as_role: Any, users: dict[str, int], monkeypatch: Any
+) -> None:
+    from ipt_groups.services import fidelity
+
+    fac: ApiClient = as_role("facilitator")
+    a, b, _ = group["members"]
+    s1 = group["sessions"][0]["id"]
+    mark(fac, s1, {a: "present", b: "present"})
+    url = f"/api/sessions/{s1}/fidelity"
+    items = fac.get(url).json["items"]
+    assert fac.put(url, json={"answers": answers_for(items, "no")}).status_code == 200
+    # The other facilitator's save read "no checklist yet" before that insert
+    # landed (the read misses it once, as in a race); its insert then clashes.
+    real, missed = fidelity._record, []
+
+    def racing(session: Any) -> Any:
+        if not missed:
+            missed.append(True)
+            return None
+        return real(session)
+
+    monkeypatch.setattr(fidelity, "_record", racing)
+    admin = as_role("admin")
+    second = admin.put(url, json={"answers": answers_for(items, "yes")})
+    assert second.status_code == 200, second.json
+    with app.app_context():
+        (record,) = db.session.scalars(select(FidelityChecklist)).all()
+        assert record.score == 1.0 and record.submitted_by_id == users["admin"]
+        assert {x["answer"] for x in record.answers} == {"yes"}
+        saves = db.session.scalars(
+            select(AuditEvent.actor_id).where(AuditEvent.action == "fidelity.submit")
+        ).all()
+        assert saves == [users["facilitator"], users["admin"]]
+
+
 def test_invalid_checklists_are_422_with_what_is_wrong(
     app: Flask, group: dict[str, Any], as_role: Any
 ) -> None:
@@ -264,6 +321,10 @@ def test_supervision_meetings_are_logged_per_cohort(
     assert stranger.status_code == 422 and "facilitator_ids" in stranger.json["error"]["fields"]
     future = sup.post(url, json={**body, "held_on": "2026-04-01"})
     assert future.status_code == 422 and "held_on" in future.json["error"]["fields"]
+    # Years before the group (2006 for 2026): refused; a year before it is fine.
+    typo = sup.post(url, json={**body, "held_on": "2006-03-10"})
+    assert typo.status_code == 422 and "2025-03-09" in typo.json["error"]["fields"]["held_on"][0]
+    assert sup.post(url, json={**body, "held_on": "2025-03-08"}).status_code == 422
     assert sup.post(url, json={**body, "duration_minutes": 2}).status_code == 422
     assert fac.post(url, json=body).status_code == 403
     made = sup.post(url, json=body)
@@ -285,6 +346,25 @@ def test_supervision_meetings_are_logged_per_cohort(
             )
             == "supervision.meeting"
         )
+
+
+def test_not_in_the_future_means_today_where_the_cohort_meets(
+    app: Flask, group: dict[str, Any], as_role: Any, users: dict[str, int]
+) -> None:
+    # 17:30 UTC on Tuesday 10 March is already Wednesday 06:30 in Auckland.
+    cohort_id = group["cohort"]["id"]
+    with app.app_context():
+        db.session.get(Cohort, cohort_id).time_zone = "Pacific/Auckland"
+        db.session.commit()
+    sup: ApiClient = as_role("supervisor")
+    url = f"/api/cohorts/{cohort_id}/supervision-meetings"
+    body = {"duration_minutes": 45, "facilitator_ids": [users["facilitator"]], "notes": "",
+            "actions": ""}  # fmt: skip
+    made = sup.post(url, json={**body, "held_on": "2026-03-11"})
+    assert made.status_code == 201, made.json
+    assert made.json["held_on"] == "2026-03-11"
+    tomorrow = sup.post(url, json={**body, "held_on": "2026-03-12"})
+    assert tomorrow.status_code == 422 and "held_on" in tomorrow.json["error"]["fields"]
 
 
 def test_overview_counts_missing_and_low_checklists_per_facilitator(

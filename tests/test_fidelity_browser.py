@@ -135,3 +135,27 @@ def test_checklist_filled_offline_arrives_and_the_supervisor_reviews_it(
             f"fetch('/api/cohorts/{cohort_id}/supervision').then(r => r.json())"
             ".then(d => d.sessions[0].unread === false)",
         )
+
+
+def test_offline_the_problem_area_item_is_prefilled_from_the_work_saved_here(
+    live: browser.LiveServer, pw: Any, tmp_path: Path
+) -> None:
+    # The runner's member.work: what the server sent, or what this tablet saved
+    # since (even queued). The same rule as services/fidelity.py.
+    with chromium_context(pw, tmp_path / "fac", TABLET) as context:
+        page = context.new_page()
+        page.goto(f"{live.url}/#/login")
+        got = page.evaluate(
+            """async () => {
+              const f = await import('/static/js/views/fidelity.js');
+              const here = [
+                {enrolment_id: 1, work: {techniques: ['role_play'], steps: []}},
+                {enrolment_id: 2, work: {techniques: [], steps: ['grief.story']}},
+                {enrolment_id: 3, work: {techniques: [], steps: []}},
+                {enrolment_id: 4, work: null},
+              ];
+              return [...here.map((m) => f.localPrefill('problem_work', here, m)),
+                      f.localPrefill('problem_work', here, null)];
+            }"""
+        )
+    assert got == ["yes", "yes", "no", "no", None]

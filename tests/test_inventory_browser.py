@@ -77,7 +77,10 @@ def test_the_runner_shows_the_inventory_beside_the_member_and_the_member_page_ed
 
         # The member's entry in the cohort: the editor, as at the pre-group meeting.
         page.goto(f"{live.url}/#/cohorts/{cohort_id}")
+        page.reload()  # straight to the cohort: the runner loaded no strings for it
         panel = page.locator(f"details[data-inventory-for='{ana}']")
+        panel.locator("summary").first.wait_for()
+        assert panel.locator("summary").first.inner_text() == "Interpersonal inventory"
         panel.locator("summary").first.click()
         editor = panel.locator(f"form[data-inventory-editor='{ana}']")
         editor.wait_for()

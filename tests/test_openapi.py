@@ -70,3 +70,22 @@ def test_docs_page_loads_only_local_assets(client: ApiClient) -> None:
         assert len(asset.get_data()) > 100
     bundle = client.get("/api/docs/assets/swagger-ui-bundle.js").get_data(as_text=True)
     assert "SwaggerUIBundle" in bundle
+
+
+def test_every_list_of_objects_in_the_spec_says_what_the_objects_hold(client: ApiClient) -> None:
+    # A bare List(Dict()) documents "an array of anything": clients generated
+    # from the spec get no fields (the fidelity and supervision answers had four).
+    schemas = client.get("/api/openapi.json").json["components"]["schemas"]
+    untyped = [
+        (name, prop)
+        for name, schema in schemas.items()
+        for prop, field in schema.get("properties", {}).items()
+        if field.get("type") == "array"
+        and field.get("items", {}).get("type") == "object"
+        and "properties" not in field["items"]
+    ]
+    assert untyped == []
+    log = schemas["SupervisionLog"]["properties"]["facilitators"]["items"]
+    assert log == {"$ref": "#/components/schemas/SupervisionFacilitator"}
+    answer = schemas["FidelityRecordedAnswer"]["properties"]
+    assert set(answer) == {"key", "enrolment_id", "answer", "comment"}

@@ -83,6 +83,7 @@ A_SECRETS = {
     "action_note": "Called her; safety plan reviewed together",
     "apology": "Hospital appointment",
     "withdrawal": "Moving to another city",
+    "fidelity_comment": "Ada named the move as her area straight away",
 }
 
 
@@ -149,6 +150,14 @@ def story(
     assert fac.post(f"/api/sessions/{s1}/notes", json=group_note).status_code == 201
     tasks = {"tasks": [{"enrolment_id": a_id, "text": A_SECRETS["task"]}]}
     assert fac.put(f"/api/sessions/{s1}/tasks", json=tasks).status_code == 200
+    # The facilitator's fidelity checklist, with her own words about A.
+    checklist = fac.get(f"/api/sessions/{s1}/fidelity").json["items"]
+    answers = [
+        {"key": i["key"], "enrolment_id": i["enrolment_id"], "answer": "yes"}
+        | ({"comment": A_SECRETS["fidelity_comment"]} if i["enrolment_id"] == a_id else {})
+        for i in checklist
+    ]
+    assert fac.put(f"/api/sessions/{s1}/fidelity", json={"answers": answers}).status_code == 200
     with app.app_context():
         jobs.release_content()  # the clock's job: readings out, one notification each
         db.session.commit()
@@ -256,6 +265,11 @@ def test_a_member_exports_everything_held_about_them_and_nothing_of_others(
     # Staff's own words about the risk are for a clinician to go through with her.
     assert (alert["concern"], alert["action_note"]) == (None, None)
     assert A_SECRETS["concern"] not in text and A_SECRETS["action_note"] not in text
+    # Her fidelity answer is hers; the facilitator's comment on it is staff's words.
+    assert [(f["session_id"], f["answer"], f["comment"]) for f in mine["fidelity"]] == [
+        (story["sessions"][0], "yes", None)
+    ]
+    assert A_SECRETS["fidelity_comment"] not in text
     readings = {r["key"]: r for r in mine["readings"]}
     assert readings["what-is-depression"]["first_opened_at"] == "2026-03-10T17:00:00+00:00"
     assert readings["what-is-depression"]["title"]
@@ -296,7 +310,13 @@ def test_an_admin_exports_a_members_data_others_may_not(
     # The clinic's copy adds staff's words on the alert, to review before handing it over.
     (alert,) = full["alerts"]
     assert (alert["concern"], alert["status"]) == (A_SECRETS["concern"], "open")
-    assert {**full, "alerts": [{**alert, "concern": None}]} == own["enrolments"][0]
+    (answer,) = full["fidelity"]
+    assert answer["comment"] == A_SECRETS["fidelity_comment"]
+    assert {
+        **full,
+        "alerts": [{**alert, "concern": None}],
+        "fidelity": [{**answer, "comment": None}],
+    } == own["enrolments"][0]
 
     for role in ("facilitator", "supervisor", "participant"):
         refused = as_role(role).get(url)
@@ -413,7 +433,7 @@ def test_erasure_removes_personal_data_and_keeps_the_cohorts_figures(
         "notes": 1, "tasks": 1, "problem_work": 0, "apologies": 1, "readings_opened": 1,
         "stored_replies": 1,
         "inventory_versions": 0,  # tests/test_inventory.py erases an inventory
-        "safety_plan_versions": 0, "fidelity_answers": 0,
+        "safety_plan_versions": 0, "fidelity_answers": 1,
     }  # fmt: skip
     assert result["removed"]["login_sessions"] >= 4 and result["removed"]["notifications"] >= 1
 

@@ -279,6 +279,42 @@ def test_work_is_recorded_once_per_session_and_member_and_corrected_in_the_room(
     assert put_work(fac, s1, ana).status_code == 200
 
 
+def test_two_first_saves_at_once_make_one_record_not_a_500(
+    app: Flask, as_role: Any, users: dict[str, int], frozen: datetime, monkeypatch: Any
+) -> None:
+    from ipt_groups.services import problem_work
+
+    fac = as_role("facilitator")
+    g = group(fac, users)
+    s2, ana = g["sessions"][1], g["ids"]["Ana"]
+    clock.advance(SESSION_1 + WEEK)
+    fac = as_role("facilitator")
+    first = put_work(fac, s2, ana, techniques=["grief_work"], progress=1)
+    assert first.status_code == 200, first.json
+    # The co-facilitator's tablet read "nothing yet" before that insert landed
+    # (the read misses the row once, as in a race); its insert then clashes.
+    real, missed = problem_work._find, []
+
+    def racing(session_id: int, enrolment_id: int) -> Any:
+        if not missed:
+            missed.append(True)
+            return None
+        return real(session_id, enrolment_id)
+
+    monkeypatch.setattr(problem_work, "_find", racing)
+    admin = as_role("admin")
+    second = put_work(admin, s2, ana, techniques=["role_play"], progress=3)
+    assert second.status_code == 200, second.json
+    assert second.json["id"] == first.json["id"] and second.json["progress"] == 3
+    with app.app_context():
+        (row,) = db.session.scalars(select(ProblemWork)).all()
+        assert (row.techniques, row.progress, row.recorded_by_id) == (
+            ["role_play"], 3, users["admin"]
+        )  # fmt: skip
+    assert audit_rows(app, "problem_work.create") == [(users["facilitator"], "problem_work", ana)]
+    assert audit_rows(app, "problem_work.update") == [(users["admin"], "problem_work", ana)]
+
+
 def test_clear_422s_for_what_cannot_be_recorded(
     app: Flask, as_role: Any, users: dict[str, int], frozen: datetime
 ) -> None:

@@ -68,6 +68,12 @@ def test_a_supervisor_makes_a_plan_from_an_alert_and_acknowledges_with_it(
         page.goto(f"{live.url}/#/alerts")
         page.click(f"[data-safety-plan-for='{alert_id}']")
         page.wait_for_selector("[data-safety-plan-form]")
+        # The page title (app switcher, history) names neither her nor the plan.
+        name = page.text_content("[data-plan-member]")
+        assert name and "Cara" in name
+        title = page.evaluate("document.title")
+        assert title and "cara" not in title.lower() and "safety" not in title.lower(), title
+        assert "seguridad" not in title.lower(), title
         # A first plan: section 5 already holds the clinic's crisis text in Spanish.
         crisis = page.input_value("textarea[name='sections.professionals.0']")
         assert crisis.startswith("Si puede actuar")

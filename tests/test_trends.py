@@ -208,6 +208,43 @@ def test_a_cohort_with_no_scores_has_members_and_no_means(
     assert [(m["display_name"], m["points"]) for m in body["members"]] == [("Ana Reyes", [])]
 
 
+def test_the_follow_up_score_has_its_own_place_after_the_post_group_one(
+    app: Flask, as_role: Any, frozen: datetime
+) -> None:
+    # The follow-up is booked "after session 8" like the post-group meeting; it
+    # used to share 8.5 with it, and its later score hid the post-group one.
+    fac = as_role("facilitator")
+    cohort = create_cohort(fac)["id"]
+    eid = enrol(fac, cohort, "Ana Reyes")["enrolment"]["id"]
+    with app.app_context():
+        post = db.session.scalars(
+            select(MemberMeeting).where(
+                MemberMeeting.enrolment_id == eid, MemberMeeting.kind == "post_group"
+            )
+        ).one()
+        follow_up = MemberMeeting(
+            enrolment_id=eid, kind="follow_up", label="Follow-up meeting", after_session=8,
+            starts_at=datetime(2026, 8, 4, 17, 0, tzinfo=UTC),
+        )  # fmt: skip
+        db.session.add(follow_up)
+        db.session.flush()
+        add_score(eid, cohort, 8, datetime(2026, 5, 5, 17, 0, tzinfo=UTC), meeting_id=post.id)
+        add_score(
+            eid, cohort, 15, datetime(2026, 8, 4, 17, 30, tzinfo=UTC), meeting_id=follow_up.id
+        )
+        db.session.commit()
+    body = fac.get(f"/api/cohorts/{cohort}/trends").json
+    assert body["group_sessions"] == 8
+    (ana,) = body["members"]
+    assert [(p["position"], p["place"], p["meeting_kind"], p["total"]) for p in ana["points"]] == [
+        (8.5, "meeting", "post_group", 8), (9.0, "meeting", "follow_up", 15)
+    ]  # fmt: skip
+    assert [(m["position"], m["mean"], m["n"]) for m in body["means"]] == [
+        (8.5, 8, 1),
+        (9.0, 15, 1),
+    ]
+
+
 def test_staff_of_the_cohort_only(
     app: Flask, as_role: Any, users: dict[str, int], frozen: datetime, client: ApiClient
 ) -> None:
@@ -359,7 +396,13 @@ def test_the_chart_builder_breaks_lines_at_gaps_and_labels_every_chart(
                 bands: c.PHQ9_BANDS, series: [{points: pts, expected: [0, 1, 2, 3, 4]}],
                 title: 'T', desc: 'D', axes: true});
               const spark = c.sparkline({points: pts, x: [0, 8], y: [0, 27], label: 'L'});
-              return {runs, loose,
+              // The follow-up's place (N + 1) is named, not taken for a session.
+              const tr = await import('/static/js/views/trends.js');
+              await tr.prepare();
+              const eight = {group_sessions: 8};
+              const places = [tr.placeLabel(8.5, false, eight), tr.placeLabel(9, false, eight),
+                              tr.placeLabel(9, true, eight), tr.placeLabel(8, true, eight)];
+              return {runs, loose, places,
                 paths: svg.querySelectorAll('path.chart-line').length,
                 points: svg.querySelectorAll('.chart-point').length,
                 bands: [...svg.querySelectorAll('[data-band]')]
@@ -382,6 +425,7 @@ def test_the_chart_builder_breaks_lines_at_gaps_and_labels_every_chart(
     ]  # fmt: skip
     assert built["labelled"] == ["img", "T", "D", True]
     assert built["spark"] == ["img", "L", 4, 0]
+    assert built["places"] == ["After session 8", "Follow-up", "F/U", "8"]
 
 
 @pytest.mark.parametrize("language", ["en", "es"])
@@ -395,9 +439,10 @@ def test_the_runner_shows_sparklines_and_the_outcomes_the_cohort_mean(
     _set_language(app, "facilitator@example.org", language)
     words = {
         "en": ("Cohort mean by session", "Before session 1", "PHQ-9: 16 (Before session 1) to "
-               "14 (Session 1), 2 scores"),
+               "14 (Session 1), 2 scores", "Scores over the sessions so far"),
         "es": ("Media del grupo por sesión", "Antes de la sesión 1", "PHQ-9: de 16 (Antes de la "
-               "sesión 1) a 14 (Sesión 1), 2 puntuaciones"),
+               "sesión 1) a 14 (Sesión 1), 2 puntuaciones",
+               "Puntuaciones en las sesiones hasta ahora"),
     }[language]  # fmt: skip
     with chromium_context(pw, tmp_path / "profile", TABLET) as context:
         page = context.new_page()
@@ -409,6 +454,8 @@ def test_the_runner_shows_sparklines_and_the_outcomes_the_cohort_mean(
         assert ana.locator("[data-trend=mood] .chart-point").count() == 1
         label = ana.locator("[data-trend=phq9] svg").get_attribute("aria-label")
         assert label == words[2]
+        # The tooltip in words, not its key (the runner now loads the strings).
+        assert ana.locator(".trend-sparks").get_attribute("title") == words[3]
         ben = page.locator(f"[data-member='{w['ben']}']")
         assert ben.locator("[data-trend=mood] .chart-point").count() == 1
         assert ben.locator("[data-trend=phq9]").count() == 0

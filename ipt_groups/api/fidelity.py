@@ -57,6 +57,27 @@ class FidelityLineSchema(ma.Schema):
     comment = ma.fields.String()
 
 
+class FidelityRecordedAnswerSchema(ma.Schema):
+    key = ma.fields.String(
+        metadata={"description": "The checklist question (protocol/fidelity.py)"}
+    )
+    enrolment_id = ma.fields.Integer(
+        allow_none=True, metadata={"description": "On per-member items only"}
+    )
+    answer = ma.fields.String(metadata={"description": "yes, partly or no"})
+    comment = ma.fields.String()
+
+
+class FidelityTemplateItemSchema(ma.Schema):
+    key = ma.fields.String()
+    text = ma.fields.String(metadata={"description": "In the reader's language"})
+    per_member = ma.fields.Boolean(metadata={"description": "Asked once per member present"})
+    prefill = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "The records that suggest its answer (protocol/fidelity.py)"},
+    )
+
+
 class FidelityReviewFields(ma.Schema):
     reviewed_at = ma.fields.AwareDateTime(allow_none=True)
     reviewed_by_id = ma.fields.Integer(allow_none=True)
@@ -73,7 +94,7 @@ class ChecklistRecordSchema(FidelityReviewFields):
     submitted_by_id = ma.fields.Integer(allow_none=True)
     submitted_at = ma.fields.AwareDateTime()
     updated_at = ma.fields.AwareDateTime()
-    answers = ma.fields.List(ma.fields.Dict())
+    answers = ma.fields.List(ma.fields.Nested(FidelityRecordedAnswerSchema))
 
 
 class ChecklistSchema(ma.Schema):
@@ -82,8 +103,8 @@ class ChecklistSchema(ma.Schema):
     editable = ma.fields.Boolean(metadata={"description": "False once a supervisor reviewed it"})
     items = ma.fields.List(ma.fields.Nested(FidelityLineSchema))
     template = ma.fields.List(
-        ma.fields.Dict(),
-        metadata={"description": "The phase's items, {key, text, per_member, prefill}"},
+        ma.fields.Nested(FidelityTemplateItemSchema),
+        metadata={"description": "The phase's items before they are asked per member"},
     )
     checklist = ma.fields.Nested(ChecklistRecordSchema, allow_none=True)
 
@@ -129,11 +150,24 @@ class SupervisionLogSessionSchema(FidelityReviewFields):
     )
 
 
+class SupervisionFacilitatorSchema(ma.Schema):
+    id = ma.fields.Integer()
+    display_name = ma.fields.String()
+    role = ma.fields.String(
+        metadata={"description": "Their role in the cohort: lead or co_facilitator"}
+    )
+
+
+class SupervisedCohortSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+
+
 class SupervisionLogSchema(ma.Schema):
     cohort_id = ma.fields.Integer()
     name = ma.fields.String()
     can_supervise = ma.fields.Boolean()
-    facilitators = ma.fields.List(ma.fields.Dict())
+    facilitators = ma.fields.List(ma.fields.Nested(SupervisionFacilitatorSchema))
     sessions = ma.fields.List(ma.fields.Nested(SupervisionLogSessionSchema))
     meetings = ma.fields.List(ma.fields.Nested(SupervisionMeetingSchema))
 
@@ -147,7 +181,7 @@ class SupervisionOverviewArgs(ma.Schema):
 class SupervisionOverviewRowSchema(ma.Schema):
     facilitator_id = ma.fields.Integer()
     display_name = ma.fields.String()
-    cohorts = ma.fields.List(ma.fields.Dict(), metadata={"description": "[{id, name}]"})
+    cohorts = ma.fields.List(ma.fields.Nested(SupervisedCohortSchema))
     sessions_held = ma.fields.Integer()
     checklists_missing = ma.fields.Integer()
     mean_score = ma.fields.Float(allow_none=True)

@@ -171,7 +171,7 @@ class ExportFidelitySchema(ma.Schema):
     session_id = F.Integer()
     key = F.String(metadata={"description": "The checklist question (protocol/fidelity.py)"})
     answer = F.String(metadata={"description": "yes, partly or no"})
-    comment = F.String(metadata={"description": STAFF_WORDS})
+    comment = Maybe(F.String, metadata={"description": STAFF_WORDS})
 
 
 class ExportEnrolmentSchema(ma.Schema):

@@ -101,7 +101,8 @@ class ProgrammeSchema(ma.Schema):
         validate=validate.Range(min=1, max=MAX_FOLLOW_UP_WEEKS),
         metadata={
             "description": "Weeks from the last session to the follow-up contact (full "
-            "PHQ-9), held in each member's own time zone; null for no follow-up",
+            "PHQ-9), at the last session's wall-clock time in the cohort's time zone; null "
+            "for no follow-up",
             "example": DEFAULT_FOLLOW_UP_WEEKS,
         },
     )

@@ -16,7 +16,6 @@ from flask_login import current_user
 
 from ipt_groups.api.common import ID
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
-from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES
 from ipt_groups.security import current_actor, roles_required
 from ipt_groups.services import access, audit, trends
@@ -26,7 +25,8 @@ blp = Blueprint("trends", __name__, url_prefix="/api", description="Outcomes")
 POSITION = (
     "Where on the programme: n = group session n (a catch-up counts as the session "
     "it makes up for), 0 = the pre-group meeting or before session 1, k + 0.5 = a "
-    "meeting or another score after session k"
+    "meeting or another score after session k, N + 1 = the follow-up meeting of a "
+    "programme of N sessions"
 )
 
 
@@ -36,7 +36,8 @@ class TrendPointSchema(ma.Schema):
     place = ma.fields.String(metadata={"description": "session, meeting or other (by date)"})
     session_number = ma.fields.Integer(allow_none=True)
     meeting_kind = ma.fields.String(
-        allow_none=True, metadata={"description": "pre_group, mid_programme or post_group"}
+        allow_none=True,
+        metadata={"description": "pre_group, mid_programme, post_group or follow_up"},
     )
     total = ma.fields.Integer()
     completed_at = ma.fields.AwareDateTime()
@@ -100,14 +101,6 @@ class CohortTrendsView(MethodView):
         """Each member's scores over the sessions and the cohort's mean by session
         (audited per member)."""
         cohort = access.get_cohort(current_user, cohort_id)
-        found = trends.cohort_trends(cohort)
-        body = present(found)
-        audit.record_reads(
-            current_actor(),
-            "trends.read",
-            "cohort",
-            cohort.id,
-            [m.enrolment_id for m in found.members],
-        )
-        db.session.commit()
-        return body
+        found = trends.read_cohort_trends(current_actor(), cohort)
+        audit.commit_reads()  # keeps what the read loaded: no reload per member
+        return present(found)

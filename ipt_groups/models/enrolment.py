@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ipt_groups.clock import utcnow
@@ -105,6 +105,15 @@ class MemberMeeting(db.Model):
             "kind IN ('pre_group', 'mid_programme', 'post_group', 'follow_up')", name="kind"
         ),
         CheckConstraint("status IN ('scheduled', 'cancelled')", name="status"),
+        # One follow-up per member, whoever books it: the clock's run and the
+        # completion hook (or two overlapping clock processes) may race.
+        Index(
+            "uq_member_meetings_follow_up",
+            "enrolment_id",
+            unique=True,
+            sqlite_where=text("kind = 'follow_up'"),
+            postgresql_where=text("kind = 'follow_up'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

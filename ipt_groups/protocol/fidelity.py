@@ -31,6 +31,9 @@ class Prefill(enum.StrEnum):
     MEASURES = "measures"  # every member present has a score at this session
     TASKS_REVIEWED = "tasks_reviewed"  # last week's tasks have a review here
     TASKS_SET = "tasks_set"  # every member present has a task from this session
+    # Per member: yes if their problem-area work recorded at this session has a
+    # technique or a step (services/problem_work.py), else no.
+    PROBLEM_WORK = "problem_work"
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,7 @@ CHECKLISTS: Mapping[str, tuple[FidelityItem, ...]] = {
         _i("mood_events", "Mood was linked to the week's events with people",
            "Se relacionó el ánimo con lo que pasó con otras personas en la semana"),
         _i("area_worked", "Their problem area was worked on",
-           "Se trabajó su área problema", per_member=True),
+           "Se trabajó su área problema", per_member=True, prefill=P.PROBLEM_WORK),
         _i("group_help", "The group helped: options, role play or support",
            "El grupo ayudó: opciones, juego de roles o apoyo"),
         _i("tasks_set", "A task was set for every member",

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
@@ -28,6 +29,7 @@ from ipt_groups.models import (
     FidelityChecklist,
     GroupSession,
     MemberTask,
+    ProblemWork,
     User,
 )
 from ipt_groups.protocol.agendas import ItemKind
@@ -107,6 +109,24 @@ def _prefills(session: GroupSession, came: list[int]) -> dict[Prefill, str | Non
     }
 
 
+def _member_prefills(session: GroupSession, came: list[int]) -> dict[Prefill, dict[int, str]]:
+    """The per-member sources: member id -> the suggested answer."""
+    worked = {
+        eid
+        for eid, techniques, steps in db.session.execute(
+            select(ProblemWork.enrolment_id, ProblemWork.techniques, ProblemWork.steps).where(
+                ProblemWork.session_id == session.id
+            )
+        )
+        if techniques or steps  # a record saved empty says nothing was done
+    }
+    return {
+        Prefill.PROBLEM_WORK: {
+            eid: FidelityAnswer.YES if eid in worked else FidelityAnswer.NO for eid in came
+        }
+    }
+
+
 def _came(session: GroupSession) -> list[Enrolment]:
     return list(
         db.session.scalars(
@@ -143,16 +163,22 @@ def checklist(user: User, session: GroupSession) -> Checklist:
     members = _came(session)
     given = {(a["key"], a.get("enrolment_id")): a for a in (record.answers if record else [])}
     pre = _prefills(session, [m.id for m in members])
+    per_member = _member_prefills(session, [m.id for m in members])
     lines = []
     for item, member in _questions(items_for(phase), members):
         answer = given.get((item.key, member.id if member else None), {})
+        prefill: str | None = None
+        if item.prefill in per_member:
+            prefill = per_member[item.prefill].get(member.id) if member else None
+        elif item.prefill:
+            prefill = pre.get(item.prefill)
         lines.append(
             Line(
                 key=item.key,
                 text=item.text_for(user.language),
                 enrolment_id=member.id if member else None,
                 display_name=member.display_name if member else None,
-                prefill=pre.get(item.prefill) if item.prefill else None,
+                prefill=prefill,
                 answer=answer.get("answer"),
                 comment=answer.get("comment", ""),
             )
@@ -208,8 +234,21 @@ def submit(
         for (k, e), a in given.items()
     ]
     if record is None:
-        record = FidelityChecklist(session_id=session.id, cohort_id=session.cohort_id, phase=phase)
-        db.session.add(record)
+        made = FidelityChecklist(
+            session_id=session.id, cohort_id=session.cohort_id, phase=phase,
+            answers=rows, score=score(rows), submitted_by_id=user.id, updated_at=utcnow(),
+        )  # fmt: skip
+        try:
+            with db.session.begin_nested():
+                db.session.add(made)
+            record = made
+        except IntegrityError:
+            # Two facilitators' first saves at once: the other took the row
+            # between our read and our insert. Ours replaces it, as a second
+            # save does (not yet reviewed: it was only just made).
+            record = _record(session)
+            if record is None:
+                raise
     record.answers, record.score = rows, score(rows)
     record.submitted_by_id, record.updated_at = user.id, utcnow()
     db.session.flush()
@@ -266,15 +305,17 @@ def _checklists_about(enrolment_ids: Sequence[int]) -> list[FidelityChecklist]:
     )
 
 
-def member_answers(member: Enrolment) -> list[dict[str, Any]]:
-    """The per-member questions about this member, for their export."""
+def member_answers(member: Enrolment, *, full: bool) -> list[dict[str, Any]]:
+    """The per-member questions about this member, for their export. The comment
+    is the facilitator's own words about her: like an alert's notes, it is only
+    in the copy an admin makes (``full``), to go through before handing it over."""
     rows = []
     for record in _checklists_about([member.id]):
         for a in record.answers:
             if a.get("enrolment_id") == member.id:
                 rows.append(
                     {"session_id": record.session_id, "key": a["key"], "answer": a["answer"],
-                     "comment": a.get("comment", "")}
+                     "comment": a.get("comment", "") if full else None}
                 )  # fmt: skip
     return rows
 

@@ -8,9 +8,11 @@ withdrawn member never gets one and a cohort whose sessions moved gets the date
 from where the last session really was. The clock makes them (a reconciliation,
 safe to run often); completing a cohort makes them at once.
 
-The time is the last session's wall-clock time in the **member's** own zone,
-the interval later on their calendar: a 17:00 session in October is followed
-up at 17:00 in January, whatever daylight saving did in between.
+The time is the last session's wall-clock time in the **cohort's** zone, the
+interval later on its calendar: a 17:00 session in October is followed up at
+17:00 in January, whatever daylight saving did in between. The cohort's zone,
+as for every other meeting the facilitator books: the member's own zone only
+changes how the time is shown to them.
 
 Meeting reminders: a member with a booked one-to-one meeting (any kind) gets
 a neutral reminder the day before (``meeting_24h``), planned and checked
@@ -25,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ipt_groups.clock import utcnow
@@ -113,16 +116,10 @@ def ensure_follow_ups(
     last = _last_sessions(now, cohort_ids)
     if not last:
         return []
-    have = set(
-        db.session.scalars(
-            select(MemberMeeting.enrolment_id)
-            .join(Enrolment, Enrolment.id == MemberMeeting.enrolment_id)
-            .where(Enrolment.cohort_id.in_(last), MemberMeeting.kind == MeetingKind.FOLLOW_UP)
-        )
-    )
+    have = _booked(last)
     members = db.session.scalars(
         select(Enrolment)
-        .options(selectinload(Enrolment.user), selectinload(Enrolment.cohort))
+        .options(selectinload(Enrolment.cohort))
         .where(
             Enrolment.cohort_id.in_(last),
             Enrolment.status == EnrolmentStatus.ENROLLED,
@@ -136,22 +133,41 @@ def ensure_follow_ups(
         template = template_from_dict(member.cohort.programme)
         if template.follow_up_weeks is None:
             continue
-        zone = member.user.time_zone if member.user else member.cohort.time_zone
+        zone = member.cohort.time_zone
         meeting = MemberMeeting(
+            enrolment_id=member.id,
             kind=MeetingKind.FOLLOW_UP.value,
             label=FOLLOW_UP_LABEL,
             after_session=template.group_sessions,
             starts_at=follow_up_at(last[member.cohort_id], template.follow_up_weeks, zone),
         )
-        member.meetings.append(meeting)
+        try:
+            # Another run may have booked it since ``have`` was read (two clock
+            # processes, or the clock and a cohort being completed): the unique
+            # index on one follow-up per member refuses the second, and it is
+            # skipped rather than failing the whole run.
+            with db.session.begin_nested():
+                db.session.add(meeting)
+        except IntegrityError:
+            continue
         created.append(meeting)
-    db.session.flush()
     for meeting in created:
         audit.record(
             audit.SYSTEM, "meeting.follow_up", "member_meeting", meeting.id,
             subject_id=meeting.enrolment_id,
         )  # fmt: skip
     return created
+
+
+def _booked(last: Collection[int]) -> set[int]:
+    """The members of these cohorts who already have a follow-up."""
+    return set(
+        db.session.scalars(
+            select(MemberMeeting.enrolment_id)
+            .join(Enrolment, Enrolment.id == MemberMeeting.enrolment_id)
+            .where(Enrolment.cohort_id.in_(last), MemberMeeting.kind == MeetingKind.FOLLOW_UP)
+        )
+    )
 
 
 # -- reminders of booked one-to-one meetings ---------------------------------

@@ -221,7 +221,7 @@ def _enrolment(member: Enrolment, language: str, full: bool) -> Row:
             _pick(v, "version created_at sections")
             for v in _rows(SafetyPlanVersion, member.id, SafetyPlanVersion.version)
         ],
-        "fidelity": fidelity.member_answers(member),
+        "fidelity": fidelity.member_answers(member, full=full),
     }
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
@@ -119,23 +120,38 @@ def record(
     require_open(session, utcnow())
     member = _member_of(session, enrolment_id)
     clean_steps = _check_steps(member, steps)
-    work = db.session.scalar(
-        select(ProblemWork).where(
-            ProblemWork.session_id == session.id, ProblemWork.enrolment_id == member.id
-        )
-    )
+    values = {
+        "techniques": list(dict.fromkeys(techniques)), "steps": clean_steps,
+        "progress": progress, "recorded_by_id": user.id, "recorded_at": utcnow(),
+    }  # fmt: skip
+    work = _find(session.id, member.id)
     action = "problem_work.update"
     if work is None:
-        work = ProblemWork(session_id=session.id, enrolment_id=member.id)
-        db.session.add(work)
-        action = "problem_work.create"
-    work.techniques = list(dict.fromkeys(techniques))
-    work.steps = clean_steps
-    work.progress = progress
-    work.recorded_by_id, work.recorded_at = user.id, utcnow()
+        try:
+            with db.session.begin_nested():
+                work = ProblemWork(session_id=session.id, enrolment_id=member.id, **values)
+                db.session.add(work)
+            action = "problem_work.create"
+        except IntegrityError:
+            # Two tablets' first saves for this member at once: the other one
+            # took the row between our read and our insert. Ours is then a
+            # correction of it, as if sent a moment later (no 500).
+            work = _find(session.id, member.id)
+            if work is None:
+                raise
+    for name, value in values.items():
+        setattr(work, name, value)
     db.session.flush()
     audit.record(actor, action, "problem_work", work.id, subject_id=member.id)
     return work
+
+
+def _find(session_id: int, enrolment_id: int) -> ProblemWork | None:
+    return db.session.scalar(
+        select(ProblemWork).where(
+            ProblemWork.session_id == session_id, ProblemWork.enrolment_id == enrolment_id
+        )
+    )
 
 
 def audit_read(actor: Actor, session: GroupSession, member_ids: Iterable[int]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -23,11 +23,14 @@ from ipt_groups.models import (
     SupervisionMeeting,
     User,
 )
+from ipt_groups.protocol.schedule import utc_to_local
 from ipt_groups.services import access, audit
 from ipt_groups.services.audit import Actor
 
 # A checklist scoring under this is "low" (the share of items done).
 LOW_SCORE = 0.7
+# A supervision meeting may be logged up to a year before the group's first session.
+EARLIEST_DAYS = 365
 
 
 def held(session: GroupSession, now: datetime) -> bool:
@@ -79,8 +82,16 @@ def record_meeting(
         raise ApiError(
             422, fields={"facilitator_ids": [f"Not facilitators of this cohort: {strangers}."]}
         )
-    if held_on > utcnow().date():
+    # "Today" where the group meets: a supervisor in Auckland recording this
+    # morning's meeting is already on a date UTC has not reached.
+    if held_on > utc_to_local(utcnow(), cohort.time_zone).date():
         raise ApiError(422, fields={"held_on": ["Record a meeting once it has happened."]})
+    earliest = _earliest_meeting_day(cohort)
+    if held_on < earliest:
+        # A typo (2006 for 2026) would sit first in the log for ever.
+        raise ApiError(
+            422, fields={"held_on": [f"Too early for this cohort: not before {earliest}."]}
+        )
     meeting = SupervisionMeeting(
         cohort_id=cohort.id,
         held_on=held_on,
@@ -94,6 +105,14 @@ def record_meeting(
     db.session.flush()
     audit.record(actor, "supervision.meeting", "supervision_meeting", meeting.id)
     return meeting
+
+
+def _earliest_meeting_day(cohort: Cohort) -> date:
+    """A year before the cohort's first session (or its start date, if earlier):
+    supervision may start while the group is planned, not years before it."""
+    starts = [utc_to_local(s.starts_at, cohort.time_zone).date() for s in cohort.sessions]
+    first = min([cohort.start_date, *starts])
+    return first - timedelta(days=EARLIEST_DAYS)
 
 
 @dataclass

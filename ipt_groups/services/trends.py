@@ -8,6 +8,9 @@ A score's **position** on the timeline (the x of every chart):
 - entered at an individual meeting: ``0`` for the pre-group meeting (before
   session 1), else ``k + 0.5`` for a meeting held after session ``k`` (the
   mid-group and post-group meetings sit between the sessions they fall between);
+- the follow-up meeting (months after the programme): ``N + 1`` for a
+  programme of ``N`` sessions, a place of its own after the post-group
+  meeting's ``N + 0.5``, so the follow-up score never replaces the post-group one;
 - anything else (a score entered on no session or meeting, say a follow-up
   contact): by its date, ``k + 0.5`` after the last numbered session ``k`` that had
   started by then, ``0`` before session 1.
@@ -44,6 +47,9 @@ from ipt_groups.models import (
     SessionKind,
     SessionStatus,
 )
+from ipt_groups.protocol.programmes import MeetingKind
+from ipt_groups.services import audit
+from ipt_groups.services.audit import Actor
 from ipt_groups.services.outcomes import NOT_MEMBERS
 
 BETWEEN = 0.5  # a meeting or loose score after session k sits at k + 0.5
@@ -55,7 +61,7 @@ class Point:
     position: float
     place: str  # "session", "meeting" or "other" (placed by its date)
     session_number: int | None  # the group session it was entered at, if any
-    meeting_kind: str | None  # pre_group, mid_programme, post_group
+    meeting_kind: str | None  # pre_group, mid_programme, post_group, follow_up
     total: int
     completed_at: datetime
 
@@ -91,11 +97,17 @@ CHARTED = ("phq9", "mood")
 
 def _position(
     session_number: int | None,
+    meeting_kind: str | None,
     meeting_after: int | None,
     after_session: int | None,
+    group_sessions: int,
 ) -> tuple[float, str]:
     if session_number is not None:
         return float(session_number), "session"
+    if meeting_kind == MeetingKind.FOLLOW_UP:
+        # Booked "after session N" like the post-group meeting, but months later:
+        # sharing N + 0.5 with it would let the later score hide the earlier.
+        return float(group_sessions + 1), "meeting"
     if meeting_after is not None:
         return (0.0 if meeting_after == 0 else meeting_after + BETWEEN), "meeting"
     return (0.0 if not after_session else after_session + BETWEEN), "other"
@@ -163,7 +175,9 @@ def cohort_trends(cohort: Cohort) -> CohortTrends:
         names[enrolment_id] = (display_name, status)
         if instrument is None:  # a member with no score yet (the outer join)
             continue
-        position, place = _position(number, meeting_after, after_session)
+        position, place = _position(
+            number, meeting_kind, meeting_after, after_session, cohort.group_session_count
+        )
         placed[enrolment_id][(instrument, position)] = Point(
             instrument=instrument,
             position=position,
@@ -208,3 +222,13 @@ def cohort_trends(cohort: Cohort) -> CohortTrends:
         members=members,
         means=means,
     )
+
+
+def read_cohort_trends(actor: Actor, cohort: Cohort) -> CohortTrends:
+    """The trends as a staff member reads them: one audit row per member shown
+    (their scores are clinical records), as the outcomes' reads are."""
+    found = cohort_trends(cohort)
+    audit.record_reads(
+        actor, "trends.read", "cohort", cohort.id, [m.enrolment_id for m in found.members]
+    )
+    return found

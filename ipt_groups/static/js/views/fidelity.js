@@ -25,16 +25,22 @@ function questions(data, runner) {
       const known = given.get(`${item.key}|${id || ''}`) || {};
       out.push({ key: item.key, text: item.text, enrolment_id: id,
         display_name: member ? member.display_name : null,
-        prefill: localPrefill(item.prefill, here) ?? known.prefill ?? null,
+        prefill: localPrefill(item.prefill, here, member) ?? known.prefill ?? null,
         answer: known.answer || null, comment: known.comment || '' });
     }
   }
   return out;
 }
 
-// What the tablet itself knows: the register and the tasks set here.
-function localPrefill(source, here) {
+// What the tablet itself knows: the register, the tasks set here and each
+// member's problem-area work saved here (the runner's member.work, updated
+// when it is saved, even offline). As the server: a technique or a step is yes.
+export function localPrefill(source, here, member) {
   if (source === 'attendance') return here.length ? 'yes' : null;
+  if (source === 'problem_work' && member) {
+    const work = member.work;
+    return work && ((work.techniques || []).length || (work.steps || []).length) ? 'yes' : 'no';
+  }
   if (source === 'tasks_set' && here.length) {
     const set = here.filter((m) => m.task_here).length;
     return set === here.length ? 'yes' : set ? 'partly' : null;

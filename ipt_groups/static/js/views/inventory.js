@@ -56,8 +56,11 @@ function summary(inventory) {
 
 export function inventoryPanel(member, { canEdit = false } = {}) {
   const box = h('div', { class: 'stack' });
-  const details = h('details', { class: 'inventory', dataset: { inventoryFor: member.id } },
-    h('summary', {}, t('inventory.title')), box);
+  const title = h('summary', {}, t('inventory.title'));
+  // The cohort page does not load this module's strings itself: name the
+  // panel again once they are in (the key would show until then).
+  use('inventory').then(() => { title.textContent = t('inventory.title'); }).catch(() => {});
+  const details = h('details', { class: 'inventory', dataset: { inventoryFor: member.id } }, title, box);
   details.addEventListener('toggle', async () => {
     if (!details.open || box.childNodes.length) return;
     box.append(loading());

@@ -11,13 +11,13 @@ import { CHARTED, expectedOf, loadTrends, pointsOf, prepare, summaryText, xDomai
 
 function sparks(trends, member, now) {
   return Object.keys(CHARTED).map((instrument) => {
-    const points = pointsOf(member, instrument);
+    const points = pointsOf(member, instrument, trends);
     if (!points.length) return null;
     return h('span', { class: 'trend-spark-item', dataset: { trend: instrument } },
       h('span', { class: 'trend-spark-name', 'aria-hidden': 'true' }, t(`trends.short.${instrument}`)),
       sparkline({
         points, expected: expectedOf(trends, instrument), x: xDomain(trends), y: [0, CHARTED[instrument].max],
-        bands: CHARTED[instrument].bands.filter((b) => b.main), now, label: summaryText(instrument, points),
+        bands: CHARTED[instrument].bands.filter((b) => b.main), now, label: summaryText(instrument, points, { trends }),
       }),
       h('span', { class: 'trend-spark-last', 'aria-hidden': 'true' }, String(points[points.length - 1].y)));
   }).filter(Boolean);
@@ -31,7 +31,10 @@ export function runnerTrends(cohortId, sessionNumber = null) {
   let trends = null;
   const draw = (member) => {
     const slot = slots.get(member.enrolment_id);
-    if (slot) slot.replaceChildren(...sparks(trends, member, sessionNumber));
+    if (!slot) return;
+    // slot() may run before prepare() loaded the strings: title it again here.
+    slot.title = t('trends.spark_hint');
+    slot.replaceChildren(...sparks(trends, member, sessionNumber));
   };
   const ready = (async () => {
     await prepare();

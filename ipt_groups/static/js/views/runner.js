@@ -28,7 +28,7 @@ function bandName(label) {
 }
 
 export default async function runner({ params, app }) {
-  await use('runner', 'work');
+  await use('runner', 'work', 'trends');  // trends: the sparklines' tooltip (runner-trend.js)
   const id = Number(params.id);
   const path = `/api/sessions/${id}/runner`;
   const data = await api.get(path, { offline: true });

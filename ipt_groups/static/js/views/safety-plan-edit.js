@@ -127,7 +127,11 @@ export default async function safetyPlanEdit({ params }) {
   const root = h('div', { class: 'stack staff-page' });
   const render = (plan, flash = null) => {
     const head = [
-      h('h1', {}, t('safety.edit_title', { name: plan.display_name })),
+      // The h1 becomes document.title (app switcher, history, bookmarks) where
+      // others may see it: neither the member's name nor "safety" there. The
+      // name goes in the sub-heading, on the page only.
+      h('h1', {}, t('safety.edit_title_plain')),
+      h('h2', { dataset: { planMember: '' } }, t('safety.edit_title', { name: plan.display_name })),
       h('p', {}, t('safety.edit_intro')),
       h('p', { class: 'muted' }, t('safety.language', { language: t(`safety.lang.${plan.language}`) })),
       versionLine(plan),

@@ -4,7 +4,8 @@
 // PHQ-9 and mood over the sessions. Every chart has its numbers in a table too.
 //
 // x on every chart is the API's position: 0 = before session 1 (the pre-group
-// meeting), n = session n, k + 0.5 = a meeting or other score after session k.
+// meeting), n = session n, k + 0.5 = a meeting or other score after session k,
+// N + 1 = the follow-up meeting of a programme of N sessions (months later).
 import * as api from '../core/api.js';
 import { PHQ9_BANDS, firstLast, lineChart } from '../core/chart.js';
 import * as fmt from '../core/fmt.js';
@@ -28,8 +29,12 @@ export async function prepare() {
 
 const num = (v) => fmt.number(v, { maximumFractionDigits: 1 });
 
-export function placeLabel(x, short = false) {
+// trends (when given) tells the follow-up's place, N + 1, from a session.
+export function placeLabel(x, short = false, trends = null) {
   if (x === 0) return t(short ? 'trends.pos.pre_short' : 'trends.pos.pre');
+  if (trends && x === trends.group_sessions + 1) {
+    return t(short ? 'trends.pos.follow_up_short' : 'trends.pos.follow_up');
+  }
   if (Number.isInteger(x)) return short ? String(x) : t('trends.pos.session', { n: x });
   return t('trends.pos.after', { n: Math.floor(x) });
 }
@@ -38,9 +43,9 @@ export function instrumentName(key) {
   return t(`trends.instrument.${key}`);
 }
 
-export function pointsOf(member, instrument) {
+export function pointsOf(member, instrument, trends = null) {
   return member.points.filter((p) => p.instrument === instrument)
-    .map((p) => ({ x: p.position, y: p.total, title: `${placeLabel(p.position)}: ${num(p.total)}` }));
+    .map((p) => ({ x: p.position, y: p.total, title: `${placeLabel(p.position, false, trends)}: ${num(p.total)}` }));
 }
 
 // Where the cohort has any score of the instrument: a member with none there
@@ -52,7 +57,7 @@ export function expectedOf(trends, instrument) {
 export function meanPoints(trends, instrument) {
   return trends.means.filter((m) => m.instrument === instrument).map((m) => ({
     x: m.position, y: m.mean, n: m.n, note: t('trends.n', { n: m.n }),
-    title: `${placeLabel(m.position)}: ${num(m.mean)} (${t('trends.n', { n: m.n })})`,
+    title: `${placeLabel(m.position, false, trends)}: ${num(m.mean)} (${t('trends.n', { n: m.n })})`,
   }));
 }
 
@@ -65,12 +70,12 @@ export function xDomain(trends) {
 // alternative of a chart, first to last.
 // kind: 'summary' (one member, unnamed: the runner), 'member_summary' (named)
 // or 'mean_summary' (the cohort's mean).
-export function summaryText(instrument, points, { name = '', kind = 'summary' } = {}) {
+export function summaryText(instrument, points, { name = '', kind = 'summary', trends = null } = {}) {
   const fl = firstLast(points);
   if (!fl) return t('trends.no_scores');
   const vars = {
     instrument: instrumentName(instrument), name, first: num(fl.first.y),
-    from: placeLabel(fl.first.x), last: num(fl.last.y), to: placeLabel(fl.last.x),
+    from: placeLabel(fl.first.x, false, trends), last: num(fl.last.y), to: placeLabel(fl.last.x, false, trends),
   };
   // One value has no "from → to"; two or more always say how many.
   const keys = {
@@ -85,7 +90,7 @@ function bigChart(trends, instrument, series, title, desc) {
   const scaleOf = CHARTED[instrument];
   const [x0, x1] = xDomain(trends);
   const ticks = [];
-  for (let x = x0; x <= x1; x += 1) ticks.push({ x, label: placeLabel(x, true) });
+  for (let x = x0; x <= x1; x += 1) ticks.push({ x, label: placeLabel(x, true, trends) });
   return lineChart({
     width: 360, height: 180, pad: { l: 32, r: 10, t: 10, b: 26 }, x: [x0, x1], y: [0, scaleOf.max],
     xTicks: ticks, yTicks: scaleOf.ticks, bands: scaleOf.bands, series, title, desc, axes: true,
@@ -94,7 +99,7 @@ function bigChart(trends, instrument, series, title, desc) {
 }
 
 // A table alternative: one row per place, one column pair per instrument.
-function table(caption, positions, cell, instruments) {
+function table(trends, caption, positions, cell, instruments) {
   return h('details', {},
     h('summary', {}, t('trends.show_table')),
     h('div', { class: 'table-wrap' }, h('table', { class: 'trend-table' },
@@ -102,7 +107,7 @@ function table(caption, positions, cell, instruments) {
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('trends.col.place')),
         instruments.map((i) => h('th', { scope: 'col' }, instrumentName(i))))),
       h('tbody', {}, positions.map((x) => h('tr', { dataset: { position: x } },
-        h('th', { scope: 'row' }, placeLabel(x)),
+        h('th', { scope: 'row' }, placeLabel(x, false, trends)),
         instruments.map((i) => h('td', {}, cell(i, x)))))))));
 }
 
@@ -114,7 +119,7 @@ function meanCard(trends) {
     const points = meanPoints(trends, i);
     const title = t('trends.mean_chart', { instrument: instrumentName(i) });
     return h('figure', { class: 'trend-figure', dataset: { trendMean: i } },
-      bigChart(trends, i, [{ points, className: 'trend-mean', shape: 'square', r: 4 }], title, summaryText(i, points, { kind: 'mean_summary' })),
+      bigChart(trends, i, [{ points, className: 'trend-mean', shape: 'square', r: 4 }], title, summaryText(i, points, { kind: 'mean_summary', trends })),
       h('figcaption', {}, title));
   });
   const positions = sortedPositions(trends.means.filter((m) => instruments.includes(m.instrument)).map((m) => m.position));
@@ -126,7 +131,7 @@ function meanCard(trends) {
     h('h2', { id: 'oc-trend-mean' }, t('trends.mean_title')),
     h('p', { class: 'hint' }, t('trends.mean_hint')),
     instruments.length
-      ? [h('div', { class: 'trend-row' }, charts), table(t('trends.mean_title'), positions, cell, instruments)]
+      ? [h('div', { class: 'trend-row' }, charts), table(trends, t('trends.mean_title'), positions, cell, instruments)]
       : h('p', { class: 'muted' }, t('trends.no_scores')));
 }
 
@@ -139,11 +144,11 @@ function memberFigure(trends, member) {
       h('p', { class: 'muted' }, t('trends.no_scores')));
   }
   const charts = instruments.map((i) => {
-    const points = pointsOf(member, i);
+    const points = pointsOf(member, i, trends);
     const title = t('trends.member_chart', { instrument: instrumentName(i), name: member.display_name });
     return h('figure', { class: 'trend-figure', dataset: { trendInstrument: i } },
       bigChart(trends, i, [{ points, expected: expectedOf(trends, i), className: 'trend-member-line' }],
-        title, summaryText(i, points, { name: member.display_name, kind: 'member_summary' })),
+        title, summaryText(i, points, { name: member.display_name, kind: 'member_summary', trends })),
       h('figcaption', {}, instrumentName(i)));
   });
   const positions = sortedPositions(member.points.filter((p) => instruments.includes(p.instrument)).map((p) => p.position));
@@ -153,7 +158,7 @@ function memberFigure(trends, member) {
   };
   return h('article', { class: 'trend-member', dataset: { member: member.enrolment_id } }, heading,
     h('div', { class: 'trend-row' }, charts),
-    table(t('trends.member_table', { name: member.display_name }), positions, cell, instruments));
+    table(trends, t('trends.member_table', { name: member.display_name }), positions, cell, instruments));
 }
 
 // The outcomes page's cards. Offline with nothing cached, or refused: a note
