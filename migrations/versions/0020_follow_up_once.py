@@ -7,8 +7,8 @@ service skips it. Any duplicates booked before this are merged first: the
 earliest follow-up of a member is kept, scores entered at a later duplicate
 move to it, and the later ones go with their pending reminders.
 
-Revision ID: 0022_follow_up_once
-Revises: 0018_follow_up
+Revision ID: 0020_follow_up_once
+Revises: 0019_shown
 Create Date: 2026-12-06 21:40:00
 
 """
@@ -18,8 +18,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = "0022_follow_up_once"
-down_revision = "0018_follow_up"
+revision = "0020_follow_up_once"
+down_revision = "0019_shown"
 branch_labels = None
 depends_on = None
 
