@@ -291,8 +291,12 @@ def test_a_members_own_check_in_with_item_9_shows_the_crisis_text_at_once(
     with app.app_context():
         assert len(db.session.scalars(select(Assessment)).all()) == 1
 
-    # Session 4 of WHO-8 is the midpoint: the PHQ-9 is due as well as the mood rating.
+    # Session 8 of WHO-8 is the last: the PHQ-9 is due as well as the mood rating (the
+    # midpoint PHQ-9 is taken at the mid-group meeting, one-to-one, not at session 4).
     clock.advance(timedelta(days=21))
+    member = phone_login(app, username)
+    assert [i["key"] for i in member.get("/api/me/check-in").json["instruments"]] == ["mood"]
+    clock.advance(timedelta(days=28))
     member = phone_login(app, username)
     due = member.get("/api/me/check-in").json
     assert [i["key"] for i in due["instruments"]] == ["mood", "phq9"]
@@ -308,7 +312,7 @@ def test_a_members_own_check_in_with_item_9_shows_the_crisis_text_at_once(
     assert [(a["display_name"], a["source"]) for a in alerts] == [("Member A", "self_check_in")]
     with app.app_context():
         stored = db.session.scalars(select(Assessment).where(Assessment.instrument == "phq9")).one()
-        assert stored.source == "self" and stored.session_id == g["sessions"][3]["id"]
+        assert stored.source == "self" and stored.session_id == g["sessions"][7]["id"]
 
 
 def phone_login(app: Flask, username: str) -> ApiClient:

@@ -107,7 +107,12 @@ class ProgrammeCohortSchema(FiguresSchema):
     group_size_min = ma.fields.Integer(
         allow_none=True, metadata={"description": "The programme's minimum (live cohorts only)"}
     )
-    facilitators = ma.fields.List(ma.fields.Dict(), metadata={"description": "[{user_id, name}]"})
+    facilitators = ma.fields.List(ma.fields.Nested("CohortFacilitatorSchema"))
+
+
+class CohortFacilitatorSchema(ma.Schema):
+    user_id = ma.fields.Integer()
+    name = ma.fields.String()
 
 
 class ProgrammeFacilitatorSchema(FiguresSchema):
