@@ -68,8 +68,11 @@ def chromium_context(
         context.close()
 
 
-def wait_until(page: Any, expression: str, timeout: float = 15.0) -> Any:
+def wait_until(page: Any, expression: str, timeout: float = 90.0) -> Any:
     """Poll ``expression`` (may return a promise) until it is truthy.
+
+    The limit is generous on purpose: it only bounds a hung test. A 15 s limit
+    failed on a busy 2-core machine while the notification was still on its way.
 
     Not ``page.wait_for_function``: that evaluates its predicate with eval(),
     which the app's Content Security Policy rightly forbids.

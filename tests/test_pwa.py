@@ -8,6 +8,7 @@ saved under test-artifacts/screenshots.
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -151,7 +152,10 @@ def test_a_participant_joins_turns_on_reminders_and_gets_one(
             lambda e: registrations.extend(e["registrations"]),
         )
         cdp.send("ServiceWorker.enable")
-        page.wait_for_timeout(300)
+        # Wait for the event (CDP reports the registration), not for a time.
+        deadline = time.monotonic() + 90
+        while not [r for r in registrations if not r["isDeleted"]] and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
         (registration,) = [r for r in registrations if not r["isDeleted"]]
         cdp.send(
             "ServiceWorker.deliverPushMessage",
