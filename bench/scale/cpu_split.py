@@ -51,6 +51,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--database", default="ipt_scale_1")
     ap.add_argument("--requests", type=int, default=200, help="per endpoint, after 10 warm-up")
+    ap.add_argument("--only", help="comma-separated endpoint names (healthz always runs first)")
+    ap.add_argument("--json", help="also write the rows to this file (for report_reads.py)")
     args = ap.parse_args()
     manifest = json.loads((HERE / "out" / f"{args.database}.json").read_text())
 
@@ -88,6 +90,9 @@ def main() -> None:
         "cohort_outcomes": (fac, f"/api/cohorts/{first['cohort_id']}/outcomes"),
         "clinic_outcomes": (sup, "/api/outcomes"),
     }
+    if args.only:
+        keep = {"healthz", *args.only.split(",")}
+        endpoints = {k: v for k, v in endpoints.items() if k in keep}
     statements = 0
 
     with app.app_context():
@@ -125,6 +130,11 @@ def main() -> None:
     for name, wall, cpu, pg, stmts in rows:
         ratio = base / (cpu + pg)
         print(f"| {name} | {wall:.2f} | {cpu:.2f} | {pg:.2f} | {stmts:.1f} | {ratio:.3f} |")
+    if args.json:
+        fields = ("wall_ms", "python_cpu_ms", "postgres_cpu_ms", "statements")
+        Path(args.json).write_text(
+            json.dumps({r[0]: dict(zip(fields, r[1:], strict=True)) for r in rows}, indent=1)
+        )
 
 
 if __name__ == "__main__":
