@@ -83,7 +83,9 @@ def main() -> None:
 
     c, path = endpoints(app, manifest)[args.endpoint]
     for _ in range(20):
-        assert c.get(path, **HTTPS).status_code == 200
+        response = c.get(path, **HTTPS)
+        if response.status_code != 200:
+            raise SystemExit(f"{path}: {response.status_code} {response.data[:200]!r}")
     prof = cProfile.Profile()
     prof.enable()
     for _ in range(args.requests):
@@ -92,7 +94,8 @@ def main() -> None:
     stats = pstats.Stats(prof)
     total = max(v[3] for v in stats.stats.values())  # the outermost cumulative time
     print(
-        f"{args.endpoint} {path}: {args.requests} requests, {total / args.requests * 1000:.2f} ms each under cProfile"
+        f"{args.endpoint} {path}: {args.requests} requests, "
+        f"{total / args.requests * 1000:.2f} ms each under cProfile"
     )
     for label, needle in PARTS:
         cum = sum(
