@@ -27,12 +27,11 @@ import random
 import signal
 import subprocess
 import time
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 from mix import SHARES
-from run import BIN, OUT, ROOT, call, environment, log_in, loadavg, wait_ready, worker_rss_mb
+from run import BIN, OUT, ROOT, call, environment, loadavg, log_in, wait_ready, worker_rss_mb
 
 LIMIT_MS = 50.0
 
@@ -147,7 +146,7 @@ async def offer(
                 ) as r:
                     await r.read()
                     ok = r.status == 200
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 ok = False
             latencies[name].append((time.perf_counter() - due) * 1000)
             errors[name] += not ok
