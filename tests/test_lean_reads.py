@@ -4,18 +4,20 @@ documents them), and the cheaper session lookup and pool check keep their rules.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
+import marshmallow as ma
 import pytest
 from flask import Flask
 from sqlalchemy import create_engine, event, exc, select
 
 from ipt_groups import pool
 from ipt_groups.api.common import UserSchema
+from ipt_groups.api.lean import checked_dump, compile_dump
 from ipt_groups.extensions import db
-from ipt_groups.models import AuthSession, User
+from ipt_groups.models import AuthSession, Role, User
 
 
 def test_me_answers_the_user_schema_dump(app: Flask, as_role: Any, users: dict[str, int]) -> None:
@@ -106,3 +108,50 @@ def test_sqlite_gets_no_ping() -> None:
     engine = create_engine("sqlite://")
     pool.ping_when_idle(engine)
     assert not engine.pool.dispatch.checkout
+
+
+class _Inner(ma.Schema):
+    at = ma.fields.AwareDateTime(allow_none=True)
+    day = ma.fields.Date()
+    n = ma.fields.Float()
+
+
+class _Outer(ma.Schema):
+    id = ma.fields.Integer(dump_only=True)
+    name = ma.fields.String(attribute="title")
+    flag = ma.fields.Boolean()
+    tags = ma.fields.List(ma.fields.String())
+    extra = ma.fields.Dict()
+    one = ma.fields.Nested(_Inner, allow_none=True)
+    many = ma.fields.List(ma.fields.Nested(_Inner))
+    also = ma.fields.Nested(_Inner, many=True)
+    absent = ma.fields.String()
+    defaulted = ma.fields.String(dump_default="x")
+    key = ma.fields.Integer(data_key="renamed")
+
+
+def test_compiled_dump_equals_marshmallow_on_objects_dicts_none_and_missing() -> None:
+    when = datetime(2026, 12, 6, 17, 30, tzinfo=UTC)
+    inner = {"at": when, "day": date(2026, 12, 6), "n": 2}
+    row = SimpleNamespace(
+        id=7, title=Role.FACILITATOR, flag=True, tags=["a", Role.ADMIN], extra={"k": 1},
+        one=SimpleNamespace(at=None, day=date(2027, 1, 1), n=1.5), many=[inner, inner],
+        also=[inner], key="3",
+    )  # fmt: skip
+    as_dict = {"id": 7, "title": "t", "flag": False, "tags": [], "extra": {}, "one": None,
+               "many": [], "also": [], "key": 4}  # fmt: skip
+    for schema in (_Outer(), _Outer(many=True)):
+        data = [row, as_dict] if schema.many else row
+        assert compile_dump(schema)(data) == schema.dump(data)
+    assert compile_dump(_Outer)(row)["renamed"] == 3
+    assert "absent" not in compile_dump(_Outer)(row)
+
+
+def test_every_lean_answer_is_checked_against_marshmallow_under_test(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert app.testing  # so each test of a lean endpoint compares the two dumps
+    dump = checked_dump(_Outer)
+    monkeypatch.setattr(_Outer, "dump", lambda self, obj, **kw: {"different": True})
+    with app.app_context(), pytest.raises(AssertionError, match="lean dump differs"):
+        dump(SimpleNamespace(id=1, title="t"))
