@@ -98,7 +98,7 @@ READS_SCALE  ?= 1
 READS_ROUNDS ?= 3
 READS_DB      = ipt_scale_$(subst .,_,$(READS_SCALE))
 READS_WRK    ?= --connections 4 --seconds 10 --warmup 2 --only me,cohorts,runner,me_schedule,me_check_in,me_readings,cohort_outcomes,clinic_outcomes
-READS_OPEN   ?= --rates 60 --seconds 60 --capacity --step 15 --step-seconds 20
+READS_OPEN   ?= --rates 60 --seconds 60 --capacity --capacity-from 15 --step 15 --step-seconds 20
 bench-reads: $(VENV)/.run-deps
 	@command -v wrk >/dev/null 2>&1 || { \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

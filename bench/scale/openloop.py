@@ -208,9 +208,10 @@ def main() -> None:
     ap.add_argument(
         "--capacity",
         action="store_true",
-        help="after --rates, step up by --step until an endpoint's p95 > 50 ms",
+        help="after --rates, from --capacity-from up by --step until an endpoint's p95 > 50 ms",
     )
     ap.add_argument("--step", type=float, default=15.0)
+    ap.add_argument("--capacity-from", type=float, default=15.0)
     ap.add_argument("--step-seconds", type=float, default=20.0)
     ap.add_argument("--max-rate", type=float, default=400.0)
     ap.add_argument("--min-n", type=int, default=20, help="samples an endpoint needs to count")
@@ -248,12 +249,13 @@ def main() -> None:
             results["runs"].append(run)
             print(json.dumps(run), flush=True)
         if args.capacity:
-            rate = rates[-1]
-            while rate < args.max_rate:
-                rate += args.step
+            # From a low rate up, so the first rate over the limit is found even
+            # when the measured rates above already miss it.
+            rate = args.capacity_from
+            while rate <= args.max_rate:
                 asyncio.run(offer(args.port, lists, rate, args.warmup))
                 run = asyncio.run(offer(args.port, lists, rate, args.step_seconds))
-                results["runs"].append(run)
+                results["runs"].append({**run, "capacity_step": True})
                 name, p95 = worst(run, args.min_n)
                 print(json.dumps(run), flush=True)
                 if p95 > LIMIT_MS:
@@ -261,9 +263,10 @@ def main() -> None:
                         "rate": rate,
                         "endpoint": name,
                         "p95_ms": p95,
-                        "last_within": rate - args.step,
+                        "last_within": rate - args.step if rate > args.capacity_from else None,
                     }
                     break
+                rate += args.step
         results["worker_rss_mb"] = worker_rss_mb(proc.pid)
         results["loadavg_after"] = loadavg()
     finally:
