@@ -72,6 +72,7 @@ def main() -> None:
         response = c.post("/api/auth/login", json={**creds, "password": login["password"]}, **HTTPS)
         if response.status_code != 200:
             raise SystemExit(f"login failed ({response.status_code}): {response.data[:200]!r}")
+        c.csrf = response.json["csrf_token"]
         return c
 
     facilitator, cohorts = next(iter(login["facilitators"].items()))
@@ -89,6 +90,8 @@ def main() -> None:
         "me_readings": (member, "/api/me/readings"),
         "cohort_outcomes": (fac, f"/api/cohorts/{first['cohort_id']}/outcomes"),
         "clinic_outcomes": (sup, "/api/outcomes"),
+        # The runner's commonest write (the open-loop mix plays it): the same mark again.
+        "attendance_put": (fac, f"PUT /api/sessions/{first['session_id']}/attendance"),
     }
     if args.only:
         keep = {"healthz", *args.only.split(",")}
@@ -103,11 +106,22 @@ def main() -> None:
         nonlocal statements
         statements += 1
 
+    with app.app_context():
+        runner = fac.get(f"/api/sessions/{first['session_id']}/runner", **HTTPS).json
+    enrolment_id = runner["members"][0]["enrolment_id"]
+    put_body = {"entries": [{"enrolment_id": enrolment_id, "status": "present"}]}
+
+    def HTTPS_WITH(c: Any) -> dict[str, Any]:  # noqa: N802
+        return {**HTTPS, "headers": {**HTTPS["headers"], "X-CSRF-Token": c.csrf}}
+
     rows = []
     for name, (c, path) in endpoints.items():
 
         def get(c: Any = c, path: str = path, name: str = name) -> None:
-            response = c.get(path, **HTTPS)
+            if path.startswith("PUT "):
+                response = c.put(path[4:], json=put_body, **HTTPS_WITH(c))
+            else:
+                response = c.get(path, **HTTPS)
             if response.status_code != 200:
                 raise SystemExit(f"{name}: {response.status_code} {response.data[:200]!r}")
 

@@ -199,7 +199,7 @@ def worst(result: dict[str, Any], min_n: int) -> tuple[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--database", default="ipt_scale_1")
-    ap.add_argument("--port", type=int, default=5078)
+    ap.add_argument("--port", type=int, default=5093)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--rates", default="60", help="comma-separated arrival rates (req/s)")
