@@ -181,8 +181,7 @@ def openloop_section(db: str) -> tuple[list[str], dict[str, Any]]:
 
 def plot(res: dict[str, Any], target: Path) -> None:
     """p95 against arrival rate, one line per endpoint, the 50 ms limit dashed."""
-    runs = sorted((r for r in res["runs"] if r.get("capacity_step")), key=lambda r: r["rate"])
-    runs = runs or sorted(res["runs"], key=lambda r: r["rate"])
+    runs = sorted(res["runs"], key=lambda r: r["rate"])
     names = [n for n in runs[0]["endpoints"] if n != "clinic_outcomes"]
     w, h, m = 720, 420, 60
     xs = [r["rate"] for r in runs]
