@@ -20,8 +20,8 @@ from tests.test_pwa import log_in, seeded  # noqa: F401 (fixtures; live and pw: 
 
 def test_a_facilitator_books_the_mid_group_meeting_and_records_its_phq9(
     app: Flask,
-    live: browser.LiveServer,
-    pw: Any,
+    live: browser.LiveServer,  # noqa: F811
+    pw: Any,  # noqa: F811
     seeded: demo.DemoResult,  # noqa: F811
     tmp_path: Path,
 ) -> None:
@@ -83,8 +83,8 @@ def test_a_facilitator_books_the_mid_group_meeting_and_records_its_phq9(
 
 def test_an_admin_sets_a_custom_programmes_follow_up_in_the_app(
     app: Flask,
-    live: browser.LiveServer,
-    pw: Any,
+    live: browser.LiveServer,  # noqa: F811
+    pw: Any,  # noqa: F811
     seeded: demo.DemoResult,  # noqa: F811
     tmp_path: Path,
 ) -> None:
