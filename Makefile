@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 PYTEST_ARGS ?= -q
 
-.PHONY: run test lint format install install-dev clean bench bench-scale chromium lighthouse deploy-check
+.PHONY: run test lint format install install-dev clean bench bench-scale bench-reads chromium lighthouse deploy-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -89,6 +89,31 @@ bench-scale: $(VENV)/.bench-deps
 		dbs="$$dbs $$db"; \
 	done; \
 	$(BIN)/python bench/scale/report.py $$dbs
+
+## bench-reads: issue 24's figures on one seeded size (READS_SCALE, default full): seeds it when
+## its manifest is missing, then in-process CPU (cpu_split.py, READS_ROUNDS times), wrk per
+## endpoint (run.py), the open-loop peak-hour mix at 60 req/s and stepped up to capacity
+## (openloop.py); rewrites the bench-reads part of docs/benchmarks.md and docs/bench-reads.svg
+READS_SCALE  ?= 1
+READS_ROUNDS ?= 3
+READS_DB      = ipt_scale_$(subst .,_,$(READS_SCALE))
+READS_WRK    ?= --connections 4 --seconds 10 --warmup 2 --only me,cohorts,runner,me_schedule,me_check_in,me_readings,cohort_outcomes,clinic_outcomes
+READS_OPEN   ?= --rates 60 --seconds 60 --capacity --capacity-from 15 --step 15 --step-seconds 20
+bench-reads: $(VENV)/.run-deps
+	@command -v wrk >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; \
+	}
+	@test -f bench/scale/out/$(READS_DB).json || \
+		$(BIN)/python bench/scale/seed.py --scale $(READS_SCALE) --database $(READS_DB) --server $(BENCH_PG)
+	rm -f bench/scale/out/$(READS_DB)-reads-cpu-*.json
+	for i in $$(seq $(READS_ROUNDS)); do \
+		$(BIN)/python bench/scale/cpu_split.py --database $(READS_DB) --requests 100 \
+			--json bench/scale/out/$(READS_DB)-reads-cpu-$$i.json || exit 1; \
+	done
+	$(BIN)/python bench/scale/run.py --database $(READS_DB) $(READS_WRK)
+	$(BIN)/python bench/scale/openloop.py --database $(READS_DB) $(READS_OPEN)
+	$(BIN)/python bench/scale/report_reads.py --database $(READS_DB)
 
 ## lighthouse: Lighthouse (mobile) on the logged-in participant home and session runner (prints figures; not a test)
 lighthouse: $(VENV)/.run-deps chromium

@@ -28,3 +28,20 @@ accesslog = "-"
 # masked to their last 4 characters by the logger class (ipt_groups/logmask.py).
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 logger_class = "ipt_groups.logmask.MaskingLogger"
+
+
+def post_worker_init(worker: object) -> None:
+    """Freeze what the app's import left in memory, once it is loaded in this worker.
+
+    The app is imported after the fork (no preload), so this runs in each worker
+    after ``wsgi:app`` is built: the ~200k start-up objects (modules, the OpenAPI
+    spec, SQLAlchemy's mappers) move to the permanent generation, and the full
+    collections that requests trigger stop walking them. GC_FREEZE=0 turns it off
+    (to measure it: docs/benchmarks.md, issue 24).
+    """
+    if os.environ.get("GC_FREEZE", "1") == "0":
+        return
+    import gc
+
+    gc.collect()
+    gc.freeze()

@@ -15,7 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ipt_groups import cli, frontend, idempotency, logmask, models, ratelimit, security  # noqa: F401  (models: register every table)
+from ipt_groups import cli, frontend, idempotency, logmask, models, pool, ratelimit, security  # noqa: F401  (models: register every table)
 from ipt_groups.config import ENV_VARS, MIGRATIONS_DIR, load_settings
 from ipt_groups.errors import register_error_handlers
 from ipt_groups.extensions import api as rest_api
@@ -97,6 +97,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         )
 
     db.init_app(app)
+    with app.app_context():
+        pool.ping_when_idle(db.engine)
     _init_migrations(app)
     _init_api(app)
     security.init_app(app)

@@ -143,10 +143,11 @@ def _engine_options(url: str) -> dict[str, Any]:
         # web and clock share one SQLite file on a laptop: wait for the lock
         # instead of failing with "database is locked".
         return {"connect_args": {"timeout": 15}, "hide_parameters": True}
-    # Connections die when the platform restarts the database; check before use.
+    # Connections die when the platform restarts the database: they are checked
+    # before use when they sat idle (ipt_groups/pool.py), not on every request.
     # hide_parameters: a failed statement's error (which we log) must not carry
     # names, contact details or screening answers into the logs.
-    return {"pool_pre_ping": True, "pool_recycle": 1800, "hide_parameters": True}
+    return {"pool_recycle": 1800, "hide_parameters": True}
 
 
 def normalise_database_url(raw: str) -> str:

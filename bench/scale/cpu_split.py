@@ -51,6 +51,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--database", default="ipt_scale_1")
     ap.add_argument("--requests", type=int, default=200, help="per endpoint, after 10 warm-up")
+    ap.add_argument("--only", help="comma-separated endpoint names (healthz always runs first)")
+    ap.add_argument("--json", help="also write the rows to this file (for report_reads.py)")
     args = ap.parse_args()
     manifest = json.loads((HERE / "out" / f"{args.database}.json").read_text())
 
@@ -70,6 +72,7 @@ def main() -> None:
         response = c.post("/api/auth/login", json={**creds, "password": login["password"]}, **HTTPS)
         if response.status_code != 200:
             raise SystemExit(f"login failed ({response.status_code}): {response.data[:200]!r}")
+        c.csrf = response.json["csrf_token"]
         return c
 
     facilitator, cohorts = next(iter(login["facilitators"].items()))
@@ -87,7 +90,12 @@ def main() -> None:
         "me_readings": (member, "/api/me/readings"),
         "cohort_outcomes": (fac, f"/api/cohorts/{first['cohort_id']}/outcomes"),
         "clinic_outcomes": (sup, "/api/outcomes"),
+        # The runner's commonest write (the open-loop mix plays it): the same mark again.
+        "attendance_put": (fac, f"PUT /api/sessions/{first['session_id']}/attendance"),
     }
+    if args.only:
+        keep = {"healthz", *args.only.split(",")}
+        endpoints = {k: v for k, v in endpoints.items() if k in keep}
     statements = 0
 
     with app.app_context():
@@ -98,11 +106,22 @@ def main() -> None:
         nonlocal statements
         statements += 1
 
+    with app.app_context():
+        runner = fac.get(f"/api/sessions/{first['session_id']}/runner", **HTTPS).json
+    enrolment_id = runner["members"][0]["enrolment_id"]
+    put_body = {"entries": [{"enrolment_id": enrolment_id, "status": "present"}]}
+
+    def HTTPS_WITH(c: Any) -> dict[str, Any]:  # noqa: N802
+        return {**HTTPS, "headers": {**HTTPS["headers"], "X-CSRF-Token": c.csrf}}
+
     rows = []
     for name, (c, path) in endpoints.items():
 
         def get(c: Any = c, path: str = path, name: str = name) -> None:
-            response = c.get(path, **HTTPS)
+            if path.startswith("PUT "):
+                response = c.put(path[4:], json=put_body, **HTTPS_WITH(c))
+            else:
+                response = c.get(path, **HTTPS)
             if response.status_code != 200:
                 raise SystemExit(f"{name}: {response.status_code} {response.data[:200]!r}")
 
@@ -125,6 +144,11 @@ def main() -> None:
     for name, wall, cpu, pg, stmts in rows:
         ratio = base / (cpu + pg)
         print(f"| {name} | {wall:.2f} | {cpu:.2f} | {pg:.2f} | {stmts:.1f} | {ratio:.3f} |")
+    if args.json:
+        fields = ("wall_ms", "python_cpu_ms", "postgres_cpu_ms", "statements")
+        Path(args.json).write_text(
+            json.dumps({r[0]: dict(zip(fields, r[1:], strict=True)) for r in rows}, indent=1)
+        )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from flask.views import MethodView
 from flask_login import current_user
 
 from ipt_groups.api.common import public_base_url
+from ipt_groups.api.lean import lean_response
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
@@ -84,7 +85,7 @@ def _event(e: CalendarEvent, zone: str, apologised: set[int]) -> dict[str, Any]:
 
 @blp.route("/me/schedule")
 class MySchedule(MethodView):
-    @blp.response(200, ScheduleSchema)
+    @lean_response(blp, 200, ScheduleSchema)
     def get(self) -> Any:
         """My sessions and meetings, past and future, with the next one first-class.
 

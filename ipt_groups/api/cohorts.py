@@ -11,6 +11,7 @@ from flask_login import current_user
 from marshmallow import validate
 
 from ipt_groups.api.common import EARLIEST, ID, LATEST, Language, TimeZone, UserId, conflict
+from ipt_groups.api.lean import lean_response
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.api.sessions import SessionSchema, present_session
 from ipt_groups.clock import utcnow
@@ -183,7 +184,7 @@ def present_cohort(
 class Cohorts(MethodView):
     @roles_required(*STAFF)
     @blp.arguments(CohortListArgs, location="query")
-    @blp.response(200, CohortSchema(many=True))
+    @lean_response(blp, 200, CohortSchema(many=True))
     def get(self, args: dict[str, Any]) -> Any:
         """Cohorts I may see: admins all, facilitators theirs, supervisors those they supervise."""
         found = cohorts.list_cohorts(current_user, args.get("status"))

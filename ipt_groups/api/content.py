@@ -15,6 +15,7 @@ from flask_login import current_user
 from marshmallow import validate
 
 from ipt_groups.api.common import ID, conflict
+from ipt_groups.api.lean import checked_dump
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
@@ -154,6 +155,9 @@ class ReadingFullSchema(ReadingSchema):
 class ReadingFeedSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(ReadingSchema))
 
+
+# The member's home reads this on every open: dumped by a compiled function (api/lean.py).
+_dump_feed = checked_dump(ReadingFeedSchema)
 
 # -- presenters --------------------------------------------------------------
 
@@ -389,7 +393,7 @@ class MyReadings(MethodView):
         """Readings released to my group, newest first, in my language (English when
         not translated), with a "new" marker. Send If-None-Match for a 304."""
         entries = content.feed(my_enrolment(current_user), current_user.language)
-        data = ReadingFeedSchema().dump({"items": [present_reading(e) for e in entries]})
+        data = _dump_feed({"items": [present_reading(e) for e in entries]})
         changed = [max(e.released_at, e.version.created_at) for e in entries]
         return _conditional(data, max(changed, default=None))
 

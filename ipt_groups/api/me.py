@@ -9,6 +9,7 @@ from flask.views import MethodView
 from flask_login import current_user
 from marshmallow import validate
 
+from ipt_groups.api import plain
 from ipt_groups.api.common import Language, TimeZone, UserSchema
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.extensions import db
@@ -38,7 +39,8 @@ class Me(MethodView):
     @blp.response(200, UserSchema)
     def get(self) -> Any:
         """Who am I."""
-        return current_user
+        # The signed-in floor every client reads first: a plain dict, not a dump.
+        return plain.answer(plain.user(current_user))
 
     @blp.arguments(MeUpdateSchema)
     @blp.response(200, UserSchema)

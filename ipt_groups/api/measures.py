@@ -10,6 +10,7 @@ from flask_login import current_user
 from marshmallow import validate
 
 from ipt_groups.api.common import ID, conflict
+from ipt_groups.api.lean import lean_response
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
@@ -315,7 +316,7 @@ class MemberAssessments(MethodView):
 @blp.route("/me/check-in")
 class MyCheckIn(MethodView):
     @roles_required(Role.PARTICIPANT)
-    @blp.response(200, CheckInDueSchema)
+    @lean_response(blp, 200, CheckInDueSchema)
     def get(self) -> Any:
         """What I am asked to answer now (before or just after a session), if anything."""
         due = measures.check_in_due(my_enrolment(current_user))

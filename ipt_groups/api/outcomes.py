@@ -16,6 +16,7 @@ from flask.views import MethodView
 from flask_login import current_user
 
 from ipt_groups.api.common import ID, UserId
+from ipt_groups.api.lean import lean_response
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES
@@ -335,7 +336,7 @@ def present_clinic_outcomes(found: outcomes.ClinicOutcomes) -> dict[str, Any]:
 @blp.route(f"/cohorts/<{ID}:cohort_id>/outcomes")
 class CohortOutcomesView(MethodView):
     @roles_required(*STAFF)
-    @blp.response(200, CohortOutcomesSchema)
+    @lean_response(blp, 200, CohortOutcomesSchema)
     def get(self, cohort_id: int) -> Any:
         """Attendance per held session, the retention funnel, each member's PHQ-9
         change and dropout flag, and the cohort's summary (audited per member)."""
@@ -397,7 +398,7 @@ class CohortOutcomesCsv(MethodView):
 class ClinicOutcomesView(MethodView):
     @roles_required(*STAFF)
     @blp.arguments(ClinicOutcomesArgsSchema, location="query")
-    @blp.response(200, ClinicOutcomesSchema)
+    @lean_response(blp, 200, ClinicOutcomesSchema)
     def get(self, args: dict[str, Any]) -> Any:
         """Outcomes pooled over the cohorts I may see (admins all, facilitators theirs,
         supervisors those they supervise): clinic totals, per facilitator, per cohort.

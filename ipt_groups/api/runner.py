@@ -12,6 +12,7 @@ from ipt_groups.api import agenda as agenda_api
 from ipt_groups.api.alerts import AlertSchema, Presenter
 from ipt_groups.api.attendance import FollowUpSchema, present_register
 from ipt_groups.api.common import ID
+from ipt_groups.api.lean import lean_response
 from ipt_groups.api.notes import NoteSchema, TaskSchema
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.api.problem_work import (
@@ -149,7 +150,7 @@ def present(view: runner.Runner, language: str) -> dict[str, Any]:
 @blp.route(f"/sessions/<{ID}:session_id>/runner")
 class SessionRunner(MethodView):
     @roles_required(*STAFF)
-    @blp.response(200, RunnerSchema)
+    @lean_response(blp, 200, RunnerSchema)
     def get(self, session_id: int) -> Any:
         """Agenda, register, each member's problem areas, goal, last score, task to
         review and measures due, the problem-area work recorded here and (in a
