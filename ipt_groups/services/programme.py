@@ -17,7 +17,12 @@ Cost: a fixed number of statements whatever the number of cohorts. The outcome
 figures come from the per-cohort tallies of services/outcome_cache.py (computed
 in one batch for cohorts whose cache is stale); everything else is one GROUP BY
 (or one ordered read) each over the cohorts in scope, given as a subquery so a
-clinic of 5,000 cohorts sends no 5,000-id parameter lists. Aggregates only: no
+clinic of 5,000 cohorts sends no 5,000-id parameter lists. Cohorts and their
+staff are read as plain rows (no ORM objects), and the per-cohort table is
+sorted here and handed out a page at a time (``Paging``): an admin's clinic is
+5,000 rows, and building and sending all of them was most of that page's time
+(docs/benchmarks.md). Totals, months and facilitators always cover every cohort
+in scope; the CSV asks for no paging and gets every row. Aggregates only: no
 member's name or score appears anywhere here.
 """
 
@@ -29,7 +34,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Select, case, func, select
-from sqlalchemy.orm import load_only, selectinload
 
 from ipt_groups.channels_config import ChannelSettings
 from ipt_groups.extensions import db
@@ -90,6 +94,8 @@ class Reach:
     by_channel: dict[str, int] = field(default_factory=lambda: {c.value: 0 for c in Channel})
 
     def add(self, other: Reach) -> None:
+        if not other.due:
+            return  # nothing came due: the common case for planned cohorts
         self.due += other.due
         self.sent += other.sent
         self.delivered += other.delivered
@@ -119,15 +125,29 @@ class Row:
     def add(self, other: Row) -> None:
         self.tally.add(other.tally)
         self.reach.add(other.reach)
-        for name in ("cohorts", "running", "completed", "planned"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.cohorts += other.cohorts
+        self.running += other.running
+        self.completed += other.completed
+        self.planned += other.planned
         self.open_alerts += other.open_alerts
         self.overdue_follow_ups += other.overdue_follow_ups
 
 
 @dataclass(frozen=True)
+class CohortInfo:
+    """A cohort as the page shows it: plain values read with one Core select."""
+
+    id: int
+    name: str
+    status: str
+    programme_key: str
+    start_date: date
+    facilitators: list[tuple[int, str]]  # (user_id, display_name), by user id
+
+
+@dataclass(frozen=True)
 class CohortRow:
-    cohort: Cohort
+    cohort: CohortInfo
     held_sessions: int
     current_members: int
     group_size_min: int | None  # None for a cohort that is no longer live
@@ -142,13 +162,62 @@ class FacilitatorRow:
     figures: Row = field(default_factory=Row)
 
 
+def _share(n: int, of: int) -> float:
+    return n / of if of else -1.0
+
+
+# The per-cohort table's sort keys: the page's column keys (views/programme-parts.js),
+# with the same stand-ins for "no figure" (-1, or 99 for a mean change) so a page
+# sorted here reads as the browser would sort it.
+SORTS: dict[str, Any] = {
+    "cohort": lambda r: r.cohort.name.casefold(),
+    "status": lambda r: r.cohort.status,
+    "start": lambda r: r.cohort.start_date,
+    "enrolled": lambda r: r.figures.tally.members,
+    "completed": lambda r: _share(r.figures.tally.completed, r.figures.tally.members),
+    "mean_change": lambda r: (
+        round(r.figures.tally.change_sum / r.figures.tally.with_change, 2)
+        if r.figures.tally.with_change
+        else 99
+    ),
+    "below_10": lambda r: (
+        round(r.figures.tally.latest_below_10 / r.figures.tally.with_change, 3)
+        if r.figures.tally.with_change
+        else -1
+    ),
+    "completers_below_10": lambda r: (
+        round(r.figures.tally.completed_below_10 / r.figures.tally.completed_with_change, 3)
+        if r.figures.tally.completed_with_change
+        else -1
+    ),
+    "reach": lambda r: r.figures.reach.share_sent if r.figures.reach.due else -1,
+    "alerts": lambda r: r.figures.open_alerts,
+}
+PER_PAGE = 50
+MAX_PER_PAGE = 500
+
+
+@dataclass(frozen=True)
+class Paging:
+    """Which slice of the per-cohort table to hand out, sorted how (stable: ties
+    keep the start-date order)."""
+
+    page: int = 1
+    per_page: int = PER_PAGE
+    sort: str = "start"
+    descending: bool = False
+
+
 @dataclass(frozen=True)
 class Programme:
     filters: Filters
     now: datetime
     total: Row
     months: list[tuple[str, Row]]  # by the cohorts' start month, oldest first
-    cohorts: list[CohortRow]
+    cohorts: list[CohortRow]  # the page asked for (all of them without paging)
+    cohort_count: int  # every cohort in scope
+    paging: Paging | None
+    names: dict[int, str]  # every cohort in scope, for the action lists
     facilitators: list[FacilitatorRow]
     open_alerts: list[OpenAlert]
     open_alert_count: int
@@ -226,25 +295,46 @@ def _reach(ids: Any, filters: Filters, now: datetime) -> dict[int, Reach]:
     return found
 
 
-def _load_cohorts(stmt: Select[tuple[Cohort]]) -> list[Cohort]:
-    stmt = stmt.options(
-        load_only(Cohort.id, Cohort.name, Cohort.status, Cohort.programme_key, Cohort.start_date),
-        selectinload(Cohort.staff)
-        .joinedload(CohortStaff.user)
-        .load_only(User.id, User.display_name),
+def _load_cohorts(stmt: Select[tuple[Cohort]], ids: Any) -> list[CohortInfo]:
+    """The cohorts in scope, by start date, with their facilitators: two Core
+    selects (ORM objects for 5,000 cohorts and 15,000 staff rows cost ~700 ms)."""
+    staff: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for cohort_id, user_id, name in db.session.execute(
+        select(CohortStaff.cohort_id, CohortStaff.user_id, User.display_name)
+        .join(User, User.id == CohortStaff.user_id)
+        .where(CohortStaff.cohort_id.in_(ids), CohortStaff.role.in_(FACILITATING))
+        .order_by(CohortStaff.cohort_id, CohortStaff.user_id)
+    ):
+        staff[cohort_id].append((user_id, name))
+    columns = (Cohort.id, Cohort.name, Cohort.status, Cohort.programme_key, Cohort.start_date)
+    rows = db.session.execute(
+        stmt.with_only_columns(*columns).order_by(Cohort.start_date, Cohort.id)
     )
-    return list(db.session.scalars(stmt.order_by(Cohort.start_date, Cohort.id)))
+    return [CohortInfo(*row, facilitators=staff.get(row[0], [])) for row in rows]
+
+
+def _page(rows: list[CohortRow], paging: Paging | None) -> list[CohortRow]:
+    if paging is None:
+        return rows
+    ordered = sorted(rows, key=SORTS[paging.sort], reverse=paging.descending)
+    start = (paging.page - 1) * paging.per_page
+    return ordered[start : start + paging.per_page]
 
 
 def programme_view(
-    user: User, filters: Filters, settings: ChannelSettings, now: datetime
+    user: User,
+    filters: Filters,
+    settings: ChannelSettings,
+    now: datetime,
+    paging: Paging | None = None,
 ) -> Programme:
-    """Everything the Programme page shows (the caller commits: computed
-    outcome tallies are kept for the next read)."""
+    """Everything the Programme page shows, the per-cohort table as ``paging``
+    asks (every row without it). The caller commits: computed outcome tallies
+    are kept for the next read."""
     stmt = _scope(user, filters)
     ids = stmt.with_only_columns(Cohort.id).scalar_subquery()
-    cohorts = _load_cohorts(stmt)
-    tallies = outcomes.cohort_tallies(cohorts, now)
+    cohorts = _load_cohorts(stmt, ids)
+    tallies = outcomes.tallies_by_id([c.id for c in cohorts], now)
     reach = _reach(ids, filters, now)
     shown, alert_count, escalated, alerts_per_cohort = alerts(ids)
     late = overdue(ids, now)
@@ -257,8 +347,9 @@ def programme_view(
     months: dict[str, Row] = {}
     facilitators: dict[int, FacilitatorRow] = {}
     for cohort in cohorts:
+        held, tally = tallies[cohort.id]
         figures = Row(
-            tally=tallies[cohort.id].tally,
+            tally=tally,
             reach=reach.get(cohort.id, Reach()),
             cohorts=1,
             running=int(cohort.status == CohortStatus.ACTIVE),
@@ -269,17 +360,13 @@ def programme_view(
         )
         live = sizes.get(cohort.id)  # None: the cohort is over, its size no longer matters
         current, minimum = live if live is not None else (0, None)
-        rows.append(CohortRow(cohort, tallies[cohort.id].held_sessions, current, minimum, figures))
+        rows.append(CohortRow(cohort, held, current, minimum, figures))
         total.add(figures)
         months.setdefault(cohort.start_date.strftime("%Y-%m"), Row()).add(figures)
-        for staff in cohort.staff:
-            if staff.role not in FACILITATING:
-                continue
-            if filters.facilitator_id is not None and staff.user_id != filters.facilitator_id:
+        for user_id, name in cohort.facilitators:
+            if filters.facilitator_id is not None and user_id != filters.facilitator_id:
                 continue  # a co-facilitator's figures would only be partial here
-            row = facilitators.setdefault(
-                staff.user_id, FacilitatorRow(staff.user_id, staff.user.display_name)
-            )
+            row = facilitators.setdefault(user_id, FacilitatorRow(user_id, name))
             row.cohort_ids.append(cohort.id)
             row.figures.add(figures)
     below = [
@@ -290,7 +377,10 @@ def programme_view(
         now=now,
         total=total,
         months=sorted(months.items()),
-        cohorts=rows,
+        cohorts=_page(rows, paging),
+        cohort_count=len(rows),
+        paging=paging,
+        names={r.cohort.id: r.cohort.name for r in rows},
         facilitators=sorted(
             facilitators.values(), key=lambda f: (f.display_name.casefold(), f.user_id)
         ),
@@ -315,9 +405,8 @@ def completers(tally: Tally) -> dict[str, Any]:
 
 
 def cohort_names(found: Programme) -> dict[int, str]:
-    return {r.cohort.id: r.cohort.name for r in found.cohorts}
+    return found.names
 
 
 def facilitator_names(row: CohortRow) -> list[tuple[int, str]]:
-    staff = [s for s in row.cohort.staff if s.role in FACILITATING]
-    return sorted((s.user_id, s.user.display_name) for s in staff)
+    return sorted(row.cohort.facilitators)
