@@ -353,7 +353,7 @@ def programme_view(
         held, tally = tallies[cohort.id]
         figures = Row(
             tally=tally,
-            reach=reach.get(cohort.id, Reach()),
+            reach=reach.get(cohort.id) or Reach(),
             cohorts=1,
             running=int(cohort.status == CohortStatus.ACTIVE),
             completed=int(cohort.status == CohortStatus.COMPLETED),
@@ -364,14 +364,20 @@ def programme_view(
         live = sizes.get(cohort.id)  # None: the cohort is over, its size no longer matters
         current, minimum = live if live is not None else (0, None)
         rows.append(CohortRow(cohort, held, current, minimum, figures))
-        total.add(figures)
-        months.setdefault(cohort.start_date.strftime("%Y-%m"), Row()).add(figures)
+        # Each cohort is added to its month (and facilitators); the total is the
+        # sum of the months: 5,000 fewer additions for a clinic, same figures.
+        month = cohort.start_date.isoformat()[:7]
+        (months.get(month) or months.setdefault(month, Row())).add(figures)
         for user_id, name in cohort.facilitators:
             if filters.facilitator_id is not None and user_id != filters.facilitator_id:
                 continue  # a co-facilitator's figures would only be partial here
-            row = facilitators.setdefault(user_id, FacilitatorRow(user_id, name))
+            row = facilitators.get(user_id)
+            if row is None:  # not setdefault: that would build a row for every cohort
+                row = facilitators[user_id] = FacilitatorRow(user_id, name)
             row.cohort_ids.append(cohort.id)
             row.figures.add(figures)
+    for figures in months.values():
+        total.add(figures)
     below = [
         r for r in rows if r.group_size_min is not None and r.current_members < r.group_size_min
     ]
