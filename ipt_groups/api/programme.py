@@ -23,15 +23,8 @@ from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES
 from ipt_groups.security import current_actor, roles_required
 from ipt_groups.services import audit, programme, programme_csv
-from ipt_groups.services.programme import (
-    MAX_PER_PAGE,
-    PER_PAGE,
-    SORTS,
-    Filters,
-    Paging,
-    Programme,
-    Row,
-)
+from ipt_groups.services.programme import Filters, Programme, Row
+from ipt_groups.services.programme_paging import MAX_PER_PAGE, PER_PAGE, SORTS, Paging
 
 blp = Blueprint("programme", __name__, url_prefix="/api", description="Programme")
 

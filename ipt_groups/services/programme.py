@@ -62,6 +62,7 @@ from ipt_groups.services.programme_action import (
     overdue,
     unreachable,
 )
+from ipt_groups.services.programme_paging import Paging, page_of
 
 # The reminders members get before each session: "reach" is about these.
 REMINDER_KINDS = (NotificationKind.SESSION_24H, NotificationKind.SESSION_1H)
@@ -163,52 +164,6 @@ class FacilitatorRow:
     display_name: str
     cohort_ids: list[int] = field(default_factory=list)
     figures: Row = field(default_factory=Row)
-
-
-def _share(n: int, of: int) -> float:
-    return n / of if of else -1.0
-
-
-# The per-cohort table's sort keys: the page's column keys (views/programme-parts.js),
-# with the same stand-ins for "no figure" (-1, or 99 for a mean change) so a page
-# sorted here reads as the browser would sort it.
-SORTS: dict[str, Any] = {
-    "cohort": lambda r: r.cohort.name.casefold(),
-    "status": lambda r: r.cohort.status,
-    "start": lambda r: r.cohort.start_date,
-    "enrolled": lambda r: r.figures.tally.members,
-    "completed": lambda r: _share(r.figures.tally.completed, r.figures.tally.members),
-    "mean_change": lambda r: (
-        round(r.figures.tally.change_sum / r.figures.tally.with_change, 2)
-        if r.figures.tally.with_change
-        else 99
-    ),
-    "below_10": lambda r: (
-        round(r.figures.tally.latest_below_10 / r.figures.tally.with_change, 3)
-        if r.figures.tally.with_change
-        else -1
-    ),
-    "completers_below_10": lambda r: (
-        round(r.figures.tally.completed_below_10 / r.figures.tally.completed_with_change, 3)
-        if r.figures.tally.completed_with_change
-        else -1
-    ),
-    "reach": lambda r: r.figures.reach.share_sent if r.figures.reach.due else -1,
-    "alerts": lambda r: r.figures.open_alerts,
-}
-PER_PAGE = 50
-MAX_PER_PAGE = 500
-
-
-@dataclass(frozen=True)
-class Paging:
-    """Which slice of the per-cohort table to hand out, sorted how (stable: ties
-    keep the start-date order)."""
-
-    page: int = 1
-    per_page: int = PER_PAGE
-    sort: str = "start"
-    descending: bool = False
 
 
 @dataclass(frozen=True)
@@ -316,14 +271,6 @@ def _load_cohorts(stmt: Select[tuple[Cohort]], ids: Any) -> list[CohortInfo]:
     return [CohortInfo(*row, facilitators=staff.get(row[0], [])) for row in rows]
 
 
-def _page(rows: list[CohortRow], paging: Paging | None) -> list[CohortRow]:
-    if paging is None:
-        return rows
-    ordered = sorted(rows, key=SORTS[paging.sort], reverse=paging.descending)
-    start = (paging.page - 1) * paging.per_page
-    return ordered[start : start + paging.per_page]
-
-
 def programme_view(
     user: User,
     filters: Filters,
@@ -386,7 +333,7 @@ def programme_view(
         now=now,
         total=total,
         months=sorted(months.items()),
-        cohorts=_page(rows, paging),
+        cohorts=page_of(rows, paging),
         cohort_count=len(rows),
         paging=paging,
         names={r.cohort.id: r.cohort.name for r in rows},
