@@ -117,3 +117,47 @@ def test_a_supervisor_sees_their_programme_and_not_anothers(
         for words in ("Requiere acción ahora", "Por grupo", "Permanencia", "Descargar CSV"):
             assert words in text
         screenshot(page, "tablet-programme-es")
+
+
+def test_a_table_longer_than_a_page_comes_from_the_server_a_page_at_a_time(
+    app: Flask,
+    live: browser.LiveServer,
+    pw: Any,
+    seeded: demo.DemoResult,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The supervisor's two demo cohorts, one per page: the page's own call is
+    rewritten to ``per_page=1`` (the real server answers; a clinic needs more
+    than 50 cohorts for the default page to be short). "Show more" appends the
+    next page; a column header then asks the server for that order."""
+    asked: list[str] = []
+
+    def one_per_page(route: Any) -> None:
+        url = route.request.url
+        if "per_page=" not in url:
+            url += ("&" if "?" in url else "?") + "per_page=1"
+        asked.append(url)
+        route.continue_(url=url)
+
+    with chromium_context(pw, tmp_path / "sup-paged", TABLET) as context:
+        page = context.new_page()
+        page.route("**/api/programme?*", one_per_page)
+        page.route("**/api/programme", one_per_page)
+        log_in(page, live, "supervisor@example.org", demo.DEMO_PASSWORD)
+        page.goto(f"{live.url}/#/programme")
+        assert len(_cohort_names(page)) == 1
+        status = page.locator("[data-cohort-paging] [data-shown]")
+        assert status.inner_text() == "Showing 1 of 2 cohorts. The CSV export has them all."
+        page.click("[data-cohort-paging] button[data-more]")
+        page.wait_for_selector("[data-cohort-paging] [data-shown='2']")
+        names = _cohort_names(page)
+        assert sorted(names) == sorted([demo.DEMO_COHORT_NAME, demo.RUNNING_COHORT_NAME])
+        assert page.locator("[data-cohort-paging] button[data-more]").count() == 0
+        assert "page=2" in asked[-1] and "sort=start" in asked[-1]
+        # Sorting by name asks the server for a new first page in that order.
+        page.click("table[data-table=cohorts] button[data-sort=cohort]")
+        page.wait_for_selector("[data-cohort-paging] [data-shown='1']")
+        assert "sort=cohort" in asked[-1] and "order=asc" in asked[-1] and "page=1" in asked[-1]
+        assert _cohort_names(page) == sorted(names, key=str.casefold)[:1]
+        first = page.locator("table[data-table=cohorts] thead th").first
+        assert first.get_attribute("aria-sort") == "ascending"

@@ -24,6 +24,7 @@ from ipt_groups.models import STAFF_ROLES
 from ipt_groups.security import current_actor, roles_required
 from ipt_groups.services import audit, programme, programme_csv
 from ipt_groups.services.programme import Filters, Programme, Row
+from ipt_groups.services.programme_paging import MAX_PER_PAGE, PER_PAGE, SORTS, Paging
 
 blp = Blueprint("programme", __name__, url_prefix="/api", description="Programme")
 
@@ -51,6 +52,27 @@ class ProgrammeArgsSchema(ma.Schema):
     def _ordered(self, data: dict[str, Any], **_: Any) -> None:
         if data.get("start") and data.get("end") and data["start"] > data["end"]:
             raise ma.ValidationError("The period must end on or after its start.", "end")
+
+
+class ProgrammePageArgsSchema(ProgrammeArgsSchema):
+    """The page's call: the per-cohort table comes a page at a time (a clinic
+    holds thousands of cohorts); every other figure covers all of them."""
+
+    page = ma.fields.Integer(
+        load_default=1, validate=ma.validate.Range(min=1),
+        metadata={"description": "Which page of the per-cohort table (from 1)"},
+    )  # fmt: skip
+    per_page = ma.fields.Integer(
+        load_default=PER_PAGE, validate=ma.validate.Range(min=1, max=MAX_PER_PAGE),
+        metadata={"description": f"Cohort rows per page (at most {MAX_PER_PAGE})"},
+    )  # fmt: skip
+    sort = ma.fields.String(
+        load_default="start", validate=ma.validate.OneOf(sorted(SORTS)),
+        metadata={"description": "The per-cohort table's sort column (ties: by start date)"},
+    )  # fmt: skip
+    order = ma.fields.String(
+        load_default="asc", validate=ma.validate.OneOf(["asc", "desc"]),
+    )  # fmt: skip
 
 
 class ProgrammeCsvArgsSchema(ProgrammeArgsSchema):
@@ -171,12 +193,27 @@ class ActionSchema(ma.Schema):
     )
 
 
+class CohortPagingSchema(ma.Schema):
+    page = ma.fields.Integer()
+    per_page = ma.fields.Integer()
+    total = ma.fields.Integer(metadata={"description": "Cohorts in scope (every page)"})
+    pages = ma.fields.Integer()
+    sort = ma.fields.String()
+    order = ma.fields.String()
+
+
 class ProgrammePageSchema(ma.Schema):
     filters = ma.fields.Dict(metadata={"description": "The filters applied"})
+    cohort_paging = ma.fields.Nested(
+        CohortPagingSchema, metadata={"description": "Which slice of the per-cohort table this is"}
+    )
     totals = ma.fields.Nested(FiguresSchema)
     months = ma.fields.List(ma.fields.Nested(ProgrammeMonthSchema))
     facilitators = ma.fields.List(ma.fields.Nested(ProgrammeFacilitatorSchema))
-    cohorts = ma.fields.List(ma.fields.Nested(ProgrammeCohortSchema))
+    cohorts = ma.fields.List(
+        ma.fields.Nested(ProgrammeCohortSchema),
+        metadata={"description": "One page of the per-cohort table (see cohort_paging)"},
+    )
     action = ma.fields.Nested(ActionSchema)
 
 
@@ -196,6 +233,20 @@ def _figures(row: Row) -> dict[str, Any]:
     }
 
 
+def _paging(found: Programme) -> dict[str, Any] | None:
+    p = found.paging
+    if p is None:
+        return None
+    return {
+        "page": p.page,
+        "per_page": p.per_page,
+        "total": found.cohort_count,
+        "pages": -(-found.cohort_count // p.per_page),
+        "sort": p.sort,
+        "order": "desc" if p.descending else "asc",
+    }
+
+
 def present(found: Programme) -> dict[str, Any]:
     names = programme.cohort_names(found)
     f = found.filters
@@ -206,6 +257,7 @@ def present(found: Programme) -> dict[str, Any]:
             "facilitator_id": f.facilitator_id,
             "programme_key": f.programme_key,
         },
+        "cohort_paging": _paging(found),
         "totals": _figures(found.total),
         "months": [{"month": m, **_figures(r)} for m, r in found.months],
         "facilitators": [
@@ -266,7 +318,7 @@ def present(found: Programme) -> dict[str, Any]:
     }
 
 
-def _load(args: dict[str, Any]) -> Programme:
+def _load(args: dict[str, Any], paging: Paging | None = None) -> Programme:
     filters = Filters(
         start=args.get("start"),
         end=args.get("end"),
@@ -274,19 +326,21 @@ def _load(args: dict[str, Any]) -> Programme:
         programme_key=args.get("programme_key"),
     )
     settings = current_app.config["CHANNELS"]
-    return programme.programme_view(current_user, filters, settings, utcnow())
+    return programme.programme_view(current_user, filters, settings, utcnow(), paging)
 
 
 @blp.route("/programme")
 class ProgrammeView(MethodView):
     @roles_required(*STAFF)
-    @blp.arguments(ProgrammeArgsSchema, location="query")
+    @blp.arguments(ProgrammePageArgsSchema, location="query")
     @blp.response(200, ProgrammePageSchema)
     def get(self, args: dict[str, Any]) -> Any:
-        """The programme page: headline figures, per facilitator and per cohort,
-        by start month, and what needs action now, over the cohorts I may see
-        (as GET /api/outcomes). Aggregates only."""
-        body = present(_load(args))
+        """The programme page: headline figures, per facilitator, by start month
+        and what needs action now over the cohorts I may see (as GET
+        /api/outcomes), and one page of the per-cohort table (sorted as asked;
+        the CSV has every row). Aggregates only."""
+        paging = Paging(args["page"], args["per_page"], args["sort"], args["order"] == "desc")
+        body = present(_load(args, paging))
         audit.record(current_actor(), "programme_view.read")
         db.session.commit()
         return body

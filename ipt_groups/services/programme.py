@@ -17,7 +17,12 @@ Cost: a fixed number of statements whatever the number of cohorts. The outcome
 figures come from the per-cohort tallies of services/outcome_cache.py (computed
 in one batch for cohorts whose cache is stale); everything else is one GROUP BY
 (or one ordered read) each over the cohorts in scope, given as a subquery so a
-clinic of 5,000 cohorts sends no 5,000-id parameter lists. Aggregates only: no
+clinic of 5,000 cohorts sends no 5,000-id parameter lists. Cohorts and their
+staff are read as plain rows (no ORM objects), and the per-cohort table is
+sorted here and handed out a page at a time (``Paging``): an admin's clinic is
+5,000 rows, and building and sending all of them was most of that page's time
+(docs/benchmarks.md). Totals, months and facilitators always cover every cohort
+in scope; the CSV asks for no paging and gets every row. Aggregates only: no
 member's name or score appears anywhere here.
 """
 
@@ -29,7 +34,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Select, case, func, select
-from sqlalchemy.orm import load_only, selectinload
 
 from ipt_groups.channels_config import ChannelSettings
 from ipt_groups.extensions import db
@@ -58,6 +62,7 @@ from ipt_groups.services.programme_action import (
     overdue,
     unreachable,
 )
+from ipt_groups.services.programme_paging import Paging, page_of
 
 # The reminders members get before each session: "reach" is about these.
 REMINDER_KINDS = (NotificationKind.SESSION_24H, NotificationKind.SESSION_1H)
@@ -68,6 +73,9 @@ COUNTED = (
     NotificationStatus.EXPIRED,
     NotificationStatus.NO_CHANNEL,
 )
+
+# Channel names once: iterating the enum for every one of 5,000 rows cost ~80 ms.
+CHANNELS = tuple(c.value for c in Channel)
 
 
 @dataclass(frozen=True)
@@ -87,9 +95,11 @@ class Reach:
     delivered: int = 0  # the provider (SMS, email) confirmed delivery
     no_channel: int = 0
     failed: int = 0  # failed or expired
-    by_channel: dict[str, int] = field(default_factory=lambda: {c.value: 0 for c in Channel})
+    by_channel: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CHANNELS, 0))
 
     def add(self, other: Reach) -> None:
+        if not other.due:
+            return  # nothing came due: the common case for planned cohorts
         self.due += other.due
         self.sent += other.sent
         self.delivered += other.delivered
@@ -119,15 +129,29 @@ class Row:
     def add(self, other: Row) -> None:
         self.tally.add(other.tally)
         self.reach.add(other.reach)
-        for name in ("cohorts", "running", "completed", "planned"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.cohorts += other.cohorts
+        self.running += other.running
+        self.completed += other.completed
+        self.planned += other.planned
         self.open_alerts += other.open_alerts
         self.overdue_follow_ups += other.overdue_follow_ups
 
 
 @dataclass(frozen=True)
+class CohortInfo:
+    """A cohort as the page shows it: plain values read with one Core select."""
+
+    id: int
+    name: str
+    status: str
+    programme_key: str
+    start_date: date
+    facilitators: list[tuple[int, str]]  # (user_id, display_name), by user id
+
+
+@dataclass(frozen=True)
 class CohortRow:
-    cohort: Cohort
+    cohort: CohortInfo
     held_sessions: int
     current_members: int
     group_size_min: int | None  # None for a cohort that is no longer live
@@ -148,7 +172,10 @@ class Programme:
     now: datetime
     total: Row
     months: list[tuple[str, Row]]  # by the cohorts' start month, oldest first
-    cohorts: list[CohortRow]
+    cohorts: list[CohortRow]  # the page asked for (all of them without paging)
+    cohort_count: int  # every cohort in scope
+    paging: Paging | None
+    names: dict[int, str]  # every cohort in scope, for the action lists
     facilitators: list[FacilitatorRow]
     open_alerts: list[OpenAlert]
     open_alert_count: int
@@ -226,25 +253,38 @@ def _reach(ids: Any, filters: Filters, now: datetime) -> dict[int, Reach]:
     return found
 
 
-def _load_cohorts(stmt: Select[tuple[Cohort]]) -> list[Cohort]:
-    stmt = stmt.options(
-        load_only(Cohort.id, Cohort.name, Cohort.status, Cohort.programme_key, Cohort.start_date),
-        selectinload(Cohort.staff)
-        .joinedload(CohortStaff.user)
-        .load_only(User.id, User.display_name),
+def _load_cohorts(stmt: Select[tuple[Cohort]], ids: Any) -> list[CohortInfo]:
+    """The cohorts in scope, by start date, with their facilitators: two Core
+    selects (ORM objects for 5,000 cohorts and 15,000 staff rows cost ~700 ms)."""
+    staff: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for cohort_id, user_id, name in db.session.execute(
+        select(CohortStaff.cohort_id, CohortStaff.user_id, User.display_name)
+        .join(User, User.id == CohortStaff.user_id)
+        .where(CohortStaff.cohort_id.in_(ids), CohortStaff.role.in_(FACILITATING))
+        .order_by(CohortStaff.cohort_id, CohortStaff.user_id)
+    ):
+        staff[cohort_id].append((user_id, name))
+    columns = (Cohort.id, Cohort.name, Cohort.status, Cohort.programme_key, Cohort.start_date)
+    rows = db.session.execute(
+        stmt.with_only_columns(*columns).order_by(Cohort.start_date, Cohort.id)
     )
-    return list(db.session.scalars(stmt.order_by(Cohort.start_date, Cohort.id)))
+    return [CohortInfo(*row, facilitators=staff.get(row[0], [])) for row in rows]
 
 
 def programme_view(
-    user: User, filters: Filters, settings: ChannelSettings, now: datetime
+    user: User,
+    filters: Filters,
+    settings: ChannelSettings,
+    now: datetime,
+    paging: Paging | None = None,
 ) -> Programme:
-    """Everything the Programme page shows (the caller commits: computed
-    outcome tallies are kept for the next read)."""
+    """Everything the Programme page shows, the per-cohort table as ``paging``
+    asks (every row without it). The caller commits: computed outcome tallies
+    are kept for the next read."""
     stmt = _scope(user, filters)
     ids = stmt.with_only_columns(Cohort.id).scalar_subquery()
-    cohorts = _load_cohorts(stmt)
-    tallies = outcomes.cohort_tallies(cohorts, now)
+    cohorts = _load_cohorts(stmt, ids)
+    tallies = outcomes.tallies_by_id([c.id for c in cohorts], now)
     reach = _reach(ids, filters, now)
     shown, alert_count, escalated, alerts_per_cohort = alerts(ids)
     late = overdue(ids, now)
@@ -257,9 +297,10 @@ def programme_view(
     months: dict[str, Row] = {}
     facilitators: dict[int, FacilitatorRow] = {}
     for cohort in cohorts:
+        held, tally = tallies[cohort.id]
         figures = Row(
-            tally=tallies[cohort.id].tally,
-            reach=reach.get(cohort.id, Reach()),
+            tally=tally,
+            reach=reach.get(cohort.id) or Reach(),
             cohorts=1,
             running=int(cohort.status == CohortStatus.ACTIVE),
             completed=int(cohort.status == CohortStatus.COMPLETED),
@@ -269,19 +310,21 @@ def programme_view(
         )
         live = sizes.get(cohort.id)  # None: the cohort is over, its size no longer matters
         current, minimum = live if live is not None else (0, None)
-        rows.append(CohortRow(cohort, tallies[cohort.id].held_sessions, current, minimum, figures))
-        total.add(figures)
-        months.setdefault(cohort.start_date.strftime("%Y-%m"), Row()).add(figures)
-        for staff in cohort.staff:
-            if staff.role not in FACILITATING:
-                continue
-            if filters.facilitator_id is not None and staff.user_id != filters.facilitator_id:
+        rows.append(CohortRow(cohort, held, current, minimum, figures))
+        # Each cohort is added to its month (and facilitators); the total is the
+        # sum of the months: 5,000 fewer additions for a clinic, same figures.
+        month = cohort.start_date.isoformat()[:7]
+        (months.get(month) or months.setdefault(month, Row())).add(figures)
+        for user_id, name in cohort.facilitators:
+            if filters.facilitator_id is not None and user_id != filters.facilitator_id:
                 continue  # a co-facilitator's figures would only be partial here
-            row = facilitators.setdefault(
-                staff.user_id, FacilitatorRow(staff.user_id, staff.user.display_name)
-            )
+            row = facilitators.get(user_id)
+            if row is None:  # not setdefault: that would build a row for every cohort
+                row = facilitators[user_id] = FacilitatorRow(user_id, name)
             row.cohort_ids.append(cohort.id)
             row.figures.add(figures)
+    for figures in months.values():
+        total.add(figures)
     below = [
         r for r in rows if r.group_size_min is not None and r.current_members < r.group_size_min
     ]
@@ -290,7 +333,10 @@ def programme_view(
         now=now,
         total=total,
         months=sorted(months.items()),
-        cohorts=rows,
+        cohorts=page_of(rows, paging),
+        cohort_count=len(rows),
+        paging=paging,
+        names={r.cohort.id: r.cohort.name for r in rows},
         facilitators=sorted(
             facilitators.values(), key=lambda f: (f.display_name.casefold(), f.user_id)
         ),
@@ -315,9 +361,8 @@ def completers(tally: Tally) -> dict[str, Any]:
 
 
 def cohort_names(found: Programme) -> dict[int, str]:
-    return {r.cohort.id: r.cohort.name for r in found.cohorts}
+    return found.names
 
 
 def facilitator_names(row: CohortRow) -> list[tuple[int, str]]:
-    staff = [s for s in row.cohort.staff if s.role in FACILITATING]
-    return sorted((s.user_id, s.user.display_name) for s in staff)
+    return sorted(row.cohort.facilitators)

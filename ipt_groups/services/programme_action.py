@@ -121,12 +121,14 @@ def live_sizes(ids: Any) -> dict[int, tuple[int, int]]:
             .group_by(Enrolment.cohort_id)
         ).all()
     )
-    # The minimum lives in the cohort's programme snapshot (JSON); read only for
-    # live cohorts, in Python, so the same code runs on SQLite and PostgreSQL.
+    # The minimum lives in the cohort's programme snapshot (JSON): extracted by the
+    # database (JSON_EXTRACT on SQLite, ->> on PostgreSQL), since parsing 2,500
+    # whole snapshots in Python cost ~200 ms on the clinic-wide page.
+    minimum = Cohort.programme["group_size_min"].as_integer()
     return {
-        cohort_id: (counts.get(cohort_id, 0), int(programme.get("group_size_min") or 1))
-        for cohort_id, programme in db.session.execute(
-            select(Cohort.id, Cohort.programme).where(Cohort.id.in_(ids), Cohort.status.in_(LIVE))
+        cohort_id: (counts.get(cohort_id, 0), int(least or 1))
+        for cohort_id, least in db.session.execute(
+            select(Cohort.id, minimum).where(Cohort.id.in_(ids), Cohort.status.in_(LIVE))
         )
     }
 

@@ -112,15 +112,18 @@ const FIGURES = [
 ];
 
 // A table whose column headers are buttons that sort it (aria-sort says how).
-function sortable(name, caption, columns, rows, rowAttrs) {
-  let by = 0;
-  let dir = 1;
+// With ``server`` ({ sort, order, onSort }) the rows are one page of a longer,
+// server-sorted list: a header asks onSort(key, 'asc'|'desc') for a new first page
+// instead of sorting the page it holds (views/programme-cohorts.js).
+function sortable(name, caption, columns, rows, rowAttrs, server = null) {
+  let by = server ? Math.max(0, columns.findIndex(([key]) => key === server.sort)) : 0;
+  let dir = server?.order === 'desc' ? -1 : 1;
   const tbody = h('tbody', {});
   const heads = columns.map(([key], i) => h('th', { scope: 'col', 'aria-sort': i === 0 ? 'ascending' : 'none' },
     h('button', { type: 'button', class: 'programme-sort', dataset: { sort: key }, onclick: () => sortBy(i) }, t(`programme.col.${key}`))));
   const draw = () => {
     const [, value] = columns[by];
-    const sorted = [...rows].sort((a, b) => {
+    const sorted = server ? rows : [...rows].sort((a, b) => {
       const x = value(a); const y = value(b);
       return (typeof x === 'string' ? x.localeCompare(y) : x - y) * dir;
     });
@@ -131,7 +134,8 @@ function sortable(name, caption, columns, rows, rowAttrs) {
   function sortBy(i) {
     dir = i === by ? -dir : 1;
     by = i;
-    draw();
+    if (server) server.onSort(columns[i][0], dir > 0 ? 'asc' : 'desc');
+    else draw();
   }
   draw();
   return h('div', { class: 'table-wrap' }, h('table', { dataset: { table: name } },
@@ -143,12 +147,12 @@ export function facilitatorTable(rows) {
   return sortable('facilitators', t('programme.by_facilitator'), columns, rows, (r) => ({ dataset: { userId: r.user_id } }));
 }
 
-export function cohortTable(rows) {
+export function cohortTable(rows, server = null) {
   const columns = [
     ['cohort', (r) => r.name.toLocaleLowerCase(), (r) => h('a', { href: `#/cohorts/${r.cohort_id}/outcomes` }, r.name)],
     ['status', (r) => r.status, (r) => statusBadge(r.status)],
     ['start', (r) => r.start_date, (r) => fmt.shortDate(`${r.start_date}T12:00:00Z`)],
     ...FIGURES.filter(([key]) => key !== 'cohorts'),
   ];
-  return sortable('cohorts', t('programme.by_cohort'), columns, rows, (r) => ({ dataset: { cohortId: r.cohort_id } }));
+  return sortable('cohorts', t('programme.by_cohort'), columns, rows, (r) => ({ dataset: { cohortId: r.cohort_id } }), server);
 }

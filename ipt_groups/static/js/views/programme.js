@@ -7,7 +7,8 @@ import * as api from '../core/api.js';
 import * as fmt from '../core/fmt.js';
 import { t, use } from '../core/i18n.js';
 import { h, staleNote, stylesheet } from '../core/ui.js';
-import { changeFigure, cohortTable, facilitatorTable, funnelFigure, num, pct, signed } from './programme-parts.js';
+import { pagedCohorts } from './programme-cohorts.js';
+import { changeFigure, facilitatorTable, funnelFigure, num, pct, signed } from './programme-parts.js';
 
 const FILTERS = ['start', 'end', 'facilitator_id', 'programme_key'];
 
@@ -126,7 +127,7 @@ export default async function programmeView({ app }) {
       body.facilitators.length ? facilitatorTable(body.facilitators) : h('p', { class: 'muted' }, t('programme.empty'))),
     h('section', { class: 'card', 'aria-labelledby': 'p-cohorts' },
       h('h2', { id: 'p-cohorts' }, t('programme.by_cohort')),
-      body.cohorts.length ? cohortTable(body.cohorts) : h('p', { class: 'muted' }, t('programme.empty'))),
+      body.cohorts.length ? pagedCohorts(body, qs) : h('p', { class: 'muted' }, t('programme.empty'))),
     h('section', { class: 'card', 'aria-labelledby': 'p-export' },
       h('h2', { id: 'p-export' }, t('programme.export.title')),
       h('p', { class: 'hint' }, t('programme.export.hint')),
