@@ -131,3 +131,12 @@ def fake_push_manager(subscription: dict[str, Any]) -> str:
 })();
 """
     return script.replace("SUBSCRIPTION", json.dumps(subscription))
+
+
+def log_in(page: Any, live: LiveServer, name: str, password: str) -> None:
+    """Log in through the app's own form and wait for its navigation."""
+    page.goto(f"{live.url}/#/login")
+    page.fill("input[name=login]", name)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#nav a")

@@ -25,11 +25,7 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 
 def log_in(page: Any, live: browser.LiveServer, name: str) -> None:
-    page.goto(f"{live.url}/#/login")
-    page.fill("input[name=login]", name)
-    page.fill("input[name=password]", demo.DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("#nav a")
+    browser.log_in(page, live, name, demo.DEMO_PASSWORD)
 
 
 def test_checklist_filled_offline_arrives_and_the_supervisor_reviews_it(

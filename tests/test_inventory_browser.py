@@ -24,12 +24,7 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 # live and pw come from tests/conftest.py: one Playwright per test run.
 
 
-def log_in(page: Any, live: browser.LiveServer, name: str, password: str) -> None:
-    page.goto(f"{live.url}/#/login")
-    page.fill("input[name=login]", name)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_selector("#nav a")
+log_in = browser.log_in  # one copy, in tests/browser.py
 
 
 def test_the_runner_shows_the_inventory_beside_the_member_and_the_member_page_edits_it(

@@ -49,12 +49,7 @@ def seeded(app: Flask, live: browser.LiveServer) -> demo.DemoResult:
     return result
 
 
-def log_in(page: Any, live: browser.LiveServer, name: str, password: str) -> None:
-    page.goto(f"{live.url}/#/login")
-    page.fill("input[name=login]", name)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_selector("#nav a")
+log_in = browser.log_in  # one copy, in tests/browser.py
 
 
 def running_session_id(app: Flask) -> int:
