@@ -151,7 +151,9 @@ def test_every_save_is_a_new_version_and_a_stale_save_is_refused(
     ]
     with app.app_context():
         targets = db.session.scalars(
-            select(AuditEvent.target_id).where(AuditEvent.action == "safety_plan.save")
+            select(AuditEvent.target_id)
+            .where(AuditEvent.action == "safety_plan.save")
+            .order_by(AuditEvent.id)  # PostgreSQL returns rows in no set order without it
         ).all()
         assert targets == [ids[1], ids[2]]
 
