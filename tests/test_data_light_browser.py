@@ -277,18 +277,8 @@ def test_a_reminder_the_phone_showed_says_shown_on_the_phone(
             return mine["status"]
 
         assert status() == "delivered"  # the push service took it; nothing more known
-        cdp.send(
-            "ServiceWorker.deliverPushMessage",
-            {
-                "origin": live.url,
-                "registrationId": registration["registrationId"],
-                "data": message.payload.decode(),
-            },
-        )
-        browser.wait_until(
-            page,
-            "navigator.serviceWorker.ready.then(r => r.getNotifications())"
-            ".then(ns => ns.length > 0)",
+        browser.deliver_push(
+            cdp, page, live.url, registration["registrationId"], message.payload.decode(), shown=1
         )
         # The worker posts the receipt right after showing it.
         assert wait_until(lambda: status() == "shown"), status()

@@ -152,18 +152,8 @@ def test_a_participant_joins_turns_on_reminders_and_gets_one(
         while not [r for r in registrations if not r["isDeleted"]] and time.monotonic() < deadline:
             page.wait_for_timeout(100)
         (registration,) = [r for r in registrations if not r["isDeleted"]]
-        cdp.send(
-            "ServiceWorker.deliverPushMessage",
-            {
-                "origin": live.url,
-                "registrationId": registration["registrationId"],
-                "data": message.payload.decode(),
-            },
-        )
-        browser.wait_until(
-            page,
-            "navigator.serviceWorker.ready.then(r => r.getNotifications())"
-            ".then(ns => ns.length > 0)",
+        browser.deliver_push(
+            cdp, page, live.url, registration["registrationId"], message.payload.decode(), shown=1
         )
         shown = page.evaluate(
             "navigator.serviceWorker.ready.then(r => r.getNotifications())"
@@ -179,18 +169,8 @@ def test_a_participant_joins_turns_on_reminders_and_gets_one(
         ]
 
         # A push the worker cannot read still shows something, in neutral words.
-        cdp.send(
-            "ServiceWorker.deliverPushMessage",
-            {
-                "origin": live.url,
-                "registrationId": registration["registrationId"],
-                "data": "not json",
-            },
-        )
-        browser.wait_until(
-            page,
-            "navigator.serviceWorker.ready.then(r => r.getNotifications())"
-            ".then(ns => ns.length > 1)",
+        browser.deliver_push(
+            cdp, page, live.url, registration["registrationId"], "not json", shown=2
         )
         titles = page.evaluate(
             "navigator.serviceWorker.ready.then(r => r.getNotifications())"
