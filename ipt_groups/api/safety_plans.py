@@ -9,12 +9,11 @@ import marshmallow as ma
 from flask.views import MethodView
 from flask_login import current_user
 from marshmallow import validate
-from sqlalchemy import select
 
 from ipt_groups.api.common import ID, conflict
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.extensions import db
-from ipt_groups.models import STAFF_ROLES, Enrolment, Role, SafetyPlanVersion, User
+from ipt_groups.models import STAFF_ROLES, Enrolment, Role, SafetyPlanVersion
 from ipt_groups.security import current_actor, roles_required
 from ipt_groups.services import access, audit, safety_plan, settings
 
@@ -94,28 +93,20 @@ class MyPlanSchema(ma.Schema):
     crisis_text = ma.fields.String(metadata={"description": "The clinic's crisis text, now"})
 
 
-def _names(rows: list[SafetyPlanVersion]) -> dict[int, str]:
-    ids = {r.author_id for r in rows if r.author_id is not None}
-    if not ids:
-        return {}
-    rows = db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
-    return {user_id: name for user_id, name in rows}
-
-
-def _version(row: SafetyPlanVersion, names: dict[int, str]) -> dict[str, Any]:
+def _version(row: SafetyPlanVersion) -> dict[str, Any]:
     return {
         "id": row.id,
         "version": row.version,
         "sections": row.sections,
         "author_id": row.author_id,
-        "author_name": names.get(row.author_id or 0),
+        "author_name": row.author.display_name if row.author else None,
         "created_at": row.created_at,
     }
 
 
 def _plan(member: Enrolment, row: SafetyPlanVersion | None) -> dict[str, Any]:
     shown = (
-        _version(row, _names([row]))
+        _version(row)
         if row is not None
         else {"version": 0, "id": None, "sections": safety_plan.prefilled(member)}
     )
@@ -167,8 +158,7 @@ class MemberSafetyPlanVersions(MethodView):
         rows = safety_plan.history(member)
         safety_plan.audit_read(current_actor(), member, "safety_plan.history.read")
         audit.commit_reads()
-        names = _names(rows)
-        return [_version(r, names) for r in rows]
+        return [_version(r) for r in rows]
 
 
 @blp.route("/me/safety-plan")

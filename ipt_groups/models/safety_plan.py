@@ -17,6 +17,7 @@ from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models.enrolment import Enrolment
 from ipt_groups.models.types import JSONType, UTCDateTime
+from ipt_groups.models.user import User
 
 # The six sections, in the order clinicians fill them in and the member reads them.
 SAFETY_PLAN_SECTIONS = (
@@ -45,3 +46,5 @@ class SafetyPlanVersion(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     enrolment: Mapped[Enrolment] = relationship()
+    # Joined: every answer that shows a version names who saved it (as the inventory's).
+    author: Mapped[User | None] = relationship(lazy="joined")
