@@ -295,10 +295,7 @@ def present_clinic_outcomes(found: outcomes.ClinicOutcomes) -> dict[str, Any]:
     kept = sustained.for_cohorts(r.cohort.id for r in found.cohorts)
 
     def pooled(cohort_ids: Iterable[int]) -> dict[str, Any]:
-        total = sustained.SustainedTally()
-        for cid in cohort_ids:
-            total.add(kept.get(cid, sustained.SustainedTally()))
-        return _pooled(total)
+        return _pooled(sustained.pool(kept, cohort_ids))
 
     return {
         "clinic": {

@@ -20,7 +20,7 @@ One query for any number of members.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -167,3 +167,14 @@ def tally(members: Iterable[MemberSustained]) -> SustainedTally:
             t.improved_at_end += 1
             t.kept_improved += m.kept_improved
     return t
+
+
+def pool(by_cohort: Mapping[int, SustainedTally], cohort_ids: Iterable[int]) -> SustainedTally:
+    """The counts of several cohorts added together (a cohort with no follow-up
+    yet adds nothing): the clinic's and each facilitator's figure."""
+    total = SustainedTally()
+    for cohort_id in cohort_ids:
+        found = by_cohort.get(cohort_id)
+        if found is not None:
+            total.add(found)
+    return total
