@@ -35,7 +35,14 @@ from ipt_groups.models import (
     Notification,
 )
 from ipt_groups.push import dispatcher
-from ipt_groups.services import content, follow_up, reminders, risk, throttle
+from ipt_groups.services import (
+    content,
+    follow_up,
+    reminder_summary,
+    reminders,
+    risk,
+    throttle,
+)
 
 log = logging.getLogger(__name__)
 
@@ -102,11 +109,10 @@ def prune() -> None:
     AUDIT_RETENTION_DAYS, replay keys after IDEMPOTENCY_DAYS, rate-limit counters
     once no window or lockout can need them."""
     cutoff = utcnow() - current_app.config["NOTIFICATION_RETENTION"]
-    gone = db.session.execute(
-        delete(Notification).where(
-            Notification.status.in_(FINAL_STATUSES), Notification.created_at < cutoff
-        )
-    ).rowcount
+    old = (Notification.status.in_(FINAL_STATUSES), Notification.created_at < cutoff)
+    summarised = reminder_summary.affected(*old)  # their counts go with them
+    gone = db.session.execute(delete(Notification).where(*old)).rowcount
+    reminder_summary.resummarise(summarised)
     attempts = db.session.execute(
         delete(DeliveryAttempt).where(DeliveryAttempt.at < cutoff)
     ).rowcount
@@ -133,6 +139,16 @@ def prune() -> None:
         )
 
 
+def summarise_reminders() -> None:
+    """Summarise the member session reminders of the days that closed (for the
+    Programme page's reminder counts, services/reminder_summary.py): one read of
+    the mark when there is nothing to do, one INSERT … SELECT once a day."""
+    before = reminder_summary.mark()
+    after = reminder_summary.advance(utcnow())
+    if after != before:
+        log.info("reminder summary: through %s (was %s)", after, before)
+
+
 DISPATCH_BUDGET = 20.0
 IDEMPOTENCY_DAYS = 30
 
@@ -143,6 +159,8 @@ JOBS: tuple[Job, ...] = (
     Job(id="escalate_alerts", func=escalate_alerts, seconds=60),
     Job(id="release_content", func=release_content, seconds=30),
     Job(id="prune", func=prune, seconds=6 * 3600),
+    # Hourly, so a day is summarised within the hour it closes; it does work once a day.
+    Job(id="summarise_reminders", func=summarise_reminders, seconds=3600),
 )
 
 

@@ -56,6 +56,7 @@ from ipt_groups.models.outcomes import CohortOutcomeCache
 from ipt_groups.models.problem_work import ProblemWork
 from ipt_groups.models.programme import Programme
 from ipt_groups.models.push import DeliveryAttempt, NotificationPreference, PushSubscription
+from ipt_groups.models.reminder_summary import ReminderDayCount, ReminderSummaryMark
 from ipt_groups.models.risk import AlertAction, AlertSource, RiskAlert
 from ipt_groups.models.safety_plan import SAFETY_PLAN_SECTIONS, SafetyPlanVersion
 from ipt_groups.models.settings import ClinicSetting
@@ -120,6 +121,8 @@ __all__ = [
     "RateCounter",
     "Relationship",
     "ReleaseSource",
+    "ReminderDayCount",
+    "ReminderSummaryMark",
     "RiskAlert",
     "Role",
     "SafetyPlanVersion",

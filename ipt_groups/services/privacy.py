@@ -83,7 +83,15 @@ from ipt_groups.models import (
     SessionNote,
     User,
 )
-from ipt_groups.services import audit, content, devices, fidelity, inventory, reminders
+from ipt_groups.services import (
+    audit,
+    content,
+    devices,
+    fidelity,
+    inventory,
+    reminder_summary,
+    reminders,
+)
 from ipt_groups.services.audit import Actor
 
 ERASED_NAME = "Erased member"
@@ -382,6 +390,9 @@ def erase(actor: Actor, user: User, reason: str) -> Erasure:
     ids = [m.id for m in members]
     now = utcnow()
     replies = _forget_replies(_words(members, user), keep_for=user.id)  # before the names go
+    # Their reminders leave the Programme page's counts too: the summarised days
+    # of their cohorts are counted again once the rows are gone.
+    summarised = reminder_summary.affected(Notification.user_id == user.id)
     removed = {
         "login_sessions": _delete(AuthSession, AuthSession.user_id == user.id),
         "devices": _delete(PushSubscription, PushSubscription.user_id == user.id),
@@ -394,6 +405,7 @@ def erase(actor: Actor, user: User, reason: str) -> Erasure:
         "replay_keys": _delete(IdempotencyKey, IdempotencyKey.user_id == user.id),
         "stored_replies": replies,
     }
+    reminder_summary.resummarise(summarised)
     if ids:
         removed |= _erase_records(members, now)
     # Their own audit entries stay (who did what, when); where from does not. A

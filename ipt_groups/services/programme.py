@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, select
 
 from ipt_groups.channels_config import ChannelSettings
 from ipt_groups.extensions import db
@@ -44,13 +44,11 @@ from ipt_groups.models import (
     CohortStaff,
     CohortStatus,
     GroupSession,
-    Notification,
-    NotificationKind,
     NotificationStatus,
     SessionStatus,
     User,
 )
-from ipt_groups.services import outcomes
+from ipt_groups.services import outcomes, reminder_summary
 from ipt_groups.services.access import visible_cohorts
 from ipt_groups.services.outcomes import Tally
 from ipt_groups.services.programme_action import (
@@ -64,15 +62,10 @@ from ipt_groups.services.programme_action import (
 )
 from ipt_groups.services.programme_paging import Paging, page_of
 
-# The reminders members get before each session: "reach" is about these.
-REMINDER_KINDS = (NotificationKind.SESSION_24H, NotificationKind.SESSION_1H)
-# Rows that were meant to go out (a cancelled row was withdrawn on purpose).
-COUNTED = (
-    NotificationStatus.SENT,
-    NotificationStatus.FAILED,
-    NotificationStatus.EXPIRED,
-    NotificationStatus.NO_CHANNEL,
-)
+# The reminders members get before each session, and the rows that count (a
+# cancelled row was withdrawn on purpose): services/reminder_summary.py.
+REMINDER_KINDS = reminder_summary.REMINDER_KINDS
+COUNTED = reminder_summary.COUNTED
 
 # Channel names once: iterating the enum for every one of 5,000 rows cost ~80 ms.
 CHANNELS = tuple(c.value for c in Channel)
@@ -213,33 +206,15 @@ def _scope(user: User, filters: Filters) -> Select[tuple[Cohort]]:
 
 
 def _reach(ids: Any, filters: Filters, now: datetime) -> dict[int, Reach]:
-    """One GROUP BY over the outbox: member session reminders of these cohorts."""
-    delivered = func.sum(case((Notification.delivery_state == "delivered", 1), else_=0))
-    stmt = (
-        select(
-            GroupSession.cohort_id,
-            Notification.status,
-            Notification.channel,
-            func.count(),
-            delivered,
-        )
-        .join(GroupSession, GroupSession.id == Notification.ref_id)
-        .where(
-            Notification.ref_type == "session",
-            Notification.kind.in_(REMINDER_KINDS),
-            Notification.status.in_(COUNTED),
-            Notification.due_at <= now,
-            GroupSession.cohort_id.in_(ids),
-        )
-        .group_by(GroupSession.cohort_id, Notification.status, Notification.channel)
-    )
-    if filters.start is not None:
-        stmt = stmt.where(Notification.due_at >= _instant(filters.start))
-    if filters.end is not None:
-        stmt = stmt.where(Notification.due_at < _instant(filters.end + timedelta(days=1)))
+    """Member session reminders of these cohorts, per status and channel: one
+    statement over the day summary and the outbox's last few days
+    (services/reminder_summary.py; a GROUP BY over the whole outbox was 0.5-1 s
+    for a clinic)."""
+    stmt = reminder_summary.counts(ids, filters.start, filters.end, now)
     found: dict[int, Reach] = defaultdict(Reach)
     for cohort_id, status, channel, count, confirmed in db.session.execute(stmt):
         r = found[cohort_id]
+        count = int(count)
         r.due += count
         if status == NotificationStatus.SENT:
             r.sent += count

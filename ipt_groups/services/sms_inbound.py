@@ -35,7 +35,7 @@ from ipt_groups.models import (
     SmsReply,
 )
 from ipt_groups.push.sms import STATE_RANK, Incoming, StatusReport
-from ipt_groups.services import attendance, audit, calendar
+from ipt_groups.services import attendance, audit, calendar, reminder_summary
 from ipt_groups.services.audit import SYSTEM, Actor
 from ipt_groups.services.channels import number_hash
 
@@ -164,6 +164,10 @@ def handle_status(report: StatusReport, now: datetime | None = None) -> bool:
         .values(delivery_state=report.state, delivery_state_at=now or utcnow())
         .execution_options(synchronize_session=False)
     )
+    if result.rowcount:  # a late report for a reminder on a day already summarised
+        reminder_summary.resummarise(
+            reminder_summary.affected(Notification.provider_id == report.provider_id)
+        )
     if report.error == "opted_out":
         number = db.session.scalar(
             select(Enrolment.contact_phone)
