@@ -82,7 +82,9 @@ def test_a_supervisor_sees_their_programme_and_not_anothers(
         first = page.locator("table[data-table=cohorts] thead th").first
         assert first.get_attribute("aria-sort") == "descending"
         assert _cohort_names(page) == sorted(names, key=str.casefold, reverse=True)
-        # A filter lands in the URL; opening that URL gives the same page.
+        # The order lands in the URL too (in place: no new history entry).
+        page.wait_for_function("location.hash.includes('sort=cohort&order=desc')")
+        # A filter lands in the URL (keeping the order); opening that URL gives the same page.
         page.select_option("select[name=programme_key]", "who-8")
         page.click("form[data-filters] button[type=submit]")
         page.wait_for_function("location.hash.includes('programme_key=who-8')")
@@ -92,7 +94,11 @@ def test_a_supervisor_sees_their_programme_and_not_anothers(
         page.goto(shared)
         page.wait_for_selector("a:has-text('Clear filters')")
         assert page.locator("select[name=programme_key]").input_value() == "who-8"
-        assert sorted(_cohort_names(page)) == sorted(names)
+        assert "sort=cohort&order=desc" in shared
+        # Reopened from the link, the table is sorted as it was.
+        assert _cohort_names(page) == sorted(names, key=str.casefold, reverse=True)
+        first = page.locator("table[data-table=cohorts] thead th").first
+        assert first.get_attribute("aria-sort") == "descending"
         screenshot(page, "tablet-programme-en")
 
     # The other supervisor, given the same link, sees only their own group.
@@ -158,6 +164,16 @@ def test_a_table_longer_than_a_page_comes_from_the_server_a_page_at_a_time(
         page.click("table[data-table=cohorts] button[data-sort=cohort]")
         page.wait_for_selector("[data-cohort-paging] [data-shown='1']")
         assert "sort=cohort" in asked[-1] and "order=asc" in asked[-1] and "page=1" in asked[-1]
+        assert _cohort_names(page) == sorted(names, key=str.casefold)[:1]
+        first = page.locator("table[data-table=cohorts] thead th").first
+        assert first.get_attribute("aria-sort") == "ascending"
+        page.wait_for_function("location.hash.includes('sort=cohort&order=asc')")
+        # A bookmark of that page asks the server for that order from the start.
+        bookmark = page.url
+        page.goto(f"{live.url}/#/")
+        page.goto(bookmark)
+        page.wait_for_selector("[data-cohort-paging] [data-shown='1']")
+        assert "sort=cohort" in asked[-1] and "order=asc" in asked[-1]
         assert _cohort_names(page) == sorted(names, key=str.casefold)[:1]
         first = page.locator("table[data-table=cohorts] thead th").first
         assert first.get_attribute("aria-sort") == "ascending"

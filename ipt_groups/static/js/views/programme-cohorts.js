@@ -4,13 +4,15 @@
 // other figure on the page still covers all of them, and the CSV has every row.
 // While everything fits on one page the table sorts itself, as before; once it
 // does not, a column header asks the server for a first page in that order and
-// "Show more" appends the next one.
+// "Show more" appends the next one. ``order`` ({ sort, order }, from the URL) is
+// the order to open with; ``onOrder`` hears every new order (views/programme.js
+// keeps it in the URL).
 import * as api from '../core/api.js';
 import { t } from '../core/i18n.js';
 import { h } from '../core/ui.js';
 import { cohortTable, num } from './programme-parts.js';
 
-export function pagedCohorts(body, qs) {
+export function pagedCohorts(body, qs, { order = null, onOrder = () => {} } = {}) {
   const holder = h('div', { dataset: { cohortPages: '' } });
   let rows = body.cohorts;
   let paging = body.cohort_paging;
@@ -33,10 +35,16 @@ export function pagedCohorts(body, qs) {
 
   function draw() {
     const paged = paging.pages > 1;
-    const server = paged ? { sort: paging.sort, order: paging.order, onSort: (sort, order) => fetchPage(1, sort, order) } : null;
+    const server = paged ? {
+      sort: paging.sort,
+      order: paging.order,
+      onSort: (sort, dir) => { onOrder({ sort, order: dir }); fetchPage(1, sort, dir); },
+    } : null;
+    // One page holds every row: the table sorts itself, starting from the URL's order.
+    const local = paged ? null : { initial: order, onSort: (sort, dir) => { order = { sort, order: dir }; onOrder(order); } };
     const more = paging.page < paging.pages;
     holder.replaceChildren(
-      cohortTable(rows, server),
+      cohortTable(rows, server, local),
       paged ? h('p', { class: 'row', dataset: { cohortPaging: '' } },
         h('span', { class: 'muted', 'aria-live': 'polite', dataset: { shown: rows.length } },
           t('programme.paging.shown', { shown: num(rows.length), total: num(paging.total) })),

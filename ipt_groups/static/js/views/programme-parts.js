@@ -115,11 +115,14 @@ const FIGURES = [
 // With ``server`` ({ sort, order, onSort }) the rows are one page of a longer,
 // server-sorted list: a header asks onSort(key, 'asc'|'desc') for a new first page
 // instead of sorting the page it holds (views/programme-cohorts.js).
-function sortable(name, caption, columns, rows, rowAttrs, server = null) {
-  let by = server ? Math.max(0, columns.findIndex(([key]) => key === server.sort)) : 0;
-  let dir = server?.order === 'desc' ? -1 : 1;
+// With ``local`` ({ initial: { sort, order } | null, onSort }) the table sorts
+// itself, opening in ``initial`` order and telling onSort(key, order) of each click.
+function sortable(name, caption, columns, rows, rowAttrs, server = null, local = null) {
+  const start = server || local?.initial;
+  let by = start ? Math.max(0, columns.findIndex(([key]) => key === start.sort)) : 0;
+  let dir = start?.order === 'desc' ? -1 : 1;
   const tbody = h('tbody', {});
-  const heads = columns.map(([key], i) => h('th', { scope: 'col', 'aria-sort': i === 0 ? 'ascending' : 'none' },
+  const heads = columns.map(([key], i) => h('th', { scope: 'col', 'aria-sort': 'none' },
     h('button', { type: 'button', class: 'programme-sort', dataset: { sort: key }, onclick: () => sortBy(i) }, t(`programme.col.${key}`))));
   const draw = () => {
     const [, value] = columns[by];
@@ -135,7 +138,10 @@ function sortable(name, caption, columns, rows, rowAttrs, server = null) {
     dir = i === by ? -dir : 1;
     by = i;
     if (server) server.onSort(columns[i][0], dir > 0 ? 'asc' : 'desc');
-    else draw();
+    else {
+      local?.onSort(columns[i][0], dir > 0 ? 'asc' : 'desc');
+      draw();
+    }
   }
   draw();
   return h('div', { class: 'table-wrap' }, h('table', { dataset: { table: name } },
@@ -147,12 +153,12 @@ export function facilitatorTable(rows) {
   return sortable('facilitators', t('programme.by_facilitator'), columns, rows, (r) => ({ dataset: { userId: r.user_id } }));
 }
 
-export function cohortTable(rows, server = null) {
+export function cohortTable(rows, server = null, local = null) {
   const columns = [
     ['cohort', (r) => r.name.toLocaleLowerCase(), (r) => h('a', { href: `#/cohorts/${r.cohort_id}/outcomes` }, r.name)],
     ['status', (r) => r.status, (r) => statusBadge(r.status)],
     ['start', (r) => r.start_date, (r) => fmt.shortDate(`${r.start_date}T12:00:00Z`)],
     ...FIGURES.filter(([key]) => key !== 'cohorts'),
   ];
-  return sortable('cohorts', t('programme.by_cohort'), columns, rows, (r) => ({ dataset: { cohortId: r.cohort_id } }), server);
+  return sortable('cohorts', t('programme.by_cohort'), columns, rows, (r) => ({ dataset: { cohortId: r.cohort_id } }), server, local);
 }

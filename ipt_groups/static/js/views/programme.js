@@ -2,7 +2,10 @@
 // clinic) are doing, and what needs action now, on one screen.
 // The filters live in the hash's query (#/programme?start=…&end=…&facilitator_id=…
 // &programme_key=…), so a page can be bookmarked or sent to another supervisor;
-// each sees it over their own cohorts (the server scopes every figure).
+// each sees it over their own cohorts (the server scopes every figure). So does
+// the per-cohort table's order (…&sort=reach&order=desc): a header click rewrites
+// the hash in place (no new history entry, no reload) and a bookmarked link
+// reopens the table sorted that way.
 import * as api from '../core/api.js';
 import * as fmt from '../core/fmt.js';
 import { t, use } from '../core/i18n.js';
@@ -11,6 +14,9 @@ import { pagedCohorts } from './programme-cohorts.js';
 import { changeFigure, facilitatorTable, funnelFigure, num, pct, signed } from './programme-parts.js';
 
 const FILTERS = ['start', 'end', 'facilitator_id', 'programme_key'];
+// The per-cohort table's columns the server sorts by (services/programme_paging.SORTS).
+export const SORTS = ['cohort', 'status', 'start', 'enrolled', 'completed', 'mean_change', 'below_10',
+  'completers_below_10', 'reach', 'alerts'];
 
 // The filters in the hash: only known names with a value, in a fixed order.
 export function readFilters(hash = location.hash) {
@@ -21,6 +27,25 @@ export function readFilters(hash = location.hash) {
 export function queryString(filters) {
   const query = new URLSearchParams();
   for (const k of FILTERS) if (filters[k]) query.set(k, filters[k]);
+  const text = query.toString();
+  return text ? `?${text}` : '';
+}
+
+// The cohort table's order in the hash, or null: a known column, asc or desc.
+export function readSort(hash = location.hash) {
+  const query = new URLSearchParams(hash.split('?')[1] || '');
+  const sort = query.get('sort');
+  if (!SORTS.includes(sort)) return null;
+  return { sort, order: query.get('order') === 'desc' ? 'desc' : 'asc' };
+}
+
+// The filters, then the order (if any), as the hash's query.
+export function pageQuery(filters, order = null) {
+  const query = new URLSearchParams(queryString(filters).replace(/^\?/, ''));
+  if (order) {
+    query.set('sort', order.sort);
+    query.set('order', order.order);
+  }
   const text = query.toString();
   return text ? `?${text}` : '';
 }
@@ -37,7 +62,7 @@ function filterForm(filters, staff, programmes, app) {
     onsubmit: (event) => {
       event.preventDefault();
       const data = new FormData(event.target);
-      app.go(`/programme${queryString(Object.fromEntries(FILTERS.map((k) => [k, data.get(k)])))}`);
+      app.go(`/programme${pageQuery(Object.fromEntries(FILTERS.map((k) => [k, data.get(k)])), readSort())}`);
     },
   },
   date('start'), date('end'),
@@ -104,8 +129,9 @@ export default async function programmeView({ app }) {
   stylesheet('programme');
   const filters = readFilters();
   const qs = queryString(filters);
+  const order = readSort();
   const [body, staff, programmes] = await Promise.all([
-    api.get(`/api/programme${qs}`, { offline: true }),
+    api.get(`/api/programme${pageQuery(filters, order)}`, { offline: true }),
     api.get('/api/staff?role=facilitator', { offline: true }).catch(() => []),
     api.get('/api/programmes', { offline: true }).catch(() => []),
   ]);
@@ -127,7 +153,11 @@ export default async function programmeView({ app }) {
       body.facilitators.length ? facilitatorTable(body.facilitators) : h('p', { class: 'muted' }, t('programme.empty'))),
     h('section', { class: 'card', 'aria-labelledby': 'p-cohorts' },
       h('h2', { id: 'p-cohorts' }, t('programme.by_cohort')),
-      body.cohorts.length ? pagedCohorts(body, qs) : h('p', { class: 'muted' }, t('programme.empty'))),
+      body.cohorts.length ? pagedCohorts(body, qs, {
+        order,
+        // Kept in the hash for a bookmark; replaceState: no hashchange, no reload.
+        onOrder: (next) => history.replaceState(history.state, '', `#/programme${pageQuery(filters, next)}`),
+      }) : h('p', { class: 'muted' }, t('programme.empty'))),
     h('section', { class: 'card', 'aria-labelledby': 'p-export' },
       h('h2', { id: 'p-export' }, t('programme.export.title')),
       h('p', { class: 'hint' }, t('programme.export.hint')),
