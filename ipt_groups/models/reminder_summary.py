@@ -4,8 +4,8 @@ Programme page's "how many members each reminder reached".
 Why it exists: the clinic-wide Programme page counted those reminders with one
 GROUP BY over the whole outbox (1.16 M rows at programme scale: 0.5-1.0 s, more
 than the page's whole 300 ms budget; docs/benchmarks.md, issue 26). Outbox rows
-of a day that is over hardly change, so their counts are kept here per cohort,
-day, status and channel, and only the days after the watermark are counted
+of a day that is over hardly change, so their counts are kept here per cohort
+and day, and only the days after the watermark are counted
 from the outbox itself (services/reminder_summary.py).
 
 Derived data only: deleting every row and setting the watermark back to NULL is
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Integer, String
+from sqlalchemy import Date, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ipt_groups.extensions import db
@@ -29,17 +29,23 @@ from ipt_groups.models.types import UTCDateTime
 class ReminderDayCount(db.Model):
     """Member session reminders (the rows programme._reach counts: ref_type
     session, 24 h and 1 h kinds, sent/failed/expired/no channel) of one cohort
-    due on one UTC day, with one status and channel. No foreign key: derived, and
-    a cohort is never deleted while it has sessions anyway."""
+    due on one UTC day, one row per cohort and day with a column per figure (a
+    row per status and channel was 400,000 rows at programme scale, this is a
+    sixth of that). No foreign key: derived, and a cohort is never deleted while
+    it has sessions anyway."""
 
     __tablename__ = "reminder_day_counts"
 
     cohort_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
-    status: Mapped[str] = mapped_column(String(10), primary_key=True)
-    channel: Mapped[str] = mapped_column(String(8), primary_key=True)  # "" for none
-    count: Mapped[int] = mapped_column(default=0)
-    delivered: Mapped[int] = mapped_column(default=0)  # delivery_state 'delivered'
+    due: Mapped[int] = mapped_column(default=0)
+    sent: Mapped[int] = mapped_column(default=0)
+    delivered: Mapped[int] = mapped_column(default=0)  # sent, delivery_state 'delivered'
+    no_channel: Mapped[int] = mapped_column(default=0)
+    failed: Mapped[int] = mapped_column(default=0)  # failed or expired
+    push: Mapped[int] = mapped_column(default=0)  # sent, per channel
+    sms: Mapped[int] = mapped_column(default=0)
+    email: Mapped[int] = mapped_column(default=0)
 
 
 class ReminderSummaryMark(db.Model):

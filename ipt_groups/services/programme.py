@@ -44,7 +44,6 @@ from ipt_groups.models import (
     CohortStaff,
     CohortStatus,
     GroupSession,
-    NotificationStatus,
     SessionStatus,
     User,
 )
@@ -212,19 +211,15 @@ def _reach(ids: Any, filters: Filters, now: datetime) -> dict[int, Reach]:
     for a clinic)."""
     stmt = reminder_summary.counts(ids, filters.start, filters.end, now)
     found: dict[int, Reach] = defaultdict(Reach)
-    for cohort_id, status, channel, count, confirmed in db.session.execute(stmt):
-        r = found[cohort_id]
-        count = int(count)
-        r.due += count
-        if status == NotificationStatus.SENT:
-            r.sent += count
-            r.delivered += int(confirmed or 0)
-            if channel:
-                r.by_channel[channel] = r.by_channel.get(channel, 0) + count
-        elif status == NotificationStatus.NO_CHANNEL:
-            r.no_channel += count
-        else:
-            r.failed += count
+    for cohort_id, due, sent, delivered, no_channel, failed, *channels in db.session.execute(stmt):
+        r = found[cohort_id]  # a cohort may have a summary row and an outbox row
+        r.due += int(due)
+        r.sent += int(sent or 0)
+        r.delivered += int(delivered or 0)
+        r.no_channel += int(no_channel or 0)
+        r.failed += int(failed or 0)
+        for name, n in zip(("push", "sms", "email"), channels, strict=True):
+            r.by_channel[name] = r.by_channel.get(name, 0) + int(n or 0)
     return found
 
 

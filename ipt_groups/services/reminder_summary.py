@@ -19,7 +19,8 @@ over and the outbox only for the last few days.
   clock's prune (jobs.prune deletes rows past their keeping time).
 - **Reading** (``counts``): the summary for the period's days up to the mark,
   the outbox for the rest, in one statement (UNION ALL), whatever the number
-  of cohorts.
+  of cohorts. One summary row per cohort and day, a column per figure (due,
+  sent, delivered, no channel, failed, sent per channel).
 """
 
 from __future__ import annotations
@@ -31,11 +32,11 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    and_,
     case,
     delete,
     func,
     insert,
-    literal,
     select,
     union_all,
     update,
@@ -87,8 +88,24 @@ def _member_reminders() -> tuple[ColumnElement[bool], ...]:
     )
 
 
-def _delivered() -> ColumnElement[Any]:
-    return func.sum(case((Notification.delivery_state == "delivered", 1), else_=0))
+FIGURES = ("due", "sent", "delivered", "no_channel", "failed", "push", "sms", "email")
+
+
+def _figures() -> list[ColumnElement[Any]]:
+    """The outbox rows' figures, in FIGURES order, as sums over a group."""
+    n, sent = Notification.status, NotificationStatus.SENT
+
+    def total(*when: Any) -> ColumnElement[Any]:
+        return func.sum(case((and_(*when), 1), else_=0))
+
+    return [
+        func.count(),
+        total(n == sent),
+        total(n == sent, Notification.delivery_state == "delivered"),
+        total(n == NotificationStatus.NO_CHANNEL),
+        total(n.in_((NotificationStatus.FAILED, NotificationStatus.EXPIRED))),
+        *(total(n == sent, Notification.channel == c) for c in ("push", "sms", "email")),
+    ]
 
 
 # -- the mark ----------------------------------------------------------------
@@ -132,25 +149,17 @@ def _closed_through(now: datetime) -> date:
 def _summarise(after: date | None, through: date, cohort_ids: Any = None) -> int:
     """INSERT … SELECT the counts of days in (``after``, ``through``]."""
     day = _day(Notification.due_at)
-    channel = func.coalesce(Notification.channel, "")
     source = (
-        select(
-            GroupSession.cohort_id,
-            day,
-            Notification.status,
-            channel,
-            func.count(),
-            _delivered(),
-        )
+        select(GroupSession.cohort_id, day, *_figures())
         .join(GroupSession, GroupSession.id == Notification.ref_id)
         .where(*_member_reminders(), Notification.due_at < _instant(through + timedelta(days=1)))
-        .group_by(GroupSession.cohort_id, day, Notification.status, channel)
+        .group_by(GroupSession.cohort_id, day)
     )
     if after is not None:
         source = source.where(Notification.due_at >= _instant(after + timedelta(days=1)))
     if cohort_ids is not None:
         source = source.where(GroupSession.cohort_id.in_(cohort_ids))
-    columns = ["cohort_id", "day", "status", "channel", "count", "delivered"]
+    columns = ["cohort_id", "day", *FIGURES]
     result = db.session.execute(insert(ReminderDayCount).from_select(columns, source))
     return result.rowcount or 0
 
@@ -222,25 +231,20 @@ def resummarise(cohort_ids: Iterable[int]) -> None:
 # -- reading -----------------------------------------------------------------
 
 
-def counts(
-    ids: Any, start: date | None, end: date | None, now: datetime
-) -> Select[tuple[int, str, str | None, int, int]]:
-    """(cohort_id, status, channel, count, delivered) of the member session
-    reminders of cohorts ``ids`` due in ``start``..``end`` (inclusive UTC days)
-    and by ``now``: the summary up to the mark, the outbox after it. Advances
-    the mark first if it is behind (the caller commits)."""
+def counts(ids: Any, start: date | None, end: date | None, now: datetime) -> Select[Any]:
+    """(cohort_id, *FIGURES) of the member session reminders of cohorts ``ids``
+    due in ``start``..``end`` (inclusive UTC days) and by ``now``: the summary up
+    to the mark, the outbox after it (a cohort may have a row from each).
+    Advances the mark first if it is behind (the caller commits)."""
     through = advance(now)
     raw = (
         select(
             GroupSession.cohort_id.label("cohort_id"),
-            Notification.status.label("status"),
-            Notification.channel.label("channel"),
-            func.count().label("n"),
-            _delivered().label("delivered"),
+            *(c.label(name) for c, name in zip(_figures(), FIGURES, strict=True)),
         )
         .join(GroupSession, GroupSession.id == Notification.ref_id)
         .where(*_member_reminders(), Notification.due_at <= now, GroupSession.cohort_id.in_(ids))
-        .group_by(GroupSession.cohort_id, Notification.status, Notification.channel)
+        .group_by(GroupSession.cohort_id)
     )
     after = start
     if through is not None and (after is None or after <= through):
@@ -254,16 +258,13 @@ def counts(
     summary = (
         select(
             ReminderDayCount.cohort_id.label("cohort_id"),
-            ReminderDayCount.status.label("status"),
-            func.nullif(ReminderDayCount.channel, literal("")).label("channel"),
-            func.sum(ReminderDayCount.count).label("n"),
-            func.sum(ReminderDayCount.delivered).label("delivered"),
+            *(func.sum(getattr(ReminderDayCount, name)).label(name) for name in FIGURES),
         )
         .where(ReminderDayCount.cohort_id.in_(ids), ReminderDayCount.day <= through)
-        .group_by(ReminderDayCount.cohort_id, ReminderDayCount.status, ReminderDayCount.channel)
+        .group_by(ReminderDayCount.cohort_id)
     )
     if start is not None:
         summary = summary.where(ReminderDayCount.day >= start)
     if end is not None:
         summary = summary.where(ReminderDayCount.day <= end)
-    return select(union_all(summary, raw).subquery())  # type: ignore[return-value]
+    return select(union_all(summary, raw).subquery())

@@ -29,13 +29,15 @@ def upgrade():
         "reminder_day_counts",
         sa.Column("cohort_id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("status", sa.String(length=10), nullable=False),
-        sa.Column("channel", sa.String(length=8), nullable=False),
-        sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("due", sa.Integer(), nullable=False),
+        sa.Column("sent", sa.Integer(), nullable=False),
         sa.Column("delivered", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint(
-            "cohort_id", "day", "status", "channel", name=op.f("pk_reminder_day_counts")
-        ),
+        sa.Column("no_channel", sa.Integer(), nullable=False),
+        sa.Column("failed", sa.Integer(), nullable=False),
+        sa.Column("push", sa.Integer(), nullable=False),
+        sa.Column("sms", sa.Integer(), nullable=False),
+        sa.Column("email", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("cohort_id", "day", name=op.f("pk_reminder_day_counts")),
     )
     mark = op.create_table(
         "reminder_summary_mark",
