@@ -52,7 +52,8 @@ def _sqlite_savepoint_inside_a_transaction(conn: Any, _name: str | None) -> None
 def _init_migrations(app: Flask) -> None:
     """Flask-Migrate for ``flask db ...``, where something can use it.
 
-    It imports Alembic, Mako and Pygments (about 11 MB per process), and a web
+    It imports Alembic, Mako and Pygments (memory in every process: docs/benchmarks.md,
+    "Programme scale", what a worker imports), and a web
     worker never migrates (the platform's release phase does). So it is set up
     under a command line (``flask --app wsgi db upgrade``: click's context is
     active and the flask CLI has loaded flask_migrate for its ``db`` group) or

@@ -107,7 +107,8 @@ class Settings:
             # session row enforces both timeouts whatever the browser keeps.
             "PERMANENT_SESSION_LIFETIME": self.session_absolute_timeout,
             # So it is set at login (and when the session changes) and not signed
-            # and sent again on every answer (~0.5 ms a request, bench/scale):
+            # and sent again on every answer (its cost per request: docs/benchmarks.md,
+            # "Programme scale", SESSION_REFRESH_EACH_REQUEST):
             # it then expires at the absolute timeout, as the server-side row does.
             "SESSION_REFRESH_EACH_REQUEST": False,
             "SESSION_IDLE_TIMEOUT": self.session_idle_timeout,

@@ -30,7 +30,8 @@ CLOCK_STALE_AFTER = timedelta(seconds=90)
 
 @cache
 def migration_heads() -> frozenset[str]:
-    # Alembic (with Mako) is ~10 MB a web worker only needs once /readyz is asked.
+    # Alembic (with Mako) is memory a web worker only needs once /readyz is asked
+    # (docs/benchmarks.md, "Programme scale", what a worker imports).
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 

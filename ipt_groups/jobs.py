@@ -214,8 +214,8 @@ def run_clock(app: Flask) -> None:
     log.info("clock: starting with jobs %s", ", ".join(j.id for j in JOBS))
     # Everything loaded so far (the app, its modules) lives as long as the
     # process: out of the garbage collector's sight, its full collections stop
-    # walking ~200k objects again and again while the dispatcher sends (about
-    # 0.03 ms a message, bench/push_fanout.py). Collected first, so no garbage
+    # walking them again and again while the dispatcher sends (the cost per
+    # message: docs/benchmarks.md, "Push fan-out", gc.freeze). Collected first, so no garbage
     # of start-up is kept for good.
     gc.collect()
     gc.freeze()

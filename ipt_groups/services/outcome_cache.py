@@ -1,8 +1,9 @@
 """Each cohort's pooled outcome figures, kept between reads of the clinic dashboard.
 
 A supervisor's dashboard pools a hundred cohorts or more; computing every one
-from its marks and scores on every read cost ~150 ms of database and Python
-time at programme scale (bench/scale). Most of those cohorts did not change
+from its marks and scores on every read was costly in database and Python
+time at programme scale (figures: docs/benchmarks.md, "Programme scale", the
+clinic dashboard cached per cohort). Most of those cohorts did not change
 since the last read, so their tallies are kept in ``cohort_outcome_cache`` and
 recomputed only when their data changed or a session started since.
 
