@@ -2,8 +2,8 @@
 Programme page's "how many members each reminder reached".
 
 Why it exists: the clinic-wide Programme page counted those reminders with one
-GROUP BY over the whole outbox (1.16 M rows at programme scale: 0.5-1.0 s, more
-than the page's whole 300 ms budget; docs/benchmarks.md, issue 26). Outbox rows
+GROUP BY over the whole outbox, which at programme scale took more than the
+page's whole time budget (figures: docs/benchmarks.md, issue 26). Outbox rows
 of a day that is over hardly change, so their counts are kept here per cohort
 and day, and only the days after the watermark are counted
 from the outbox itself (services/reminder_summary.py).
