@@ -119,11 +119,21 @@ bench-reads: $(VENV)/.run-deps
 lighthouse: $(VENV)/.run-deps chromium
 	bench/lighthouse.sh
 
-## lint: ruff (style and security rules), and pip-audit of the pinned requirements
+## lint: ruff (style and security rules), pip-audit of the pinned requirements, and ESLint on
+## ipt_groups/static (eslint.config.js) when Node is installed
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	touch $@
+
 lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python tools/audit_requirements.py
+	@if command -v node >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory node_modules/.installed && npx --no-install eslint ipt_groups/static; \
+	else \
+		echo "== Node not found: ESLint skipped"; \
+	fi
 
 format: $(VENV)/.dev-deps
 	$(BIN)/ruff check --fix .

@@ -142,17 +142,17 @@ const FALLBACK = { title: 'Group sessions', body: 'You have a new message.' };
 async function fallbackText() {
   try {
     return (await IptOutbox.kv.get('notification-fallback')) || FALLBACK;
-  } catch (e) {
+  } catch {
     return FALLBACK;
   }
 }
 
 async function showPush(event) {
-  let data = null;
+  let data;
   try {
     data = event.data ? event.data.json() : null;
-  } catch (e) {
-    data = null;
+  } catch {
+    data = null;  // not JSON: the fallback text is shown
   }
   const fallback = await fallbackText();
   const ok = data && typeof data === 'object';
@@ -210,7 +210,7 @@ async function sendReceipts() {
         });
         // 204 done; a 4xx other than 429 will never succeed: drop it.
         if (res.status === 429 || res.status >= 500) left.push(token);
-      } catch (e) {
+      } catch {
         left.push(token);  // offline
       }
     }

@@ -185,7 +185,7 @@ async function requestBackgroundSync() {
   try {
     const registration = await navigator.serviceWorker.ready;
     if (registration.sync) await registration.sync.register('outbox');
-  } catch (e) {
+  } catch {
     // No Background Sync (Firefox, Safari): the online event and the next start send it.
   }
 }

@@ -142,7 +142,7 @@
     let csrf;
     try {
       csrf = await csrfToken();
-    } catch (e) {
+    } catch {
       result.stopped = 'offline';
       return result;
     }
@@ -157,13 +157,13 @@
           csrf = await csrfToken();  // the session may have been renewed
           res = await send(entry, csrf);
         }
-      } catch (e) {
+      } catch {
         result.stopped = 'offline';
         break;
       }
       let error = null;
       if (!res.ok) {
-        try { error = (await res.json()).error; } catch (e) { error = null; }
+        try { error = (await res.json()).error; } catch { error = null; }
       }
       const code = error && error.code;
       if (res.ok || code === 'idempotency_already_applied') {

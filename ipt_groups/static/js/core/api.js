@@ -51,7 +51,7 @@ async function raw(method, path, body, headers = {}, retried = false) {
     // browser's own words ("Failed to fetch").
     if (method !== 'GET') init.headers['X-CSRF-Token'] = (await csrf()) || '';
     res = await fetch(path, init);
-  } catch (e) {
+  } catch {
     throw new ApiError(0, null, { offline: true });
   }
   if (res.status === 204) return null;

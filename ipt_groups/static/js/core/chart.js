@@ -11,9 +11,7 @@
 //   sparkline, a <title> and <desc> for the larger charts (callers add a table).
 // The words (titles, summaries, tick labels) come from the caller, already
 // translated, so this module knows no language.
-import { s } from './ui.js';
-
-let seq = 0;
+import { s, uid } from './ui.js';
 
 // PHQ-9 cut-offs: 10 is the usual threshold for moderate depression (drawn
 // plainly), 5, 15 and 20 the other band edges (drawn faintly).
@@ -83,7 +81,7 @@ export function lineChart({
 }) {
   const X = scale(x[0], x[1], pad.l, width - pad.r);
   const Y = scale(y[0], y[1], height - pad.b, pad.t);
-  const id = `trend${++seq}`;
+  const id = uid('trend');
   const named = title || desc;
   const inside = (v) => v >= y[0] && v <= y[1];
   return s('svg', {

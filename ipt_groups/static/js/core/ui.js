@@ -43,11 +43,22 @@ export function s(tag, props, ...children) {
   return el;
 }
 
-let fieldSeq = 0;
+let idSeq = 0;
+
+/**
+ * A new element id, unique on the page ("f1", "trend2", ...). One counter for
+ * the whole app, so two views can never hand out the same id.
+ * @param {string} [prefix]
+ * @returns {string}
+ */
+export function uid(prefix = 'f') {
+  idSeq += 1;
+  return `${prefix}${idSeq}`;
+}
 
 // A labelled form field: label, control, hint and the server's error under it.
 export function field(label, control, { hint, error } = {}) {
-  const id = control.id || `f${++fieldSeq}`;
+  const id = control.id || uid('f');
   control.id = id;
   const described = [];
   const hintEl = hint ? h('p', { class: 'hint', id: `${id}-hint` }, hint) : null;
@@ -195,4 +206,80 @@ export function stylesheet(name) {
   if (!document.querySelector(`link[href="${href}"]`)) {
     document.head.append(h('link', { rel: 'stylesheet', href }));
   }
+}
+
+/**
+ * Runs one write from a form or a button: disables `button` while `action`
+ * runs, shows what went wrong, and enables it again.
+ *
+ * Why: every form did this by hand (disable, try, the error notice, enable),
+ * and the copies drifted. Here it is once, so every form says an error the
+ * same way: `notice(errorText(error), 'error')` in the form's message box. The
+ * notice is role=alert, so a screen reader announces it without moving focus;
+ * focus moves only to a field the server refused (`focusInvalid`), as the
+ * admin forms always did.
+ *
+ * Writes that may wait for a signal keep going through api.send's `queue`
+ * inside `action`: a queued write resolves (with `__queued`), so it is a
+ * success here and the view says "saved offline" as before.
+ *
+ * @param {HTMLFormElement|null} form  the form whose first refused field gets focus
+ * @param {HTMLButtonElement|null} button  disabled while the action runs (null: left alone)
+ * @param {() => Promise<*>} action  the write and what follows a success
+ * @param {object} [options]
+ * @param {Element|((notice: Element) => void)} [options.message]  where the error notice goes:
+ *   an element (its content is replaced), or a function that places it (after a row, at a form's end)
+ * @param {(error: Error) => (boolean|void)} [options.onError]  shows the error its own way
+ *   (field errors, a reload button...); returns true when nothing more is to be shown,
+ *   else the usual notice follows
+ * @param {boolean} [options.focusInvalid]  after an error, focus the form's first aria-invalid control
+ * @returns {Promise<boolean>} whether the action succeeded
+ */
+export async function submitForm(form, button, action, { message, onError, focusInvalid = false } = {}) {
+  if (button) button.disabled = true;
+  try {
+    await action();
+    return true;
+  } catch (error) {
+    if (!(onError && onError(error)) && message) {
+      const node = notice(errorText(error), 'error');
+      if (typeof message === 'function') message(node);
+      else message.replaceChildren(node);
+    }
+    if (focusInvalid) form?.querySelector('[aria-invalid="true"]')?.focus();
+    return false;
+  } finally {
+    if (button) button.disabled = false;
+  }
+}
+
+/**
+ * Fills `container` with what `render` makes of `loader`'s answer, or with the
+ * error notice when the load fails.
+ *
+ * Why: each panel that loads on open (a history, a list, a tab) repeated the
+ * same try / notice / return. `render` runs outside the try on purpose: a bug
+ * in drawing must surface as a bug, not as "could not load".
+ *
+ * @param {Element} container
+ * @param {() => Promise<*>} loader  the request(s)
+ * @param {(data: *) => (Node|Array|void|Promise)} render  the nodes to show (null entries skipped),
+ *   or undefined when it drew `container` itself; may be async
+ * @param {object} [options]
+ * @param {string} [options.kind]  the notice kind for a failed load ('error'; 'warn' for optional parts)
+ * @param {boolean} [options.spinner]  show loading() in `container` while waiting
+ * @returns {Promise<boolean>} whether it loaded
+ */
+export async function loadInto(container, loader, render, { kind = 'error', spinner = false } = {}) {
+  if (spinner) container.replaceChildren(loading());
+  let data;
+  try {
+    data = await loader();
+  } catch (error) {
+    container.replaceChildren(notice(errorText(error), kind));
+    return false;
+  }
+  const nodes = await render(data);
+  if (nodes !== undefined) container.replaceChildren(...[nodes].flat().filter((n) => n != null && n !== false));
+  return true;
 }

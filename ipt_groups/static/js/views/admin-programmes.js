@@ -2,7 +2,9 @@
 // map and individual meetings; create a custom one, archive a custom one.
 import * as api from '../core/api.js';
 import { t, tn, use } from '../core/i18n.js';
-import { button, errorText, field, flattenErrors, h, notice, showFieldErrors, staleNote, unmatchedErrors } from '../core/ui.js';
+import {
+  button, errorText, field, flattenErrors, h, notice, showFieldErrors, staleNote, submitForm, unmatchedErrors,
+} from '../core/ui.js';
 import { adminNav } from './admin-nav.js';
 
 const PHASES = ['initial', 'middle', 'termination'];
@@ -39,14 +41,10 @@ function programmeItem(p, { archived, reload }) {
   const message = h('div', { 'aria-live': 'polite' });
   const archive = async (event) => {
     if (!confirm(t('admin.prog.archive_confirm', { name: p.name }))) return;
-    event.target.disabled = true;
-    try {
+    await submitForm(null, event.target, async () => {
       await api.del(`/api/programmes/${encodeURIComponent(p.key)}`);
       await reload(t('admin.prog.archived_done', { name: p.name }));
-    } catch (error) {
-      event.target.disabled = false;
-      message.replaceChildren(notice(errorText(error), 'error'));
-    }
+    }, { message });
   };
   const byPhase = PHASES.map((phase) => h('tr', {},
     h('th', { scope: 'row' }, t(`admin.phase.${phase}`)),
@@ -204,35 +202,33 @@ function createForm(programmes, reload) {
       form.querySelector('[aria-invalid="true"]')?.focus();
       return;
     }
-    const submit = form.querySelector('button[type=submit]');
-    submit.disabled = true;
-    try {
+    await submitForm(form, form.querySelector('button[type=submit]'), async () => {
       const created = await api.post('/api/programmes', body);
       form.reset();
       await reload(t('admin.prog.created', { name: created.name }));
-    } catch (error) {
-      const fields = flattenErrors(error.fields);
-      // Meeting errors arrive by position ("meetings.0.label"): name them by kind.
-      for (const [k, v] of Object.entries(fields)) {
-        const m = k.match(/^meetings\.(\d+)\.(\w+)$/);
-        if (m && body.meetings[Number(m[1])]) {
-          delete fields[k];
-          fields[`meetings.${body.meetings[Number(m[1])].kind}.${m[2]}`] = v;
+    }, {
+      message,
+      focusInvalid: true,
+      onError: (error) => {
+        const fields = flattenErrors(error.fields);
+        // Meeting errors arrive by position ("meetings.0.label"): name them by kind.
+        for (const [k, v] of Object.entries(fields)) {
+          const m = k.match(/^meetings\.(\d+)\.(\w+)$/);
+          if (m && body.meetings[Number(m[1])]) {
+            delete fields[k];
+            fields[`meetings.${body.meetings[Number(m[1])].kind}.${m[2]}`] = v;
+          }
         }
-      }
-      if (error.code === 'key_taken') fields.key = [errorText(error)];
-      const matched = showFieldErrors(form, fields);
-      const rest = unmatchedErrors(form, fields).map((m) => m.replace(/^programme: /, ''));
-      if (rest.length) {
-        message.replaceChildren(h('div', { class: 'notice error', role: 'alert' },
-          h('p', {}, t('admin.prog.problems')), h('ul', {}, rest.map((r) => h('li', {}, r)))));
-      } else if (!matched) {
-        message.replaceChildren(notice(errorText(error), 'error'));
-      }
-      form.querySelector('[aria-invalid="true"]')?.focus();
-    } finally {
-      submit.disabled = false;
-    }
+        if (error.code === 'key_taken') fields.key = [errorText(error)];
+        const matched = showFieldErrors(form, fields);
+        const rest = unmatchedErrors(form, fields).map((m) => m.replace(/^programme: /, ''));
+        if (rest.length) {
+          message.replaceChildren(h('div', { class: 'notice error', role: 'alert' },
+            h('p', {}, t('admin.prog.problems')), h('ul', {}, rest.map((r) => h('li', {}, r)))));
+        }
+        return matched || rest.length > 0;
+      },
+    });
   });
   return form;
 }

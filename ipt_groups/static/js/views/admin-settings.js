@@ -5,7 +5,9 @@
 import * as api from '../core/api.js';
 import * as fmt from '../core/fmt.js';
 import { LANGUAGES, t, use } from '../core/i18n.js';
-import { button, errorText, field, flattenErrors, h, notice, showFieldErrors, staleNote, unmatchedErrors } from '../core/ui.js';
+import {
+  button, errorText, field, flattenErrors, h, notice, showFieldErrors, staleNote, submitForm, unmatchedErrors,
+} from '../core/ui.js';
 import { adminNav } from './admin-nav.js';
 
 const KIND_ORDER = ['session_24h', 'session_1h', 'checkin_due', 'content_released', 'risk_alert', 'risk_escalation', 'push_rejected', 'test'];
@@ -37,17 +39,11 @@ function clinicSection(current) {
       crisis_text: Object.fromEntries(LANGUAGES.map((l) => [l, texts[l].value.trim()])),
       alert_escalation_hours: Number(hours.value),
     };
-    const submit = form.querySelector('button[type=submit]');
-    submit.disabled = true;
-    try {
+    await submitForm(form, form.querySelector('button[type=submit]'), async () => {
       await api.patch('/api/clinic/settings', body);
       showFieldErrors(form, {});
       message.replaceChildren(notice(t('admin.set.saved'), 'ok'));
-    } catch (error) {
-      failed(form, message, error, flattenErrors(error.fields));
-    } finally {
-      submit.disabled = false;
-    }
+    }, { onError: (error) => failed(form, message, error, flattenErrors(error.fields)) });
   });
   return h('section', { class: 'card', 'aria-labelledby': 'clinic-title' },
     h('h2', { id: 'clinic-title' }, t('admin.set.clinic_title')), form);
@@ -107,8 +103,9 @@ function templatesSection(data) {
   }]))]));
   const save = async (body, done) => {
     message.replaceChildren();
+    // Both the save and the reset button wait, so not the one-button case of submitForm.
     form.querySelectorAll('button').forEach((b) => { if (b.type === 'submit' || b.dataset.reset) b.disabled = true; });
-    try {
+    await submitForm(form, null, async () => {
       const answer = await api.put('/api/push/templates', { templates: body });
       for (const [l, byKind] of Object.entries(answer.templates || {})) {
         for (const [k, pair] of Object.entries(byKind)) {
@@ -119,16 +116,18 @@ function templatesSection(data) {
       showFieldErrors(form, {});
       markTabs({});
       message.replaceChildren(notice(done, 'ok'));
-    } catch (error) {
-      // 422 names "lang.kind.field" (after "templates." for schema errors).
-      const fields = Object.fromEntries(Object.entries(flattenErrors(error.fields)).map(([k, v]) => [k.replace(/^templates\./, ''), v]));
-      const first = Object.keys(fields).find((k) => inputs[k]);
-      markTabs(fields);
-      if (first) select(first.split('.')[0]);
-      failed(form, message, error, fields);
-    } finally {
-      form.querySelectorAll('button').forEach((b) => { b.disabled = false; });
-    }
+    }, {
+      onError: (error) => {
+        // 422 names "lang.kind.field" (after "templates." for schema errors).
+        const fields = Object.fromEntries(Object.entries(flattenErrors(error.fields)).map(([k, v]) => [k.replace(/^templates\./, ''), v]));
+        const first = Object.keys(fields).find((k) => inputs[k]);
+        markTabs(fields);
+        if (first) select(first.split('.')[0]);
+        failed(form, message, error, fields);
+        return true;
+      },
+    });
+    form.querySelectorAll('button').forEach((b) => { b.disabled = false; });
   };
   const form = h('form', { novalidate: true },
     h('p', {}, t('admin.set.tpl_intro')),
@@ -160,15 +159,11 @@ function closedSection(rows) {
         h('span', {}, h('strong', {}, fmt.date(row.day, 'UTC')), row.label ? ` · ${row.label}` : ''),
         button(t('admin.set.closed_remove'), async (event) => {
           if (!confirm(t('admin.set.closed_remove_confirm', { day: fmt.date(row.day, 'UTC') }))) return;
-          event.target.disabled = true;
-          try {
+          await submitForm(null, event.target, async () => {
             await api.del(`/api/closed-dates/${row.id}`);
             draw(items.filter((x) => x.id !== row.id));
             said.replaceChildren(notice(t('admin.set.closed_removed'), 'ok'));
-          } catch (error) {
-            event.target.disabled = false;
-            said.replaceChildren(notice(errorText(error), 'error'));
-          }
+          }, { message: said });
         }, { kind: 'secondary small', 'aria-label': t('admin.set.closed_remove_named', { day: fmt.date(row.day, 'UTC') }) }))))
       : notice(t('admin.set.closed_none'), 'info'));
     current = items;
@@ -192,19 +187,13 @@ function closedSection(rows) {
       return;
     }
     if (!confirm(t('admin.set.closed_add_confirm', { day: fmt.date(day.value, 'UTC') }))) return;
-    const submit = form.querySelector('button[type=submit]');
-    submit.disabled = true;
-    try {
+    await submitForm(form, form.querySelector('button[type=submit]'), async () => {
       const row = await api.post('/api/closed-dates', { day: day.value, label: label.value.trim() });
       form.reset();
       showFieldErrors(form, {});
       draw([...current, row]);
       said.replaceChildren(notice(t('admin.set.closed_added', { day: fmt.date(row.day, 'UTC') }), 'ok'));
-    } catch (error) {
-      failed(form, message, error, flattenErrors(error.fields));
-    } finally {
-      submit.disabled = false;
-    }
+    }, { onError: (error) => failed(form, message, error, flattenErrors(error.fields)) });
   });
   draw(rows);
   return h('section', { class: 'card', 'aria-labelledby': 'closed-title' },

@@ -3,7 +3,9 @@
 import * as api from '../core/api.js';
 import * as fmt from '../core/fmt.js';
 import { LANGUAGES, t, tn, use } from '../core/i18n.js';
-import { button, errorText, field, flattenErrors, h, notice, showFieldErrors, staleNote, unmatchedErrors } from '../core/ui.js';
+import {
+  button, errorText, field, flattenErrors, h, loadInto, notice, showFieldErrors, staleNote, submitForm, unmatchedErrors,
+} from '../core/ui.js';
 import { adminNav } from './admin-nav.js';
 
 const ROLES = ['facilitator', 'supervisor', 'admin'];
@@ -24,27 +26,18 @@ function userRow(user, app, reload) {
       role.value = user.role;
       return;
     }
-    role.disabled = true;
-    try {
+    await submitForm(null, role, async () => {
       await api.patch(`/api/users/${user.id}`, { role: next });
       await reload(t('admin.users.role_changed', { name: user.display_name }));
-    } catch (error) {
-      role.value = user.role;
-      role.disabled = false;
-      message.replaceChildren(notice(errorText(error), 'error'));
-    }
+    }, { message, onError: () => { role.value = user.role; } });
   });
   const toggleActive = async (event) => {
     const disabling = user.active;
     if (disabling && !confirm(t('admin.users.disable_confirm', { name: user.display_name }))) return;
-    event.target.disabled = true;
-    try {
+    await submitForm(null, event.target, async () => {
       await api.post(`/api/users/${user.id}/${disabling ? 'disable' : 'enable'}`);
       await reload(t(disabling ? 'admin.users.disabled_done' : 'admin.users.enabled_done', { name: user.display_name }));
-    } catch (error) {
-      event.target.disabled = false;
-      message.replaceChildren(notice(errorText(error), 'error'));
-    }
+    }, { message });
   };
   return h('li', { class: 'user-row', dataset: { id: String(user.id) } },
     h('div', { class: 'spread' },
@@ -89,23 +82,23 @@ function createForm(reload) {
     showFieldErrors(form, {});
     const body = Object.fromEntries(Object.entries(inputs).map(([k, el]) => [k, el.value.trim()]));
     body.password = inputs.password.value;  // exactly as typed
-    const submit = form.querySelector('button[type=submit]');
-    submit.disabled = true;
-    try {
+    await submitForm(form, form.querySelector('button[type=submit]'), async () => {
       const user = await api.post('/api/users', body);
       form.reset();
       inputs.time_zone.value = zone;
       await reload(t('admin.users.created', { name: user.display_name }));
-    } catch (error) {
-      let fields = flattenErrors(error.fields);
-      if (error.code === 'email_taken') fields = { email: [errorText(error)] };
-      const matched = showFieldErrors(form, fields);
-      const rest = unmatchedErrors(form, fields);
-      if (!matched || rest.length) message.replaceChildren(notice(rest.length ? rest.join(' ') : errorText(error), 'error'));
-      form.querySelector('[aria-invalid="true"]')?.focus();
-    } finally {
-      submit.disabled = false;
-    }
+    }, {
+      message,
+      focusInvalid: true,
+      onError: (error) => {
+        let fields = flattenErrors(error.fields);
+        if (error.code === 'email_taken') fields = { email: [errorText(error)] };
+        const matched = showFieldErrors(form, fields);
+        const rest = unmatchedErrors(form, fields);
+        if (rest.length) message.replaceChildren(notice(rest.join(' '), 'error'));
+        return matched || rest.length > 0;
+      },
+    });
   });
   return form;
 }
@@ -114,23 +107,15 @@ export default async function adminUsers({ app, path }) {
   await use('admin');
   const listBox = h('div', {});
   const said = h('div', { 'aria-live': 'polite' });
-  const load = async (message) => {
-    let page;
-    try {
-      page = await api.get('/api/users?include_disabled=true&per_page=200', { offline: true });
-    } catch (error) {
-      listBox.replaceChildren(notice(errorText(error), 'error'));
-      return;
-    }
+  const load = (message) => loadInto(listBox, () => api.get('/api/users?include_disabled=true&per_page=200', { offline: true }), (page) => {
     const users = [...page.items].sort((a, b) => (b.active - a.active) || a.display_name.localeCompare(b.display_name));
-    const stale = staleNote(page);
-    listBox.replaceChildren(...[
-      stale,
+    said.replaceChildren(...(message ? [notice(message, 'ok')] : []));
+    return [
+      staleNote(page),
       h('p', { class: 'muted' }, tn('admin.users.count', page.total)),
       h('ul', { class: 'list users' }, users.map((u) => userRow(u, app, load))),
-    ].filter(Boolean));
-    said.replaceChildren(...(message ? [notice(message, 'ok')] : []));
-  };
+    ];
+  });
   await load();
   return h('div', { class: 'admin' },
     adminNav(path),

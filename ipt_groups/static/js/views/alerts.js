@@ -4,7 +4,9 @@
 import * as api from '../core/api.js';
 import * as fmt from '../core/fmt.js';
 import { t, tn, use } from '../core/i18n.js';
-import { button, errorText, field, flattenErrors, h, notice, showFieldErrors, staleNote, stylesheet } from '../core/ui.js';
+import {
+  button, errorText, field, flattenErrors, h, notice, showFieldErrors, staleNote, stylesheet, submitForm,
+} from '../core/ui.js';
 
 stylesheet('admin');
 
@@ -97,20 +99,20 @@ function acknowledgeForm(alert, onDone) {
       note.focus();
       return;
     }
-    const submit = form.querySelector('button[type=submit]');
-    submit.disabled = true;
-    try {
+    await submitForm(form, form.querySelector('button[type=submit]'), async () => {
       const updated = await api.post(`/api/alerts/${alert.id}/acknowledge`, { action: chosen.value, note: note.value.trim() || null });
       onDone(updated);
-    } catch (error) {
-      submit.disabled = false;
-      const matched = error.fields && showFieldErrors(form, error.fields);
-      if (error.fields?.action) {
-        actionError.textContent = flattenErrors({ action: error.fields.action }).action.join(' ');
-        actionError.hidden = false;
-      }
-      if (!matched) message.replaceChildren(notice(errorText(error), 'error'));
-    }
+    }, {
+      message,
+      onError: (error) => {
+        const matched = error.fields && showFieldErrors(form, error.fields);
+        if (error.fields?.action) {
+          actionError.textContent = flattenErrors({ action: error.fields.action }).action.join(' ');
+          actionError.hidden = false;
+        }
+        return matched;
+      },
+    });
   });
   return form;
 }
@@ -167,17 +169,13 @@ async function notificationsSection() {
   let unread = inbox.unread || 0;
   const drawCount = () => count.replaceChildren(unread ? tn('alerts.inbox.unread', unread) : t('alerts.inbox.all_read'));
   drawCount();
-  const markRead = async (item, li) => {
-    try {
-      const row = await api.post(`/api/me/notifications/${item.id}/read`);
-      item.read_at = row.read_at || new Date().toISOString();
-      unread = Math.max(0, unread - 1);
-      drawCount();
-      li.replaceWith(row_(item));
-    } catch (error) {
-      li.append(notice(errorText(error), 'error'));
-    }
-  };
+  const markRead = (item, li) => submitForm(null, null, async () => {
+    const row = await api.post(`/api/me/notifications/${item.id}/read`);
+    item.read_at = row.read_at || new Date().toISOString();
+    unread = Math.max(0, unread - 1);
+    drawCount();
+    li.replaceWith(row_(item));
+  }, { message: (node) => li.append(node) });
   const row_ = (item) => {
     const li = h('li', { class: item.read_at ? 'read' : 'unread', dataset: { id: String(item.id) } });
     li.append(
@@ -205,7 +203,7 @@ async function crisisBox() {
     return h('details', { class: 'alert-crisis' },
       h('summary', {}, t('alerts.crisis.title')),
       h('div', { class: 'crisis' }, crisis.text));
-  } catch (error) {
+  } catch {
     return null;
   }
 }

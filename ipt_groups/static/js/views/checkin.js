@@ -5,7 +5,7 @@ import * as api from '../core/api.js';
 import * as fmt from '../core/fmt.js';
 import { t, use } from '../core/i18n.js';
 import { riskAnswered } from '../core/measures.js';
-import { button, errorText, h, notice, staleNote } from '../core/ui.js';
+import { button, h, notice, staleNote, submitForm } from '../core/ui.js';
 
 function crisisBox(text) {
   return h('section', { class: 'crisis', role: 'alert', 'data-crisis': '' },
@@ -27,7 +27,7 @@ function scale(instrument, item, answers, onChange) {
     })));
 }
 
-export default async function checkin({ app }) {
+export default async function checkin() {
   await use('participant');
   const due = await api.get('/api/me/check-in', { offline: true });
   // Fetched now so it can be shown with no signal.
@@ -70,7 +70,8 @@ export default async function checkin({ app }) {
         return;
       }
       const body = { instrument: instrument.key, answers, client_key: `c-${crypto.randomUUID()}` };
-      try {
+      // The button stays usable while it sends and is disabled once sent (or queued).
+      await submitForm(form, null, async () => {
         const result = await api.post('/api/me/check-in', body, { queue: t('checkin.queue_label') });
         form.querySelector('button[type=submit]').disabled = true;
         if (result.__queued) {
@@ -80,9 +81,7 @@ export default async function checkin({ app }) {
           if (result.crisis_text) alarm.replaceChildren(crisisBox(result.crisis_text));
         }
         showNext();
-      } catch (error) {
-        message.replaceChildren(notice(errorText(error), 'error'));
-      }
+      }, { message });
     });
     area.append(form);
   };

@@ -1,14 +1,12 @@
 // Create a cohort from a programme template: its calendar is generated at once.
 import * as api from '../core/api.js';
 import { t, tn, use } from '../core/i18n.js';
-import { button, errorText, field, h, notice, showFieldErrors, stylesheet } from '../core/ui.js';
+import { button, field, h, notice, showFieldErrors, stylesheet, submitForm, uid } from '../core/ui.js';
 import { canManageCohorts, weekdayName } from './cohorts.js';
-
-let seq = 0;
 
 // A group of radios or checkboxes that showFieldErrors can find by name.
 function choiceGroup(name, legend, items, { type = 'radio', hint, inline = false } = {}) {
-  const id = `cn${++seq}`;
+  const id = uid('cn');
   const errorEl = h('p', { class: 'error', id: `${id}-error`, hidden: true });
   const hintEl = hint ? h('p', { class: 'hint', id: `${id}-hint` }, hint) : null;
   const set = h('fieldset', { class: 'staff-fieldset', 'aria-describedby': [hintEl && hintEl.id, errorEl.id].filter(Boolean).join(' ') },
@@ -42,7 +40,7 @@ function programmeShape(p) {
 function todayIn(zone) {
   try {
     return new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
-  } catch (e) {
+  } catch {
     return new Date().toISOString().slice(0, 10);
   }
 }
@@ -157,18 +155,20 @@ export default async function cohortNew({ app }) {
       co_facilitator_ids: data.getAll('co_facilitator_ids').map(Number),
       supervisor_ids: data.getAll('supervisor_ids').map(Number),
     };
-    submit.disabled = true;
-    try {
+    await submitForm(form, submit, async () => {
       const cohort = await api.post('/api/cohorts', body);
       app.go(`/cohorts/${cohort.id}`);
-    } catch (error) {
-      const matched = error.status === 422 && showFieldErrors(form, error.fields);
-      message.replaceChildren(notice(matched ? t('staff.new.fix_fields') : errorText(error), 'error'));
-      const first = form.querySelector('.field .error:not([hidden])');
-      if (first) first.closest('.field').querySelector('input, select, textarea')?.focus();
-    } finally {
-      submit.disabled = false;
-    }
+    }, {
+      message,
+      onError: (error) => {
+        const matched = error.status === 422 && showFieldErrors(form, error.fields);
+        if (matched) message.replaceChildren(notice(t('staff.new.fix_fields'), 'error'));
+        // The groups of radios mark no control aria-invalid: focus the first field that says why.
+        const first = form.querySelector('.field .error:not([hidden])');
+        if (first) first.closest('.field').querySelector('input, select, textarea')?.focus();
+        return matched;
+      },
+    });
   });
   return form;
 }

@@ -3,7 +3,9 @@
 import * as api from '../core/api.js';
 import * as fmt from '../core/fmt.js';
 import { t, tn, use } from '../core/i18n.js';
-import { button, errorText, field, h, loading, notice, showFieldErrors, staleNote, stylesheet } from '../core/ui.js';
+import {
+  button, errorText, field, h, loadInto, loading, notice, showFieldErrors, staleNote, stylesheet, submitForm, uid,
+} from '../core/ui.js';
 import {
   PROBLEM_AREAS, sessionLabel, sessionWhen, slotText, statusBadge,
 } from './cohorts.js';
@@ -13,8 +15,6 @@ import { memberMeetings } from './meetings.js';
 
 const TABS = ['members', 'calendar', 'invites', 'waitlist', 'texts'];
 const TRANSITION_KIND = { active: 'primary', completed: 'secondary', cancelled: 'danger' };
-let seq = 0;
-const uid = (p) => `${p}${++seq}`;
 // replaceChildren() would print "null" for an absent part.
 const put = (el, ...kids) => el.replaceChildren(...kids.flat().filter((k) => k != null && k !== false));
 
@@ -137,11 +137,9 @@ function enrolForm(cohort, onDone) {
       body.sms_consent = !!data.get('sms_consent');
       body.email_consent = !!data.get('email_consent');
     }
-    const submit = form.querySelector('button[type=submit]');
-    submit.disabled = true;
     put(out);
     form.querySelectorAll('[aria-invalid]').forEach((el) => el.removeAttribute('aria-invalid'));
-    try {
+    await submitForm(form, form.querySelector('button[type=submit]'), async () => {
       const result = await api.post(`/api/cohorts/${cohort.id}/enrolments`, body);
       const e = result.enrolment;
       const kind = e.status === 'enrolled' ? 'ok' : 'warn';
@@ -151,12 +149,14 @@ function enrolForm(cohort, onDone) {
       onDone(h('div', { class: 'stack' }, notice(said, kind),
         e.username ? h('p', {}, t('staff.enrol.username', { username: e.username })) : null,
         result.invite ? issuedInvite(result.invite, e.display_name) : null));
-    } catch (error) {
-      const matched = error.status === 422 && showFieldErrors(form, error.fields);
-      put(out, notice(matched ? t('staff.new.fix_fields') : errorText(error), 'error'));
-    } finally {
-      submit.disabled = false;
-    }
+    }, {
+      message: out,
+      onError: (error) => {
+        const matched = error.status === 422 && showFieldErrors(form, error.fields);
+        if (matched) put(out, notice(t('staff.new.fix_fields'), 'error'));
+        return matched;
+      },
+    });
   });
   return form;
 }
@@ -172,13 +172,10 @@ function withdrawForm(member, onDone, onCancel) {
       button(t('common.cancel'), onCancel, { kind: 'quiet small' })));
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    try {
+    await submitForm(form, null, async () => {
       await api.post(`/api/enrolments/${member.id}/withdraw`, { reason: reason.value.trim() });
       onDone(t('staff.members.withdrawn', { name: member.display_name }));
-    } catch (error) {
-      const matched = error.status === 422 && showFieldErrors(form, error.fields);
-      if (!matched) put(out, notice(errorText(error), 'error'));
-    }
+    }, { message: out, onError: (error) => error.status === 422 && showFieldErrors(form, error.fields) });
   });
   setTimeout(() => reason.focus(), 0);
   return form;
@@ -193,21 +190,16 @@ async function membersPanel(cohort, ctx) {
   async function refresh(message, changed = true) {
     if (message) put(status, notice(message, 'ok'));
     if (changed) ctx.changed?.();
-    let members;
-    try {
-      members = await api.get(`/api/cohorts/${cohort.id}/enrolments`, { offline: true });
-    } catch (error) {
-      put(listBox, notice(errorText(error), 'error'));
-      return;
-    }
-    ctx.members = members;
-    if (!members.length) {
-      put(listBox, h('p', { class: 'muted' }, t('staff.members.empty')));
-      return;
-    }
+    await loadInto(listBox, () => api.get(`/api/cohorts/${cohort.id}/enrolments`, { offline: true }), (members) => {
+      ctx.members = members;
+      return members.length ? memberList(members) : h('p', { class: 'muted' }, t('staff.members.empty'));
+    });
+  }
+
+  function memberList(members) {
     const counts = {};
     members.forEach((m) => { counts[m.status] = (counts[m.status] || 0) + 1; });
-    put(listBox, 
+    return [
       staleNote(members),
       h('p', { class: 'muted' }, Object.entries(counts).map(([s, n]) => `${t(`staff.status.${s}`)}: ${n}`).join(' · ')),
       h('ul', { class: 'list staff-members' }, members.map((m) => {
@@ -231,18 +223,15 @@ async function membersPanel(cohort, ctx) {
               canWithdraw ? button(t('staff.members.withdraw'), () => {
                 put(slot, withdrawForm(m, (msg) => refresh(msg), () => put(slot)));
               }, { kind: 'secondary small', 'aria-label': t('staff.members.withdraw_name', { name: m.display_name }) }) : null,
-              canReactivate ? button(t('staff.members.reactivate'), async () => {
-                try {
-                  const r = await api.post(`/api/enrolments/${m.id}/reactivate`);
-                  refresh(t(`staff.enrol.result.${r.status}`, { name: r.display_name, position: r.waitlist_position ?? '?' }));
-                } catch (error) {
-                  put(status, notice(errorText(error), 'error'));
-                }
-              }, { kind: 'secondary small', 'aria-label': t('staff.members.reactivate_name', { name: m.display_name }) }) : null)),
+              canReactivate ? button(t('staff.members.reactivate'), () => submitForm(null, null, async () => {
+                const r = await api.post(`/api/enrolments/${m.id}/reactivate`);
+                refresh(t(`staff.enrol.result.${r.status}`, { name: r.display_name, position: r.waitlist_position ?? '?' }));
+              }, { message: status }), { kind: 'secondary small', 'aria-label': t('staff.members.reactivate_name', { name: m.display_name }) }) : null)),
           slot,
           inventoryPanel(m, { canEdit: cohort.can_manage }));
         return li;
-      })));
+      })),
+    ];
   }
 
   const addSlot = h('div', {});
@@ -302,15 +291,8 @@ function inviteRow(cohort, member) {
   const issuedBox = h('div', { 'aria-live': 'polite' });
   const manage = cohort.can_manage;
 
-  async function load() {
-    let invites;
-    try {
-      invites = await api.get(`/api/enrolments/${member.id}/invites`);
-    } catch (error) {
-      put(box, notice(errorText(error), 'error'));
-      return;
-    }
-    put(box, 
+  function load() {
+    return loadInto(box, () => api.get(`/api/enrolments/${member.id}/invites`), (invites) => [
       invites.length === 0 ? h('p', { class: 'muted' }, t('staff.invites.none')) : h('ul', { class: 'list' }, invites.map((inv) => h('li', { class: 'spread' },
         h('span', {}, statusBadge(inv.state), ' ',
           inv.state === 'used' && inv.used_at ? t('staff.invites.used_at', { when: fmt.dateTime(inv.used_at) })
@@ -318,23 +300,18 @@ function inviteRow(cohort, member) {
               : t('staff.invites.expires', { when: fmt.dateTime(inv.expires_at) })),
         manage && inv.state === 'pending' ? button(t('staff.invites.revoke'), async () => {
           if (!confirm(t('staff.invites.revoke_confirm', { name: member.display_name }))) return;
-          try {
+          await submitForm(null, null, async () => {
             await api.post(`/api/invites/${inv.id}/revoke`);
             put(issuedBox, notice(t('staff.invites.revoked'), 'ok'));
             load();
-          } catch (error) {
-            put(issuedBox, notice(errorText(error), 'error'));
-          }
+          }, { message: issuedBox });
         }, { kind: 'secondary small', 'aria-label': t('staff.invites.revoke_name', { name: member.display_name }) }) : null))),
-      manage ? h('div', { class: 'row' }, button(member.has_logged_in ? t('staff.invites.issue_again') : t('staff.invites.issue'), async () => {
-        try {
-          const issued = await api.post(`/api/enrolments/${member.id}/invites`);
-          put(issuedBox, issuedInvite(issued, member.display_name));
-          load();
-        } catch (error) {
-          put(issuedBox, notice(errorText(error), 'error'));
-        }
-      }, { kind: 'primary small', 'aria-label': t('staff.invites.issue_name', { name: member.display_name }) })) : null);
+      manage ? h('div', { class: 'row' }, button(member.has_logged_in ? t('staff.invites.issue_again') : t('staff.invites.issue'), () => submitForm(null, null, async () => {
+        const issued = await api.post(`/api/enrolments/${member.id}/invites`);
+        put(issuedBox, issuedInvite(issued, member.display_name));
+        load();
+      }, { message: issuedBox }), { kind: 'primary small', 'aria-label': t('staff.invites.issue_name', { name: member.display_name }) })) : null,
+    ]);
   }
 
   const details = h('details', { class: 'card staff-invite-member', dataset: { enrolmentId: member.id } },
@@ -368,16 +345,10 @@ async function textsPanel(cohort) {
   const replies = await api.get(`/api/cohorts/${cohort.id}/sms-replies`);
   if (!replies.length) return h('p', { class: 'muted' }, t('staff.texts.empty'));
   return h('ul', { class: 'stack staff-texts' }, replies.map((r) => {
-    const read = button(t('staff.texts.mark_read'), async (event) => {
-      event.target.disabled = true;
-      try {
-        await api.post(`/api/sms-replies/${r.id}/read`);
-        event.target.replaceWith(h('span', { class: 'muted' }, t('staff.texts.read')));
-      } catch (error) {
-        event.target.disabled = false;
-        event.target.after(notice(errorText(error), 'error'));
-      }
-    }, { kind: 'quiet' });
+    const read = button(t('staff.texts.mark_read'), (event) => submitForm(null, event.target, async () => {
+      await api.post(`/api/sms-replies/${r.id}/read`);
+      event.target.replaceWith(h('span', { class: 'muted' }, t('staff.texts.read')));
+    }, { message: (node) => event.target.after(node) }), { kind: 'quiet' });
     return h('li', { class: 'card' },
       h('div', { class: 'spread' },
         h('strong', {}, r.display_name),
@@ -411,12 +382,10 @@ function lifecycle(cohort, app) {
     h('p', { class: 'hint' }, t(`staff.lifecycle.hint_${cohort.status}`)),
     h('div', { class: 'row' }, cohort.allowed_transitions.map((next) => button(t(`staff.lifecycle.${next}`), async () => {
       if (!confirm(t(`staff.lifecycle.${next}_confirm`, { name: cohort.name }))) return;
-      try {
+      await submitForm(null, null, async () => {
         await api.post(`/api/cohorts/${cohort.id}/status`, { status: next });
         app.rerender();
-      } catch (error) {
-        put(out, notice(errorText(error), 'error'));
-      }
+      }, { message: out });
     }, { kind: TRANSITION_KIND[next] || 'secondary' }))),
     out);
 }
@@ -495,7 +464,7 @@ export default async function cohortView({ params, app }) {
     ctx.members = null;
     try {
       drawCounts(await api.get(`/api/cohorts/${id}`, { offline: true }));
-    } catch (e) {
+    } catch {
       // Offline: the counts stay as they were.
     }
   };

@@ -76,7 +76,7 @@ async function alertsLink() {
     const alerts = await api.get('/api/alerts', { offline: true });
     if (!alerts.length) return null;
     return h('p', { class: 'notice warn' }, h('a', { href: '#/alerts' }, tn('staff.cohorts.open_alerts', alerts.length)));
-  } catch (e) {
+  } catch {
     return null;
   }
 }

@@ -6,7 +6,7 @@
 // supervisor's feedback shows here, marked new until opened.
 import * as api from '../core/api.js';
 import { t, use } from '../core/i18n.js';
-import { button, errorText, h, notice } from '../core/ui.js';
+import { button, h, loadInto, notice, submitForm } from '../core/ui.js';
 
 const ANSWERS = ['yes', 'partly', 'no'];
 const WEIGHT = { yes: 1, partly: 0.5, no: 0 };
@@ -92,15 +92,8 @@ export function fidelityStep(sessionId, runner) {
     }
   })();
 
-  async function open() {
-    try {
-      await ready;
-    } catch (error) {
-      body.replaceChildren(notice(errorText(error), 'warn'));
-      return;
-    }
-    draw();
-  }
+  // draw() fills the body itself (it returns nothing for loadInto to put there).
+  const open = () => loadInto(body, () => ready, () => draw(), { kind: 'warn' });
 
   function draw() {
     const record = data.checklist;
@@ -144,7 +137,7 @@ export function fidelityStep(sessionId, runner) {
       }
       const answers = lines.map((l) => ({ key: l.key, enrolment_id: l.enrolment_id, answer: chosen.get(l),
         comment: l.input.value.trim() }));
-      try {
+      await submitForm(form, null, async () => {
         const res = await api.put(path, { answers }, { queue: t('fidelity.q_save') });
         // Keep what was sent in the cached copy, so a reload offline shows it.
         const byKey = new Map(answers.map((a) => [`${a.key}|${a.enrolment_id || ''}`, a]));
@@ -153,9 +146,7 @@ export function fidelityStep(sessionId, runner) {
         api.remember(path, data).catch(() => {});
         message.replaceChildren(notice(res && res.__queued ? t('fidelity.saved_offline')
           : t('fidelity.saved', { score: pct(score(answers)) }), res && res.__queued ? 'warn' : 'ok'));
-      } catch (error) {
-        message.replaceChildren(notice(errorText(error), 'error'));
-      }
+      }, { message });
     });
     body.replaceChildren(...[feedback, form].filter(Boolean));
   }

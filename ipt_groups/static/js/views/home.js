@@ -4,7 +4,7 @@ import * as api from '../core/api.js';
 import * as fmt from '../core/fmt.js';
 import { t, tn, use } from '../core/i18n.js';
 import * as push from '../core/push.js';
-import { button, errorText, field, h, notice, staleNote } from '../core/ui.js';
+import { button, field, h, notice, staleNote, submitForm } from '../core/ui.js';
 
 // A time in the member's own zone, labelled with that zone (event.time_zone is
 // the zone the group meets in, which labels only the group's clock).
@@ -18,7 +18,7 @@ function when(event, me) {
   return [ownTime(event, me), t('home.group_time', { time: fmt.dateTime(event.starts_at, event.time_zone), zone: event.time_zone })];
 }
 
-export function cannotCome(event, app) {
+export function cannotCome(event) {
   const box = h('div', { class: 'stack', 'aria-live': 'polite' });
   const path = `/api/me/sessions/${event.session_id}/cannot-come`;
   const queuedNote = () => h('p', { class: 'notice warn', role: 'status', dataset: { cannotComeQueued: '' } },
@@ -27,15 +27,11 @@ export function cannotCome(event, app) {
     if (event.cannot_come) {
       box.replaceChildren(
         queued ? queuedNote() : notice(t('home.told_cannot_come'), 'ok'),
-        button(t('home.can_come_after_all'), async () => {
-          try {
-            const res = await api.del(path, undefined, { queue: t('home.q_can_come') });
-            event.cannot_come = false;
-            draw(res && res.__queued);
-          } catch (error) {
-            box.append(notice(errorText(error), 'error'));
-          }
-        }, { kind: 'secondary' }));
+        button(t('home.can_come_after_all'), () => submitForm(null, null, async () => {
+          const res = await api.del(path, undefined, { queue: t('home.q_can_come') });
+          event.cannot_come = false;
+          draw(res && res.__queued);
+        }, { message: (node) => box.append(node) }), { kind: 'secondary' }));
       return;
     }
     const reason = h('input', { name: 'reason', maxlength: 200, autocomplete: 'off' });
@@ -47,16 +43,14 @@ export function cannotCome(event, app) {
     const open = button(t('home.cannot_come'), () => { form.hidden = false; open.hidden = true; reason.focus(); }, { kind: 'secondary', dataset: { cannotCome: '' } });
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
-      try {
-        // Through the outbox like the runner's writes: offline it waits on
-        // this phone and is sent once (one Idempotency-Key) when back online.
+      // Through the outbox like the runner's writes: offline it waits on
+      // this phone and is sent once (one Idempotency-Key) when back online.
+      await submitForm(form, null, async () => {
         const res = await api.put(path, reason.value.trim() ? { reason: reason.value.trim() } : {},
           { queue: t('home.q_cannot_come') });
         event.cannot_come = true;
         draw(res && res.__queued);
-      } catch (error) {
-        form.append(notice(errorText(error), 'error'));
-      }
+      }, { message: (node) => form.append(node) });
     });
     box.replaceChildren(...(queued ? [queuedNote()] : []), open, form);
   };
@@ -82,11 +76,12 @@ async function reminders() {
   }
   const message = h('div', { 'aria-live': 'polite' });
   box.append(h('p', {}, t('home.reminders_why')), button(t('home.reminders_on'), async (e) => {
+    // Not submitForm: the button stays disabled once asked (the browser asks only once).
     e.target.disabled = true;
     try {
       const answer = await push.enable();
       message.replaceChildren(answer === 'granted' ? notice(t('home.reminders_done'), 'ok') : notice(t('home.push_denied'), 'warn'));
-    } catch (error) {
+    } catch {
       message.replaceChildren(notice(t('home.push_failed'), 'error'));
       e.target.disabled = false;
     }
@@ -130,7 +125,7 @@ export default async function home({ app }) {
       next.number ? h('p', {}, t('home.session_of', { number: next.number, of: next.of })) : null,
       next.location ? h('p', {}, t('home.where', { place: next.location })) : null,
       schedule.facilitators?.length ? h('p', { class: 'muted' }, t('home.with', { names: schedule.facilitators.join(', ') })) : null,
-      next.session_id ? cannotCome(next, app) : null,
+      next.session_id ? cannotCome(next) : null,
     ];
   }
   const nextCard = h('section', { class: 'card', 'aria-labelledby': 'next-h' }, h('h2', { id: 'next-h' }, t('home.next')), nextBody);

@@ -11,7 +11,9 @@
 import * as api from '../core/api.js';
 import * as fmt from '../core/fmt.js';
 import { t, use } from '../core/i18n.js';
-import { button, errorText, field, h, loading, notice, showFieldErrors, unmatchedErrors } from '../core/ui.js';
+import {
+  button, errorText, field, h, loadInto, loading, notice, showFieldErrors, submitForm, unmatchedErrors,
+} from '../core/ui.js';
 
 export const RELATIONSHIPS = ['partner', 'parent', 'child', 'sibling', 'other_family', 'friend', 'neighbour', 'colleague', 'other'];
 // Circles of closeness as drawn with the member (see models/inventory.py).
@@ -26,12 +28,8 @@ function personLine(p) {
 
 export async function runnerInventories(sessionId) {
   await use('inventory');
-  let rows = [];
-  try {
-    rows = await api.get(`/api/sessions/${sessionId}/inventories`, { offline: true });
-  } catch (error) {
-    rows = []; // the runner works without it; the member's page has the record
-  }
+  // The runner works without it; the member's page has the record.
+  const rows = await api.get(`/api/sessions/${sessionId}/inventories`, { offline: true }).catch(() => []);
   const byMember = new Map((rows || []).map((r) => [r.enrolment_id, r]));
   return (member) => summary(byMember.get(member.enrolment_id));
 }
@@ -70,22 +68,15 @@ export function inventoryPanel(member, { canEdit = false } = {}) {
   return details;
 }
 
-async function load(box, member, canEdit, message) {
-  let data;
-  try {
-    data = await api.get(`/api/enrolments/${member.id}/inventory`);
-  } catch (error) {
-    box.replaceChildren(notice(errorText(error), 'error'));
-    return;
-  }
-  box.replaceChildren(...[
+function load(box, member, canEdit, message) {
+  return loadInto(box, () => api.get(`/api/enrolments/${member.id}/inventory`), (data) => [
     message ? notice(message, 'ok') : null,
     h('p', { class: 'muted' }, data.version
       ? t('inventory.version', { version: data.version, when: fmt.dateTime(data.created_at), who: data.author_name || '—' })
       : t('inventory.empty')),
     canEdit ? editor(box, member, data) : readOnly(data),
     history(member),
-  ].filter(Boolean));
+  ]);
 }
 
 function readOnly(data) {
@@ -149,25 +140,30 @@ function editor(box, member, data) {
     event.preventDefault();
     const sets = [...list.children];
     const people = sets.map((s) => s.read());
-    try {
+    await submitForm(form, null, async () => {
       await api.put(`/api/enrolments/${member.id}/inventory`, { base_version: data.version, people });
       load(box, member, true, t('inventory.saved'));
-    } catch (error) {
-      if (error.code === 'inventory_stale') {
-        message.replaceChildren(notice(errorText(error), 'error'),
-          button(t('inventory.reload'), () => load(box, member, true), { kind: 'secondary' }));
-        return;
-      }
-      // Field names follow the order on screen, which is the order sent.
-      sets.forEach((s, i) => s.querySelectorAll('[name^="people."]').forEach((el) => {
-        el.name = el.name.replace(/^people\.\d+\./, `people.${i}.`);
-        el.closest('.field').dataset.field = el.name;
-      }));
-      const { fields } = error;
-      if (fields) showFieldErrors(form, fields);
-      const rest = fields ? unmatchedErrors(form, fields) : [];
-      message.replaceChildren(notice(rest.length ? rest.join(' ') : errorText(error), 'error'));
-    }
+    }, {
+      message,
+      onError: (error) => {
+        if (error.code === 'inventory_stale') {
+          message.replaceChildren(notice(errorText(error), 'error'),
+            button(t('inventory.reload'), () => load(box, member, true), { kind: 'secondary' }));
+          return true;
+        }
+        // Field names follow the order on screen, which is the order sent.
+        sets.forEach((s, i) => s.querySelectorAll('[name^="people."]').forEach((el) => {
+          el.name = el.name.replace(/^people\.\d+\./, `people.${i}.`);
+          el.closest('.field').dataset.field = el.name;
+        }));
+        const { fields } = error;
+        if (fields) showFieldErrors(form, fields);
+        const rest = fields ? unmatchedErrors(form, fields) : [];
+        if (!rest.length) return false;
+        message.replaceChildren(notice(rest.join(' '), 'error'));
+        return true;
+      },
+    });
   });
   return form;
 }
@@ -177,15 +173,12 @@ function history(member) {
   const details = h('details', {}, h('summary', {}, t('inventory.history')), box);
   details.addEventListener('toggle', async () => {
     if (!details.open || box.childNodes.length) return;
-    try {
-      const versions = await api.get(`/api/enrolments/${member.id}/inventory/versions`);
-      box.replaceChildren(versions.length ? h('ol', { class: 'list' }, versions.map((v) => h('li', {},
+    await loadInto(box, () => api.get(`/api/enrolments/${member.id}/inventory/versions`), (versions) => (versions.length
+      ? h('ol', { class: 'list' }, versions.map((v) => h('li', {},
         h('strong', {}, t('inventory.version', { version: v.version, when: fmt.dateTime(v.created_at), who: v.author_name || '—' })),
         ['added', 'removed', 'edited'].filter((k) => v.changes[k].length).map((k) => h('p', { class: 'hint' },
-          `${t(`inventory.change.${k}`)}: ${v.changes[k].map((p) => p.name).join(', ')}`))))) : h('p', { class: 'muted' }, t('inventory.empty')));
-    } catch (error) {
-      box.replaceChildren(notice(errorText(error), 'error'));
-    }
+          `${t(`inventory.change.${k}`)}: ${v.changes[k].map((p) => p.name).join(', ')}`)))))
+      : h('p', { class: 'muted' }, t('inventory.empty'))));
   });
   return details;
 }

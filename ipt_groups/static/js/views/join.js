@@ -3,7 +3,7 @@
 import * as api from '../core/api.js';
 import * as fmt from '../core/fmt.js';
 import { t, use } from '../core/i18n.js';
-import { button, errorText, field, h, notice, showFieldErrors } from '../core/ui.js';
+import { button, errorText, field, h, notice, showFieldErrors, submitForm } from '../core/ui.js';
 
 function codeError(error) {
   if (error.status === 404 || error.status === 410 || error.status === 422) return t('join.bad_code');
@@ -63,14 +63,17 @@ export default async function join({ params, app }) {
       showFieldErrors(form, { pin_again: [t('join.pin_mismatch')] });
       return;
     }
-    try {
+    await submitForm(form, null, async () => {
       const result = await api.post('/api/invites/redeem', { code, pin: pin.value });
       await app.setMe(result.user, result.csrf_token);
       sessionStorage.setItem('just-joined', '1');
       app.go('/');
-    } catch (error) {
-      if (!showFieldErrors(form, error.fields)) message.replaceChildren(notice(codeError(error), 'error'));
-    }
+    }, {
+      onError: (error) => {
+        if (!showFieldErrors(form, error.fields)) message.replaceChildren(notice(codeError(error), 'error'));
+        return true;
+      },
+    });
   });
   return form;
 }

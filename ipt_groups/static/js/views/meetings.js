@@ -8,7 +8,7 @@ import * as api from '../core/api.js';
 import * as fmt from '../core/fmt.js';
 import { language, t, use } from '../core/i18n.js';
 import { score } from '../core/measures.js';
-import { button, errorText, h, notice } from '../core/ui.js';
+import { button, h, loadInto, notice, submitForm } from '../core/ui.js';
 
 function put(node, ...children) {
   node.replaceChildren(...children.flat().filter((c) => c != null));
@@ -52,28 +52,25 @@ function measureForm(member, meeting, instrument, onSaved) {
       return;
     }
     const body = { instrument: instrument.key, answers, meeting_id: meeting.id, client_key: `mm-${crypto.randomUUID()}` };
-    try {
+    await submitForm(form, null, async () => {
       const res = await api.post(`/api/enrolments/${member.id}/assessments`, body,
         { queue: t('meetings.q_measure', { name: member.display_name, instrument: instrument.name }) });
       onSaved(res.__queued ? notice(t('meetings.saved_offline'), 'warn')
         : notice(t('meetings.saved_measure', { total: s.total }), 'ok'),
       res.crisis_text ? h('div', { class: 'crisis', role: 'alert' }, h('p', {}, res.crisis_text)) : null);
-    } catch (error) {
-      put(message, notice(errorText(error), 'error'));
-    }
+    }, { message });
   });
   return form;
 }
 
 async function guideBox(member, meeting) {
   const box = h('div', { class: 'stack', dataset: { guide: meeting.kind } });
-  let guide;
-  try {
-    guide = await api.get(`/api/meetings/${meeting.id}/guide`, { offline: true });
-  } catch (error) {
-    put(box, notice(errorText(error), 'error'));
-    return box;
-  }
+  await loadInto(box, () => api.get(`/api/meetings/${meeting.id}/guide`, { offline: true }), (guide) => drawGuide(box, member, meeting, guide));
+  return box;
+}
+
+// draw() fills the box itself: the forms under the guide redraw it when a measure is saved.
+async function drawGuide(box, member, meeting, guide) {
   const instruments = await api.get('/api/instruments', { offline: true }).catch(() => []);
   const byKey = Object.fromEntries(instruments.map((i) => [i.key, i]));
   const forms = h('div', { class: 'stack' });
@@ -92,7 +89,6 @@ async function guideBox(member, meeting) {
     put(forms);
     draw(...said);
   })));
-  return box;
 }
 
 function meetingRow(member, meeting, cohort, onChanged) {
@@ -105,12 +101,10 @@ function meetingRow(member, meeting, cohort, onChanged) {
   const canBook = cohort.can_manage && meeting.status === 'scheduled' && ['enrolled', 'waitlisted'].includes(member.status);
   const book = async () => {
     if (!picker.value) return;
-    try {
+    await submitForm(null, null, async () => {
       await api.patch(`/api/meetings/${meeting.id}`, { starts_at_local: picker.value });
       onChanged(t('meetings.booked'));
-    } catch (error) {
-      put(status, notice(errorText(error), 'error'));
-    }
+    }, { message: status });
   };
   let open = false;
   const guideButton = button(t('meetings.show_guide'), async () => {
@@ -134,20 +128,13 @@ export async function memberMeetings(member, cohort) {
   await use('meetings');
   const box = h('div', { class: 'stack staff-meetings' });
   const said = h('div', { 'aria-live': 'polite' });
-  const refresh = async (message) => {
-    let detail;
-    try {
-      detail = await api.get(`/api/enrolments/${member.id}`, { offline: true });
-    } catch (error) {
-      put(box, notice(errorText(error), 'error'));
-      return;
-    }
+  const refresh = (message) => loadInto(box, () => api.get(`/api/enrolments/${member.id}`, { offline: true }), (detail) => {
     put(said, message ? notice(message, 'ok') : null);
-    put(box, h('h4', {}, t('meetings.title', { name: member.display_name })), said,
+    return [h('h4', {}, t('meetings.title', { name: member.display_name })), said,
       detail.meetings.length
         ? h('ul', { class: 'list' }, detail.meetings.map((m) => meetingRow(detail, m, cohort, refresh)))
-        : h('p', { class: 'muted' }, t('meetings.none')));
-  };
+        : h('p', { class: 'muted' }, t('meetings.none'))];
+  });
   await refresh();
   return box;
 }

@@ -5,12 +5,10 @@
 import * as api from '../core/api.js';
 import * as fmt from '../core/fmt.js';
 import { t, tn, use } from '../core/i18n.js';
-import { h, s, staleNote, stylesheet } from '../core/ui.js';
+import { h, s, staleNote, stylesheet, uid } from '../core/ui.js';
 import { statusBadge } from './cohorts.js';
 import { sustainedSection } from './meetings.js';
 import { outcomesTrends } from './trends.js';
-
-let chartSeq = 0;
 
 const num = (n, digits = 0) => fmt.number(n, { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const signed = (n, digits = 0) => (n > 0 ? '+' : n < 0 ? '−' : '') + num(Math.abs(n), digits);
@@ -24,7 +22,7 @@ function chartWidth() {
 }
 
 function svgChart(titleText, descText, width, height, ...children) {
-  const id = `chart${++chartSeq}`;
+  const id = uid('chart');
   return s('svg', {
     class: 'chart staff-chart', role: 'img', viewBox: `0 0 ${width} ${height}`, width, height,
     'aria-labelledby': `${id}-title ${id}-desc`, preserveAspectRatio: 'xMinYMin meet',

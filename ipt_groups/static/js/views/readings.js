@@ -12,7 +12,7 @@ async function keepForOffline(items) {
     try {
       const full = await api.get(`/api/me/readings/${encodeURIComponent(item.key)}?opened=false`);
       await api.remember(`/api/me/readings/${encodeURIComponent(item.key)}`, full);
-    } catch (e) {
+    } catch {
       return;  // offline again: what is saved stays saved
     }
   }

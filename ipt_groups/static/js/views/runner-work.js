@@ -8,7 +8,7 @@
 // the facilitator's language (ipt_groups/protocol/problem_areas.py).
 import * as api from '../core/api.js';
 import { t } from '../core/i18n.js';
-import { button, errorText, h, notice, stylesheet } from '../core/ui.js';
+import { button, h, notice, stylesheet, submitForm } from '../core/ui.js';
 
 const RATINGS = [0, 1, 2, 3, 4];
 
@@ -64,9 +64,9 @@ export function workBox({ sessionId, member, techniques, save }) {
       h('div', { class: 'row' }, button(t('work.save'), submit, { kind: 'secondary', 'data-save-work': '' }), message));
   }
 
-  async function submit() {
+  function submit() {
     const payload = { techniques: chosen.techniques, steps: chosen.steps, progress: chosen.progress };
-    try {
+    return submitForm(null, null, async () => {
       const res = await api.put(`/api/sessions/${sessionId}/work/${member.enrolment_id}`, payload,
         { queue: t('work.queued', { name: member.display_name }) });
       member.work = { ...(member.work || {}), ...payload };
@@ -74,9 +74,7 @@ export function workBox({ sessionId, member, techniques, save }) {
       summary.textContent = `${t('work.title')} · ${t('work.recorded')}`;
       message.replaceChildren(notice(res && res.__queued ? t('runner.saved_offline') : t('common.saved'),
         res && res.__queued ? 'warn' : 'ok'));
-    } catch (error) {
-      message.replaceChildren(notice(errorText(error), 'error'));
-    }
+    }, { message });
   }
 
   // Closed, the line still says what to do next, so the facilitator sees it at a glance.

@@ -6,7 +6,7 @@ import * as api from '../core/api.js';
 import * as fmt from '../core/fmt.js';
 import { language, t, use } from '../core/i18n.js';
 import { riskAnswered, score } from '../core/measures.js';
-import { button, errorText, field, h, notice, staleNote } from '../core/ui.js';
+import { button, errorText, field, h, loadInto, notice, staleNote, submitForm } from '../core/ui.js';
 import { fidelityStep } from './fidelity.js';
 import { runnerInventories } from './inventory.js';
 import { runnerTrends } from './runner-trend.js';
@@ -27,7 +27,7 @@ function bandName(label) {
   return text === key ? label : text;
 }
 
-export default async function runner({ params, app }) {
+export default async function runner({ params }) {
   await use('runner', 'work', 'trends');  // trends: the sparklines' tooltip (runner-trend.js)
   const id = Number(params.id);
   const path = `/api/sessions/${id}/runner`;
@@ -48,7 +48,7 @@ export default async function runner({ params, app }) {
         save();
         try {
           await api.post(`/api/agenda-items/${item.id}/tick`, { done: item.done }, { queue: t('runner.q_agenda', { title: item.title }) });
-        } catch (error) {
+        } catch {
           e.target.checked = !item.done;
           item.done = !item.done;
           save();
@@ -84,27 +84,28 @@ export default async function runner({ params, app }) {
     member.attendance = mark;
     drawMark(member);
     save();
-    try {
-      await api.put(`/api/sessions/${id}/attendance`, { entries: [{ enrolment_id: member.enrolment_id, status: mark }] },
-        { queue: t('runner.q_mark', { name: member.display_name, mark: t(`runner.mark.${mark}`) }) });
-    } catch (error) {
-      member.attendance = before;
-      drawMark(member);
-      save();
-      problems.replaceChildren(notice(errorText(error), 'error'));
-    }
+    await submitForm(null, null, () => api.put(`/api/sessions/${id}/attendance`,
+      { entries: [{ enrolment_id: member.enrolment_id, status: mark }] },
+      { queue: t('runner.q_mark', { name: member.display_name, mark: t(`runner.mark.${mark}`) }) }), {
+      message: problems,
+      onError: () => {
+        member.attendance = before;
+        drawMark(member);
+        save();
+      },
+    });
   }
   async function allPresent() {
     const before = data.members.map((m) => m.attendance);
     data.members.forEach((m) => { m.attendance = m.cannot_come ? 'excused' : 'present'; drawMark(m); });
     save();
-    try {
-      await api.post(`/api/sessions/${id}/attendance/all-present`, {}, { queue: t('runner.q_all_present') });
-    } catch (error) {
-      data.members.forEach((m, i) => { m.attendance = before[i]; drawMark(m); });
-      save();
-      problems.replaceChildren(notice(errorText(error), 'error'));
-    }
+    await submitForm(null, null, () => api.post(`/api/sessions/${id}/attendance/all-present`, {}, { queue: t('runner.q_all_present') }), {
+      message: problems,
+      onError: () => {
+        data.members.forEach((m, i) => { m.attendance = before[i]; drawMark(m); });
+        save();
+      },
+    });
   }
 
   // -- one member: measures, task, note -----------------------------------------
@@ -152,7 +153,7 @@ export default async function runner({ params, app }) {
         return;
       }
       const body = { instrument: instrument.key, answers, session_id: id, client_key: `m-${crypto.randomUUID()}` };
-      try {
+      await submitForm(form, null, async () => {
         const res = await api.post(`/api/enrolments/${member.enrolment_id}/assessments`, body,
           { queue: t('runner.q_measure', { name: member.display_name, instrument: instrument.name }) });
         member.due = member.due.filter((k) => k !== instrument.key);
@@ -166,9 +167,7 @@ export default async function runner({ params, app }) {
           notice(res.__queued ? t('runner.saved_offline') : t('runner.saved_measure', { total: s.total }), res.__queued ? 'warn' : 'ok'),
           s.risk ? h('div', { class: 'crisis', role: 'alert' }, h('h4', {}, t('runner.risk_title')),
             h('p', {}, res.__queued ? t('runner.risk_offline') : t('runner.risk_sent')), h('p', {}, res.crisis_text || data.crisis_text)) : null));
-      } catch (error) {
-        message.replaceChildren(notice(errorText(error), 'error'));
-      }
+      }, { message });
     });
     return form;
   }
@@ -180,17 +179,13 @@ export default async function runner({ params, app }) {
       parts.push(h('div', { class: 'stack' }, h('p', {}, h('strong', {}, t('runner.review_task')), ' ', task.text),
         h('div', { class: 'seg', role: 'group', 'aria-label': t('runner.review_task') }, ['done', 'partly', 'not_done'].map((r) => h('button', {
           type: 'button', 'aria-pressed': 'false',
-          onclick: async (e) => {
-            try {
-              await api.post(`/api/tasks/${task.id}/review`, { review: r, session_id: id },
-                { queue: t('runner.q_review', { name: member.display_name }) });
-              task.review = r;
-              save();
-              e.target.parentElement.replaceWith(notice(t(`runner.review.${r}`), 'ok'));
-            } catch (error) {
-              e.target.parentElement.after(notice(errorText(error), 'error'));
-            }
-          } }, t(`runner.review.${r}`))))));
+          onclick: (e) => submitForm(null, null, async () => {
+            await api.post(`/api/tasks/${task.id}/review`, { review: r, session_id: id },
+              { queue: t('runner.q_review', { name: member.display_name }) });
+            task.review = r;
+            save();
+            e.target.parentElement.replaceWith(notice(t(`runner.review.${r}`), 'ok'));
+          }, { message: (node) => e.target.parentElement.after(node) }) }, t(`runner.review.${r}`))))));
     }
     const input = h('input', { name: 'task', value: member.task_here ? member.task_here.text : '', maxlength: 500 });
     const message = h('span', { 'aria-live': 'polite' });
@@ -201,15 +196,14 @@ export default async function runner({ params, app }) {
       event.preventDefault();
       const text = input.value.trim();
       if (!text) return;
-      try {
+      // Said as plain text beside the button (a notice would not fit the row).
+      await submitForm(form, null, async () => {
         const res = await api.put(`/api/sessions/${id}/tasks`, { tasks: [{ enrolment_id: member.enrolment_id, text }] },
           { queue: t('runner.q_task', { name: member.display_name }) });
         member.task_here = { ...(member.task_here || {}), text };
         save();
         message.textContent = res && res.__queued ? t('runner.saved_offline') : t('common.saved');
-      } catch (error) {
-        message.textContent = errorText(error);
-      }
+      }, { onError: (error) => { message.textContent = errorText(error); } });
     });
     parts.push(form);
     return parts;
@@ -224,15 +218,13 @@ export default async function runner({ params, app }) {
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
       if (!text.value.trim()) return;
-      try {
+      await submitForm(form, null, async () => {
         const res = await api.post(`/api/sessions/${id}/notes`, { enrolment_id: member.enrolment_id, body: text.value.trim() },
           { queue: t('runner.q_note', { name: member.display_name }) });
         member.note_written = true;
         save();
         form.replaceWith(notice(res.__queued ? t('runner.saved_offline') : t('runner.note_saved'), res.__queued ? 'warn' : 'ok'));
-      } catch (error) {
-        form.append(notice(errorText(error), 'error'));
-      }
+      }, { message: (node) => form.append(node) });
     });
     return form;
   }
@@ -283,42 +275,33 @@ export default async function runner({ params, app }) {
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
       if (!text.value.trim()) return;
-      try {
+      await submitForm(form, null, async () => {
         const res = await api.post(`/api/sessions/${id}/notes`, { body: text.value.trim() }, { queue: t('runner.q_group_note') });
         data.group_note = { body: text.value.trim() };
         save();
         form.replaceWith(h('div', {}, notice(res.__queued ? t('runner.saved_offline') : t('runner.note_saved'), res.__queued ? 'warn' : 'ok'),
           h('p', {}, data.group_note.body)));
-      } catch (error) {
-        form.append(notice(errorText(error), 'error'));
-      }
+      }, { message: (node) => form.append(node) });
     });
     return form;
   }
 
   function share() {
     const box = h('div', { class: 'stack' });
-    const load = async () => {
-      try {
-        const library = await api.get('/api/content', { offline: true });
-        const select = h('select', { name: 'item_key' }, library.filter((i) => !i.retired_at).map((i) => h('option', { value: i.key }, i.title)));
-        const message = h('div', { 'aria-live': 'polite' });
-        const form = h('form', { class: 'stack', novalidate: true }, field(t('runner.share_pick'), select),
-          button(t('runner.share_now'), null, { type: 'submit', kind: 'secondary' }), message);
-        form.addEventListener('submit', async (event) => {
-          event.preventDefault();
-          try {
-            await api.post(`/api/sessions/${id}/share`, { item_key: select.value });
-            message.replaceChildren(notice(t('runner.shared'), 'ok'));
-          } catch (error) {
-            message.replaceChildren(notice(errorText(error), 'error'));
-          }
-        });
-        box.replaceChildren(form);
-      } catch (error) {
-        box.replaceChildren(notice(errorText(error), 'warn'));
-      }
-    };
+    const load = () => loadInto(box, () => api.get('/api/content', { offline: true }), (library) => {
+      const select = h('select', { name: 'item_key' }, library.filter((i) => !i.retired_at).map((i) => h('option', { value: i.key }, i.title)));
+      const message = h('div', { 'aria-live': 'polite' });
+      const form = h('form', { class: 'stack', novalidate: true }, field(t('runner.share_pick'), select),
+        button(t('runner.share_now'), null, { type: 'submit', kind: 'secondary' }), message);
+      form.addEventListener('submit', async (event) => {
+        event.preventDefault();
+        await submitForm(form, null, async () => {
+          await api.post(`/api/sessions/${id}/share`, { item_key: select.value });
+          message.replaceChildren(notice(t('runner.shared'), 'ok'));
+        }, { message });
+      });
+      return form;
+    }, { kind: 'warn' });
     const details = h('details', { ontoggle: () => { if (details.open && !box.firstChild) load(); } },
       h('summary', {}, t('runner.share')), box);
     return details;
@@ -326,19 +309,14 @@ export default async function runner({ params, app }) {
 
   function reminders() {
     const box = h('div');
-    const load = async () => {
-      try {
-        const rows = await api.get(`/api/sessions/${id}/reminders`, { offline: true });
-        box.replaceChildren(h('div', { class: 'table-wrap' }, h('table', {},
+    const load = () => loadInto(box, () => api.get(`/api/sessions/${id}/reminders`, { offline: true }), (rows) => [
+      h('div', { class: 'table-wrap' }, h('table', {},
           h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('runner.member')), h('th', { scope: 'col' }, t('runner.reminder')))),
           h('tbody', {}, rows.map((r) => h('tr', {}, h('th', { scope: 'row' }, r.display_name),
             h('td', {}, h('span', { class: `badge ${['shown', 'delivered'].includes(r.status) ? 'ok' : r.status === 'failed' || r.status === 'no_channel' ? 'danger' : ''}`, 'data-delivery': r.status },
               t(`runner.delivery.${r.status}`)))))))),
-        h('p', { class: 'hint' }, t('runner.reminder_hint')));
-      } catch (error) {
-        box.replaceChildren(notice(errorText(error), 'warn'));
-      }
-    };
+      h('p', { class: 'hint' }, t('runner.reminder_hint')),
+    ], { kind: 'warn' });
     const details = h('details', { ontoggle: () => { if (details.open && !box.firstChild) load(); } },
       h('summary', {}, t('runner.reminders')), box);
     return details;

@@ -9,7 +9,9 @@
 import * as api from '../core/api.js';
 import * as fmt from '../core/fmt.js';
 import { t, use } from '../core/i18n.js';
-import { button, errorText, field, h, notice, showFieldErrors, staleNote, stylesheet, unmatchedErrors } from '../core/ui.js';
+import {
+  button, field, h, loadInto, notice, showFieldErrors, staleNote, stylesheet, submitForm, unmatchedErrors,
+} from '../core/ui.js';
 import { planSections, SECTIONS } from './safety-plan.js';
 
 stylesheet('safety');
@@ -76,17 +78,12 @@ function historyBox(id) {
   const box = h('details', { class: 'card' }, h('summary', {}, t('safety.history')), body);
   box.addEventListener('toggle', async () => {
     if (!box.open) return;
-    try {
-      const versions = await api.get(`/api/enrolments/${id}/safety-plan/versions`);
-      body.replaceChildren(versions.length
+    await loadInto(body, () => api.get(`/api/enrolments/${id}/safety-plan/versions`), (versions) => (versions.length
         ? h('div', {}, versions.map((v) => h('article', { class: 'safety-version stack' },
           h('h3', {}, t('safety.version_by', { version: v.version, date: fmt.dateTime(v.created_at), name: v.author_name || '-' })),
           SECTIONS.filter((n) => v.sections[n]?.length).map((n) => [h('h4', {}, t(`safety.section.${n}`)),
             h('ul', { class: 'safety-items' }, v.sections[n].map((i) => h('li', {}, typeof i === 'string' ? i : `${i.name}: ${i.contact}`)))]))))
-        : h('p', { class: 'muted' }, t('safety.history_empty')));
-    } catch (error) {
-      body.replaceChildren(notice(errorText(error), 'error'));
-    }
+        : h('p', { class: 'muted' }, t('safety.history_empty'))));
   });
   return box;
 }
@@ -98,18 +95,12 @@ function alertBox(alert, plan) {
   return h('section', { class: 'card stack', dataset: { fromAlert: String(alert.id) } },
     h('h2', {}, t('safety.alert_link')),
     h('p', {}, h('a', { href: '#/alerts' }, t('safety.back_to_alerts'))),
-    canAck ? button(t('safety.ack_with_plan'), async (e) => {
-      e.target.disabled = true;
-      try {
-        await api.post(`/api/alerts/${alert.id}/acknowledge`, { action: 'safety_plan', safety_plan_version_id: plan.id });
-        alert.status = 'acknowledged';
-        e.target.remove();
-        message.replaceChildren(notice(t('safety.acked', { version: plan.version }), 'ok'));
-      } catch (error) {
-        e.target.disabled = false;
-        message.replaceChildren(notice(errorText(error), 'error'));
-      }
-    }, { dataset: { ackWithPlan: '' } }) : null,
+    canAck ? button(t('safety.ack_with_plan'), (e) => submitForm(null, e.target, async () => {
+      await api.post(`/api/alerts/${alert.id}/acknowledge`, { action: 'safety_plan', safety_plan_version_id: plan.id });
+      alert.status = 'acknowledged';
+      e.target.remove();
+      message.replaceChildren(notice(t('safety.acked', { version: plan.version }), 'ok'));
+    }, { message }), { dataset: { ackWithPlan: '' } }) : null,
     alert.status === 'open' && alert.can_acknowledge && !plan.version ? h('p', { class: 'hint' }, t('safety.ack_after_save')) : null,
     message);
 }
@@ -151,30 +142,28 @@ export default async function safetyPlanEdit({ params }) {
       button(t('safety.save'), null, { type: 'submit', dataset: { savePlan: '' } }));
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
-      const submit = form.querySelector('button[type=submit]');
-      submit.disabled = true;
       message.replaceChildren();
-      try {
+      await submitForm(form, form.querySelector('button[type=submit]'), async () => {
         const saved = await api.put(`/api/enrolments/${id}/safety-plan`, { base_version: plan.version, sections: cleaned(state) });
         api.remember(`/api/enrolments/${id}/safety-plan`, saved).catch(() => {});
         render(saved, notice(t('safety.saved', { version: saved.version }), 'ok'));
-      } catch (error) {
-        submit.disabled = false;
-        if (error.status === 409 && error.code === 'stale_safety_plan') {
-          message.replaceChildren(notice(t('safety.stale'), 'warn'),
-            button(t('safety.load_newest'), async () => {
-              try {
+      }, {
+        message,
+        onError: (error) => {
+          if (error.status === 409 && error.code === 'stale_safety_plan') {
+            message.replaceChildren(notice(t('safety.stale'), 'warn'),
+              button(t('safety.load_newest'), () => submitForm(null, null, async () => {
                 render(await api.get(`/api/enrolments/${id}/safety-plan`));
-              } catch (e) {
-                message.append(notice(errorText(e), 'error'));
-              }
-            }, { kind: 'secondary', dataset: { loadNewest: '' } }));
-          return;
-        }
-        const matched = error.fields && showFieldErrors(form, error.fields);
-        const rest = error.fields ? unmatchedErrors(form, error.fields) : [];
-        if (!matched || rest.length) message.replaceChildren(notice(rest.length ? rest.join(' ') : errorText(error), 'error'));
-      }
+              }, { message: (node) => message.append(node) }),
+              { kind: 'secondary', dataset: { loadNewest: '' } }));
+            return true;
+          }
+          const matched = error.fields && showFieldErrors(form, error.fields);
+          const rest = error.fields ? unmatchedErrors(form, error.fields) : [];
+          if (rest.length) message.replaceChildren(notice(rest.join(' '), 'error'));
+          return matched || rest.length > 0;
+        },
+      });
     });
     root.replaceChildren(h('section', { class: 'card stack' }, head), alertBox(alert, plan), form, historyBox(id));
   };

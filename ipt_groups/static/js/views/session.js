@@ -22,6 +22,6 @@ export default async function session({ params, app }) {
       ? fmt.dateTime(event.starts_at, app.me.time_zone) : ownTime(event, app.me)),
     event.location ? h('p', {}, t('home.where', { place: event.location })) : null,
     event.status === 'cancelled' ? notice(t('session.cancelled'), 'warn') : null,
-    event.status === 'scheduled' && !past ? cannotCome(event, app) : null,
+    event.status === 'scheduled' && !past ? cannotCome(event) : null,
     h('p', {}, h('a', { href: '#/' }, t('common.back'))));
 }

@@ -5,7 +5,9 @@ import * as api from '../core/api.js';
 import * as fmt from '../core/fmt.js';
 import { LANGUAGES, t, use } from '../core/i18n.js';
 import * as push from '../core/push.js';
-import { button, errorText, field, h, notice, showFieldErrors, staleNote, stylesheet, toggle } from '../core/ui.js';
+import {
+  button, errorText, field, h, loadInto, notice, showFieldErrors, staleNote, stylesheet, submitForm, toggle,
+} from '../core/ui.js';
 
 stylesheet('admin');
 
@@ -48,7 +50,7 @@ async function currentSubscription() {
       new Promise((resolve) => setTimeout(() => resolve(null), 1500)),
     ]);
     return registration ? await registration.pushManager.getSubscription() : null;
-  } catch (e) {
+  } catch {
     return null;
   }
 }
@@ -93,16 +95,20 @@ async function deviceSection(refreshDevices) {
   async function enable() {
     busy(true);
     result.replaceChildren(notice(t('settings.push.asking'), 'info'));
-    try {
+    await submitForm(null, null, async () => {
       const answer = await push.enable();
       if (answer === 'granted') result.replaceChildren(notice(t('settings.push.enabled'), 'ok'));
       else if (answer === 'denied') result.replaceChildren(notice(t('settings.push.blocked'), 'warn'));
       else if (answer === 'unsupported') result.replaceChildren(notice(t('settings.push.unsupported'), 'warn'));
       else result.replaceChildren(notice(t('settings.push.not_answered'), 'warn'));
-    } catch (error) {
-      const why = error instanceof api.ApiError ? errorText(error) : (error && error.message) || String(error);
-      result.replaceChildren(notice(t('settings.push.enable_failed', { why }), 'error'));
-    }
+    }, {
+      onError: (error) => {
+        // The browser's own push errors have no code: say its words.
+        const why = error instanceof api.ApiError ? errorText(error) : (error && error.message) || String(error);
+        result.replaceChildren(notice(t('settings.push.enable_failed', { why }), 'error'));
+        return true;
+      },
+    });
     await draw();
     busy(false);
     refreshDevices();
@@ -110,12 +116,10 @@ async function deviceSection(refreshDevices) {
 
   async function disable() {
     busy(true);
-    try {
+    await submitForm(null, null, async () => {
       await push.disable();
       result.replaceChildren(notice(t('settings.push.disabled'), 'ok'));
-    } catch (error) {
-      result.replaceChildren(notice(errorText(error), 'error'));
-    }
+    }, { message: result });
     await draw();
     busy(false);
     refreshDevices();
@@ -124,7 +128,7 @@ async function deviceSection(refreshDevices) {
   async function test() {
     busy(true);
     result.replaceChildren(notice(t('settings.push.testing'), 'info'));
-    try {
+    await submitForm(null, null, async () => {
       const answer = await api.post('/api/push/test');
       const lines = (answer.outcomes || []).map((o) => h('li', {},
         t('settings.push.outcome', { device: o.device_id ?? '-', outcome: outcomeText(o.outcome) })));
@@ -133,10 +137,14 @@ async function deviceSection(refreshDevices) {
         h('p', {}, t('settings.push.test_result', { delivered: answer.delivered, devices: answer.devices })),
         ok ? h('p', {}, t('settings.push.test_look')) : null,
         lines.length ? h('ul', {}, lines) : null));
-    } catch (error) {
-      const text = error.status === 409 ? t('settings.push.test_no_device') : errorText(error);
-      result.replaceChildren(notice(text, error.status === 409 ? 'warn' : 'error'));
-    }
+    }, {
+      message: result,
+      onError: (error) => {
+        if (error.status !== 409) return false;
+        result.replaceChildren(notice(t('settings.push.test_no_device'), 'warn'));
+        return true;
+      },
+    });
     busy(false);
     refreshDevices();
   }
@@ -150,40 +158,26 @@ async function deviceSection(refreshDevices) {
 function devicesSection() {
   const body = h('div', {});
   const box = section('devices-title', t('settings.devices.title'), h('p', {}, t('settings.devices.intro')), body);
-  const load = async () => {
-    let rows;
-    try {
-      rows = await api.get('/api/push/subscriptions', { offline: true });
-    } catch (error) {
-      body.replaceChildren(notice(errorText(error), 'error'));
-      return;
-    }
-    if (!rows.length) {
-      body.replaceChildren(...[staleNote(rows)].filter(Boolean), notice(t('settings.devices.none'), 'info'));
-      return;
-    }
-    body.replaceChildren(...[staleNote(rows)].filter(Boolean), h('ul', { class: 'list' }, rows.map((d) => {
+  const load = () => loadInto(body, () => api.get('/api/push/subscriptions', { offline: true }), (rows) => {
+    if (!rows.length) return [staleNote(rows), notice(t('settings.devices.none'), 'info')];
+    return [staleNote(rows), h('ul', { class: 'list' }, rows.map((d) => {
       const message = h('div', { 'aria-live': 'polite' });
       return h('li', { dataset: { id: String(d.id) } },
         h('div', { class: 'spread' },
           h('strong', {}, deviceName(d.user_agent)),
           button(t('settings.devices.remove'), async (event) => {
             if (!confirm(t('settings.devices.remove_confirm'))) return;
-            event.target.disabled = true;
-            try {
+            await submitForm(null, event.target, async () => {
               await api.del(`/api/push/subscriptions/${d.id}`);
               await load();
-            } catch (error) {
-              event.target.disabled = false;
-              message.replaceChildren(notice(errorText(error), 'error'));
-            }
+            }, { message });
           }, { kind: 'secondary small', 'aria-label': t('settings.devices.remove_named', { name: deviceName(d.user_agent) }) })),
         h('p', { class: 'muted' }, t('settings.devices.added', { when: fmt.date(d.created_at) }),
           ' · ', d.last_success_at ? t('settings.devices.last_ok', { when: fmt.relative(d.last_success_at) }) : t('settings.devices.never_ok')),
         d.last_failure ? h('p', { class: 'hint' }, t('settings.devices.last_failure', { why: outcomeText(d.last_failure) })) : null,
         message);
-    })));
-  };
+    }))];
+  });
   load();
   return { box, load };
 }
@@ -254,33 +248,33 @@ async function preferencesSection(app) {
       quietError.hidden = false;
       return;
     }
-    const submit = form.querySelector('button[type=submit]');
-    submit.disabled = true;
-    try {
+    await submitForm(form, form.querySelector('button[type=submit]'), async () => {
       await api.put('/api/me/notification-preferences', body);
       const languageChanged = body.language !== app.me.language;
       const zoneChanged = body.time_zone !== app.me.time_zone;
       if (languageChanged || zoneChanged) {
         await app.setMe(await api.get('/api/me'));
         if (languageChanged) {
+          // The page is drawn again in the new language; it says "saved" then.
           sessionStorage.setItem('settings-saved', '1');
           app.rerender();
           return;
         }
       }
-      submit.disabled = false;
       message.replaceChildren(notice(t('settings.prefs.saved'), 'ok'));
-    } catch (error) {
-      submit.disabled = false;
-      const fields = flat(error.fields);
-      const quietMessages = Object.entries(fields).filter(([k]) => k.startsWith('quiet_hours') && !form.querySelector(`.field[data-field="${k}"]`)).flatMap(([, v]) => v);
-      const matched = showFieldErrors(form, fields);
-      if (quietMessages.length) {
-        quietError.textContent = quietMessages.join(' ');
-        quietError.hidden = false;
-      }
-      if (!matched && !quietMessages.length) message.replaceChildren(notice(errorText(error), 'error'));
-    }
+    }, {
+      message,
+      onError: (error) => {
+        const fields = flat(error.fields);
+        const quietMessages = Object.entries(fields).filter(([k]) => k.startsWith('quiet_hours') && !form.querySelector(`.field[data-field="${k}"]`)).flatMap(([, v]) => v);
+        const matched = showFieldErrors(form, fields);
+        if (quietMessages.length) {
+          quietError.textContent = quietMessages.join(' ');
+          quietError.hidden = false;
+        }
+        return matched || quietMessages.length > 0;
+      },
+    });
   });
 
   if (sessionStorage.getItem('settings-saved')) {
@@ -330,17 +324,11 @@ async function channelsSection(app) {
     if (participant && mine.available.email) body.email = email.value.trim() || null;
     if (participant && mine.available.sms) body.sms_consent = consent.sms;
     if (participant && mine.available.email) body.email_consent = consent.email;
-    const submit = form.querySelector('button[type=submit]');
-    submit.disabled = true;
-    try {
+    await submitForm(form, form.querySelector('button[type=submit]'), async () => {
       const saved = await api.put('/api/me/channels', body);
       phone.value = saved.phone || '';
       message.replaceChildren(notice(t('settings.channels.saved'), 'ok'));
-    } catch (error) {
-      if (!showFieldErrors(form, flat(error.fields))) message.replaceChildren(notice(errorText(error), 'error'));
-    } finally {
-      submit.disabled = false;
-    }
+    }, { message, onError: (error) => showFieldErrors(form, flat(error.fields)) });
   });
   return section('channels-title', t('settings.channels.title'), form);
 }
@@ -364,7 +352,7 @@ async function calendarSection() {
           try {
             await navigator.clipboard.writeText(url);
             copied.textContent = t('settings.cal.copied');
-          } catch (e) {
+          } catch {
             input.focus();
             input.select();
             copied.textContent = t('settings.cal.copy_manual');
@@ -373,26 +361,12 @@ async function calendarSection() {
         copied));
   };
 
-  const draw = async (created, said) => {
-    let feed = created;
-    if (!feed) {
-      try {
-        feed = await api.get('/api/me/calendar-feed');
-      } catch (error) {
-        body.replaceChildren(notice(errorText(error), 'error'));
-        return;
-      }
-    }
+  // A feed just made (its URL shown once) or, without one, the feed as it is now.
+  const draw = (created, said) => loadInto(body, async () => created || api.get('/api/me/calendar-feed'), (feed) => {
     const message = h('div', { 'aria-live': 'polite' }, said ? notice(said, 'ok') : null);
     const act = (fn, question) => async (event) => {
       if (question && !confirm(question)) return;
-      event.target.disabled = true;
-      try {
-        await fn();
-      } catch (error) {
-        event.target.disabled = false;
-        message.replaceChildren(notice(errorText(error), 'error'));
-      }
+      await submitForm(null, event.target, fn, { message });
     };
     const create = act(async () => draw(await api.post('/api/me/calendar-feed')));
     const replace = act(async () => draw(await api.post('/api/me/calendar-feed')), t('settings.cal.replace_confirm'));
@@ -400,19 +374,16 @@ async function calendarSection() {
       await api.del('/api/me/calendar-feed');
       await draw(null, t('settings.cal.turned_off'));
     }, t('settings.cal.off_confirm'));
-    if (!feed.active) {
-      body.replaceChildren(h('p', {}, t('settings.cal.none')), button(t('settings.cal.create'), create), message);
-      return;
-    }
-    body.replaceChildren(...[
+    if (!feed.active) return [h('p', {}, t('settings.cal.none')), button(t('settings.cal.create'), create), message];
+    return [
       feed.url ? showUrl(feed.url) : h('p', {}, t('settings.cal.active', { when: fmt.date(feed.created_at) })),
       feed.url ? null : h('p', { class: 'muted' }, feed.last_used_at
         ? t('settings.cal.last_used', { when: fmt.relative(feed.last_used_at) }) : t('settings.cal.never_used')),
       h('div', { class: 'row' },
         feed.url ? null : button(t('settings.cal.replace'), replace, { kind: 'secondary' }),
         button(t('settings.cal.off'), revoke, { kind: 'danger' })),
-      message].filter(Boolean));
-  };
+      message];
+  });
   await draw();
   return box;
 }
@@ -445,20 +416,19 @@ function passwordSection(app) {
       showFieldErrors(form, missing);
       return;
     }
-    const submit = form.querySelector('button[type=submit]');
-    submit.disabled = true;
-    try {
+    await submitForm(form, form.querySelector('button[type=submit]'), async () => {
       await api.post('/api/me/password', { current_password: current.value, new_password: next.value });
       form.reset();
       message.replaceChildren(notice(t('settings.pw.done'), 'ok'));
-    } catch (error) {
-      // Staff password rules come back named "password": they are about the new one.
-      const fields = { ...(error.fields || {}) };
-      if (fields.password && !fields.new_password) { fields.new_password = fields.password; delete fields.password; }
-      if (!(error.fields && showFieldErrors(form, fields))) message.replaceChildren(notice(errorText(error), 'error'));
-    } finally {
-      submit.disabled = false;
-    }
+    }, {
+      message,
+      onError: (error) => {
+        // Staff password rules come back named "password": they are about the new one.
+        const fields = { ...(error.fields || {}) };
+        if (fields.password && !fields.new_password) { fields.new_password = fields.password; delete fields.password; }
+        return Boolean(error.fields && showFieldErrors(form, fields));
+      },
+    });
   });
   return section('pw-title', participant ? t('settings.pw.title_pin') : t('settings.pw.title'), form);
 }

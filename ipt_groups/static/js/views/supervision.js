@@ -7,7 +7,7 @@
 import * as api from '../core/api.js';
 import * as fmt from '../core/fmt.js';
 import { t, use } from '../core/i18n.js';
-import { button, errorText, field, h, notice, staleNote } from '../core/ui.js';
+import { button, field, h, loadInto, notice, staleNote, submitForm } from '../core/ui.js';
 
 const pct = (share) => (share == null ? '—' : fmt.number(share, { style: 'percent', maximumFractionDigits: 0 }));
 const th = (text) => h('th', { scope: 'col' }, text);
@@ -78,22 +78,16 @@ function sessionRow(s, log) {
     review, s.has_checklist ? details : null);
 }
 
-async function openSession(s, log, box) {
-  let data;
-  try {
-    data = await api.get(`/api/sessions/${s.session_id}/fidelity`, { offline: true });
-  } catch (error) {
-    box.replaceChildren(notice(errorText(error), 'warn'));
-    return;
-  }
-  const answers = h('ul', { 'data-answers': '' }, data.items.map((i) => h('li', {},
-    i.display_name ? `${i.display_name}: ${i.text}` : i.text, ': ',
-    h('strong', {}, t(`fidelity.answer.${i.answer || 'none'}`)), i.comment ? ` (${i.comment})` : '')));
-  box.replaceChildren(answers);
-  if (log.can_supervise) box.append(reviewForm(s));
-  else if (s.unread) {
-    api.post(`/api/sessions/${s.session_id}/fidelity/read`).catch(() => {});
-  }
+function openSession(s, log, box) {
+  return loadInto(box, () => api.get(`/api/sessions/${s.session_id}/fidelity`, { offline: true }), (data) => {
+    const answers = h('ul', { 'data-answers': '' }, data.items.map((i) => h('li', {},
+      i.display_name ? `${i.display_name}: ${i.text}` : i.text, ': ',
+      h('strong', {}, t(`fidelity.answer.${i.answer || 'none'}`)), i.comment ? ` (${i.comment})` : '')));
+    if (!log.can_supervise && s.unread) {
+      api.post(`/api/sessions/${s.session_id}/fidelity/read`).catch(() => {});
+    }
+    return [answers, log.can_supervise ? reviewForm(s) : null];
+  }, { kind: 'warn' });
 }
 
 function reviewForm(s) {
@@ -106,12 +100,10 @@ function reviewForm(s) {
     message, button(t('supervision.send_review'), null, { type: 'submit' }));
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    try {
+    await submitForm(form, null, async () => {
       await api.post(`/api/sessions/${s.session_id}/fidelity/review`, { rating: Number(rating.value), feedback: feedback.value.trim() });
       message.replaceChildren(notice(t('supervision.reviewed'), 'ok'));
-    } catch (error) {
-      message.replaceChildren(notice(errorText(error), 'error'));
-    }
+    }, { message });
   });
   return form;
 }
@@ -135,12 +127,10 @@ function meetingForm(cohortId, log, app) {
     const body = { held_on: day.value, duration_minutes: Number(minutes.value),
       facilitator_ids: who.map((l) => l.querySelector('input')).filter((i) => i.checked).map((i) => Number(i.value)),
       notes: notes.value.trim(), actions: actions.value.trim() };
-    try {
+    await submitForm(form, null, async () => {
       await api.post(`/api/cohorts/${cohortId}/supervision-meetings`, body);
       app.rerender();  // the log lists it at the top
-    } catch (error) {
-      message.replaceChildren(notice(errorText(error), 'error'));
-    }
+    }, { message });
   });
   return form;
 }

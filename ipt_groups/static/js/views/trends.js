@@ -168,7 +168,7 @@ export async function outcomesTrends(cohortId) {
   let trends;
   try {
     trends = await loadTrends(cohortId);
-  } catch (error) {
+  } catch {
     return h('section', { class: 'card' }, notice(t('trends.unavailable'), 'warn'));
   }
   return [
