@@ -46,6 +46,9 @@ class SessionSchema(ma.Schema):
     cancel_reason = ma.fields.String(allow_none=True)
 
 
+# kept: a hot read served through api/lean.py; see docs/benchmarks.md, issue 24 section
+# (SessionSchema is nested in the runner's and the cohort list's lean answers, which
+# need every value under its key: the compiled dump skips a computed field)
 def present_session(s: GroupSession) -> dict[str, Any]:
     zone = s.cohort.time_zone
     return {
