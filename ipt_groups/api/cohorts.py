@@ -146,6 +146,7 @@ class StaffDirectorySchema(ma.Schema):
     role = ma.fields.String()
 
 
+# kept: a hot read served through api/lean.py; see docs/benchmarks.md, issue 24 section
 def present_cohort(
     cohort: Cohort,
     counts: dict[str, int] | None = None,

@@ -15,13 +15,14 @@ from flask_login import current_user
 from marshmallow import validate
 
 from ipt_groups.api.common import ID, conflict
+from ipt_groups.api.derived import derived
 from ipt_groups.api.lean import checked_dump
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.i18n import SUPPORTED_LANGUAGES
-from ipt_groups.models import STAFF_ROLES, ContentItem, Role
+from ipt_groups.models import STAFF_ROLES, ContentItem, ContentVersion, Role
 from ipt_groups.security import current_actor, private_cache, roles_required
 from ipt_groups.services import access, content, settings
 from ipt_groups.services.enrolment import my_enrolment
@@ -98,8 +99,29 @@ class LibraryItemSummarySchema(ma.Schema):
     retired_at = ma.fields.AwareDateTime(allow_none=True)
 
 
+def _translations(item: ContentItem) -> list[ContentVersion]:
+    """The item's newest version in each language, by language."""
+    newest = {v.language: v for v in item.versions}  # versions run oldest first
+    return [newest[language] for language in sorted(newest)]
+
+
+def _title(item: ContentItem) -> str:
+    """The English title, else the first language's, else empty."""
+    translations = _translations(item)
+    english = next((v.title for v in translations if v.language == "en"), None)
+    return english or (translations[0].title if translations else "")
+
+
 class LibraryItemSchema(LibraryItemSummarySchema):
-    translations = ma.fields.List(
+    """Dumps a ContentItem, with its newest text in each language."""
+
+    title = derived(ma.fields.String, _title)
+    languages = derived(
+        ma.fields.List, lambda item: [v.language for v in _translations(item)], ma.fields.String()
+    )
+    translations = derived(
+        ma.fields.List,
+        _translations,
         ma.fields.Nested(ContentVersionSchema),
         metadata={"description": "Latest version per language"},
     )
@@ -127,11 +149,17 @@ class ShareSchema(ma.Schema):
 
 
 class ReleaseSchema(ma.Schema):
-    item_key = ma.fields.String()
+    """Dumps a services.content.CohortRelease."""
+
+    item_key = ma.fields.String(attribute="release.item.key")
     title = ma.fields.String()
-    source = ma.fields.String(metadata={"description": "plan, manual or live"})
-    session_number = ma.fields.Integer(allow_none=True)
-    at = ma.fields.String(allow_none=True, metadata={"description": "start or end"})
+    source = ma.fields.String(
+        attribute="release.source", metadata={"description": "plan, manual or live"}
+    )
+    session_number = ma.fields.Integer(attribute="release.session_number", allow_none=True)
+    at = ma.fields.String(
+        attribute="release.at", allow_none=True, metadata={"description": "start or end"}
+    )
     due_at = ma.fields.AwareDateTime(allow_none=True)
     state = ma.fields.String(metadata={"description": "scheduled, released or withdrawn"})
     opened = ma.fields.Integer(metadata={"description": "How many members opened it"})
@@ -169,25 +197,7 @@ def _summary(item: ContentItem, languages: list[str], title: str) -> dict[str, A
     }  # fmt: skip
 
 
-def present_item(item: ContentItem) -> dict[str, Any]:
-    languages = content.languages_of([item.id]).get(item.id, [])
-    translations = [v for v in (content.latest(item, lang) for lang in languages) if v]
-    title = next((v.title for v in translations if v.language == "en"), None)
-    return {
-        **_summary(item, languages, title or (translations[0].title if translations else "")),
-        "translations": translations,
-    }
-
-
-def present_release(row: content.CohortRelease) -> dict[str, Any]:
-    r = row.release
-    return {
-        "item_key": r.item.key, "title": row.title, "source": r.source,
-        "session_number": r.session_number, "at": r.at, "due_at": row.due_at,
-        "state": row.state, "opened": row.opened,
-    }  # fmt: skip
-
-
+# kept: a hot read served through api/lean.py; see docs/benchmarks.md, issue 24 section
 def present_reading(entry: content.FeedEntry, *, full: bool = False) -> dict[str, Any]:
     v = entry.version
     body = {
@@ -256,7 +266,7 @@ class Library(MethodView):
         )  # fmt: skip
         content.plan_open_cohorts()
         db.session.commit()
-        return present_item(item)
+        return item
 
 
 @blp.route(f"/content/<{KEY_ROUTE}:key>")
@@ -265,7 +275,7 @@ class LibraryItem(MethodView):
     @blp.response(200, LibraryItemSchema)
     def get(self, key: str) -> Any:
         """A reading with its latest text in each language."""
-        return present_item(content.get_item(key))
+        return content.get_item(key)
 
     @roles_required(Role.ADMIN)
     @blp.arguments(LibraryItemPatchSchema)
@@ -276,7 +286,7 @@ class LibraryItem(MethodView):
         if content.set_tags(current_actor(), item, data["tags"]):
             content.plan_open_cohorts()
         db.session.commit()
-        return present_item(item)
+        return item
 
 
 @blp.route(f"/content/<{KEY_ROUTE}:key>/texts/<string(maxlength=16):language>")
@@ -295,7 +305,7 @@ class LibraryText(MethodView):
             body_md=data["body"], reading_minutes=data.get("reading_minutes"),
         )  # fmt: skip
         db.session.commit()
-        return present_item(item)
+        return item
 
 
 @blp.route(f"/content/<{KEY_ROUTE}:key>/versions")
@@ -322,7 +332,7 @@ class LibraryRetire(MethodView):
         item = content.get_item(key)
         content.retire(current_actor(), item)
         db.session.commit()
-        return present_item(item)
+        return item
 
 
 # -- releases to a cohort ----------------------------------------------------
@@ -336,7 +346,7 @@ class CohortReleases(MethodView):
         """The cohort's readings: planned, released or withdrawn, with how many
         members opened each (never who)."""
         cohort = access.get_cohort(current_user, cohort_id)
-        return [present_release(r) for r in content.cohort_releases(cohort)]
+        return content.cohort_releases(cohort)
 
     @roles_required(*MANAGERS)
     @blp.arguments(ReleaseCreateSchema)
@@ -350,7 +360,7 @@ class CohortReleases(MethodView):
             when = None  # a moment already past means now
         content.release_at(current_actor(), cohort, content.get_item(data["item_key"]), when)
         db.session.commit()
-        return [present_release(r) for r in content.cohort_releases(cohort)]
+        return content.cohort_releases(cohort)
 
 
 @blp.route(f"/cohorts/<{ID}:cohort_id>/releases/<{KEY_ROUTE}:key>")
@@ -362,7 +372,7 @@ class CohortRelease(MethodView):
         cohort = access.get_cohort(current_user, cohort_id, manage=True)
         content.withdraw(current_actor(), cohort, content.get_item(key))
         db.session.commit()
-        return [present_release(r) for r in content.cohort_releases(cohort)]
+        return content.cohort_releases(cohort)
 
 
 @blp.route(f"/sessions/<{ID}:session_id>/share")
@@ -378,7 +388,7 @@ class ShareLive(MethodView):
         item = content.get_item(data["item_key"])
         content.release_at(current_actor(), cohort, item, None, live=True)
         db.session.commit()
-        return [present_release(r) for r in content.cohort_releases(cohort)]
+        return content.cohort_releases(cohort)
 
 
 # -- the member's readings ---------------------------------------------------

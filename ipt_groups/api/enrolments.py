@@ -12,9 +12,9 @@ from flask_login import current_user
 from marshmallow import validate
 
 from ipt_groups.api.common import ID, Language, TimeZone, conflict, public_base_url
-from ipt_groups.api.invites import IssuedInviteSchema, present_issued
+from ipt_groups.api.invites import IssuedInviteSchema
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
-from ipt_groups.api.sessions import MeetingSchema, present_meeting
+from ipt_groups.api.sessions import MeetingSchema
 from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES, Enrolment, EnrolmentStatus, Role
 from ipt_groups.security import current_actor, roles_required
@@ -190,7 +190,7 @@ def _detail(e: Enrolment) -> dict[str, Any]:
         )},
         "language": e.user.language if e.user else None,
         "time_zone": e.user.time_zone if e.user else None,
-        "meetings": [present_meeting(m) for m in e.meetings],
+        "meetings": e.meetings,
         **enrolment.consents(e),
     }  # fmt: skip
 
@@ -231,7 +231,7 @@ class CohortEnrolments(MethodView):
                 actor, member, ttl=current_app.config["INVITE_TTL"], base_url=public_base_url()
             )
         db.session.commit()
-        return {"enrolment": _detail(member), "invite": present_issued(issued) if issued else None}
+        return {"enrolment": _detail(member), "invite": issued}
 
 
 @blp.route(f"/cohorts/<{ID}:cohort_id>/waitlist")

@@ -11,10 +11,11 @@ from flask_login import current_user
 from marshmallow import validate
 
 from ipt_groups.api.common import ID, UserSchema, conflict, public_base_url
+from ipt_groups.api.derived import derived
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
-from ipt_groups.models import STAFF_ROLES, Invite, Role
+from ipt_groups.models import STAFF_ROLES, Role
 from ipt_groups.security import current_actor, log_in, public, roles_required
 from ipt_groups.services import access, invites
 
@@ -25,9 +26,15 @@ MANAGERS = (Role.ADMIN, Role.FACILITATOR)
 
 
 class InviteSchema(ma.Schema):
+    """Dumps an Invite."""
+
     id = ma.fields.Integer()
     enrolment_id = ma.fields.Integer()
-    state = ma.fields.String(metadata={"description": "pending, used, revoked or expired"})
+    state = derived(
+        ma.fields.String,
+        lambda invite: invite.state(utcnow()),
+        metadata={"description": "pending, used, revoked or expired"},
+    )
     expires_at = ma.fields.AwareDateTime()
     used_at = ma.fields.AwareDateTime(allow_none=True)
     revoked_at = ma.fields.AwareDateTime(allow_none=True)
@@ -35,27 +42,27 @@ class InviteSchema(ma.Schema):
 
 
 class IssuedInviteSchema(InviteSchema):
+    """Dumps an IssuedInvite: its invite's fields, and the code shown once."""
+
     code = ma.fields.String(metadata={"description": "Shown once; the member types it"})
     url = ma.fields.String(metadata={"description": "Opens the app at the join screen"})
     qr_svg = ma.fields.String(metadata={"description": "The URL as an SVG QR code"})
 
-
-def present_invite(invite: Invite) -> dict[str, Any]:
-    return {
-        **{k: getattr(invite, k) for k in (
-            "id", "enrolment_id", "expires_at", "used_at", "revoked_at", "created_at",
-        )},
-        "state": invite.state(utcnow()),
-    }  # fmt: skip
+    @ma.pre_dump
+    def _invite_fields(self, issued: invites.IssuedInvite, **_: Any) -> Any:
+        return _Issued(issued)
 
 
-def present_issued(issued: invites.IssuedInvite) -> dict[str, Any]:
-    return {
-        **present_invite(issued.invite),
-        "code": issued.code,
-        "url": issued.url,
-        "qr_svg": issued.qr_svg,
-    }
+class _Issued:
+    """An IssuedInvite read as its invite, with the code, URL and QR code on top."""
+
+    def __init__(self, issued: invites.IssuedInvite) -> None:
+        self.issued = issued
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("code", "url", "qr_svg"):
+            return getattr(self.issued, name)
+        return getattr(self.issued.invite, name)
 
 
 CODE = ma.fields.String(
@@ -95,7 +102,7 @@ class EnrolmentInvites(MethodView):
     def get(self, enrolment_id: int) -> Any:
         """A member's invites, newest first (codes are never shown again)."""
         member = access.get_enrolment(current_user, enrolment_id)
-        return [present_invite(i) for i in invites.list_for(member)]
+        return invites.list_for(member)
 
     @roles_required(*MANAGERS)
     @blp.response(201, IssuedInviteSchema)
@@ -110,7 +117,7 @@ class EnrolmentInvites(MethodView):
             base_url=public_base_url(),
         )
         db.session.commit()
-        return present_issued(issued)
+        return issued
 
 
 @blp.route(f"/invites/<{ID}:invite_id>/revoke")
@@ -123,7 +130,7 @@ class InviteRevoke(MethodView):
         invite = access.get_invite(current_user, invite_id, manage=True)
         invites.revoke(current_actor(), invite)
         db.session.commit()
-        return present_invite(invite)
+        return invite
 
 
 @blp.route("/invites/check")

@@ -10,12 +10,13 @@ from flask_login import current_user
 from marshmallow import validate
 
 from ipt_groups.api.common import ID, conflict
+from ipt_groups.api.derived import derived
 from ipt_groups.api.lean import lean_response
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES, AssessmentSource, Role
-from ipt_groups.protocol.instruments import Instrument, instrument_to_dict
+from ipt_groups.protocol.instruments import Instrument
 from ipt_groups.security import current_actor, roles_required
 from ipt_groups.services import access, audit, measures, settings
 from ipt_groups.services.enrolment import my_enrolment
@@ -83,7 +84,7 @@ class InstrumentSchema(ma.Schema):
         metadata={"description": "Item key -> the answer above which the item flags risk"},
     )
     period = LANG_TEXT
-    shipped = ma.fields.Boolean(dump_only=True)
+    shipped = derived(ma.fields.Boolean, lambda i: measures.is_shipped(i.key), dump_only=True)
 
 
 class AnswersField(ma.fields.Dict):
@@ -198,10 +199,6 @@ class CheckInResultSchema(ma.Schema):
 # -- presenters --------------------------------------------------------------
 
 
-def present_instrument(instrument: Instrument, shipped: bool) -> dict[str, Any]:
-    return {**instrument_to_dict(instrument), "shipped": shipped}
-
-
 def _in_language(instrument: Instrument, language: str) -> dict[str, Any]:
     def pick(texts: Any) -> Any:
         return texts.get(language) or texts.get("en") or next(iter(texts.values()), "")
@@ -231,7 +228,7 @@ class Instruments(MethodView):
     @blp.response(200, InstrumentSchema(many=True))
     def get(self) -> Any:
         """Instruments in use: PHQ-9, PHQ-8, GAD-7, the mood rating and the clinic's own."""
-        return [present_instrument(i, shipped) for i, shipped in measures.list_instruments()]
+        return [instrument for instrument, _shipped in measures.list_instruments()]
 
     @roles_required(Role.ADMIN)
     @blp.arguments(InstrumentSchema)
@@ -241,7 +238,7 @@ class Instruments(MethodView):
         """Add a locally validated instrument: items, answer scale, bands, risk items."""
         instrument = measures.create_local(current_actor(), data)
         db.session.commit()
-        return present_instrument(instrument, False)
+        return instrument
 
 
 @blp.route("/instruments/<string(maxlength=40):key>")
@@ -250,8 +247,7 @@ class InstrumentByKey(MethodView):
     @blp.response(200, InstrumentSchema)
     def get(self, key: str) -> Any:
         """One instrument with its items in every language."""
-        instrument = measures.get_instrument(key)
-        return present_instrument(instrument, measures.is_shipped(key))
+        return measures.get_instrument(key)
 
     @roles_required(Role.ADMIN)
     @blp.response(204)

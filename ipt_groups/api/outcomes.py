@@ -270,6 +270,7 @@ def _pooled(found: sustained.SustainedTally) -> dict[str, Any]:
     }
 
 
+# kept: a hot read served through api/lean.py; see docs/benchmarks.md, issue 24 section
 def present_cohort_outcomes(found: CohortOutcomes) -> dict[str, Any]:
     return {
         **_sustained(found),
@@ -289,6 +290,7 @@ def _aggregate(tally: Tally) -> dict[str, Any]:
     return {"funnel": tally.funnel, "summary": tally.summary}
 
 
+# kept: a hot read served through api/lean.py; see docs/benchmarks.md, issue 24 section
 def present_clinic_outcomes(found: outcomes.ClinicOutcomes) -> dict[str, Any]:
     """Aggregates only: no member's name or score appears here. The change kept
     at follow-up is pooled the same way: counts added across cohorts."""

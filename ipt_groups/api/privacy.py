@@ -11,6 +11,7 @@ from flask_login import current_user
 from marshmallow import validate
 
 from ipt_groups.api.common import ID, UserSchema
+from ipt_groups.api.inventory import ChangesSchema, InventoryPersonSchema
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.api.safety_plans import SectionsSchema
 from ipt_groups.errors import ErrorSchema
@@ -132,33 +133,11 @@ class ExportReadingSchema(ma.Schema):
     last_opened_at = Maybe(When)
 
 
-class ExportInventoryPersonSchema(ma.Schema):
-    id = F.Integer()
-    name = F.String()
-    relationship = F.String(attribute="relation")
-    closeness = F.String()
-    good = F.String()
-    difficult = F.String()
-    recent_change = F.String()
-    concerns = Maybe(F.String)
-
-
-class ExportInventoryChangeSchema(ma.Schema):
-    id = F.Integer()
-    name = F.String()
-
-
-class ExportInventoryChangesSchema(ma.Schema):
-    added = F.List(F.Nested(ExportInventoryChangeSchema))
-    removed = F.List(F.Nested(ExportInventoryChangeSchema))
-    edited = F.List(F.Nested(ExportInventoryChangeSchema))
-
-
 class ExportInventorySchema(ma.Schema):
     version = F.Integer()
     created_at = When()
-    changes = F.Nested(ExportInventoryChangesSchema)
-    people = F.List(F.Nested(ExportInventoryPersonSchema))
+    changes = F.Nested(ChangesSchema)
+    people = F.List(F.Nested(InventoryPersonSchema))
 
 
 class ExportSafetyPlanSchema(ma.Schema):

@@ -113,6 +113,9 @@ def techniques(language: str) -> list[dict[str, str]]:
     return [{"key": t.value, "label": text(TECHNIQUE_LABELS[t], language)} for t in Technique]
 
 
+# kept: a hot read served through api/lean.py; see docs/benchmarks.md, issue 24 section
+# (AreaGuideSchema is nested in the runner's lean answer, which needs every value
+# under its key: the compiled dump skips a computed field)
 def present_guides(guides: Sequence[AreaGuide], language: str) -> list[dict[str, Any]]:
     """A member's guides in the reader's language."""
     return [
