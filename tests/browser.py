@@ -15,7 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import select
 from werkzeug.serving import make_server
+
+from ipt_groups.extensions import db
+from ipt_groups.models import Cohort, GroupSession
+from ipt_groups.services import demo
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -23,6 +28,18 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screens
 PHONE = {"width": 360, "height": 640}
 TABLET = {"width": 1024, "height": 768}
 TABLET_PORTRAIT = {"width": 768, "height": 1024}
+NARROWEST = {"width": 320, "height": 640}  # WCAG 1.4.10's width (1280 px at 400%)
+
+OVERFLOW = """() => {
+  const root = document.documentElement;
+  const all = [...document.querySelectorAll('body *')];
+  const wide = all.filter(el => el.getBoundingClientRect().right > root.clientWidth + 0.5)
+    .concat(all.filter(el => el.scrollWidth > el.clientWidth + 1 && el.clientWidth > 0
+      && getComputedStyle(el).overflowX === 'visible'))
+    .map(el => `${el.tagName.toLowerCase()}.${el.className}: `
+      + el.textContent.trim().slice(0, 40));
+  return {scroll: root.scrollWidth, client: root.clientWidth, wide: wide.slice(0, 5)};
+}"""
 
 
 class LiveServer:
@@ -168,3 +185,23 @@ def deliver_push(
         except AssertionError:
             if attempt == 2:
                 raise
+
+
+def collect_csp_violations(page: Any, into: list[str]) -> None:
+    """Chromium reports every blocked script, style or connection on the console."""
+
+    def check(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            into.append(f"{page.url} {message.location}: {message.text[:90]}")
+
+    page.on("console", check)
+    page.on("pageerror", lambda error: into.append(f"{page.url}: {error}"))
+
+
+def running_session_id(app: Flask) -> int:
+    with app.app_context():
+        return db.session.scalar(
+            select(GroupSession.id)
+            .join(Cohort)
+            .where(Cohort.name == demo.RUNNING_COHORT_NAME, GroupSession.number == 1)
+        )

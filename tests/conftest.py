@@ -260,3 +260,35 @@ def pw() -> Iterator[Any]:
         pytest.fail(f"Chromium is missing at {browser.CHROMIUM}: `make test` installs it with apt")
     with playwright_api.sync_playwright() as p:
         yield p
+
+
+@pytest.fixture
+def seeded(app: Flask, live: Any) -> Any:
+    """The demo data (``services.demo``), its links pointing at the live server."""
+    from ipt_groups.services import demo
+
+    with app.app_context():
+        result = demo.seed_demo(base_url=live.url)
+        db.session.commit()
+    return result
+
+
+# -- scenarios shared by several test modules (built in tests/factories.py) ----------
+
+
+@pytest.fixture
+def member(app: Flask, as_role: Any, frozen: datetime, fake_push: Any) -> dict[str, Any]:
+    """A cohort of two; member A's phone is subscribed to the fake push service."""
+    from tests.factories import push_member
+
+    return push_member(app, as_role, fake_push)
+
+
+@pytest.fixture
+def story(
+    app: Flask, as_role: Any, users: dict[str, int], frozen: datetime, fake_push: Any
+) -> dict[str, Any]:
+    """Member A's journey through a cohort, for the erasure tests (tests/test_privacy.py)."""
+    from tests.factories import privacy_story
+
+    return privacy_story(app, as_role, users, fake_push)

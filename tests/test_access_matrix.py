@@ -34,12 +34,18 @@ from ipt_groups.push import messages
 from ipt_groups.services import content
 from ipt_groups.services.audit import SYSTEM
 from tests.conftest import PASSWORD, ApiClient, create_user
-from tests.factories import create_cohort, enrol, member_body
+from tests.factories import (
+    INSTRUMENT,
+    MATRIX_PIN,
+    PROGRAMME_FIELDS,
+    create_cohort,
+    enrol,
+    member_body,
+)
 
 TABLE = Path(__file__).with_name("access_matrix.txt")
 PERSONAS = ("anon", "mem_a", "mem_b", "fac_a", "fac_b", "sup_a", "admin")
 METHODS = ("get", "post", "put", "patch", "delete")
-PIN = "864213"
 # Words only cohort A's staff may ever see (checked in every other persona's answers).
 CONCERN = "Said the week felt hopeless"
 GROUP_NOTE = "Rules agreed, two members quiet"
@@ -116,14 +122,14 @@ def _receipt(app: Flask, notification_id: int) -> str:
 
 def _redeem(app: Flask, code: str) -> tuple[str, int]:
     """Join with the invite; returns the member's username and user id."""
-    response = app.test_client().post("/api/invites/redeem", json={"code": code, "pin": PIN})
+    response = app.test_client().post("/api/invites/redeem", json={"code": code, "pin": MATRIX_PIN})
     assert response.status_code == 200, response.json
     return response.json["user"]["username"], response.json["user"]["id"]
 
 
 def _member(app: Flask, username: str) -> ApiClient:
     client = ApiClient(app.test_client())
-    assert client.login(username=username, password=PIN).status_code == 200
+    assert client.login(username=username, password=MATRIX_PIN).status_code == 200
     return client
 
 
@@ -326,20 +332,6 @@ def fidelity_answer(question: dict[str, Any]) -> dict[str, Any]:
     return {"key": question["key"], "enrolment_id": question["enrolment_id"], "answer": "yes"}
 
 
-PROGRAMME_FIELDS = (
-    "description", "group_sessions", "session_minutes", "phases", "meetings",
-    "group_size_min", "group_size_max", "late_join_sessions", "measures",
-)  # fmt: skip
-INSTRUMENT = {
-    "key": "local_sleep",
-    "name": "Sleep this week",
-    "items": [{"key": "sl_1", "text": {"en": "How well did you sleep?"}}],
-    "min_answer": 0,
-    "max_answer": 3,
-    "bands": [{"low": 0, "high": 3, "label": "any"}],
-}
-
-
 # --- What each call sends ----------------------------------------------------------
 
 Body = dict[str, Any] | None
@@ -349,7 +341,7 @@ BODIES: dict[str, Callable[[dict[str, Any], str], Body]] = {
     "PUT /api/me/channels": lambda w, p: {"channels": ["push", "sms"]},
     "PUT /api/clinic/sms-usage": lambda w, p: {"sms_cap": 1000},
     "POST /api/me/password": lambda w, p: {
-        "current_password": PIN if p.startswith("mem") else PASSWORD,
+        "current_password": MATRIX_PIN if p.startswith("mem") else PASSWORD,
         "new_password": "another long passphrase 42" if not p.startswith("mem") else "975310",
     },
     "POST /api/users": lambda w, p: {

@@ -13,9 +13,7 @@ from ipt_groups import clock
 from ipt_groups.extensions import db
 from ipt_groups.models import Attendance
 from tests.conftest import ApiClient
-from tests.factories import create_cohort, enrol
-
-SESSION_1 = timedelta(days=8, hours=8)  # from the frozen Monday 09:00 to Tuesday 17:00
+from tests.factories import SESSION_1, create_cohort, enrol, phone
 
 
 def group(app: Flask, fac: ApiClient, members: int = 3) -> dict[str, Any]:
@@ -23,14 +21,6 @@ def group(app: Flask, fac: ApiClient, members: int = 3) -> dict[str, Any]:
     made = [enrol(fac, cohort["id"], f"Member {chr(65 + i)}") for i in range(members)]
     sessions = fac.get(f"/api/cohorts/{cohort['id']}/sessions").json
     return {"cohort": cohort, "members": made, "sessions": sessions}
-
-
-def phone(app: Flask, invite_code: str) -> ApiClient:
-    c = ApiClient(app.test_client())
-    response = c.post("/api/invites/redeem", json={"code": invite_code, "pin": "482915"})
-    assert response.status_code == 200
-    c.csrf = response.json["csrf_token"]
-    return c
 
 
 def test_all_present_then_correct_and_replay_stays_one_record(

@@ -31,12 +31,20 @@ from ipt_groups.models import (
 )
 from ipt_groups.push import messages
 from tests.conftest import ApiClient
-from tests.factories import create_cohort, enrol
+from tests.factories import (
+    DAY_BEFORE_S1,
+    ITEM_9,
+    create_cohort,
+    enrol,
+    enter,
+    phone,
+    rows,
+    run_clock,
+    subscribe,
+)
 from tests.fake_sms import INVALID_NUMBER, FakeSms
 from tests.fake_smtp import FakeSmtp
 from tests.querycount import count_queries
-from tests.test_push import DAY_BEFORE_S1, phone, rows, run_clock, subscribe
-from tests.test_risk_pathway import ITEM_9, enter
 
 SID = "AC" + "1" * 32
 TOKEN = "twilio-test-token-" + "2" * 14

@@ -7,14 +7,11 @@ production, with nothing in between replaced.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,32 +21,8 @@ from sqlalchemy import select
 from ipt_groups.extensions import db
 from ipt_groups.models import DeliveryAttempt, Notification, NotificationKind, PushSubscription
 from ipt_groups.push import dispatcher, messages
-from ipt_groups.push.endpoints import DEFAULT_PUSH_HOSTS
-from tests.conftest import TEST_SECRET, ApiClient
-from tests.factories import create_cohort, enrol
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def start_clock(app: Flask, fake: Any, **env: str) -> subprocess.Popen[str]:
-    environment = {
-        **os.environ,
-        "APP_ENV": "test",
-        "SECRET_KEY": TEST_SECRET,
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "INSTANCE_PATH": app.instance_path,  # the same VAPID keys as the app
-        "PUSH_ALLOWED_HOSTS": ",".join((*DEFAULT_PUSH_HOSTS, fake.origin)),
-        "LOG_LEVEL": "INFO",
-        **env,
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "clock"],
-        cwd=ROOT,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+from tests.conftest import ApiClient
+from tests.factories import create_cohort, due_test_pushes, enrol, start_clock
 
 
 def stop_clock(proc: subprocess.Popen[str]) -> tuple[int, str]:
@@ -114,32 +87,6 @@ def test_the_clock_process_delivers_a_reminder_due_now(
         assert row.status == "sent" and row.sent_at is not None
         attempt = db.session.scalars(select(DeliveryAttempt)).one()
         assert (attempt.status_code, attempt.outcome) == (201, "sent")
-
-
-def due_test_pushes(
-    app: Flask, as_role: Any, fake_push: Any, user_id: int, prefix: str, count: int = 12
-) -> tuple[dict[str, Any], list[int]]:
-    """The participant's phone subscribed, and ``count`` test notifications due
-    now on the wall clock (the clock process does not share the frozen one):
-    the subscription and the notifications' ids."""
-    member = as_role("participant")
-    sub = fake_push.new_subscription()
-    assert member.post("/api/push/subscriptions", json=sub).status_code == 201
-    now = datetime.now(UTC)
-    with app.app_context():
-        made = [
-            Notification(
-                user_id=user_id,
-                kind=NotificationKind.TEST,
-                dedupe_key=f"{prefix}:{i}",
-                ref_type="test",
-                due_at=now,
-            )
-            for i in range(count)
-        ]
-        db.session.add_all(made)
-        db.session.commit()
-        return sub, sorted(m.id for m in made)
 
 
 def test_sigterm_finishes_sends_in_flight_and_hands_back_the_rest(

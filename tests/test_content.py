@@ -19,9 +19,7 @@ from ipt_groups.models import ContentItem, ContentVersion, Notification
 from ipt_groups.services import content
 from ipt_groups.services.audit import SYSTEM
 from tests.conftest import ApiClient
-from tests.factories import create_cohort, enrol
-from tests.test_attendance import SESSION_1, phone
-from tests.test_risk_pathway import phone_login
+from tests.factories import SESSION_1, create_cohort, enrol, phone, phone_login
 
 START_ITEMS = {"what-is-depression", "how-the-group-works", "warning-signs"}
 END_ITEMS = {

@@ -34,9 +34,8 @@ from ipt_groups.models import (
 from ipt_groups.push import dispatcher
 from ipt_groups.services import demo
 from tests import browser
-from tests.browser import PHONE, TABLET, chromium_context
-from tests.test_faults import wait_until
-from tests.test_pwa import log_in, seeded  # noqa: F401  (the fixture)
+from tests.browser import PHONE, TABLET, chromium_context, log_in
+from tests.factories import wait_until
 
 pytest.importorskip("playwright.sync_api")
 
@@ -85,7 +84,7 @@ def test_a_participant_worker_holds_no_staff_files_and_gets_them_compressed(
     app: Flask,
     live: browser.LiveServer,
     pw: Any,
-    seeded: demo.DemoResult,  # noqa: F811
+    seeded: demo.DemoResult,
     tmp_path: Path,
 ) -> None:
     shell: Shell = app.extensions["ipt_shell"]
@@ -111,7 +110,7 @@ def test_a_staff_login_tops_up_the_staff_views(
     app: Flask,
     live: browser.LiveServer,
     pw: Any,
-    seeded: demo.DemoResult,  # noqa: F811
+    seeded: demo.DemoResult,
     tmp_path: Path,
 ) -> None:
     shell: Shell = app.extensions["ipt_shell"]
@@ -133,7 +132,7 @@ def test_a_release_with_one_changed_view_fetches_only_that_view(
     app: Flask,
     live: browser.LiveServer,
     pw: Any,
-    seeded: demo.DemoResult,  # noqa: F811
+    seeded: demo.DemoResult,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -230,7 +229,7 @@ def test_a_reminder_the_phone_showed_says_shown_on_the_phone(
     app: Flask,
     live: browser.LiveServer,
     pw: Any,
-    seeded: demo.DemoResult,  # noqa: F811
+    seeded: demo.DemoResult,
     fake_push: Any,
     tmp_path: Path,
 ) -> None:

@@ -46,8 +46,16 @@ from ipt_groups.push.endpoints import DEFAULT_PUSH_HOSTS, policy
 from ipt_groups.push.transport import Transport
 from ipt_groups.services import reminders
 from tests.conftest import PASSWORD, TEST_SECRET, ApiClient, create_user, make_app
-from tests.factories import cohort_body, create_cohort, enrol, member_body
-from tests.test_clock_push import ROOT, due_test_pushes, start_clock
+from tests.factories import (
+    ROOT,
+    cohort_body,
+    create_cohort,
+    due_test_pushes,
+    enrol,
+    member_body,
+    start_clock,
+    wait_until,
+)
 
 POSTGRES = os.environ.get("IPT_TEST_BACKEND") == "postgres"
 
@@ -63,16 +71,6 @@ def envelope(response: Any, status: int, code: str) -> dict[str, Any]:
     assert (error["status"], error["code"]) == (status, code)
     assert set(response.json) == {"error"} and error["message"]
     return error
-
-
-def wait_until(condition: Callable[[], bool], seconds: float = 60.0) -> bool:
-    """Poll for something another process or thread does (not a timing assertion)."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 # -- 1. the database goes away and comes back ---------------------------------

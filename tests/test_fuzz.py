@@ -49,14 +49,13 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.conftest import ApiClient
-from tests.factories import create_cohort, enrol
-from tests.test_attendance import phone
+from tests.factories import create_cohort, enrol, phone
 
 # Per operation, role and mode (valid, invalid). 2 keeps the file near a minute
 # per backend on a 2-core machine; both backends were clean at 20.
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2"))
 ROLES = ("anonymous", "participant", "facilitator", "supervisor", "admin")
-MEMBER_PIN = "482915"  # what tests.test_attendance.phone sets
+MEMBER_PIN = "482915"  # what tests.factories.phone sets
 METHODS = ("get", "post", "put", "patch", "delete")
 WRITES = frozenset({"post", "put", "patch", "delete"})
 JSON = "application/json"

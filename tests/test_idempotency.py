@@ -11,8 +11,7 @@ from sqlalchemy import func, select
 from ipt_groups import clock, jobs
 from ipt_groups.extensions import db
 from ipt_groups.models import Assessment, IdempotencyKey, RiskAlert, SessionNote
-from tests.test_attendance import SESSION_1
-from tests.test_risk_pathway import ITEM_9, member_id, supervised_group
+from tests.factories import ITEM_9, SESSION_1, member_id, supervised_group
 
 
 def _key(value: str) -> dict[str, str]:

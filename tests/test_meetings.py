@@ -36,9 +36,7 @@ from ipt_groups.protocol.programmes import (
 from ipt_groups.push import messages
 from ipt_groups.services import follow_up, reminders
 from tests.conftest import ApiClient
-from tests.factories import create_cohort, enrol
-from tests.test_privacy import erase
-from tests.test_programmes_api import CUSTOM
+from tests.factories import CUSTOM, create_cohort, enrol, erase
 
 # An autumn WHO-8 cohort, Tuesdays 17:00 in London: session 8 is on 13 October
 # 2026 (BST, 16:00 UTC); 13 weeks later is 12 January 2027, in GMT.

@@ -14,15 +14,14 @@ from ipt_groups.extensions import db
 from ipt_groups.models import Assessment, Cohort, Enrolment, MemberMeeting, Programme
 from ipt_groups.services import demo
 from tests import browser
-from tests.browser import TABLET, chromium_context, screenshot
-from tests.test_pwa import log_in, seeded  # noqa: F401 (fixtures; live and pw: tests/conftest.py)
+from tests.browser import TABLET, chromium_context, log_in, screenshot
 
 
 def test_a_facilitator_books_the_mid_group_meeting_and_records_its_phq9(
     app: Flask,
     live: browser.LiveServer,
     pw: Any,
-    seeded: demo.DemoResult,  # noqa: F811
+    seeded: demo.DemoResult,
     tmp_path: Path,
 ) -> None:
     with app.app_context():
@@ -85,7 +84,7 @@ def test_an_admin_sets_a_custom_programmes_follow_up_in_the_app(
     app: Flask,
     live: browser.LiveServer,
     pw: Any,
-    seeded: demo.DemoResult,  # noqa: F811
+    seeded: demo.DemoResult,
     tmp_path: Path,
 ) -> None:
     with chromium_context(pw, tmp_path / "profile", TABLET) as context:

@@ -22,8 +22,7 @@ from ipt_groups.models import Attendance, CohortOutcomeCache
 from ipt_groups.protocol.instruments import PHQ9
 from ipt_groups.services import outcome_cache
 from tests.conftest import ApiClient
-from tests.factories import create_cohort, enrol
-from tests.test_outcomes import answers_for, counting, mark, move_clock_to
+from tests.factories import answers_for, counting, create_cohort, enrol, mark, move_clock_to
 
 # Sessions: Tuesdays 17:00 London (UTC in March) from 10 March 2026.
 S1, S2, S3 = (datetime(2026, 3, d, 17, 0, tzinfo=UTC) for d in (10, 17, 24))

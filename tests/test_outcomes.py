@@ -39,175 +39,30 @@ import csv
 import hashlib
 import hmac
 import io
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import event, select
+from sqlalchemy import select
 
-from ipt_groups import clock
 from ipt_groups.extensions import db
-from ipt_groups.models import Assessment, AuditEvent
-from ipt_groups.protocol.instruments import GAD7, PHQ9, Instrument, score
+from ipt_groups.models import AuditEvent
 from tests.conftest import TEST_SECRET, ApiClient, create_user
-from tests.factories import create_cohort, enrol
-
-SHORT_4 = {
-    "key": "short-4", "name": "Four-session programme", "group_sessions": 4,
-    "session_minutes": 60, "phases": {"initial": [1], "middle": [2, 3], "termination": [4]},
-    "meetings": [{"kind": "pre_group", "after_session": 0, "label": "Pre-group meeting"}],
-    "group_size_min": 2, "group_size_max": 10,
-}  # fmt: skip
-
-FORMULA_NAME = '=HYPERLINK("https://evil.example","Eve")'
-NAMES = {
-    "eve": FORMULA_NAME, "ada": "Ada Rivers", "ben": "Ben Okafor", "cleo": "Cleo Marsh",
-    "dev": "Dev Lanning", "hal": "Hal Moreno", "fay": "Fay Waiting", "gus": "Gus Referred",
-    "ivy": "Ivy Stone", "jon": "Jon Pike",
-}  # fmt: skip
-ADA_EMAIL = "ada.rivers@example.org"
-ADA_PHONE = "+447400123458"
-
-START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # the frozen clock
-AFTER_S3 = datetime(2026, 3, 24, 18, 0, tzinfo=UTC)
-AFTER_S4 = datetime(2026, 3, 31, 18, 0, tzinfo=UTC)
-
-
-def answers_for(instrument: Instrument, total: int) -> dict[str, int]:
-    """Item answers adding up to ``total``, with no risk item endorsed."""
-    answers: dict[str, int] = {}
-    left = total
-    for item in instrument.items:
-        if item.key in instrument.risk_items:
-            answers[item.key] = 0
-            continue
-        answers[item.key] = min(left, instrument.max_answer)
-        left -= answers[item.key]
-    assert left == 0
-    return answers
-
-
-def add_score(
-    enrolment_id: int,
-    cohort_id: int,
-    total: int,
-    at: datetime,
-    *,
-    instrument: Instrument = PHQ9,
-    source: str = "staff",
-) -> None:
-    """An assessment row as the assessments API would store it."""
-    answers = answers_for(instrument, total)
-    scored = score(instrument, answers)
-    assert scored.total == total
-    db.session.add(
-        Assessment(
-            enrolment_id=enrolment_id,
-            cohort_id=cohort_id,
-            instrument=instrument.key,
-            instrument_name=instrument.name,
-            answers=answers,
-            total=scored.total,
-            band=scored.band,
-            risk_items=list(scored.risk_items),
-            source=source,
-            completed_at=at,
-        )
-    )
-
-
-def mark(client: ApiClient, session_id: int, marks: dict[int, str]) -> None:
-    entries = [{"enrolment_id": e, "status": s} for e, s in marks.items()]
-    response = client.put(f"/api/sessions/{session_id}/attendance", json={"entries": entries})
-    assert response.status_code == 200, response.json
-
-
-def move_clock_to(at: datetime) -> None:
-    clock.advance(at - clock.utcnow())
-
-
-def clinic(app: Flask, as_role: Any, users: dict[str, int]) -> dict[str, Any]:
-    """Build the data set described at the top; the clock ends at 31 March 18:00 UTC."""
-    admin: ApiClient = as_role("admin")
-    assert admin.post("/api/programmes", json=SHORT_4).status_code == 201
-    with app.app_context():
-        fac2_id = create_user(
-            "facilitator", "second.facilitator@test.example", display_name="Second Facilitator"
-        ).id
-    fac: ApiClient = as_role("facilitator")
-    a = create_cohort(fac, name="Group A", programme_key="short-4", capacity=5)["id"]
-    fac2 = ApiClient(app.test_client())
-    assert fac2.login("second.facilitator@test.example").status_code == 200
-    b = create_cohort(fac2, name="Group B", supervisor_ids=[users["supervisor"]])["id"]
-
-    ids: dict[str, int] = {}
-
-    def add(cohort_id: int, key: str, client: ApiClient = fac, **kw: Any) -> None:
-        ids[key] = enrol(client, cohort_id, NAMES[key], **kw)["enrolment"]["id"]
-
-    add(a, "ada", contact_email=ADA_EMAIL, contact_phone=ADA_PHONE)
-    add(a, "ben")
-    add(a, "cleo")
-    add(a, "hal")
-    moved = admin.post(f"/api/enrolments/{ids['hal']}/move", json={"cohort_id": b})
-    assert moved.status_code == 200
-    ids["hal_old"], ids["hal"] = ids["hal"], moved.json["id"]
-    add(a, "dev")
-    add(a, "eve")
-    add(a, "fay")  # the group is full: waitlisted
-    add(a, "gus", screening={"suicide_plan_or_attempt": True, "needs_specialist_care": False})
-    add(b, "ivy", fac2)
-    add(b, "jon", fac2)
-    listed = {e["display_name"]: e["status"] for e in fac.get(f"/api/cohorts/{a}/enrolments").json}
-    assert listed[NAMES["fay"]] == "waitlisted" and listed[NAMES["gus"]] == "referred"
-    assert listed[NAMES["hal"]] == "moved"
-
-    sa = [s["id"] for s in fac.get(f"/api/cohorts/{a}/sessions").json]
-    sb = [s["id"] for s in fac2.get(f"/api/cohorts/{b}/sessions").json]
-    assert len(sa) == 4 and len(sb) == 8
-
-    move_clock_to(AFTER_S3)
-    fac = as_role("facilitator")  # the old login timed out while the clock moved
-    i = ids
-    mark(fac, sa[0], {i["eve"]: "present", i["ada"]: "present", i["ben"]: "present",
-                      i["cleo"]: "late", i["dev"]: "absent"})  # fmt: skip
-    mark(fac, sa[1], {i["eve"]: "present", i["ada"]: "absent", i["ben"]: "absent"})
-    mark(fac, sa[2], {i["eve"]: "present", i["ada"]: "excused", i["ben"]: "absent",
-                      i["cleo"]: "present", i["dev"]: "excused"})  # fmt: skip
-    out = fac.post(f"/api/enrolments/{i['dev']}/withdraw", json={"reason": "Moved away"})
-    assert out.status_code == 200 and out.json["status"] == "withdrawn"
-    fac2 = ApiClient(app.test_client())
-    fac2.login("second.facilitator@test.example")
-    mark(fac2, sb[0], {i["hal"]: "present", i["ivy"]: "present", i["jon"]: "absent"})
-    mark(fac2, sb[1], {i["hal"]: "present", i["ivy"]: "absent", i["jon"]: "absent"})
-
-    move_clock_to(AFTER_S4)
-    fac = as_role("facilitator")
-    mark(fac, sa[3], {i["eve"]: "present", i["ada"]: "present", i["ben"]: "absent",
-                      i["cleo"]: "absent"})  # fmt: skip
-
-    day = timedelta(days=1)
-    with app.app_context():
-        # Inserted latest first: the order of completion counts, not of insertion.
-        add_score(i["eve"], a, 8, START + 29 * day)
-        add_score(i["eve"], a, 20, START)
-        add_score(i["eve"], a, 15, START + 15 * day)
-        add_score(i["eve"], a, 3, START + 29 * day + timedelta(hours=1), instrument=GAD7)
-        add_score(i["ada"], a, 14, START + day)
-        add_score(i["ada"], a, 4, START + 28 * day, source="self")
-        add_score(i["ben"], a, 12, START)
-        add_score(i["ben"], a, 15, START + 22 * day)
-        add_score(i["cleo"], a, 11, START)
-        add_score(i["hal_old"], a, 22, START)
-        add_score(i["hal"], b, 18, START + day)
-        add_score(i["hal"], b, 6, START + 29 * day)
-        add_score(i["ivy"], b, 9, START)
-        add_score(i["ivy"], b, 3, START + 29 * day)
-        db.session.commit()
-    return {"a": a, "b": b, "sa": sa, "sb": sb, "ids": ids, "fac": fac, "fac2_id": fac2_id}
+from tests.factories import (
+    ADA_EMAIL,
+    ADA_PHONE,
+    FORMULA_NAME,
+    NAMES,
+    START,
+    add_score,
+    clinic,
+    counting,
+    create_cohort,
+    enrol,
+    mark,
+    move_clock_to,
+)
 
 
 def test_cohort_outcomes_match_the_hand_count(
@@ -475,22 +330,6 @@ def test_reads_are_audited_per_member(
     assert audit_rows(app, "outcomes.export_pseudonymous") == [(fac, "cohort", a, s) for s in shown]
     c["fac"].get("/api/outcomes")
     assert audit_rows(app, "outcomes.clinic_read") == [(fac, None, None, None)]
-
-
-@contextmanager
-def counting(app: Flask) -> Iterator[list[str]]:
-    statements: list[str] = []
-    with app.app_context():
-        engine = db.engine
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def test_clinic_outcomes_use_the_same_queries_for_one_cohort_or_three(

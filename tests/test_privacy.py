@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from ipt_groups import clock, jobs
+from ipt_groups import jobs
 from ipt_groups.config import ConfigError, load_settings
 from ipt_groups.extensions import db
 from ipt_groups.models import (
@@ -51,159 +51,22 @@ from ipt_groups.models import (
     SessionNote,
     User,
 )
-from ipt_groups.services import content
-from ipt_groups.services.audit import SYSTEM
 from tests.conftest import ApiClient, create_user
-from tests.factories import create_cohort, enrol, member_body
-
-PIN = "482915"
-MARKS_KEY = {"Idempotency-Key": "marks-session-2"}
-SESSION_1 = datetime(2026, 3, 10, 17, 0, tzinfo=UTC)
-SESSION_2 = datetime(2026, 3, 17, 17, 0, tzinfo=UTC)
-
-
-def phq9(*values: int) -> dict[str, int]:
-    return {f"phq9_{n}": v for n, v in enumerate(values, start=1)}
-
-
-A_PRE = phq9(3, 3, 2, 2, 2, 2, 1, 1, 0)  # 16
-A_S2 = phq9(2, 2, 1, 1, 1, 1, 1, 0, 0)  # 9
-B_PRE = phq9(2, 2, 2, 2, 1, 1, 1, 1, 0)  # 12
-B_S2 = phq9(2, 2, 2, 2, 2, 1, 1, 1, 0)  # 13
-
-# Everything personal about A that the story stores, and that erasure must remove.
-A_SECRETS = {
-    "name": "Ada Quill",
-    "phone": "+447400123456",
-    "email": "ada.quill@example.org",
-    "goal": "Talk to Maria about the move",
-    "note": "Spoke about her sister Maria and the move",
-    "task": "Ask Maria to meet for tea",
-    "concern": "Said she feels hopeless since the move",
-    "action_note": "Called her; safety plan reviewed together",
-    "apology": "Hospital appointment",
-    "withdrawal": "Moving to another city",
-    "fidelity_comment": "Ada named the move as her area straight away",
-}
-
-
-def advance_to(at: datetime) -> None:
-    clock.advance(at - clock.utcnow())
-
-
-def phone_login(app: Flask, username: str) -> ApiClient:
-    c = ApiClient(app.test_client())
-    response = c.login(username=username, password=PIN)
-    assert response.status_code == 200, response.json
-    return c
-
-
-@pytest.fixture
-def story(
-    app: Flask, as_role: Any, users: dict[str, int], frozen: datetime, fake_push: Any
-) -> dict[str, Any]:
-    with app.app_context():
-        assert content.import_library(SYSTEM).problems == []
-        db.session.commit()
-    fac = as_role("facilitator")
-    cohort = create_cohort(fac, supervisor_ids=[users["supervisor"]])
-    cid = cohort["id"]
-    assert fac.post(f"/api/cohorts/{cid}/status", json={"status": "active"}).status_code == 200
-    a = enrol(
-        fac, cid, A_SECRETS["name"], contact_phone=A_SECRETS["phone"],
-        contact_email=A_SECRETS["email"], goal=A_SECRETS["goal"],
-    )  # fmt: skip
-    b = enrol(fac, cid, "Member B")
-    c = enrol(fac, cid, "Member C")
-    a_id, b_id, c_id = (m["enrolment"]["id"] for m in (a, b, c))
-    username = a["enrolment"]["username"]
-    sessions = fac.get(f"/api/cohorts/{cid}/sessions").json
-    s1, s2, s3 = (s["id"] for s in sessions[:3])
-
-    # A joins on her phone: PIN, preferences, a push device, a calendar feed.
-    redeemed = ApiClient(app.test_client()).post(
-        "/api/invites/redeem", json={"code": a["invite"]["code"], "pin": PIN}
-    )
-    assert redeemed.status_code == 200, redeemed.json
-    me = phone_login(app, username)
-    prefs = {"quiet_hours": None, "checkin_due": False}
-    assert me.put("/api/me/notification-preferences", json=prefs).status_code == 200
-    sub = fake_push.new_subscription()
-    assert me.post("/api/push/subscriptions", json=sub).status_code == 201
-    assert me.post("/api/me/calendar-feed").status_code == 201
-
-    for member, answers in ((a_id, A_PRE), (b_id, B_PRE)):
-        body = {"instrument": "phq9", "answers": answers}
-        assert fac.post(f"/api/enrolments/{member}/assessments", json=body).status_code == 201
-
-    advance_to(SESSION_1 - timedelta(hours=40))  # the check-in for session 1 is open
-    me = phone_login(app, username)
-    checkin = {"instrument": "mood", "answers": {"mood": 6}}
-    assert me.post("/api/me/check-in", json=checkin).status_code == 201
-
-    advance_to(SESSION_1)
-    fac = as_role("facilitator")
-    assert fac.post(f"/api/sessions/{s1}/attendance/all-present", json={}).status_code == 200
-    note = {"enrolment_id": a_id, "body": A_SECRETS["note"]}
-    assert fac.post(f"/api/sessions/{s1}/notes", json=note).status_code == 201
-    group_note = {"body": "Group note: Member B spoke first"}
-    assert fac.post(f"/api/sessions/{s1}/notes", json=group_note).status_code == 201
-    tasks = {"tasks": [{"enrolment_id": a_id, "text": A_SECRETS["task"]}]}
-    assert fac.put(f"/api/sessions/{s1}/tasks", json=tasks).status_code == 200
-    # The facilitator's fidelity checklist, with her own words about A.
-    checklist = fac.get(f"/api/sessions/{s1}/fidelity").json["items"]
-    answers = [
-        {"key": i["key"], "enrolment_id": i["enrolment_id"], "answer": "yes"}
-        | ({"comment": A_SECRETS["fidelity_comment"]} if i["enrolment_id"] == a_id else {})
-        for i in checklist
-    ]
-    assert fac.put(f"/api/sessions/{s1}/fidelity", json={"answers": answers}).status_code == 200
-    with app.app_context():
-        jobs.release_content()  # the clock's job: readings out, one notification each
-        db.session.commit()
-    me = phone_login(app, username)
-    assert me.get("/api/me/readings/what-is-depression").status_code == 200
-    apology = {"reason": A_SECRETS["apology"]}
-    assert me.put(f"/api/me/sessions/{s3}/cannot-come", json=apology).status_code == 200
-
-    advance_to(SESSION_2 + timedelta(hours=1))
-    fac = as_role("facilitator")
-    marks = {"entries": [
-        {"enrolment_id": a_id, "status": "present"},
-        {"enrolment_id": b_id, "status": "late"},
-        {"enrolment_id": c_id, "status": "absent"},
-    ]}  # fmt: skip
-    # Sent as an offline tablet would: the reply, naming every member, is kept.
-    sent = fac.put(f"/api/sessions/{s2}/attendance", json=marks, headers=MARKS_KEY)
-    assert sent.status_code == 200 and A_SECRETS["name"] in sent.get_data(as_text=True)
-    for member, answers in ((a_id, A_S2), (b_id, B_S2)):
-        body = {"instrument": "phq9", "answers": answers, "session_id": s2}
-        assert fac.post(f"/api/enrolments/{member}/assessments", json=body).status_code == 201
-    worried = fac.post(f"/api/enrolments/{a_id}/worried", json={"concern": A_SECRETS["concern"]})
-    assert worried.status_code == 201
-    return {
-        "cohort_id": cid, "a": a_id, "b": b_id, "c": c_id, "username": username,
-        "user_id": me.user_id, "alert_id": worried.json["alert"]["id"], "sessions": (s1, s2, s3),
-        "endpoint": sub["endpoint"], "fac": fac, "phone": me,
-    }  # fmt: skip
-
-
-def withdraw_and_acknowledge(story: dict[str, Any], as_role: Any) -> None:
-    withdrawn = story["fac"].post(
-        f"/api/enrolments/{story['a']}/withdraw", json={"reason": A_SECRETS["withdrawal"]}
-    )
-    assert withdrawn.status_code == 200, withdrawn.json
-    ack = {"action": "contacted", "note": A_SECRETS["action_note"]}
-    sup = as_role("supervisor")
-    assert sup.post(f"/api/alerts/{story['alert_id']}/acknowledge", json=ack).status_code == 200
-
-
-def erase(admin: ApiClient, user_id: int, **body: Any) -> Any:
-    return admin.post(
-        f"/api/users/{user_id}/erase",
-        json={"confirm": "erase", "reason": "member_request", **body},
-    )
-
+from tests.factories import (
+    A_PRE,
+    A_S2,
+    A_SECRETS,
+    B_PRE,
+    B_S2,
+    MARKS_KEY,
+    PIN,
+    create_cohort,
+    enrol,
+    erase,
+    member_body,
+    phone_login,
+    withdraw_and_acknowledge,
+)
 
 # -- export -------------------------------------------------------------------
 

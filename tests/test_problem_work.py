@@ -26,11 +26,10 @@ from ipt_groups.protocol.problem_areas import (
 from ipt_groups.services import demo
 from ipt_groups.services.enrolment import PROBLEM_AREAS
 from tests import browser
-from tests.browser import TABLET, chromium_context, screenshot
+from tests.browser import TABLET, chromium_context, log_in, running_session_id, screenshot
 from tests.conftest import PASSWORD, ApiClient, create_user
 from tests.factories import create_cohort, enrol
 from tests.querycount import count_queries
-from tests.test_pwa import log_in, running_session_id, seeded  # noqa: F401 (a fixture)
 
 SESSION_1 = timedelta(days=8, hours=8)  # from the frozen Monday 09:00 to Tuesday 17:00
 WEEK = timedelta(days=7)
@@ -453,7 +452,7 @@ def test_work_entered_offline_in_the_runner_arrives_when_back_online(
     app: Flask,
     live: browser.LiveServer,
     pw: Any,
-    seeded: demo.DemoResult,  # noqa: F811 (the fixture imported above)
+    seeded: demo.DemoResult,
     tmp_path: Path,
 ) -> None:
     session_id = running_session_id(app)

@@ -17,9 +17,8 @@ from ipt_groups.models import User
 from ipt_groups.services import cohorts, demo
 from ipt_groups.services.audit import Actor
 from tests import browser
-from tests.browser import TABLET, chromium_context, screenshot
+from tests.browser import TABLET, chromium_context, log_in, screenshot
 from tests.conftest import create_user
-from tests.test_pwa import log_in, seeded  # noqa: F401 (a fixture)
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -55,7 +54,7 @@ def test_a_supervisor_sees_their_programme_and_not_anothers(
     app: Flask,
     live: browser.LiveServer,
     pw: Any,
-    seeded: demo.DemoResult,  # noqa: F811
+    seeded: demo.DemoResult,
     tmp_path: Path,
 ) -> None:
     _other_supervisors_cohort(app)
@@ -129,7 +128,7 @@ def test_a_table_longer_than_a_page_comes_from_the_server_a_page_at_a_time(
     app: Flask,
     live: browser.LiveServer,
     pw: Any,
-    seeded: demo.DemoResult,  # noqa: F811
+    seeded: demo.DemoResult,
     tmp_path: Path,
 ) -> None:
     """The supervisor's two demo cohorts, one per page: the page's own call is

@@ -3,7 +3,7 @@ the server sorts and slices it, every other figure still covers all the cohorts
 in scope, the action lists still name cohorts that are not on the page, and the
 CSV stays complete.
 
-Five cohorts a supervisor supervises (tests/test_programme_view.py's ``_grow``:
+Five cohorts a supervisor supervises (tests/test_programme_view.py's ``grow_cohorts``:
 two members, one open alert and one sent reminder each), then one more member
 in "Grown 3" and two more in "Grown 1" so the member counts differ.
 """
@@ -15,13 +15,12 @@ from typing import Any
 
 from flask import Flask
 
-from tests.factories import enrol
-from tests.test_programme_view import _grow
+from tests.factories import enrol, grow_cohorts
 
 
 def _five(app: Flask, as_role: Any, users: dict[str, int]) -> tuple[Any, dict[str, int]]:
     fac = as_role("facilitator")
-    _grow(app, fac, users["supervisor"], 5)
+    grow_cohorts(app, fac, users["supervisor"], 5)
     sup = as_role("supervisor")
     ids = {r["name"]: r["cohort_id"] for r in sup.get("/api/programme").json["cohorts"]}
     enrol(fac, ids["Grown 3"], "Third grown member")

@@ -2,7 +2,7 @@
 needs action now, the filters, who may see it, the CSV (guard, pseudonyms,
 audit) and a fixed number of statements.
 
-The data set is tests/test_outcomes.py's ``clinic`` (its figures are worked out
+The data set is tests/factories.py's ``clinic`` (its figures are worked out
 by hand there), plus, with the clock at 31 March 18:00 UTC:
 
 - risk alerts: two open in A (opened 1 March 18:00 and 30 March 18:00, the older
@@ -41,9 +41,8 @@ from ipt_groups.models import (
 )
 from ipt_groups.services import programme_csv
 from tests.conftest import TEST_SECRET, ApiClient, create_user
-from tests.factories import create_cohort, enrol
+from tests.factories import NAMES, clinic, grow_cohorts
 from tests.querycount import count_queries
-from tests.test_outcomes import NAMES, clinic
 
 NOW = datetime(2026, 3, 31, 18, 0, tzinfo=UTC)
 
@@ -265,27 +264,6 @@ def test_csv_is_pseudonymous_by_default_guarded_and_audited(
         )
 
 
-def _grow(app: Flask, fac: ApiClient, supervisor: int, n: int, first_k: int = 0) -> None:
-    """n more cohorts, each with members, an open alert and a reminder row."""
-    for k in range(first_k, first_k + n):
-        cohort = create_cohort(fac, name=f"Grown {k}", supervisor_ids=[supervisor])
-        first = enrol(fac, cohort["id"], f"Grown member {k}")["enrolment"]["id"]
-        enrol(fac, cohort["id"], f"Other grown member {k}")
-        with app.app_context():
-            session_id = db.session.get(Cohort, cohort["id"]).sessions[0].id
-            db.session.add(RiskAlert(cohort_id=cohort["id"], enrolment_id=first, source="worried"))
-            user = create_user("participant", None, username=f"grown-{k}").id
-            db.session.get(Enrolment, first).user_id = user
-            db.session.add(
-                Notification(
-                    user_id=user, kind="session_24h", dedupe_key=f"g:{k}", ref_type="session",
-                    ref_id=session_id, due_at=datetime(2026, 3, 1, tzinfo=UTC), status="sent",
-                    channel="push",
-                )
-            )  # fmt: skip
-            db.session.commit()
-
-
 def test_the_page_needs_the_same_statements_for_one_cohort_or_many(
     app: Flask, as_role: Any, users: dict[str, int], frozen: datetime
 ) -> None:
@@ -301,9 +279,9 @@ def test_the_page_needs_the_same_statements_for_one_cohort_or_many(
         assert response.status_code == 200
         return counted.count, response
 
-    _grow(app, fac, users["supervisor"], 1)
+    grow_cohorts(app, fac, users["supervisor"], 1)
     small = {p: reading(p) for p in ("/api/programme", "/api/programme.csv")}
-    _grow(app, fac, users["supervisor"], 4, first_k=1)
+    grow_cohorts(app, fac, users["supervisor"], 4, first_k=1)
     large = {p: reading(p) for p in ("/api/programme", "/api/programme.csv")}
     assert len(small["/api/programme"][1].json["cohorts"]) == 1
     assert len(large["/api/programme"][1].json["cohorts"]) == 5

@@ -6,19 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from tests.conftest import ApiClient
-from tests.factories import cohort_body, create_cohort
-
-CUSTOM = {
-    "key": "clinic-6",
-    "name": "Short clinic programme",
-    "group_sessions": 6,
-    "session_minutes": 75,
-    "phases": {"initial": [1], "middle": [2, 3, 4, 5], "termination": [6]},
-    "meetings": [{"kind": "pre_group", "after_session": 0, "label": "Pre-group meeting"}],
-    "group_size_min": 5,
-    "group_size_max": 9,
-    "late_join_sessions": 1,
-}
+from tests.factories import CUSTOM, cohort_body, create_cohort
 
 
 def test_shipped_templates_are_listed(as_role: Any) -> None:

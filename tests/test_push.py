@@ -32,74 +32,15 @@ from ipt_groups.push.endpoints import policy
 from ipt_groups.push.transport import Transport
 from ipt_groups.services import reminders
 from tests.conftest import ApiClient
-from tests.factories import create_cohort, enrol
-from tests.test_faults import wait_until
+from tests.factories import (
+    DAY_BEFORE_S1,
+    phone_login,
+    rows,
+    run_clock,
+    wait_until,
+)
 
-DAY_BEFORE_S1 = datetime(2026, 3, 9, 17, 0, tzinfo=UTC)
 SESSION_1 = datetime(2026, 3, 10, 17, 0, tzinfo=UTC)
-
-
-def phone(app: Flask, code: str) -> ApiClient:
-    c = ApiClient(app.test_client())
-    response = c.post("/api/invites/redeem", json={"code": code, "pin": "482915"})
-    assert response.status_code == 200, response.json
-    c.csrf = response.json["csrf_token"]
-    return c
-
-
-def relogin(app: Flask, username: str) -> ApiClient:
-    c = ApiClient(app.test_client())
-    assert c.login(username=username, password="482915").status_code == 200
-    return c
-
-
-def group(app: Flask, fac: ApiClient, members: int = 2, **cohort: Any) -> dict[str, Any]:
-    made = create_cohort(fac, **cohort)
-    enrolled = [enrol(fac, made["id"], f"Member {chr(65 + i)}") for i in range(members)]
-    sessions = fac.get(f"/api/cohorts/{made['id']}/sessions").json
-    return {"cohort": made, "members": enrolled, "sessions": sessions}
-
-
-def subscribe(client: ApiClient, fake: Any) -> dict[str, Any]:
-    sub = fake.new_subscription()
-    response = client.post("/api/push/subscriptions", json={**sub, "expirationTime": None})
-    assert response.status_code == 201, response.json
-    return sub
-
-
-def run_clock(app: Flask) -> dispatcher.Report:
-    """What the clock's plan and dispatch jobs do on one tick."""
-    with app.app_context():
-        reminders.plan()
-        db.session.commit()
-        report = dispatcher.for_app(app).drain()
-        db.session.remove()
-    return report
-
-
-def rows(app: Flask, **where: Any) -> list[Notification]:
-    with app.app_context():
-        stmt = select(Notification).order_by(Notification.id)
-        for name, value in where.items():
-            stmt = stmt.where(getattr(Notification, name) == value)
-        found = list(db.session.scalars(stmt))
-        db.session.expunge_all()
-        return found
-
-
-@pytest.fixture
-def member(app: Flask, as_role: Any, frozen: datetime, fake_push: Any) -> dict[str, Any]:
-    """A cohort of two; member A has a phone subscribed, no quiet hours, and (so
-    each test sees one message kind) no check-in nudges."""
-    fac = as_role("facilitator")
-    g = group(app, fac)
-    a = g["members"][0]
-    client = phone(app, a["invite"]["code"])
-    sub = subscribe(client, fake_push)
-    prefs = {"quiet_hours": None, "checkin_due": False}
-    put = client.put("/api/me/notification-preferences", json=prefs)
-    assert put.status_code == 200 and put.json["quiet_hours"] is None
-    return {**g, "client": client, "sub": sub, "username": a["enrolment"]["username"], "fac": fac}
 
 
 # -- keys and subscriptions ---------------------------------------------------
@@ -259,7 +200,7 @@ def test_a_reminder_arrives_decrypted_and_discreet(
         "Member B": "no_channel",
     }
     # The member's inbox shows the same neutral words.
-    inbox = relogin(app, member["username"]).get("/api/me/notifications").json
+    inbox = phone_login(app, member["username"]).get("/api/me/notifications").json
     assert inbox["items"][0]["text"] == "See you Tuesday at 17:00."
 
 
@@ -279,7 +220,7 @@ def test_the_hour_before_reminder_is_high_urgency_and_shares_the_topic(
 def test_a_spanish_speaker_reads_spanish(
     app: Flask, member: dict[str, Any], fake_push: Any
 ) -> None:
-    me = relogin(app, member["username"])
+    me = phone_login(app, member["username"])
     assert me.put("/api/me/notification-preferences", json={"language": "es"}).status_code == 200
     clock.advance(DAY_BEFORE_S1 - clock.utcnow())
     run_clock(app)
@@ -289,7 +230,7 @@ def test_a_spanish_speaker_reads_spanish(
 def test_a_check_in_nudge_comes_the_day_before_until_it_is_answered(
     app: Flask, member: dict[str, Any], fake_push: Any
 ) -> None:
-    me = relogin(app, member["username"])
+    me = phone_login(app, member["username"])
     assert me.put("/api/me/notification-preferences", json={"checkin_due": True}).status_code == 200
     # Session 1 has a PHQ-9 due: the nudge is planned 30 hours ahead (Monday 11:00).
     clock.advance(SESSION_1 - timedelta(hours=30) - clock.utcnow())
@@ -303,10 +244,10 @@ def test_a_check_in_nudge_comes_the_day_before_until_it_is_answered(
 def test_no_check_in_nudge_once_it_is_answered(
     app: Flask, member: dict[str, Any], fake_push: Any
 ) -> None:
-    me = relogin(app, member["username"])
+    me = phone_login(app, member["username"])
     assert me.put("/api/me/notification-preferences", json={"checkin_due": True}).status_code == 200
     clock.advance(SESSION_1 - timedelta(hours=40) - clock.utcnow())
-    me = relogin(app, member["username"])
+    me = phone_login(app, member["username"])
     done = me.post("/api/me/check-in", json={"instrument": "mood", "answers": {"mood": 6}})
     assert done.status_code == 201, done.json
     clock.advance(timedelta(hours=10))
@@ -411,7 +352,7 @@ def test_401_tells_the_admins_and_retries(
 
 
 def test_send_a_test_to_my_own_devices(app: Flask, member: dict[str, Any], fake_push: Any) -> None:
-    me = relogin(app, member["username"])
+    me = phone_login(app, member["username"])
     response = me.post("/api/push/test")
     assert response.status_code == 200
     assert response.json["devices"] == 1 and response.json["delivered"] == 1
@@ -484,7 +425,7 @@ def test_cancelling_withdrawing_cant_come_and_opting_out_cancel_pending_reminder
         }
 
     assert mine()[("session_24h", s1)] == "pending"
-    me = relogin(app, member["username"])
+    me = phone_login(app, member["username"])
     assert me.put(f"/api/me/sessions/{s1}/cannot-come", json={}).status_code == 200
     assert mine()[("session_24h", s1)] == "cancelled"
     assert me.delete(f"/api/me/sessions/{s1}/cannot-come").status_code == 204
@@ -511,7 +452,7 @@ def test_cancelling_withdrawing_cant_come_and_opting_out_cancel_pending_reminder
 def test_quiet_hours_move_a_reminder_to_their_end_or_just_before_them(
     app: Flask, member: dict[str, Any], fake_push: Any
 ) -> None:
-    me = relogin(app, member["username"])
+    me = phone_login(app, member["username"])
     # The 1-hour reminder (16:00 London) falls inside 15:00-16:30: moved to 16:30.
     quiet = {"quiet_hours": {"start": "15:00", "end": "16:30"}}
     assert me.put("/api/me/notification-preferences", json=quiet).status_code == 200
@@ -523,7 +464,7 @@ def test_quiet_hours_move_a_reminder_to_their_end_or_just_before_them(
     assert hour.due_at == datetime(2026, 3, 10, 16, 30, tzinfo=UTC)
     # Quiet until 17:30 would end after the session began: moved before them instead.
     quiet = {"quiet_hours": {"start": "15:00", "end": "17:30"}}
-    me = relogin(app, member["username"])
+    me = phone_login(app, member["username"])
     assert me.put("/api/me/notification-preferences", json=quiet).status_code == 200
     mine = [r for r in rows(app, kind="session_1h") if r.user_id == hour.user_id]
     assert [r.due_at for r in mine] == [datetime(2026, 3, 10, 14, 59, tzinfo=UTC)]

@@ -1,11 +1,11 @@
-"""Our aes128gcm encryption (ipt_groups/push/encryption.py) against pywebpush's.
+"""The transport's aes128gcm encryption (``transport.encrypt``: pywebpush's
+``WebPusher.encode``) as a browser reads it.
 
-The dispatcher no longer calls ``WebPusher.encode``; these prove that what it
-sends instead is what pywebpush would have sent, in every way a browser or a
-push service can tell: ``http_ece`` (the library pywebpush encrypts with, and
-the one the fake push service decrypts with) reads it back, the header has the
-same layout, and malformed subscription keys are refused where pywebpush
-refused them.
+``http_ece`` (the library pywebpush encrypts with, and the one the fake push
+service decrypts with) reads it back with the browser's private key, the RFC
+8188 header has the expected layout, every message has its own salt and key,
+and malformed subscription keys come back as ValueError (one rejected message)
+wherever pywebpush refused them, whatever it raised.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pywebpush import WebPusher, WebPushException
 
-from ipt_groups.push import encryption
 from ipt_groups.push.messages import MAX_PAYLOAD_BYTES
+from ipt_groups.push.transport import encrypt
 
 
 def _b64(data: bytes) -> str:
@@ -61,14 +61,14 @@ def browser() -> Browser:
 )
 def test_http_ece_decrypts_what_we_encrypt(browser: Browser, size: int) -> None:
     data = os.urandom(size)
-    body = encryption.encrypt(data, browser.p256dh, browser.auth_b64)
+    body = encrypt(data, browser.p256dh, browser.auth_b64)
     assert browser.decrypt(body) == data
 
 
 @pytest.mark.parametrize("size", [1, 200, MAX_PAYLOAD_BYTES, 4079, 4080, 10_000])
 def test_same_layout_and_length_as_pywebpush(browser: Browser, size: int) -> None:
     data = os.urandom(size)
-    ours = encryption.encrypt(data, browser.p256dh, browser.auth_b64)
+    ours = encrypt(data, browser.p256dh, browser.auth_b64)
     theirs = browser.pywebpush(data)
     assert len(ours) == len(theirs)
     # RFC 8188 header: salt (16) | record size (4) | key id length (1) | key id.
@@ -79,35 +79,13 @@ def test_same_layout_and_length_as_pywebpush(browser: Browser, size: int) -> Non
     assert browser.decrypt(theirs) == data  # the reference reads back too
 
 
-@pytest.mark.parametrize("size", [1, MAX_PAYLOAD_BYTES, 4079, 4080, 10_000])
-def test_byte_for_byte_what_http_ece_makes_from_the_same_key_and_salt(
-    browser: Browser, size: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    data = os.urandom(size)
-    ephemeral = ec.generate_private_key(ec.SECP256R1())
-    salt = os.urandom(16)
-    monkeypatch.setattr(encryption.ec, "generate_private_key", lambda curve: ephemeral)
-    monkeypatch.setattr(encryption.os, "urandom", lambda n: salt)
-    ours = encryption.encrypt(data, browser.p256dh, browser.auth_b64)
-    monkeypatch.undo()
-    theirs = http_ece.encrypt(
-        data,
-        salt=salt,
-        private_key=ephemeral,
-        dh=browser.public,
-        auth_secret=browser.auth,
-        version="aes128gcm",
-    )  # what WebPusher.encode calls, with its own fresh key and salt
-    assert ours == theirs
-
-
 def test_a_push_message_fits_in_4096_bytes(browser: Browser) -> None:
-    body = encryption.encrypt(b"x" * MAX_PAYLOAD_BYTES, browser.p256dh, browser.auth_b64)
+    body = encrypt(b"x" * MAX_PAYLOAD_BYTES, browser.p256dh, browser.auth_b64)
     assert len(body) == 4096  # 86 header + 3993 + 1 delimiter + 16 tag
 
 
 def test_every_message_has_its_own_salt_and_key(browser: Browser) -> None:
-    bodies = [encryption.encrypt(b"same words", browser.p256dh, browser.auth_b64) for _ in range(5)]
+    bodies = [encrypt(b"same words", browser.p256dh, browser.auth_b64) for _ in range(5)]
     assert len({b[:16] for b in bodies}) == 5  # salt
     assert len({b[21:86] for b in bodies}) == 5  # ephemeral ECDH public key
     assert {browser.decrypt(b) for b in bodies} == {b"same words"}
@@ -117,7 +95,7 @@ def test_padded_keys_are_read_like_unpadded_ones(browser: Browser) -> None:
     padded = base64.urlsafe_b64encode(browser.public).decode()
     auth = base64.urlsafe_b64encode(browser.auth).decode()
     assert "=" in padded + auth
-    assert browser.decrypt(encryption.encrypt(b"hello", padded, auth)) == b"hello"
+    assert browser.decrypt(encrypt(b"hello", padded, auth)) == b"hello"
 
 
 def _refused_by_pywebpush(p256dh: str, auth: str) -> bool:
@@ -147,13 +125,13 @@ def test_malformed_keys_are_refused_where_pywebpush_refused_them(browser: Browse
     for p256dh, auth in cases:
         assert _refused_by_pywebpush(p256dh, auth), (p256dh, auth)
         with pytest.raises(ValueError):
-            encryption.encrypt(b"hello", p256dh, auth)
+            encrypt(b"hello", p256dh, auth)
 
 
 def test_nothing_to_encrypt_or_an_empty_key_is_refused(browser: Browser) -> None:
     with pytest.raises(ValueError):
-        encryption.encrypt(b"", browser.p256dh, browser.auth_b64)
+        encrypt(b"", browser.p256dh, browser.auth_b64)
     # pywebpush raised IndexError here (a crash of the whole batch, not a
     # rejected message); the subscription API never stores an empty key.
     with pytest.raises(ValueError):
-        encryption.encrypt(b"hello", "", browser.auth_b64)
+        encrypt(b"hello", "", browser.auth_b64)

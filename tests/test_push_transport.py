@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from ipt_groups.push import encryption
+from ipt_groups.push import transport as transport_module
 from ipt_groups.push.endpoints import policy
 from ipt_groups.push.transport import Outcome, Outgoing, Transport
 
@@ -84,14 +84,14 @@ def test_a_stop_lets_sends_on_the_wire_finish_and_skips_the_rest(
 def test_a_bug_fails_its_own_batch_and_the_transport_carries_on(
     transport: Transport, fake_push: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = encryption.encrypt
+    real = transport_module.encrypt
 
     def broken(data: bytes, p256dh: str, auth: str) -> bytes:
         if data == b'{"id":3}':
             raise RuntimeError("a bug")
         return real(data, p256dh, auth)
 
-    monkeypatch.setattr(encryption, "encrypt", broken)
+    monkeypatch.setattr(transport_module, "encrypt", broken)
     with pytest.raises(RuntimeError, match="a bug"):
         transport.send_all(_messages(fake_push, 1, 6))
     monkeypatch.undo()

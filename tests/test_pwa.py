@@ -32,33 +32,24 @@ from ipt_groups.models import (
 )
 from ipt_groups.services import demo
 from tests import browser
-from tests.browser import PHONE, TABLET, app_ready, chromium_context, screenshot
+from tests.browser import (
+    NARROWEST,
+    OVERFLOW,
+    PHONE,
+    TABLET,
+    app_ready,
+    chromium_context,
+    collect_csp_violations,
+    log_in,
+    running_session_id,
+    screenshot,
+)
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 
 # ``live`` (the app on a local port) and ``pw`` (Playwright) are in conftest.py:
 # session-wide, so every browser test shares one server and one Playwright.
-
-
-@pytest.fixture
-def seeded(app: Flask, live: browser.LiveServer) -> demo.DemoResult:
-    with app.app_context():
-        result = demo.seed_demo(base_url=live.url)
-        db.session.commit()
-    return result
-
-
-log_in = browser.log_in  # one copy, in tests/browser.py
-
-
-def running_session_id(app: Flask) -> int:
-    with app.app_context():
-        return db.session.scalar(
-            select(GroupSession.id)
-            .join(Cohort)
-            .where(Cohort.name == demo.RUNNING_COHORT_NAME, GroupSession.number == 1)
-        )
 
 
 def test_the_app_is_installable(live: browser.LiveServer, pw: Any, tmp_path: Path) -> None:
@@ -367,19 +358,7 @@ def test_reconnecting_sends_each_offline_change_once(
         assert all(status == 200 for _m, _p, status in writes), writes
 
 
-NARROWEST = {"width": 320, "height": 640}  # WCAG 1.4.10's width (1280 px at 400%)
 ZOOMED_PHONE = {"width": 180, "height": 320}  # a 360 px phone at 200% zoom
-
-OVERFLOW = """() => {
-  const root = document.documentElement;
-  const all = [...document.querySelectorAll('body *')];
-  const wide = all.filter(el => el.getBoundingClientRect().right > root.clientWidth + 0.5)
-    .concat(all.filter(el => el.scrollWidth > el.clientWidth + 1 && el.clientWidth > 0
-      && getComputedStyle(el).overflowX === 'visible'))
-    .map(el => `${el.tagName.toLowerCase()}.${el.className}: `
-      + el.textContent.trim().slice(0, 40));
-  return {scroll: root.scrollWidth, client: root.clientWidth, wide: wide.slice(0, 5)};
-}"""
 
 
 @pytest.mark.parametrize("login", ["demo-ana", "demo-cara"])
@@ -516,17 +495,6 @@ def test_a_member_answers_the_check_in_from_the_phone(
     assert answers == [{"mood": 3}]
 
 
-def _collect_csp_violations(page: Any, into: list[str]) -> None:
-    """Chromium reports every blocked script, style or connection on the console."""
-
-    def check(message: Any) -> None:
-        if "Content Security Policy" in message.text:
-            into.append(f"{page.url} {message.location}: {message.text[:90]}")
-
-    page.on("console", check)
-    page.on("pageerror", lambda error: into.append(f"{page.url}: {error}"))
-
-
 def test_no_screen_needs_more_than_the_content_security_policy_allows(
     app: Flask, live: browser.LiveServer, pw: Any, seeded: demo.DemoResult, tmp_path: Path
 ) -> None:
@@ -544,7 +512,7 @@ def test_no_screen_needs_more_than_the_content_security_policy_allows(
     violations: list[str] = []
     with chromium_context(pw, tmp_path / "staff", TABLET) as context:
         page = context.new_page()
-        _collect_csp_violations(page, violations)
+        collect_csp_violations(page, violations)
         log_in(page, live, "admin@example.org", demo.DEMO_PASSWORD)
         for screen in staff_screens:
             page.goto(f"{live.url}/#{screen}")
@@ -555,7 +523,7 @@ def test_no_screen_needs_more_than_the_content_security_policy_allows(
         assert "/api/cohorts" in page.inner_text(".swagger-ui")
     with chromium_context(pw, tmp_path / "member", PHONE) as context:
         page = context.new_page()
-        _collect_csp_violations(page, violations)
+        collect_csp_violations(page, violations)
         log_in(page, live, "demo-ana", demo.DEMO_PIN)
         for screen in ["/", "/readings", "/check-in", "/settings"]:
             page.goto(f"{live.url}/#{screen}")

@@ -30,10 +30,16 @@ from ipt_groups.jobs import release_content
 from ipt_groups.services import content
 from ipt_groups.services.audit import SYSTEM
 from tests.conftest import ApiClient, create_user
-from tests.factories import create_cohort, enrol
+from tests.factories import (
+    INSTRUMENT,
+    ITEM_9,
+    MATRIX_PIN,
+    NO_RISK,
+    PROGRAMME_FIELDS,
+    create_cohort,
+    enrol,
+)
 from tests.querycount import count_queries
-from tests.test_access_matrix import INSTRUMENT, PIN, PROGRAMME_FIELDS
-from tests.test_risk_pathway import ITEM_9, NO_RISK
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 STAFF_EMAILS = {
@@ -113,7 +119,7 @@ def _reset(app: Flask) -> None:
 def _login(app: Flask, email: str | None = None, username: str | None = None) -> ApiClient:
     client = ApiClient(app.test_client())
     if username:
-        assert client.login(username=username, password=PIN).status_code == 200
+        assert client.login(username=username, password=MATRIX_PIN).status_code == 200
     else:
         assert client.login(email).status_code == 200
     return client
@@ -171,7 +177,7 @@ def build(app: Flask, push: Any, size: Size) -> dict[str, Any]:
 
     # Member 0 joins with the invite; member 1 lost codes and got new ones.
     redeemed = app.test_client().post(
-        "/api/invites/redeem", json={"code": members[0]["invite"]["code"], "pin": PIN}
+        "/api/invites/redeem", json={"code": members[0]["invite"]["code"], "pin": MATRIX_PIN}
     )
     username, member_user_id = redeemed.json["user"]["username"], redeemed.json["user"]["id"]
     for _ in range(size.extra):

@@ -16,27 +16,18 @@ from ipt_groups.extensions import db
 from ipt_groups.jobs import escalate_alerts
 from ipt_groups.models import Assessment, AuditEvent, Notification, RiskAlert
 from tests.conftest import ApiClient, create_user
-from tests.factories import create_cohort, enrol
-from tests.test_attendance import SESSION_1, phone
-
-NO_RISK = {f"phq9_{n}": 1 for n in range(1, 10)} | {"phq9_9": 0}  # total 8
-ITEM_9 = {**NO_RISK, "phq9_9": 1}  # total 9, item 9 flags risk
-
-
-def supervised_group(fac: ApiClient, users: dict[str, int], members: int = 2) -> dict[str, Any]:
-    cohort = create_cohort(fac, supervisor_ids=[users["supervisor"]])
-    made = [enrol(fac, cohort["id"], f"Member {chr(65 + i)}") for i in range(members)]
-    sessions = fac.get(f"/api/cohorts/{cohort['id']}/sessions").json
-    return {"cohort": cohort, "members": made, "sessions": sessions}
-
-
-def member_id(g: dict[str, Any], n: int = 0) -> int:
-    return g["members"][n]["enrolment"]["id"]
-
-
-def enter(fac: ApiClient, enrolment_id: int, answers: dict[str, int], **kw: Any) -> Any:
-    body = {"instrument": "phq9", "answers": answers, **kw}
-    return fac.post(f"/api/enrolments/{enrolment_id}/assessments", json=body)
+from tests.factories import (
+    ITEM_9,
+    NO_RISK,
+    SESSION_1,
+    create_cohort,
+    enrol,
+    enter,
+    member_id,
+    phone,
+    phone_login,
+    supervised_group,
+)
 
 
 def test_a_phq9_is_scored_and_every_answer_kept(
@@ -313,14 +304,6 @@ def test_a_members_own_check_in_with_item_9_shows_the_crisis_text_at_once(
     with app.app_context():
         stored = db.session.scalars(select(Assessment).where(Assessment.instrument == "phq9")).one()
         assert stored.source == "self" and stored.session_id == g["sessions"][7]["id"]
-
-
-def phone_login(app: Flask, username: str) -> ApiClient:
-    """Log the member in again (moving the clock on ends their earlier session)."""
-    fresh = ApiClient(app.test_client())
-    response = fresh.login(username=username, password="482915")
-    assert response.status_code == 200, response.json
-    return fresh
 
 
 def test_replayed_staff_entry_is_one_record_and_one_alert(

@@ -13,8 +13,7 @@ from ipt_groups import clock
 from ipt_groups.extensions import db
 from ipt_groups.models import AuditEvent
 from tests.conftest import ApiClient
-from tests.test_attendance import SESSION_1
-from tests.test_risk_pathway import ITEM_9, NO_RISK, enter, member_id, supervised_group
+from tests.factories import ITEM_9, NO_RISK, SESSION_1, enter, member_id, supervised_group
 
 WEEK = timedelta(days=7)
 

@@ -18,15 +18,17 @@ from ipt_groups.extensions import db
 from ipt_groups.models import Enrolment, RiskAlert, SafetyPlanVersion, User
 from ipt_groups.services import demo
 from tests import browser
-from tests.browser import PHONE, TABLET, chromium_context, screenshot
-from tests.conftest import ApiClient
-from tests.test_pwa import (  # noqa: F401 (fixtures)
+from tests.browser import (
     NARROWEST,
     OVERFLOW,
-    _collect_csp_violations,
+    PHONE,
+    TABLET,
+    chromium_context,
+    collect_csp_violations,
     log_in,
-    seeded,
-)  # live and pw: tests/conftest.py
+    screenshot,
+)
+from tests.conftest import ApiClient
 
 pytest.importorskip("playwright.sync_api")
 
@@ -51,7 +53,7 @@ def test_a_supervisor_makes_a_plan_from_an_alert_and_acknowledges_with_it(
     app: Flask,
     live: browser.LiveServer,
     pw: Any,
-    seeded: demo.DemoResult,  # noqa: F811
+    seeded: demo.DemoResult,
     tmp_path: Path,
 ) -> None:
     member = cara(app)
@@ -63,7 +65,7 @@ def test_a_supervisor_makes_a_plan_from_an_alert_and_acknowledges_with_it(
     violations: list[str] = []
     with chromium_context(pw, tmp_path / "profile", TABLET) as context:
         page = context.new_page()
-        _collect_csp_violations(page, violations)
+        collect_csp_violations(page, violations)
         log_in(page, live, "supervisor@example.org", demo.DEMO_PASSWORD)
         page.goto(f"{live.url}/#/alerts")
         page.click(f"[data-safety-plan-for='{alert_id}']")
@@ -126,7 +128,7 @@ def test_the_member_reads_their_plan_in_their_language_offline_too(
     app: Flask,
     live: browser.LiveServer,
     pw: Any,
-    seeded: demo.DemoResult,  # noqa: F811
+    seeded: demo.DemoResult,
     tmp_path: Path,
 ) -> None:
     member = cara(app)
@@ -142,7 +144,7 @@ def test_the_member_reads_their_plan_in_their_language_offline_too(
     violations: list[str] = []
     with chromium_context(pw, tmp_path / "profile", PHONE) as context:
         page = context.new_page()
-        _collect_csp_violations(page, violations)
+        collect_csp_violations(page, violations)
         log_in(page, live, "demo-cara", demo.DEMO_PIN)
         browser.service_worker_ready(page)
         page.click("[data-open-safety-plan]")

@@ -20,7 +20,7 @@ from ipt_groups.models import Notification, User
 from ipt_groups.push import messages
 from ipt_groups.services import receipts
 from tests.conftest import ApiClient
-from tests.test_push import DAY_BEFORE_S1, member, relogin, rows, run_clock  # noqa: F401
+from tests.factories import DAY_BEFORE_S1, phone_login, rows, run_clock
 
 SHOWN = "/api/push/shown"
 
@@ -36,7 +36,7 @@ def facilitator(app: Flask) -> ApiClient:
     return fac
 
 
-def delivered(app: Flask, member: dict[str, Any], fake_push: Any) -> dict[str, Any]:  # noqa: F811
+def delivered(app: Flask, member: dict[str, Any], fake_push: Any) -> dict[str, Any]:
     """The day-before reminder reaches member A's phone; its decrypted payload."""
     clock.advance(DAY_BEFORE_S1 - clock.utcnow())
     run_clock(app)
@@ -44,7 +44,7 @@ def delivered(app: Flask, member: dict[str, Any], fake_push: Any) -> dict[str, A
     return message.json
 
 
-def reminder_rows(app: Flask, member: dict[str, Any]) -> list[dict[str, Any]]:  # noqa: F811
+def reminder_rows(app: Flask, member: dict[str, Any]) -> list[dict[str, Any]]:
     seen = facilitator(app).get(f"/api/sessions/{member['sessions'][0]['id']}/reminders")
     assert seen.status_code == 200, seen.json
     return seen.json
@@ -52,7 +52,7 @@ def reminder_rows(app: Flask, member: dict[str, Any]) -> list[dict[str, Any]]:  
 
 def test_the_payload_carries_an_opaque_receipt_and_posting_it_says_shown(
     app: Flask,
-    member: dict[str, Any],  # noqa: F811
+    member: dict[str, Any],
     fake_push: Any,
 ) -> None:
     payload = delivered(app, member, fake_push)
@@ -85,7 +85,7 @@ def test_the_payload_carries_an_opaque_receipt_and_posting_it_says_shown(
 
 def test_bad_tokens_get_the_error_envelope_and_mark_nothing(
     app: Flask,
-    member: dict[str, Any],  # noqa: F811
+    member: dict[str, Any],
     fake_push: Any,
 ) -> None:
     payload = delivered(app, member, fake_push)
@@ -113,7 +113,7 @@ def test_bad_tokens_get_the_error_envelope_and_mark_nothing(
 
 def test_a_logged_in_phone_may_send_it_but_not_cross_site(
     app: Flask,
-    member: dict[str, Any],  # noqa: F811
+    member: dict[str, Any],
     fake_push: Any,
 ) -> None:
     payload = delivered(app, member, fake_push)
@@ -121,14 +121,14 @@ def test_a_logged_in_phone_may_send_it_but_not_cross_site(
     assert other_site.status_code == 403
     assert other_site.json["error"]["code"] == "csrf_failed"
     assert all(r.shown_at is None for r in rows(app))
-    me = relogin(app, member["username"])
+    me = phone_login(app, member["username"])
     assert me.post(SHOWN, json={"token": payload["receipt"]}).status_code == 204
     assert [r.shown_at is not None for r in rows(app, kind="session_24h", status="sent")] == [True]
 
 
 def test_a_run_of_bad_tokens_from_one_address_is_refused_for_a_while(
     app: Flask,
-    member: dict[str, Any],  # noqa: F811
+    member: dict[str, Any],
     fake_push: Any,
 ) -> None:
     payload = delivered(app, member, fake_push)
@@ -145,13 +145,13 @@ def test_a_run_of_bad_tokens_from_one_address_is_refused_for_a_while(
 
 def test_the_export_shows_when_a_notification_was_shown_and_erasure_removes_it(
     app: Flask,
-    member: dict[str, Any],  # noqa: F811
+    member: dict[str, Any],
     fake_push: Any,
     as_role: Any,
 ) -> None:
     payload = delivered(app, member, fake_push)
     assert post_receipt(app, payload["receipt"]).status_code == 204
-    me = relogin(app, member["username"])
+    me = phone_login(app, member["username"])
     export = me.get("/api/me/export")
     assert export.status_code == 200, export.json
     shown = [n for n in export.json["notifications"] if n["shown_at"]]

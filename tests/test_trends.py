@@ -41,15 +41,17 @@ from ipt_groups import clock
 from ipt_groups.extensions import db
 from ipt_groups.models import Assessment, AuditEvent, Enrolment, MemberMeeting
 from ipt_groups.protocol.instruments import GAD7, MOOD, PHQ9, Instrument, score
-from tests import test_privacy, test_pwa
+from tests.browser import log_in
 from tests.conftest import ApiClient, create_user
-from tests.factories import create_cohort, enrol
+from tests.factories import (
+    A_SECRETS,
+    answers_for,
+    create_cohort,
+    enrol,
+    erase,
+    withdraw_and_acknowledge,
+)
 from tests.querycount import count_queries
-from tests.test_outcomes import answers_for
-
-# The browser tests' fixtures (a live server, Playwright, the demo data), shared
-# with tests/test_pwa.py rather than started a second time.
-seeded, log_in = test_pwa.seeded, test_pwa.log_in  # live and pw: tests/conftest.py
 
 AFTER_S4 = datetime(2026, 3, 31, 18, 0, tzinfo=UTC)
 LOOSE_AT = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)  # after s2 (17 March), before s3
@@ -499,13 +501,11 @@ def test_the_runner_shows_sparklines_and_the_outcomes_the_cohort_mean(
 
 # -- erasure: the trends keep de-identified totals, as the outcomes do -----------
 
-story = test_privacy.story
-
 
 def test_an_erased_members_trend_keeps_its_totals_and_loses_the_name(
     app: Flask, story: dict[str, Any], as_role: Any
 ) -> None:
-    """The story's member A (tests/test_privacy.py): a PHQ-9 of 16 entered before
+    """The story's member A (tests/py): a PHQ-9 of 16 entered before
     the group (on no session: placed before session 1 by its date), her own mood
     check-in of 6 for session 1, a PHQ-9 of 9 at session 2."""
     url = f"/api/cohorts/{story['cohort_id']}/trends"
@@ -515,11 +515,11 @@ def test_an_erased_members_trend_keeps_its_totals_and_loses_the_name(
     assert series(a, "mood") == [(1, 6)]
     assert [p["place"] for p in a["points"]] == ["other", "session", "session"]
 
-    test_privacy.withdraw_and_acknowledge(story, as_role)
-    assert test_privacy.erase(as_role("admin"), story["user_id"]).status_code == 200
+    withdraw_and_acknowledge(story, as_role)
+    assert erase(as_role("admin"), story["user_id"]).status_code == 200
     response = as_role("facilitator").get(url)
     after = response.json
-    assert test_privacy.A_SECRETS["name"] not in response.get_data(as_text=True)
+    assert A_SECRETS["name"] not in response.get_data(as_text=True)
     erased = next(m for m in after["members"] if m["enrolment_id"] == story["a"])
     assert erased["display_name"] == "Erased member" and erased["status"] == "withdrawn"
     assert erased["points"] == a["points"]

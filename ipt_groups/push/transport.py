@@ -1,5 +1,11 @@
 """The one seam to the push services: encrypt, sign, POST, and say what happened.
 
+pywebpush does the Web Push part: ``WebPusher.encode`` encrypts every message
+(RFC 8291, aes128gcm) and its VAPID library py_vapid signs the
+``Authorization`` header (``vapid.HeaderCache``, the way ``pywebpush.webpush``
+signs, once per push service origin). The HTTP is ours: one aiohttp session
+and pool, our concurrency limit and our reading of each answer.
+
 Sending is network-bound (tens to hundreds of milliseconds per push service
 round trip) while encryption costs a fraction of a millisecond, so many
 messages are in flight at once (``Transport``), connections to each push
@@ -29,8 +35,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+import http_ece
+from pywebpush import NoData, WebPusher, WebPushException
 
-from ipt_groups.push import encryption
 from ipt_groups.push.endpoints import EndpointPolicy, EndpointRefusedError
 from ipt_groups.push.vapid import HeaderCache, VapidKeys
 
@@ -80,6 +87,26 @@ class Result:
     retry_after: float | None = None  # seconds
     error: str | None = None
     duration_ms: int = 0
+
+
+def encrypt(data: bytes, p256dh: str, auth: str) -> bytes:
+    """The ``aes128gcm`` body for one subscription (``keys.p256dh``, ``keys.auth``),
+    made by pywebpush's ``WebPusher.encode``: a fresh ECDH key and salt per message.
+
+    Raises ValueError when the subscription's keys are unusable, whatever
+    pywebpush raised (``WebPushException``; ``IndexError`` for an empty key),
+    so the transport rejects that one message instead of failing the batch.
+    """
+    if not data:
+        raise ValueError("no data to encrypt")
+    if not p256dh or not auth:
+        raise ValueError("the subscription has no keys")
+    # WebPusher needs an endpoint to be made; encode never reads it.
+    subscription = {"endpoint": "", "keys": {"p256dh": p256dh, "auth": auth}}
+    try:
+        return WebPusher(subscription).encode(data, "aes128gcm")["body"]
+    except (WebPushException, NoData, http_ece.ECEException) as exc:
+        raise ValueError(getattr(exc, "message", None) or str(exc)) from None
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -135,8 +162,7 @@ class _Pending:
 class Transport:
     """Concurrent sends from one event loop on its own thread.
 
-    ``encryption.encrypt`` encrypts (aes128gcm, a fresh ECDH key per message:
-    what pywebpush's ``WebPusher.encode`` did, at two thirds of its CPU); the
+    ``encrypt`` (pywebpush's ``WebPusher.encode``) encrypts each message; the
     POST goes through one ``aiohttp`` session whose connection pool keeps
     connections to each push service open. We measured the
     alternative first: a thread pool with one ``requests.Session`` per thread
@@ -203,7 +229,7 @@ class Transport:
         parts = urlsplit(message.endpoint)
         started = time.perf_counter()
         try:
-            body = encryption.encrypt(message.data, message.p256dh, message.auth)
+            body = encrypt(message.data, message.p256dh, message.auth)
         except ValueError as exc:  # malformed subscription keys
             return result(Outcome.REJECTED, host, error=str(exc)[:200])
         headers = {

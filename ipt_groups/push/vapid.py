@@ -21,7 +21,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from py_vapid import Vapid02
+from py_vapid import Vapid
 
 # A signed header is valid for up to 24 hours; we sign for 12 and re-sign an
 # hour before it runs out, so a push service never sees one about to expire.
@@ -106,19 +106,21 @@ def local_keys(instance_path: Path, subject: str | None) -> VapidKeys:
 class HeaderCache:
     """Signed ``Authorization`` headers, one per push service origin.
 
-    Signing costs CPU on every message for nothing: the claims differ only by
-    audience, so one header per origin serves every message until it nears
-    expiry. Uses the real wall clock on purpose (not ``ipt_groups.clock``): the
-    push service checks ``exp`` against its own clock.
+    Signed as ``pywebpush.webpush`` signs them (py_vapid's ``Vapid.from_string``
+    and ``sign``, claims ``aud``, ``exp`` 12 hours on, ``sub``), but not per
+    message: the claims differ only by audience, so one header per origin
+    serves every message until it nears expiry. Uses the real wall clock on
+    purpose (not ``ipt_groups.clock``): the push service checks ``exp``
+    against its own clock.
     """
 
     keys: VapidKeys
-    _signer: Vapid02 = field(init=False)
+    _signer: Vapid = field(init=False)
     _cache: dict[str, tuple[str, float]] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
-        self._signer = Vapid02.from_raw(self.keys.private_key.encode())
+        self._signer = Vapid.from_string(self.keys.private_key)
 
     def header(self, origin: str) -> str:
         now = time.time()
