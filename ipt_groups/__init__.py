@@ -16,10 +16,12 @@ from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ipt_groups import cli, frontend, idempotency, logmask, models, pool, ratelimit, security  # noqa: F401  (models: register every table)
+from ipt_groups.api import register_blueprints
 from ipt_groups.config import ENV_VARS, MIGRATIONS_DIR, load_settings
 from ipt_groups.errors import register_error_handlers
 from ipt_groups.extensions import api as rest_api
 from ipt_groups.extensions import db, login_manager
+from ipt_groups.health import bp as health_bp
 from ipt_groups.services import outcome_cache  # noqa: F401  (its listeners keep cached tallies right)
 
 __all__ = ["create_app", "login_manager"]
@@ -112,9 +114,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _init_api(app: Flask) -> None:
-    from ipt_groups.api import register_blueprints
-    from ipt_groups.health import bp as health_bp
-
     rest_api.init_app(
         app,
         spec_kwargs={

@@ -106,8 +106,8 @@ def register(app: Flask) -> None:
     @app.cli.command("clock")
     def clock_command() -> None:
         """Run the scheduler (the Procfile's clock process)."""
-        # Imported here: the scheduler and the push stack (aiohttp, cryptography, py_vapid)
-        # are the clock's, and every web worker would otherwise carry them.
+        # Imported here: APScheduler (with tzlocal and multiprocessing, 32 modules)
+        # is the clock's alone; every web worker would otherwise carry it.
         from ipt_groups.jobs import run_clock
 
         run_clock(current_app._get_current_object())  # type: ignore[attr-defined]
