@@ -27,6 +27,7 @@ from ipt_groups.models import (
     CohortStatus,
     Enrolment,
     EnrolmentStatus,
+    MeetingStatus,
     MemberMeeting,
     NotificationPreference,
     Role,
@@ -225,8 +226,10 @@ def cancel_future_meetings(meetings: Iterable[MemberMeeting]) -> None:
     """Cancel one-to-one meetings still to come (booked or not); past ones stay."""
     now = utcnow()
     for meeting in meetings:
-        if meeting.status == "scheduled" and (meeting.starts_at is None or meeting.starts_at > now):
-            meeting.status = "cancelled"
+        if meeting.status == MeetingStatus.SCHEDULED and (
+            meeting.starts_at is None or meeting.starts_at > now
+        ):
+            meeting.status = MeetingStatus.CANCELLED
 
 
 def _leave(enrolment: Enrolment) -> None:
@@ -272,8 +275,10 @@ def reactivate(actor: Actor, enrolment: Enrolment) -> Enrolment:
     enrolment.queued_at = utcnow()
     now = utcnow()
     for meeting in enrolment.meetings:
-        if meeting.status == "cancelled" and (meeting.starts_at is None or meeting.starts_at > now):
-            meeting.status = "scheduled"
+        if meeting.status == MeetingStatus.CANCELLED and (
+            meeting.starts_at is None or meeting.starts_at > now
+        ):
+            meeting.status = MeetingStatus.SCHEDULED
     audit.record(actor, "enrolment.reactivate", "enrolment", enrolment.id, subject_id=enrolment.id)
     db.session.flush()
     reminders.replan_cohort(cohort.id)

@@ -38,6 +38,7 @@ from ipt_groups.models import (
     Enrolment,
     EnrolmentStatus,
     GroupSession,
+    MeetingStatus,
     MemberMeeting,
     Notification,
     NotificationKind,
@@ -187,7 +188,7 @@ def wanted_reminders(
         .join(Enrolment, Enrolment.id == MemberMeeting.enrolment_id)
         .join(User, User.id == Enrolment.user_id)
         .where(
-            MemberMeeting.status == "scheduled",
+            MemberMeeting.status == MeetingStatus.SCHEDULED,
             MemberMeeting.starts_at > now + REMINDER_UNTIL,
             MemberMeeting.starts_at <= now + horizon,
             Enrolment.status == EnrolmentStatus.ENROLLED,
@@ -251,7 +252,7 @@ def stale_reminders(rows: Sequence[Any]) -> dict[int, str]:
     reasons: dict[int, str] = {}
     for row in mine:
         meeting, member = found.get(row.ref_id or 0, (None, None))
-        if meeting is None or member is None or meeting.status != "scheduled":
+        if meeting is None or member is None or meeting.status != MeetingStatus.SCHEDULED:
             reasons[row.id] = "meeting_cancelled"
         elif meeting.starts_at != row.expires_at:
             reasons[row.id] = "meeting_moved"
