@@ -22,9 +22,9 @@ from ipt_groups.errors import register_error_handlers
 from ipt_groups.extensions import api as rest_api
 from ipt_groups.extensions import db, login_manager
 from ipt_groups.health import bp as health_bp
-from ipt_groups.services import outcome_cache  # noqa: F401  (its listeners keep cached tallies right)
+from ipt_groups.services import outcome_cache
 
-__all__ = ["create_app", "login_manager"]
+__all__ = ["configure_logging", "create_app", "login_manager"]
 
 
 @event.listens_for(Engine, "connect")
@@ -69,6 +69,16 @@ def _init_migrations(app: Flask) -> None:
     Migrate(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True)
 
 
+def configure_logging(level: str) -> None:
+    """The process's log format and level (``LOG_LEVEL``), to stderr.
+
+    Called by the entry points (``wsgi.py``: gunicorn, ``flask --app wsgi ...``
+    and so the clock), not by ``create_app``: building an app configures no
+    process-wide logging, so the tests and embedding code keep their own.
+    """
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. ``config`` overrides the environment (tests pass APP_ENV etc.).
 
@@ -86,9 +96,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings.flask_config())
     app.config.update(overrides)
 
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     # Calendar-feed tokens are in URL paths; no log line may carry one.
     logmask.install()
     if settings.proxy_hops:
@@ -100,6 +107,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         )
 
     db.init_app(app)
+    outcome_cache.register()  # its Session listeners keep cached tallies right
     with app.app_context():
         pool.ping_when_idle(db.engine)
     _init_migrations(app)
