@@ -167,8 +167,9 @@ def _register_frontend(app: Flask) -> None:
     # Versioned static URLs, cache headers and gzip: see ipt_groups/frontend.py.
     shell = frontend.Shell(STATIC_DIR)
     app.extensions["ipt_shell"] = shell  # the browser tests stage a release with it
-    tree = frontend.build_dir(shell, Path(app.instance_path))
-    app.wsgi_app = frontend.static_files(app.wsgi_app, shell, tree)  # type: ignore[method-assign]
+    tree = frontend.LazyTree(shell, Path(app.instance_path))
+    app.extensions["ipt_static_tree"] = tree  # flask static-build
+    app.wsgi_app = frontend.lazy_static_files(app.wsgi_app, shell, tree)  # type: ignore[method-assign]
 
     def fresh(response: Response) -> Response:
         # Revalidated on every use; an unchanged file costs a 304.
@@ -207,4 +208,4 @@ def _register_frontend(app: Flask) -> None:
     def static(filename: str) -> Response:
         # Only what WhiteNoise did not answer: another release's prefix (a page
         # or worker from before a deploy). This release's copy, revalidated.
-        return fresh(send_from_directory(tree, frontend.unversioned(filename)))
+        return fresh(send_from_directory(tree.path(), frontend.unversioned(filename)))

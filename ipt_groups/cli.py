@@ -103,6 +103,13 @@ def register(app: Flask) -> None:
         click.echo(f"VAPID_PRIVATE_KEY={private}")
         click.echo(f"VAPID_PUBLIC_KEY={public}")
 
+    @app.cli.command("static-build")
+    def static_build() -> None:
+        """Build this release's static tree (versioned, gzipped) in the instance folder.
+
+        Optional: a web worker builds it on its first request when it is missing."""
+        click.echo(app.extensions["ipt_static_tree"].path())
+
     @app.cli.command("clock")
     def clock_command() -> None:
         """Run the scheduler (the Procfile's clock process)."""
