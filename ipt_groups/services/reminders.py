@@ -163,6 +163,14 @@ def _checkins(sessions: Sequence[GroupSession]) -> dict[int, set[int]]:
 def plan(now: datetime | None = None, cohort_ids: Collection[int] | None = None) -> PlanReport:
     """Reconcile pending session reminders with what is owed now."""
     now = now or utcnow()
+    return reconcile(wanted(now, cohort_ids), _pending(cohort_ids))
+
+
+# What should exist.
+
+
+def wanted(now: datetime, cohort_ids: Collection[int] | None) -> dict[str, dict[str, Any]]:
+    """The reminders owed now (sessions and one-to-one meetings): dedupe key -> outbox row."""
     sessions = _sessions(now, cohort_ids)
     by_cohort: dict[int, list[GroupSession]] = {}
     for s in sessions:
@@ -172,55 +180,79 @@ def plan(now: datetime | None = None, cohort_ids: Collection[int] | None = None)
     apologised = _apologies([s.id for s in sessions]) if sessions else set()
     checkins = _checkins(sessions) if sessions else {}
 
-    wanted: dict[str, dict[str, Any]] = {}
+    owed: dict[str, dict[str, Any]] = {}
     for enrolment, user in members:
         for session in by_cohort.get(enrolment.cohort_id, []):
             if (session.id, enrolment.id) in apologised:
                 continue
             for rule in RULES:
-                if not prefs[user.id].wants(rule.kind):
-                    continue
-                if rule.kind == NotificationKind.CHECKIN_DUE and (
-                    session.id not in checkins or enrolment.id in checkins[session.id]
-                ):
-                    continue
-                if now > session.starts_at - rule.until:
-                    continue  # too late to be useful
-                due = due_for(
-                    user,
-                    rule.kind,
-                    session.starts_at - rule.before,
-                    session.starts_at,
-                    prefs[user.id],
-                )
-                key = session_key(rule.kind, session, user.id)
-                wanted[key] = {
-                    "user_id": user.id,
-                    "kind": rule.kind,
-                    "dedupe_key": key,
-                    "ref_type": "session",
-                    "ref_id": session.id,
-                    "due_at": due,
-                    "expires_at": session.starts_at,
-                }
+                row = _session_row(rule, session, enrolment, user, prefs[user.id], checkins, now)
+                if row is not None:
+                    owed[row["dedupe_key"]] = row
     # One-to-one meetings (the follow-up among them): the day-before reminder.
-    wanted.update(follow_up.wanted_reminders(now, HORIZON, cohort_ids))
+    owed.update(follow_up.wanted_reminders(now, HORIZON, cohort_ids))
+    return owed
 
-    report = PlanReport()
-    # Pending session rows in scope: every cohort planned (or all of them).
-    pending_stmt = select(Notification).where(
+
+def _session_row(
+    rule: Rule,
+    session: GroupSession,
+    enrolment: Enrolment,
+    user: User,
+    prefs: Preferences,
+    checkins: Mapping[int, set[int]],
+    now: datetime,
+) -> dict[str, Any] | None:
+    """The row ``rule`` owes this member for this session, or None."""
+    if not prefs.wants(rule.kind):
+        return None
+    if rule.kind == NotificationKind.CHECKIN_DUE and (
+        session.id not in checkins or enrolment.id in checkins[session.id]
+    ):
+        return None
+    if now > session.starts_at - rule.until:
+        return None  # too late to be useful
+    key = session_key(rule.kind, session, user.id)
+    return {
+        "user_id": user.id,
+        "kind": rule.kind,
+        "dedupe_key": key,
+        "ref_type": "session",
+        "ref_id": session.id,
+        "due_at": due_for(
+            user, rule.kind, session.starts_at - rule.before, session.starts_at, prefs
+        ),
+        "expires_at": session.starts_at,
+    }
+
+
+# Reconcile with what does.
+
+
+def _pending(cohort_ids: Collection[int] | None) -> dict[str, Notification]:
+    """Pending reminder rows in scope (every cohort planned, or all of them), by key."""
+    stmt = select(Notification).where(
         Notification.status == NotificationStatus.PENDING,
         Notification.ref_type == "session",
         Notification.kind.in_(SESSION_KINDS),
     )
     if cohort_ids is not None:
-        pending_stmt = pending_stmt.where(
+        stmt = stmt.where(
             Notification.ref_id.in_(
                 select(GroupSession.id).where(GroupSession.cohort_id.in_(cohort_ids))
             )
         )
-    pending = {row.dedupe_key: row for row in db.session.scalars(pending_stmt)}
+    pending = {row.dedupe_key: row for row in db.session.scalars(stmt)}
     pending.update({row.dedupe_key: row for row in follow_up.pending_reminders(cohort_ids)})
+    return pending
+
+
+def reconcile(
+    wanted: Mapping[str, dict[str, Any]], pending: Mapping[str, Notification]
+) -> PlanReport:
+    """Cancel pending rows no longer wanted, move those whose due time changed,
+    revive cancelled ones wanted again, and insert the rest."""
+    report = PlanReport()
     for key, row in pending.items():
         if key not in wanted:
             row.status, row.last_error = NotificationStatus.CANCELLED, "replanned"
