@@ -2,7 +2,7 @@
 
 import sys
 
-from ipt_groups import create_app
+from ipt_groups import configure_logging, create_app
 from ipt_groups.config import ConfigError
 
 try:
@@ -10,3 +10,4 @@ try:
 except ConfigError as exc:
     # A clear one-line message for the person deploying, not a traceback.
     sys.exit(f"ipt_groups: configuration error: {exc}")
+configure_logging(app.config["LOG_LEVEL"])

@@ -16,13 +16,15 @@ from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ipt_groups import cli, frontend, idempotency, logmask, models, pool, ratelimit, security  # noqa: F401  (models: register every table)
+from ipt_groups.api import register_blueprints
 from ipt_groups.config import ENV_VARS, MIGRATIONS_DIR, load_settings
 from ipt_groups.errors import register_error_handlers
 from ipt_groups.extensions import api as rest_api
 from ipt_groups.extensions import db, login_manager
-from ipt_groups.services import outcome_cache  # noqa: F401  (its listeners keep cached tallies right)
+from ipt_groups.health import bp as health_bp
+from ipt_groups.services import outcome_cache
 
-__all__ = ["create_app", "login_manager"]
+__all__ = ["configure_logging", "create_app", "login_manager"]
 
 
 @event.listens_for(Engine, "connect")
@@ -67,6 +69,16 @@ def _init_migrations(app: Flask) -> None:
     Migrate(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True)
 
 
+def configure_logging(level: str) -> None:
+    """The process's log format and level (``LOG_LEVEL``), to stderr.
+
+    Called by the entry points (``wsgi.py``: gunicorn, ``flask --app wsgi ...``
+    and so the clock), not by ``create_app``: building an app configures no
+    process-wide logging, so the tests and embedding code keep their own.
+    """
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. ``config`` overrides the environment (tests pass APP_ENV etc.).
 
@@ -84,9 +96,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings.flask_config())
     app.config.update(overrides)
 
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     # Calendar-feed tokens are in URL paths; no log line may carry one.
     logmask.install()
     if settings.proxy_hops:
@@ -98,6 +107,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         )
 
     db.init_app(app)
+    outcome_cache.register()  # its Session listeners keep cached tallies right
     with app.app_context():
         pool.ping_when_idle(db.engine)
     _init_migrations(app)
@@ -112,9 +122,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _init_api(app: Flask) -> None:
-    from ipt_groups.api import register_blueprints
-    from ipt_groups.health import bp as health_bp
-
     rest_api.init_app(
         app,
         spec_kwargs={
@@ -160,8 +167,9 @@ def _register_frontend(app: Flask) -> None:
     # Versioned static URLs, cache headers and gzip: see ipt_groups/frontend.py.
     shell = frontend.Shell(STATIC_DIR)
     app.extensions["ipt_shell"] = shell  # the browser tests stage a release with it
-    tree = frontend.build_dir(shell, Path(app.instance_path))
-    app.wsgi_app = frontend.static_files(app.wsgi_app, shell, tree)  # type: ignore[method-assign]
+    tree = frontend.LazyTree(shell, Path(app.instance_path))
+    app.extensions["ipt_static_tree"] = tree  # flask static-build
+    app.wsgi_app = frontend.lazy_static_files(app.wsgi_app, shell, tree)  # type: ignore[method-assign]
 
     def fresh(response: Response) -> Response:
         # Revalidated on every use; an unchanged file costs a 304.
@@ -200,4 +208,4 @@ def _register_frontend(app: Flask) -> None:
     def static(filename: str) -> Response:
         # Only what WhiteNoise did not answer: another release's prefix (a page
         # or worker from before a deploy). This release's copy, revalidated.
-        return fresh(send_from_directory(tree, frontend.unversioned(filename)))
+        return fresh(send_from_directory(tree.path(), frontend.unversioned(filename)))

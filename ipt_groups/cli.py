@@ -103,11 +103,18 @@ def register(app: Flask) -> None:
         click.echo(f"VAPID_PRIVATE_KEY={private}")
         click.echo(f"VAPID_PUBLIC_KEY={public}")
 
+    @app.cli.command("static-build")
+    def static_build() -> None:
+        """Build this release's static tree (versioned, gzipped) in the instance folder.
+
+        Optional: a web worker builds it on its first request when it is missing."""
+        click.echo(app.extensions["ipt_static_tree"].path())
+
     @app.cli.command("clock")
     def clock_command() -> None:
         """Run the scheduler (the Procfile's clock process)."""
-        # Imported here: the scheduler and the push stack (aiohttp, cryptography, py_vapid)
-        # are the clock's, and every web worker would otherwise carry them.
+        # Imported here: APScheduler (with tzlocal and multiprocessing, 32 modules)
+        # is the clock's alone; every web worker would otherwise carry it.
         from ipt_groups.jobs import run_clock
 
         run_clock(current_app._get_current_object())  # type: ignore[attr-defined]

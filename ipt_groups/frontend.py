@@ -35,6 +35,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from functools import cached_property
@@ -199,6 +200,45 @@ def build_dir(shell: Shell, instance_path: Path) -> Path:
         fallback = Path(tempfile.mkdtemp(prefix="ipt-static-"))
         log.warning("instance folder not writable (%s); static files built in %s", error, fallback)
         return shell.build(fallback)
+
+
+class LazyTree:
+    """This release's static tree, built (or found built) on first use.
+
+    Not when the app is made: ``create_app`` writes nothing, so ``flask db
+    upgrade`` and the other commands leave the instance folder alone, and a web
+    worker builds on its first request (about 180 ms once per release and host;
+    every later process finds the folder and reuses it). ``flask --app wsgi
+    static-build`` builds it ahead, for an image or a warm-up step.
+    """
+
+    def __init__(self, shell: Shell, instance_path: Path) -> None:
+        self.shell = shell
+        self.instance_path = instance_path
+        self._path: Path | None = None
+        self._lock = threading.Lock()
+
+    def path(self) -> Path:
+        if self._path is None:
+            with self._lock:
+                if self._path is None:
+                    self._path = build_dir(self.shell, self.instance_path)
+        return self._path
+
+
+def lazy_static_files(wsgi_app: Callable[..., Any], shell: Shell, tree: LazyTree) -> Any:
+    """``static_files`` over ``tree``, set up on the first request."""
+    ready: list[WhiteNoise] = []
+    lock = threading.Lock()
+
+    def app(environ: Any, start_response: Any) -> Any:
+        if not ready:
+            with lock:
+                if not ready:
+                    ready.append(static_files(wsgi_app, shell, tree.path()))
+        return ready[0](environ, start_response)
+
+    return app
 
 
 def static_files(wsgi_app: Callable[..., Any], shell: Shell, tree: Path) -> WhiteNoise:

@@ -30,7 +30,7 @@ from ipt_groups.push import dispatcher, messages
 from ipt_groups.push.dispatcher import Dispatcher
 from ipt_groups.push.endpoints import policy
 from ipt_groups.push.transport import Transport
-from ipt_groups.services import reminders
+from ipt_groups.services import outbox, reminders
 from tests.conftest import ApiClient
 from tests.factories import (
     DAY_BEFORE_S1,
@@ -474,24 +474,24 @@ def test_quiet_hours_move_a_reminder_to_their_end_or_just_before_them(
 
 
 def test_overnight_quiet_hours_follow_the_wall_clock_across_dst() -> None:
-    prefs = reminders.Preferences(
+    prefs = outbox.Preferences(
         quiet_start=datetime(2000, 1, 1, 22).time(), quiet_end=datetime(2000, 1, 1, 7).time()
     )
     london = "Europe/London"
     # Saturday 28 March 2026, 23:00 GMT: quiet. Clocks go forward that night, so
     # 07:00 on Sunday is 06:00 UTC.
     due = datetime(2026, 3, 28, 23, 0, tzinfo=UTC)
-    assert reminders.respect_quiet_hours(due, None, london, prefs) == datetime(
+    assert outbox.respect_quiet_hours(due, None, london, prefs) == datetime(
         2026, 3, 29, 6, 0, tzinfo=UTC
     )
     # Autumn: 25 October 2026, clocks go back; 07:00 GMT is 07:00 UTC.
     due = datetime(2026, 10, 24, 22, 30, tzinfo=UTC)  # 23:30 BST
-    assert reminders.respect_quiet_hours(due, None, london, prefs) == datetime(
+    assert outbox.respect_quiet_hours(due, None, london, prefs) == datetime(
         2026, 10, 25, 7, 0, tzinfo=UTC
     )
     # Outside quiet hours nothing moves.
     due = datetime(2026, 3, 30, 12, 0, tzinfo=UTC)
-    assert reminders.respect_quiet_hours(due, None, london, prefs) == due
+    assert outbox.respect_quiet_hours(due, None, london, prefs) == due
 
 
 def test_reminders_say_17_00_on_both_sides_of_the_clock_change(

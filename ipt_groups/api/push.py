@@ -18,7 +18,8 @@ from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.i18n import SUPPORTED_LANGUAGES
 from ipt_groups.models import STAFF_ROLES, PushSubscription, Role
-from ipt_groups.push import messages
+from ipt_groups.push import dispatcher, messages
+from ipt_groups.push.endpoints import policy
 from ipt_groups.ratelimit import limited
 from ipt_groups.security import current_actor, public, roles_required
 from ipt_groups.services import (
@@ -26,6 +27,7 @@ from ipt_groups.services import (
     channels,
     devices,
     notifications,
+    outbox,
     receipts,
     reminders,
     throttle,
@@ -121,6 +123,7 @@ class Subscriptions(MethodView):
             data["keys"]["p256dh"],
             data["keys"]["auth"],
             request.headers.get("User-Agent"),
+            allowed=policy(current_app.config["PUSH_ALLOWED_HOSTS"]),
         )
         db.session.commit()
         return _device(row), 201 if created else 200
@@ -155,7 +158,8 @@ class TestSend(MethodView):
     @blp.alt_response(429, description="More than 5 test sends in 10 minutes; see Retry-After")
     def post(self) -> Any:
         """Send a test notification to my own devices now, and say what happened."""
-        result = devices.send_test(current_user)
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        result = devices.send_test(current_user, lambda ids: dispatcher.for_app(app).send_rows(ids))
         db.session.commit()
         return {
             "devices": result.devices,
@@ -220,7 +224,7 @@ class PreferencesSchema(ma.Schema):
     time_zone = TimeZone()
 
 
-def _preferences(prefs: reminders.Preferences) -> dict[str, Any]:
+def _preferences(prefs: outbox.Preferences) -> dict[str, Any]:
     quiet = None
     if prefs.quiet_start is not None and prefs.quiet_end is not None:
         quiet = {"start": prefs.quiet_start, "end": prefs.quiet_end}
@@ -238,7 +242,7 @@ class Preferences(MethodView):
     @blp.response(200, PreferencesSchema)
     def get(self) -> Any:
         """Which notifications I get, my quiet hours, language and time zone."""
-        return _preferences(reminders.preferences_for([current_user.id])[current_user.id])
+        return _preferences(outbox.preferences_for([current_user.id])[current_user.id])
 
     @roles_required(*EVERYONE)
     @blp.arguments(PreferencesSchema)
@@ -338,7 +342,9 @@ class SessionReminders(MethodView):
     def get(self, session_id: int) -> Any:
         """Per member: was the reminder for this session delivered?"""
         session = access.get_session(current_user, session_id)
-        return [vars(d) for d in devices.session_deliveries(session)]
+        return [
+            vars(d) for d in devices.session_deliveries(session, current_app.config["CHANNELS"])
+        ]
 
 
 # -- channels ------------------------------------------------------------------

@@ -32,6 +32,7 @@ from ipt_groups.models.enrolment import (
     Enrolment,
     EnrolmentStatus,
     Invite,
+    MeetingStatus,
     MemberMeeting,
 )
 from ipt_groups.models.fidelity import FidelityAnswer, FidelityChecklist, SupervisionMeeting
@@ -109,6 +110,7 @@ __all__ = [
     "Invite",
     "Leg",
     "LocalInstrument",
+    "MeetingStatus",
     "MemberMeeting",
     "MemberTask",
     "Notification",

@@ -24,6 +24,13 @@ class EnrolmentStatus(enum.StrEnum):
     MOVED = "moved"  # moved to another cohort (see moved_to_id)
 
 
+class MeetingStatus(enum.StrEnum):
+    """A one-to-one meeting's status (``MemberMeeting.status``)."""
+
+    SCHEDULED = "scheduled"  # booked or still to book (``starts_at`` NULL)
+    CANCELLED = "cancelled"  # the member left, or the cohort was cancelled
+
+
 # Statuses that hold a place or a queue position in the cohort.
 CURRENT_STATUSES = (EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITLISTED)
 
@@ -126,7 +133,7 @@ class MemberMeeting(db.Model):
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     duration_minutes: Mapped[int] = mapped_column(default=45)
     location: Mapped[str] = mapped_column(String(500), default="")
-    status: Mapped[str] = mapped_column(String(10), default="scheduled")
+    status: Mapped[str] = mapped_column(String(10), default=MeetingStatus.SCHEDULED)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

@@ -62,6 +62,7 @@ from ipt_groups.push.endpoints import policy
 from ipt_groups.push.routing import Builder, Round, Route
 from ipt_groups.push.sms import ChannelResult, SmsTransport, make_sms_transport
 from ipt_groups.push.transport import RETRYABLE, Outcome, Result, Transport
+from ipt_groups.services import channels, notifications, reminders, sms_inbound
 
 log = logging.getLogger(__name__)
 
@@ -329,8 +330,6 @@ class Dispatcher:
         """Read the claimed rows, decide which are stale or cannot be reached,
         and build each row's message for its first channel. Commits, so no
         transaction stays open while the batch is on the wire."""
-        from ipt_groups.services import channels, notifications, reminders  # services import push
-
         report = Report(claimed=len(ids), expired=expired)
         # Plain rows, not ORM objects: building hundreds of tracked objects per
         # batch was the dispatcher's biggest CPU cost after the network.
@@ -645,8 +644,6 @@ class Dispatcher:
             if route.result is not None and route.result.opted_out
         }
         if stopped:
-            from ipt_groups.services import sms_inbound  # services import push
-
             numbers = {m.notification_id: m.to for m in current.sms}
             for rid in stopped:
                 if numbers.get(rid):
@@ -701,8 +698,6 @@ def _unreached(
 
 
 def _tell_admins_key_refused(now: datetime) -> None:
-    from ipt_groups.services import notifications
-
     log.error("a push service refused our VAPID key (401/403): check VAPID_* settings")
     day = int(now.strftime("%Y%m%d"))  # at most one notice per admin per day
     notifications.notify(

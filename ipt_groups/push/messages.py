@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from ipt_groups.i18n import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
 from ipt_groups.models import NotificationKind
+from ipt_groups.push.sms import segments
 
 # RFC 8291: 4096 bytes encrypted leaves 3993 bytes of plaintext (aes128gcm, one record).
 MAX_PAYLOAD_BYTES = 3993
@@ -192,8 +193,6 @@ def _sms_overflow(language: str, kind: str, body: str) -> str | None:
     Every day name and the widest time are tried: "sábado" has an "á", which is
     not in GSM-7 and turns the whole text into UCS-2 (70 characters, not 160).
     """
-    from ipt_groups.push.sms import segments
-
     for day in DAY_NAMES[language]:
         text = sms_text(body.format(day=day, time="23:59"), kind, language)
         found = segments(text)

@@ -42,7 +42,7 @@ from ipt_groups.models import (
     SmsOptOut,
     User,
 )
-from ipt_groups.services import reminders
+from ipt_groups.services import audit, membership, outbox
 
 CHANNELS = (Channel.PUSH, Channel.SMS, Channel.EMAIL)
 MEMBER_ORDER = (Channel.PUSH, Channel.SMS)
@@ -219,7 +219,7 @@ def validate_order(order: Sequence[str]) -> tuple[str, ...]:
 def _preference_row(user_id: int) -> NotificationPreference:
     row = db.session.get(NotificationPreference, user_id)
     if row is None:
-        row = reminders.new_preference_row(user_id)
+        row = outbox.new_preference_row(user_id)
         db.session.add(row)
     return row
 
@@ -300,8 +300,6 @@ def save_my_channels(actor: Any, user: User, data: Mapping[str, Any]) -> None:
     """Change my order, number, address or consent. A member's number and
     address are their enrolment's (the ones staff see); staff change only their
     own number here (their email is their login)."""
-    from ipt_groups.services import audit, enrolment  # enrolment imports this module
-
     if "channels" in data:
         set_order(user.id, data["channels"])
     if user.role in STAFF_ROLES:
@@ -310,7 +308,7 @@ def save_my_channels(actor: Any, user: User, data: Mapping[str, Any]) -> None:
         if "phone" in data:
             user.phone = normalise_phone(data["phone"], user.time_zone, "phone")
     else:
-        member = enrolment.current_enrolment(user)
+        member = membership.current_enrolment(user)
         if member is None and ("phone" in data or "email" in data):
             raise ApiError(409, "You are not in a group now.", code="not_enrolled")
         if member is not None:

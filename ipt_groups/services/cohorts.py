@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ipt_groups.clock import utcnow
@@ -19,7 +19,6 @@ from ipt_groups.models import (
     CohortStaff,
     CohortStatus,
     Enrolment,
-    EnrolmentStatus,
     Role,
     SessionStatus,
     StaffRole,
@@ -27,9 +26,18 @@ from ipt_groups.models import (
 )
 from ipt_groups.protocol.programmes import template_from_dict, template_to_dict
 from ipt_groups.protocol.schedule import utc_to_local
-from ipt_groups.services import audit, calendar, content, follow_up, programmes, reminders
+from ipt_groups.services import (
+    audit,
+    calendar,
+    content,
+    enrolment,
+    follow_up,
+    programmes,
+    reminders,
+)
 from ipt_groups.services.access import visible_cohorts
 from ipt_groups.services.audit import Actor
+from ipt_groups.services.membership import enrolled_count, member_counts  # noqa: F401  (api.cohorts)
 
 # The lifecycle: which status may follow which.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -196,9 +204,7 @@ def update_cohort(actor: Actor, cohort: Cohort, changes: dict[str, Any]) -> Coho
         db.session.add_all(calendar.generate_sessions(cohort, template))
     db.session.flush()
     if "capacity" in changes:
-        from ipt_groups.services.enrolment import fill_from_waitlist  # circular at import
-
-        fill_from_waitlist(actor, cohort)
+        enrolment.fill_from_waitlist(actor, cohort)
     audit.record(actor, "cohort.update", "cohort", cohort.id)
     reminders.replan_cohort(cohort.id)
     return cohort
@@ -235,10 +241,8 @@ def change_status(actor: Actor, cohort: Cohort, new: str) -> Cohort:
             if session.status == SessionStatus.SCHEDULED and session.starts_at > now:
                 session.status = SessionStatus.CANCELLED
                 session.cancel_reason = "Cohort cancelled"
-        from ipt_groups.services.enrolment import cancel_future_meetings  # circular at import
-
         for member in db.session.scalars(select(Enrolment).where(Enrolment.cohort_id == cohort.id)):
-            cancel_future_meetings(member.meetings)
+            enrolment.cancel_future_meetings(member.meetings)
     cohort.status = new
     audit.record(actor, f"cohort.{new}", "cohort", cohort.id)
     db.session.flush()
@@ -246,23 +250,6 @@ def change_status(actor: Actor, cohort: Cohort, new: str) -> Cohort:
         follow_up.ensure_follow_ups(now, [cohort.id])  # the clock would, within a minute
     reminders.replan_cohort(cohort.id)
     return cohort
-
-
-def member_counts(cohort_ids: Sequence[int]) -> dict[int, dict[str, int]]:
-    """Members per cohort and status, for many cohorts in one query."""
-    stmt = (
-        select(Enrolment.cohort_id, Enrolment.status, func.count(Enrolment.id))
-        .where(Enrolment.cohort_id.in_(cohort_ids))
-        .group_by(Enrolment.cohort_id, Enrolment.status)
-    )
-    counts: dict[int, dict[str, int]] = {cid: {} for cid in cohort_ids}
-    for cohort_id, status, n in db.session.execute(stmt):
-        counts[cohort_id][status] = n
-    return counts
-
-
-def enrolled_count(cohort: Cohort) -> int:
-    return member_counts([cohort.id])[cohort.id].get(EnrolmentStatus.ENROLLED, 0)
 
 
 def list_cohorts(user: User, status: str | None) -> list[Cohort]:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from ipt_groups.clock import utcnow
@@ -29,7 +28,13 @@ from ipt_groups.models import (
     PushSubscription,
     User,
 )
-from ipt_groups.push.endpoints import EndpointRefusedError, policy
+from ipt_groups.push.endpoints import EndpointRefusedError
+from ipt_groups.push.routing import plan
+from ipt_groups.services import channels
+
+if TYPE_CHECKING:
+    from ipt_groups.channels_config import ChannelSettings
+    from ipt_groups.push.endpoints import EndpointPolicy
 
 # One row per browser; a person rarely has more than a phone, a tablet and a
 # laptop. Past the cap the device not seen for longest makes way: a member
@@ -63,11 +68,19 @@ def _check_keys(p256dh: str, auth: str) -> None:
 
 
 def subscribe(
-    user: User, endpoint: str, p256dh: str, auth: str, user_agent: str | None
+    user: User,
+    endpoint: str,
+    p256dh: str,
+    auth: str,
+    user_agent: str | None,
+    *,
+    allowed: EndpointPolicy,
 ) -> tuple[PushSubscription, bool]:
-    """Save a browser's subscription (an upsert by endpoint). Returns (row, created)."""
+    """Save a browser's subscription (an upsert by endpoint). Returns (row, created).
+
+    ``allowed``: the push services we send to (``PUSH_ALLOWED_HOSTS``)."""
     try:
-        policy(current_app.config["PUSH_ALLOWED_HOSTS"]).check(endpoint)
+        allowed.check(endpoint)
     except EndpointRefusedError as exc:
         raise ApiError(422, fields={"endpoint": [str(exc)]}) from None
     _check_keys(p256dh, auth)
@@ -138,8 +151,10 @@ class TestResult:
     outcomes: list[dict[str, Any]]
 
 
-def send_test(user: User) -> TestResult:
-    """Send a test notification to the caller's own devices, now."""
+def send_test(user: User, send: Callable[[list[int]], object]) -> TestResult:
+    """Send a test notification to the caller's own devices, now.
+
+    ``send`` sends outbox rows at once (the process's dispatcher's ``send_rows``)."""
     if not my_devices(user):
         raise ApiError(409, "This account has no device set up for notifications.")
     row = Notification(
@@ -153,12 +168,7 @@ def send_test(user: User) -> TestResult:
     db.session.add(row)
     db.session.commit()
     row_id = row.id
-    # The push stack (aiohttp, cryptography, py_vapid) loads on a web worker's first test
-    # send, not at start-up: most workers never send one.
-    from ipt_groups.push import dispatcher
-
-    sender = dispatcher.for_app(current_app._get_current_object())  # type: ignore[attr-defined]
-    sender.send_rows([row_id])
+    send([row_id])
     attempts = db.session.scalars(
         select(DeliveryAttempt).where(DeliveryAttempt.notification_id == row_id)
     ).all()
@@ -223,7 +233,7 @@ class _AnyLeg:
     leg = Leg.ANY
 
 
-def session_deliveries(session: GroupSession) -> list[MemberDelivery]:
+def session_deliveries(session: GroupSession, settings: ChannelSettings) -> list[MemberDelivery]:
     """Per member: was this session's reminder delivered, did it fail, or has the
     member no working device (so the facilitator knows whom to phone)."""
     members = db.session.execute(
@@ -262,10 +272,6 @@ def session_deliveries(session: GroupSession) -> list[MemberDelivery]:
     best: dict[int, Notification] = {}
     for row in sorted(rows, key=lambda r: (-_RANK[_word(r)], r.due_at)):
         best[row.user_id] = row
-    from ipt_groups.push.routing import plan  # push imports services
-    from ipt_groups.services import channels
-
-    settings = current_app.config["CHANNELS"]
     reach = channels.reach_for(user_ids)
     out = []
     for m in members:

@@ -27,6 +27,7 @@ from ipt_groups.models import (
     CohortStatus,
     Enrolment,
     EnrolmentStatus,
+    MeetingStatus,
     MemberMeeting,
     NotificationPreference,
     Role,
@@ -34,8 +35,9 @@ from ipt_groups.models import (
 )
 from ipt_groups.protocol.programmes import template_from_dict
 from ipt_groups.protocol.schedule import local_to_utc
-from ipt_groups.services import audit, calendar, channels, cohorts, reminders
+from ipt_groups.services import audit, calendar, channels, invites, reminders
 from ipt_groups.services.audit import Actor
+from ipt_groups.services.membership import current_enrolment, enrolled_count, member_counts
 
 PROBLEM_AREAS = ("grief", "disputes", "life_changes", "loneliness")
 
@@ -89,7 +91,7 @@ def _lock(cohort: Cohort) -> None:
 
 def _place_free(cohort: Cohort) -> bool:
     """A place nobody is queuing for: the waitlist goes first."""
-    counts = cohorts.member_counts([cohort.id])[cohort.id]
+    counts = member_counts([cohort.id])[cohort.id]
     enrolled = counts.get(EnrolmentStatus.ENROLLED, 0)
     return cohort.capacity > enrolled and not counts.get(EnrolmentStatus.WAITLISTED, 0)
 
@@ -224,17 +226,17 @@ def cancel_future_meetings(meetings: Iterable[MemberMeeting]) -> None:
     """Cancel one-to-one meetings still to come (booked or not); past ones stay."""
     now = utcnow()
     for meeting in meetings:
-        if meeting.status == "scheduled" and (meeting.starts_at is None or meeting.starts_at > now):
-            meeting.status = "cancelled"
+        if meeting.status == MeetingStatus.SCHEDULED and (
+            meeting.starts_at is None or meeting.starts_at > now
+        ):
+            meeting.status = MeetingStatus.CANCELLED
 
 
 def _leave(enrolment: Enrolment) -> None:
     """The member no longer holds a place: future individual meetings are
     cancelled, unused invites revoked."""
-    from ipt_groups.services.invites import revoke_pending  # circular at import
-
     cancel_future_meetings(enrolment.meetings)
-    revoke_pending(enrolment)
+    invites.revoke_pending(enrolment)
 
 
 def withdraw(actor: Actor, enrolment: Enrolment, reason: str) -> Enrolment:
@@ -273,8 +275,10 @@ def reactivate(actor: Actor, enrolment: Enrolment) -> Enrolment:
     enrolment.queued_at = utcnow()
     now = utcnow()
     for meeting in enrolment.meetings:
-        if meeting.status == "cancelled" and (meeting.starts_at is None or meeting.starts_at > now):
-            meeting.status = "scheduled"
+        if meeting.status == MeetingStatus.CANCELLED and (
+            meeting.starts_at is None or meeting.starts_at > now
+        ):
+            meeting.status = MeetingStatus.SCHEDULED
     audit.record(actor, "enrolment.reactivate", "enrolment", enrolment.id, subject_id=enrolment.id)
     db.session.flush()
     reminders.replan_cohort(cohort.id)
@@ -347,7 +351,7 @@ def fill_from_waitlist(actor: Actor, cohort: Cohort) -> list[Enrolment]:
     promoted = []
     _lock(cohort)
     db.session.flush()
-    free = cohort.capacity - cohorts.enrolled_count(cohort)
+    free = cohort.capacity - enrolled_count(cohort)
     for enrolment in waitlist(cohort)[: max(free, 0)]:
         _set_status(enrolment, EnrolmentStatus.ENROLLED)
         promoted.append(enrolment)
@@ -362,16 +366,6 @@ def list_enrolments(cohort: Cohort, status: str | None) -> list[Enrolment]:
     stmt = stmt.order_by(Enrolment.queued_at, Enrolment.id)
     # The list shows usernames: their users in one query, not one each.
     return list(db.session.scalars(stmt.options(selectinload(Enrolment.user))))
-
-
-def current_enrolment(user: User) -> Enrolment | None:
-    """A participant's live enrolment (enrolled or waitlisted), if any."""
-    stmt = (
-        select(Enrolment)
-        .where(Enrolment.user_id == user.id, Enrolment.status.in_(CURRENT_STATUSES))
-        .order_by(Enrolment.id.desc())
-    )
-    return db.session.scalars(stmt).first()
 
 
 def my_enrolment(user: User) -> Enrolment:

@@ -38,6 +38,7 @@ from ipt_groups.models import (
     Enrolment,
     EnrolmentStatus,
     GroupSession,
+    MeetingStatus,
     MemberMeeting,
     Notification,
     NotificationKind,
@@ -48,7 +49,7 @@ from ipt_groups.models import (
 )
 from ipt_groups.protocol.programmes import MeetingKind, template_from_dict
 from ipt_groups.protocol.schedule import local_to_utc, utc_to_local
-from ipt_groups.services import audit
+from ipt_groups.services import audit, outbox
 
 FOLLOW_UP_LABEL = "Follow-up meeting"
 MEETING_REF = "member_meeting"
@@ -182,14 +183,12 @@ def wanted_reminders(
     now: datetime, horizon: timedelta, cohort_ids: Collection[int] | None
 ) -> dict[str, dict[str, Any]]:
     """The meeting reminders owed now: dedupe key -> outbox row (before quiet hours)."""
-    from ipt_groups.services import reminders  # reminders calls in here
-
     stmt = (
         select(MemberMeeting, User)
         .join(Enrolment, Enrolment.id == MemberMeeting.enrolment_id)
         .join(User, User.id == Enrolment.user_id)
         .where(
-            MemberMeeting.status == "scheduled",
+            MemberMeeting.status == MeetingStatus.SCHEDULED,
             MemberMeeting.starts_at > now + REMINDER_UNTIL,
             MemberMeeting.starts_at <= now + horizon,
             Enrolment.status == EnrolmentStatus.ENROLLED,
@@ -199,7 +198,7 @@ def wanted_reminders(
     if cohort_ids is not None:
         stmt = stmt.where(Enrolment.cohort_id.in_(cohort_ids))
     rows = list(db.session.execute(stmt))
-    prefs = reminders.preferences_for(u.id for _, u in rows)
+    prefs = outbox.preferences_for(u.id for _, u in rows)
     wanted: dict[str, dict[str, Any]] = {}
     kind = NotificationKind.MEETING_24H
     for meeting, user in rows:
@@ -212,7 +211,7 @@ def wanted_reminders(
             "dedupe_key": key,
             "ref_type": MEETING_REF,
             "ref_id": meeting.id,
-            "due_at": reminders.due_for(
+            "due_at": outbox.due_for(
                 user, kind, meeting.starts_at - REMINDER_BEFORE, meeting.starts_at, prefs[user.id]
             ),
             "expires_at": meeting.starts_at,
@@ -253,7 +252,7 @@ def stale_reminders(rows: Sequence[Any]) -> dict[int, str]:
     reasons: dict[int, str] = {}
     for row in mine:
         meeting, member = found.get(row.ref_id or 0, (None, None))
-        if meeting is None or member is None or meeting.status != "scheduled":
+        if meeting is None or member is None or meeting.status != MeetingStatus.SCHEDULED:
             reasons[row.id] = "meeting_cancelled"
         elif meeting.starts_at != row.expires_at:
             reasons[row.id] = "meeting_moved"

@@ -26,7 +26,7 @@ from ipt_groups.models import (
     User,
 )
 from ipt_groups.push import messages
-from ipt_groups.services import audit, reminders
+from ipt_groups.services import audit, outbox
 from ipt_groups.services.audit import Actor
 
 # Sent both in the app and outside it (see Leg).
@@ -50,7 +50,7 @@ def notify(
     users = db.session.scalars(
         select(User).where(User.id.in_(ids), User.disabled_at.is_(None))
     ).all()
-    prefs = reminders.preferences_for(u.id for u in users)
+    prefs = outbox.preferences_for(u.id for u in users)
     due = due_at or utcnow()
     rows = [
         {
@@ -59,7 +59,7 @@ def notify(
             "dedupe_key": f"{kind}:{ref_type}:{ref_id}:{user.id}",
             "ref_type": ref_type,
             "ref_id": ref_id,
-            "due_at": reminders.due_for(user, kind, due, expires_at, prefs[user.id]),
+            "due_at": outbox.due_for(user, kind, due, expires_at, prefs[user.id]),
             "expires_at": expires_at,
         }
         for user in users
@@ -74,7 +74,7 @@ def notify(
             for row in rows
             for leg, suffix in ((Leg.PUSH, ""), (Leg.OUTSIDE, ":out"))
         ]
-    reminders.insert_ignoring_duplicates(rows)
+    outbox.insert_ignoring_duplicates(rows)
     return len(rows)
 
 

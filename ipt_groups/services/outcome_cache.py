@@ -233,7 +233,6 @@ def _touched(session: Session) -> _Touched:
     return found
 
 
-@event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, _context: Any) -> None:
     touched: _Touched | None = None
     for obj in chain(session.new, session.dirty, session.deleted):
@@ -250,7 +249,6 @@ def _after_flush(session: Session, _context: Any) -> None:
             touched.cohorts.update(_values(obj, "cohort_id"))
 
 
-@event.listens_for(Session, "do_orm_execute")
 def _bulk_write(state: ORMExecuteState) -> None:
     # UPDATE/DELETE ... WHERE through the ORM skip the flush: which cohorts they
     # touch is not known here, so every tally is cleared.
@@ -260,7 +258,6 @@ def _bulk_write(state: ORMExecuteState) -> None:
         _touched(state.session).everything = True
 
 
-@event.listens_for(Session, "before_commit")
 def _invalidate_at_commit(session: Session) -> None:
     """The rows are invalidated last, in one statement in cohort order, so a
     transaction holds their locks only while it commits and always takes them in
@@ -289,9 +286,28 @@ def _invalidate_at_commit(session: Session) -> None:
     invalidate(connection, cohorts)
 
 
-@event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     # The writes are gone; so is the need to invalidate. (A savepoint rolled back
     # is not a DBAPI rollback: what it touched stays listed, which only costs a
     # recomputation.)
     session.info.pop(TOUCHED, None)
+
+
+_LISTENERS = (
+    ("after_flush", _after_flush),
+    ("do_orm_execute", _bulk_write),
+    ("before_commit", _invalidate_at_commit),
+    ("after_rollback", _forget),
+)
+
+
+def register() -> None:
+    """Attach the listeners that keep cached tallies right to every ORM session
+    (SQLAlchemy's ``Session`` class: the app's and the clock's alike).
+
+    Called by ``create_app``; idempotent, so a second app in one process (the
+    tests build several) attaches them once.
+    """
+    for name, listener in _LISTENERS:
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)

@@ -89,8 +89,8 @@ from ipt_groups.services import (
     devices,
     fidelity,
     inventory,
+    outbox,
     reminder_summary,
-    reminders,
 )
 from ipt_groups.services.audit import Actor
 
@@ -276,7 +276,7 @@ def export(actor: Actor, user: User, *, full: bool) -> Row:
     for subject in ids or [None]:
         audit.record(actor, "user.export", "user", user.id, subject_id=subject)
     db.session.flush()
-    prefs = reminders.preferences_for([user.id])[user.id]
+    prefs = outbox.preferences_for([user.id])[user.id]
     return {
         "generated_at": utcnow(),
         "profile": user,

@@ -17,19 +17,16 @@ and the old ones are cancelled. The dispatcher checks again at send time
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
-from datetime import datetime, time, timedelta
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models import (
-    STAFF_KINDS,
     Apology,
     Cohort,
     CohortStatus,
@@ -44,11 +41,17 @@ from ipt_groups.models import (
     SessionStatus,
     User,
 )
-from ipt_groups.protocol.schedule import local_to_utc
-from ipt_groups.services import follow_up
+from ipt_groups.services import follow_up, measures
+from ipt_groups.services.outbox import (
+    Preferences,
+    due_for,
+    insert_ignoring_duplicates,
+    new_preference_row,
+    preferences_for,
+    preferences_from_row,
+)
 
 HORIZON = timedelta(hours=48)
-DEFAULT_QUIET = (time(22, 0), time(7, 0))
 SESSION_KINDS = frozenset(
     {NotificationKind.SESSION_24H, NotificationKind.SESSION_1H, NotificationKind.CHECKIN_DUE}
 )
@@ -70,57 +73,7 @@ RULES = (
 )
 
 
-# -- preferences -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Preferences:
-    session_24h: bool = True
-    session_1h: bool = True
-    content_released: bool = True
-    checkin_due: bool = True
-    quiet_start: time | None = DEFAULT_QUIET[0]
-    quiet_end: time | None = DEFAULT_QUIET[1]
-
-    def wants(self, kind: str) -> bool:
-        flag = {
-            NotificationKind.SESSION_24H: self.session_24h,
-            NotificationKind.SESSION_1H: self.session_1h,
-            NotificationKind.CONTENT_RELEASED: self.content_released,
-            NotificationKind.CHECKIN_DUE: self.checkin_due,
-            # A one-to-one meeting's reminder is a day-before reminder too.
-            NotificationKind.MEETING_24H: self.session_24h,
-        }.get(NotificationKind(kind))
-        return True if flag is None else flag  # staff kinds and tests: always
-
-
-def _from_row(row: NotificationPreference | None) -> Preferences:
-    if row is None:
-        return Preferences()
-    return Preferences(
-        session_24h=row.session_24h,
-        session_1h=row.session_1h,
-        content_released=row.content_released,
-        checkin_due=row.checkin_due,
-        quiet_start=row.quiet_start,
-        quiet_end=row.quiet_end,
-    )
-
-
-def preferences_for(user_ids: Iterable[int]) -> dict[int, Preferences]:
-    ids = list(set(user_ids))
-    rows = {
-        r.user_id: r
-        for r in db.session.scalars(
-            select(NotificationPreference).where(NotificationPreference.user_id.in_(ids))
-        )
-    }
-    return {uid: _from_row(rows.get(uid)) for uid in ids}
-
-
-def new_preference_row(user_id: int) -> NotificationPreference:
-    """A row holding the defaults (no row means the same), for a first change."""
-    return NotificationPreference(user_id=user_id, **asdict(Preferences()))
+# -- preferences (read and quiet hours: services.outbox) ---------------------
 
 
 def save_preferences(user: User, changes: Mapping[str, Any]) -> Preferences:
@@ -139,83 +92,7 @@ def save_preferences(user: User, changes: Mapping[str, Any]) -> Preferences:
             setattr(user, key, changes[key])
     db.session.flush()
     replan_user(user)
-    return _from_row(row)
-
-
-# -- quiet hours -------------------------------------------------------------
-
-
-def quiet_window(
-    at: datetime, zone: str, start: time, end: time
-) -> tuple[datetime, datetime] | None:
-    """The quiet span (UTC start, UTC end) that contains ``at``, if any.
-
-    Worked out on the person's wall clock, so 22:00-07:00 stays 22:00-07:00
-    across a DST change (that night is simply an hour shorter or longer).
-    """
-    if start == end:
-        return None
-    local = at.astimezone(ZoneInfo(zone))
-    day, now = local.date(), local.time().replace(tzinfo=None)
-    if start < end:  # e.g. 13:00-15:00, within one day
-        if not start <= now < end:
-            return None
-        begin_day, end_day = day, day
-    elif now >= start:  # e.g. 22:00-07:00: this evening until tomorrow morning
-        begin_day, end_day = day, day + timedelta(days=1)
-    elif now < end:  # ...or last evening until this morning
-        begin_day, end_day = day - timedelta(days=1), day
-    else:
-        return None
-    return local_to_utc(begin_day, start, zone), local_to_utc(end_day, end, zone)
-
-
-def respect_quiet_hours(
-    due: datetime, expires: datetime | None, zone: str, prefs: Preferences
-) -> datetime:
-    """Move a due time out of quiet hours: to when they end, or, if that would
-    be too late (the session has begun), to just before they start."""
-    if prefs.quiet_start is None or prefs.quiet_end is None:
-        return due
-    window = quiet_window(due, zone, prefs.quiet_start, prefs.quiet_end)
-    if window is None:
-        return due
-    begin, end = window
-    if expires is None or end < expires:
-        return end
-    return begin - timedelta(minutes=1)
-
-
-def due_for(
-    user: User, kind: str, due: datetime, expires: datetime | None, prefs: Preferences
-) -> datetime:
-    if kind in STAFF_KINDS or kind == NotificationKind.TEST:
-        return due  # a risk alert is not held until morning
-    return respect_quiet_hours(due, expires, user.time_zone, prefs)
-
-
-# -- writing rows ------------------------------------------------------------
-
-
-def insert_ignoring_duplicates(rows: Sequence[dict[str, Any]]) -> None:
-    """Insert outbox rows; a row whose dedupe key exists already is skipped.
-
-    Two planners (the clock's and a web request's) may plan the same message at
-    the same moment: the unique key decides, without an error.
-    """
-    if not rows:
-        return
-    dialect = db.session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    stmt = module.insert(Notification).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    now = utcnow()
-    db.session.execute(
-        stmt,
-        [
-            {"status": NotificationStatus.PENDING, "created_at": now, "attempts": 0, **row}
-            for row in rows
-        ],
-    )
+    return preferences_from_row(row)
 
 
 def session_key(kind: str, session: GroupSession, user_id: int) -> str:
@@ -274,8 +151,6 @@ def _apologies(session_ids: Collection[int]) -> set[tuple[int, int]]:
 
 def _checkins(sessions: Sequence[GroupSession]) -> dict[int, set[int]]:
     """Sessions with measures due, each with the enrolments that answered them all."""
-    from ipt_groups.services import measures  # measures -> risk -> notifications
-
     live = measures.known_keys()
     due = {s.id: set(measures.due_at_session(s)) & live for s in sessions}
     answered: dict[int, set[int]] = {sid: set() for sid, keys in due.items() if keys}
@@ -288,6 +163,14 @@ def _checkins(sessions: Sequence[GroupSession]) -> dict[int, set[int]]:
 def plan(now: datetime | None = None, cohort_ids: Collection[int] | None = None) -> PlanReport:
     """Reconcile pending session reminders with what is owed now."""
     now = now or utcnow()
+    return reconcile(wanted(now, cohort_ids), _pending(cohort_ids))
+
+
+# What should exist.
+
+
+def wanted(now: datetime, cohort_ids: Collection[int] | None) -> dict[str, dict[str, Any]]:
+    """The reminders owed now (sessions and one-to-one meetings): dedupe key -> outbox row."""
     sessions = _sessions(now, cohort_ids)
     by_cohort: dict[int, list[GroupSession]] = {}
     for s in sessions:
@@ -297,55 +180,79 @@ def plan(now: datetime | None = None, cohort_ids: Collection[int] | None = None)
     apologised = _apologies([s.id for s in sessions]) if sessions else set()
     checkins = _checkins(sessions) if sessions else {}
 
-    wanted: dict[str, dict[str, Any]] = {}
+    owed: dict[str, dict[str, Any]] = {}
     for enrolment, user in members:
         for session in by_cohort.get(enrolment.cohort_id, []):
             if (session.id, enrolment.id) in apologised:
                 continue
             for rule in RULES:
-                if not prefs[user.id].wants(rule.kind):
-                    continue
-                if rule.kind == NotificationKind.CHECKIN_DUE and (
-                    session.id not in checkins or enrolment.id in checkins[session.id]
-                ):
-                    continue
-                if now > session.starts_at - rule.until:
-                    continue  # too late to be useful
-                due = due_for(
-                    user,
-                    rule.kind,
-                    session.starts_at - rule.before,
-                    session.starts_at,
-                    prefs[user.id],
-                )
-                key = session_key(rule.kind, session, user.id)
-                wanted[key] = {
-                    "user_id": user.id,
-                    "kind": rule.kind,
-                    "dedupe_key": key,
-                    "ref_type": "session",
-                    "ref_id": session.id,
-                    "due_at": due,
-                    "expires_at": session.starts_at,
-                }
+                row = _session_row(rule, session, enrolment, user, prefs[user.id], checkins, now)
+                if row is not None:
+                    owed[row["dedupe_key"]] = row
     # One-to-one meetings (the follow-up among them): the day-before reminder.
-    wanted.update(follow_up.wanted_reminders(now, HORIZON, cohort_ids))
+    owed.update(follow_up.wanted_reminders(now, HORIZON, cohort_ids))
+    return owed
 
-    report = PlanReport()
-    # Pending session rows in scope: every cohort planned (or all of them).
-    pending_stmt = select(Notification).where(
+
+def _session_row(
+    rule: Rule,
+    session: GroupSession,
+    enrolment: Enrolment,
+    user: User,
+    prefs: Preferences,
+    checkins: Mapping[int, set[int]],
+    now: datetime,
+) -> dict[str, Any] | None:
+    """The row ``rule`` owes this member for this session, or None."""
+    if not prefs.wants(rule.kind):
+        return None
+    if rule.kind == NotificationKind.CHECKIN_DUE and (
+        session.id not in checkins or enrolment.id in checkins[session.id]
+    ):
+        return None
+    if now > session.starts_at - rule.until:
+        return None  # too late to be useful
+    key = session_key(rule.kind, session, user.id)
+    return {
+        "user_id": user.id,
+        "kind": rule.kind,
+        "dedupe_key": key,
+        "ref_type": "session",
+        "ref_id": session.id,
+        "due_at": due_for(
+            user, rule.kind, session.starts_at - rule.before, session.starts_at, prefs
+        ),
+        "expires_at": session.starts_at,
+    }
+
+
+# Reconcile with what does.
+
+
+def _pending(cohort_ids: Collection[int] | None) -> dict[str, Notification]:
+    """Pending reminder rows in scope (every cohort planned, or all of them), by key."""
+    stmt = select(Notification).where(
         Notification.status == NotificationStatus.PENDING,
         Notification.ref_type == "session",
         Notification.kind.in_(SESSION_KINDS),
     )
     if cohort_ids is not None:
-        pending_stmt = pending_stmt.where(
+        stmt = stmt.where(
             Notification.ref_id.in_(
                 select(GroupSession.id).where(GroupSession.cohort_id.in_(cohort_ids))
             )
         )
-    pending = {row.dedupe_key: row for row in db.session.scalars(pending_stmt)}
+    pending = {row.dedupe_key: row for row in db.session.scalars(stmt)}
     pending.update({row.dedupe_key: row for row in follow_up.pending_reminders(cohort_ids)})
+    return pending
+
+
+def reconcile(
+    wanted: Mapping[str, dict[str, Any]], pending: Mapping[str, Notification]
+) -> PlanReport:
+    """Cancel pending rows no longer wanted, move those whose due time changed,
+    revive cancelled ones wanted again, and insert the rest."""
+    report = PlanReport()
     for key, row in pending.items():
         if key not in wanted:
             row.status, row.last_error = NotificationStatus.CANCELLED, "replanned"

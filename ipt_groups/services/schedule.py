@@ -37,7 +37,7 @@ from ipt_groups.models import (
 )
 from ipt_groups.protocol.schedule import utc_to_local
 from ipt_groups.services.enrolment import current_enrolment, waitlist
-from ipt_groups.services.reminders import preferences_for
+from ipt_groups.services.outbox import preferences_for
 
 TITLES = {
     "en": {
