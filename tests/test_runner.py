@@ -6,16 +6,38 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import marshmallow as ma
 from flask import Flask
 from sqlalchemy import event, select
 
 from ipt_groups import clock
+from ipt_groups.api.attendance import RegisterSchema
+from ipt_groups.api.runner import RunnerSchema
 from ipt_groups.extensions import db
 from ipt_groups.models import AuditEvent
 from tests.conftest import ApiClient
 from tests.factories import ITEM_9, NO_RISK, SESSION_1, enter, member_id, supervised_group
 
 WEEK = timedelta(days=7)
+
+
+def loadable(schema: ma.Schema, data: Any) -> Any:
+    """``data`` without the schema's dump-only fields (a client never sends them),
+    nested schemas included, so that ``schema.validate`` checks every other field."""
+    if isinstance(data, list):
+        return [loadable(schema, x) for x in data]
+    if not isinstance(data, dict):
+        return data
+    out = {}
+    for key, value in data.items():
+        field = schema.fields.get(key)  # an unknown key stays: validate reports it
+        if field is not None and field.dump_only:
+            continue
+        inner = field.inner if field is not None and isinstance(field, ma.fields.List) else field
+        if isinstance(inner, ma.fields.Nested) and value is not None:
+            value = loadable(inner.schema, value)
+        out[key] = value
+    return out
 
 
 def test_the_runner_shows_each_member_and_what_is_due(
@@ -61,6 +83,10 @@ def test_the_runner_shows_each_member_and_what_is_due(
     assert rows["Member A"]["task_to_review"] is None
     assert view["group_note"]["body"] == "Good first meeting; names learnt."
     assert [al["display_name"] for al in view["open_alerts"]] == ["Member C"]
+    # The answer, read as plain rows, still validates against its documented schema.
+    assert RunnerSchema().validate(loadable(RunnerSchema(), view)) == {}
+    attendance = fac.get(f"/api/sessions/{s1}/attendance").json
+    assert RegisterSchema().validate(loadable(RegisterSchema(), attendance)) == {}
 
     # Next week, last week's tasks are there to review.
     clock.advance(WEEK)

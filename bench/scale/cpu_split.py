@@ -47,6 +47,57 @@ def postgres_cpu_seconds() -> float:
     return total / TICK
 
 
+def endpoint_table(app: Any, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Each endpoint's name and a function making one request (any answer but 200 stops)."""
+    login = manifest["login"]
+
+    def client(creds: dict[str, str]) -> Any:
+        c = app.test_client()
+        response = c.post("/api/auth/login", json={**creds, "password": login["password"]}, **HTTPS)
+        if response.status_code != 200:
+            raise SystemExit(f"login failed ({response.status_code}): {response.data[:200]!r}")
+        c.csrf = response.json["csrf_token"]
+        return c
+
+    facilitator, cohorts = next(iter(login["facilitators"].items()))
+    fac = client({"email": facilitator})
+    sup = client({"email": next(iter(login["supervisors"]))})
+    member = client({"username": login["participants"][0]})
+    first = cohorts[0]
+    paths = {
+        "healthz": (member, "/healthz"),
+        "me": (member, "/api/me"),
+        "cohorts": (fac, "/api/cohorts"),
+        "runner": (fac, f"/api/sessions/{first['session_id']}/runner"),
+        "me_schedule": (member, "/api/me/schedule"),
+        "me_check_in": (member, "/api/me/check-in"),
+        "me_readings": (member, "/api/me/readings"),
+        "cohort_outcomes": (fac, f"/api/cohorts/{first['cohort_id']}/outcomes"),
+        "clinic_outcomes": (sup, "/api/outcomes"),
+        # The runner's commonest write (the open-loop mix plays it): the same mark again.
+        "attendance_put": (fac, f"PUT /api/sessions/{first['session_id']}/attendance"),
+    }
+    runner = fac.get(f"/api/sessions/{first['session_id']}/runner", **HTTPS).json
+    enrolment_id = runner["members"][0]["enrolment_id"]
+    put_body = {"entries": [{"enrolment_id": enrolment_id, "status": "present"}]}
+    calls = {}
+    for name, (c, path) in paths.items():
+
+        def call(c: Any = c, path: str = path, name: str = name) -> None:
+            if path.startswith("PUT "):
+                headers = {**HTTPS["headers"], "X-CSRF-Token": c.csrf}
+                response = c.put(
+                    path[4:], json=put_body, base_url=HTTPS["base_url"], headers=headers
+                )
+            else:
+                response = c.get(path, **HTTPS)
+            if response.status_code != 200:
+                raise SystemExit(f"{name}: {response.status_code} {response.data[:200]!r}")
+
+        calls[name] = call
+    return calls
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--database", default="ipt_scale_1")
@@ -65,34 +116,7 @@ def main() -> None:
     from ipt_groups.extensions import db
     from wsgi import app
 
-    login = manifest["login"]
-
-    def client(creds: dict[str, str]) -> Any:
-        c = app.test_client()
-        response = c.post("/api/auth/login", json={**creds, "password": login["password"]}, **HTTPS)
-        if response.status_code != 200:
-            raise SystemExit(f"login failed ({response.status_code}): {response.data[:200]!r}")
-        c.csrf = response.json["csrf_token"]
-        return c
-
-    facilitator, cohorts = next(iter(login["facilitators"].items()))
-    fac = client({"email": facilitator})
-    sup = client({"email": next(iter(login["supervisors"]))})
-    member = client({"username": login["participants"][0]})
-    first = cohorts[0]
-    endpoints = {
-        "healthz": (member, "/healthz"),
-        "me": (member, "/api/me"),
-        "cohorts": (fac, "/api/cohorts"),
-        "runner": (fac, f"/api/sessions/{first['session_id']}/runner"),
-        "me_schedule": (member, "/api/me/schedule"),
-        "me_check_in": (member, "/api/me/check-in"),
-        "me_readings": (member, "/api/me/readings"),
-        "cohort_outcomes": (fac, f"/api/cohorts/{first['cohort_id']}/outcomes"),
-        "clinic_outcomes": (sup, "/api/outcomes"),
-        # The runner's commonest write (the open-loop mix plays it): the same mark again.
-        "attendance_put": (fac, f"PUT /api/sessions/{first['session_id']}/attendance"),
-    }
+    endpoints = endpoint_table(app, manifest)
     if args.only:
         keep = {"healthz", *args.only.split(",")}
         endpoints = {k: v for k, v in endpoints.items() if k in keep}
@@ -106,25 +130,8 @@ def main() -> None:
         nonlocal statements
         statements += 1
 
-    with app.app_context():
-        runner = fac.get(f"/api/sessions/{first['session_id']}/runner", **HTTPS).json
-    enrolment_id = runner["members"][0]["enrolment_id"]
-    put_body = {"entries": [{"enrolment_id": enrolment_id, "status": "present"}]}
-
-    def HTTPS_WITH(c: Any) -> dict[str, Any]:  # noqa: N802
-        return {**HTTPS, "headers": {**HTTPS["headers"], "X-CSRF-Token": c.csrf}}
-
     rows = []
-    for name, (c, path) in endpoints.items():
-
-        def get(c: Any = c, path: str = path, name: str = name) -> None:
-            if path.startswith("PUT "):
-                response = c.put(path[4:], json=put_body, **HTTPS_WITH(c))
-            else:
-                response = c.get(path, **HTTPS)
-            if response.status_code != 200:
-                raise SystemExit(f"{name}: {response.status_code} {response.data[:200]!r}")
-
+    for name, get in endpoints.items():
         for _ in range(10):
             get()
         n = args.requests

@@ -135,8 +135,11 @@ class SessionAttendance(MethodView):
         reg = attendance.record(
             current_actor(), current_user, session, marks, data.get("client_key")
         )
+        # Presented before the commit: after it every loaded object is expired and
+        # presenting would read each member and apology again, one by one.
+        body = present_register(reg)
         db.session.commit()
-        return present_register(reg)
+        return body
 
 
 @blp.route(f"/sessions/<{ID}:session_id>/attendance/all-present")
@@ -149,8 +152,9 @@ class SessionAllPresent(MethodView):
         """Mark everyone present (those who said they can't come: excused), then correct."""
         session = access.get_session(current_user, session_id, manage=True)
         reg = attendance.all_present(current_actor(), current_user, session, data.get("client_key"))
+        body = present_register(reg)  # before the commit, as in the PUT
         db.session.commit()
-        return present_register(reg)
+        return body
 
 
 def _my_session(session_id: int) -> tuple[Any, GroupSession]:

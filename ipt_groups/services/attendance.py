@@ -38,10 +38,30 @@ OPENS_BEFORE = timedelta(hours=2)
 
 
 @dataclass(frozen=True)
+class Member:
+    """The enrolment columns a register shows, read as a plain row (issue 24: the
+    register is on every runner read and attendance write, and an ``Enrolment``
+    entity carries its screening, contacts and consent besides)."""
+
+    id: int
+    display_name: str
+    status: str
+    problem_areas: list[str]
+    goal: str | None
+
+
+@dataclass(frozen=True)
+class Excuse:
+    """A member's "I can't come" for the session: only its reason is shown."""
+
+    reason: str | None
+
+
+@dataclass(frozen=True)
 class Row:
-    enrolment: Enrolment
+    enrolment: Member
     status: str | None
-    apology: Apology | None
+    apology: Excuse | None
 
 
 @dataclass(frozen=True)
@@ -56,35 +76,53 @@ class Register:
         return self.expected < self.minimum
 
 
-def _members(session: GroupSession) -> list[Enrolment]:
+def _members(session: GroupSession) -> list[Member]:
     """Members who belong on this session's register: enrolled now, or recorded."""
     recorded = select(Attendance.enrolment_id).where(Attendance.session_id == session.id)
     stmt = (
-        select(Enrolment)
+        select(
+            Enrolment.id,
+            Enrolment.display_name,
+            Enrolment.status,
+            Enrolment.problem_areas,
+            Enrolment.goal,
+        )
         .where(
             Enrolment.cohort_id == session.cohort_id,
             (Enrolment.status == EnrolmentStatus.ENROLLED) | Enrolment.id.in_(recorded),
         )
         .order_by(Enrolment.display_name, Enrolment.id)
     )
-    return list(db.session.scalars(stmt))
+    return [Member(*row) for row in db.session.execute(stmt)]
 
 
-def register(session: GroupSession) -> Register:
-    members = _members(session)
-    marks = {
-        a.enrolment_id: a.status
-        for a in db.session.scalars(select(Attendance).where(Attendance.session_id == session.id))
-    }
+def _register(
+    session: GroupSession, members: list[Member], marks: dict[int, str | None]
+) -> Register:
     apologies = {
-        a.enrolment_id: a
-        for a in db.session.scalars(select(Apology).where(Apology.session_id == session.id))
+        enrolment_id: Excuse(reason)
+        for enrolment_id, reason in db.session.execute(
+            select(Apology.enrolment_id, Apology.reason).where(Apology.session_id == session.id)
+        )
     }
     rows = [Row(m, marks.get(m.id), apologies.get(m.id)) for m in members]
     expected = sum(
         1 for r in rows if r.enrolment.status == EnrolmentStatus.ENROLLED and r.apology is None
     )
     return Register(session, rows, expected, int(session.cohort.programme["group_size_min"]))
+
+
+def register(session: GroupSession) -> Register:
+    members = _members(session)
+    marks = {
+        enrolment_id: status
+        for enrolment_id, status in db.session.execute(
+            select(Attendance.enrolment_id, Attendance.status).where(
+                Attendance.session_id == session.id
+            )
+        )
+    }
+    return _register(session, members, marks)
 
 
 def _claim_key(user: User, key: str | None) -> bool:
@@ -123,7 +161,8 @@ def record(
     """Set the status of members (enrolment id, status); returns the register."""
     now = utcnow()
     require_open(session, now)
-    members = {m.id: m for m in _members(session)}
+    listed = _members(session)
+    members = {m.id: m for m in listed}
     unknown = [eid for eid, _ in marks if eid not in members]
     if unknown:
         raise ApiError(
@@ -152,6 +191,9 @@ def record(
         audit.record_reads(
             actor, "attendance.record", "group_session", session.id, [e for e, _ in marks]
         )
+        # The register from what is loaded (the same members: a recorded member
+        # stays on it), not read again.
+        return _register(session, listed, {e: a.status for e, a in existing.items()})
     return register(session)
 
 
@@ -168,7 +210,7 @@ def all_present(
     return record(actor, user, session, marks, client_key)
 
 
-def _follow_up_first_absence(session: GroupSession, member: Enrolment) -> None:
+def _follow_up_first_absence(session: GroupSession, member: Member) -> None:
     exists = db.session.scalar(
         select(FollowUp.id).where(
             FollowUp.enrolment_id == member.id, FollowUp.kind == "first_absence"

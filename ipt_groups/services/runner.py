@@ -4,10 +4,10 @@ gathered in a fixed number of queries whatever the size of the group."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from ipt_groups.extensions import db
 from ipt_groups.models import (
@@ -32,13 +32,13 @@ from ipt_groups.services.audit import Actor
 @dataclass(frozen=True)
 class MemberLine:
     row: Row  # the member, their mark and any "I can't come"
-    latest: Assessment | None  # their last score, of any instrument
+    latest: dict[str, Any] | None  # their last score, of any instrument
     due: list[str]  # instruments due at this session not yet recorded for them
-    task_to_review: MemberTask | None  # the task agreed at an earlier session
-    task_here: MemberTask | None  # the task agreed at this session
+    task_to_review: dict[str, Any] | None  # the task agreed at an earlier session
+    task_here: dict[str, Any] | None  # the task agreed at this session
     note_written: bool
     open_alerts: int
-    work: ProblemWork | None  # the problem-area work recorded at this session
+    work: dict[str, Any] | None  # the problem-area work recorded at this session
     guides: list[problem_work.AreaGuide]  # middle phase: the steps to suggest
 
 
@@ -48,10 +48,44 @@ class Runner:
     register: Register
     members: list[MemberLine]
     due: list[str]
-    group_note: SessionNote | None
+    group_note: dict[str, Any] | None
     open_alerts: list[RiskAlert]
     follow_ups: list[FollowUp]
     crisis_text: str
+
+
+Plain = dict[str, Any]
+
+
+def _plain(stmt: Any) -> list[Plain]:
+    """The statement's rows as plain dicts keyed by column name (issue 24: the
+    runner shows these records and changes none, so no ORM entity is built,
+    identity-mapped and tracked for them; the answer's schemas dump dicts alike)."""
+    return [dict(row) for row in db.session.execute(stmt).mappings()]
+
+
+def latest_scores(enrolment_ids: list[int]) -> dict[int, Plain]:
+    """Each member's most recent assessment of any instrument, as the columns the
+    runner shows (``measures.latest_by_member`` without the answers)."""
+    if not enrolment_ids:
+        return {}
+    latest: dict[int, Plain] = {}
+    rows = _plain(
+        select(
+            Assessment.enrolment_id,
+            Assessment.id,
+            Assessment.instrument,
+            Assessment.instrument_name,
+            Assessment.total,
+            Assessment.band,
+            Assessment.completed_at,
+        )
+        .where(Assessment.enrolment_id.in_(enrolment_ids))
+        .order_by(Assessment.completed_at, Assessment.id)
+    )
+    for row in rows:  # ascending, so the last one seen wins
+        latest[row["enrolment_id"]] = row
+    return latest
 
 
 def build(actor: Actor, user: User, session: GroupSession) -> Runner:
@@ -59,31 +93,47 @@ def build(actor: Actor, user: User, session: GroupSession) -> Runner:
     ids = [r.enrolment.id for r in register.rows]
     due = measures.due_at_session(session)
     recorded = measures.recorded_at_sessions([session.id])
-    latest = measures.latest_by_member(ids)
+    latest = latest_scores(ids)
 
-    earlier: dict[int, MemberTask] = {}
-    here: dict[int, MemberTask] = {}
+    earlier: dict[int, Plain] = {}
+    here: dict[int, Plain] = {}
     if ids:
-        tasks = db.session.execute(
-            select(MemberTask, GroupSession.starts_at)
+        tasks = _plain(
+            select(
+                MemberTask.id,
+                MemberTask.session_id,
+                MemberTask.enrolment_id,
+                MemberTask.text,
+                MemberTask.review,
+                MemberTask.reviewed_at,
+                MemberTask.reviewed_session_id,
+                GroupSession.starts_at,
+            )
             .join(GroupSession, GroupSession.id == MemberTask.session_id)
             .where(MemberTask.enrolment_id.in_(ids))
             .order_by(GroupSession.starts_at, MemberTask.id)
         )
-        for task, starts_at in tasks:
-            if task.session_id == session.id:
-                here[task.enrolment_id] = task
+        for task in tasks:
+            starts_at = task.pop("starts_at")
+            if task["session_id"] == session.id:
+                here[task["enrolment_id"]] = task
             elif starts_at < session.starts_at:
-                earlier[task.enrolment_id] = task  # ordered by time: the latest wins
+                earlier[task["enrolment_id"]] = task  # ordered by time: the latest wins
 
+    number = {"number": session.number}  # each note shows its session's number
     notes = {
-        n.enrolment_id: n
-        for n in db.session.scalars(select(SessionNote).where(SessionNote.session_id == session.id))
+        n["enrolment_id"]: {**n, "session": number}
+        for n in _plain(
+            select(
+                SessionNote.id,
+                SessionNote.session_id,
+                SessionNote.enrolment_id,
+                SessionNote.body,
+                SessionNote.author_id,
+                SessionNote.created_at,
+            ).where(SessionNote.session_id == session.id)
+        )
     }
-    for note in notes.values():
-        # The answer shows the note's session number after this function returns,
-        # when nothing may hold ``session`` any more (the identity map is weak).
-        set_committed_value(note, "session", session)
     alerts = list(
         db.session.scalars(
             select(RiskAlert)
@@ -92,7 +142,22 @@ def build(actor: Actor, user: User, session: GroupSession) -> Runner:
             .order_by(RiskAlert.opened_at)
         )
     )
-    work = problem_work.for_session(session)
+    work = {  # problem_work.for_session's records, as plain rows
+        w["enrolment_id"]: w
+        for w in _plain(
+            select(
+                ProblemWork.id,
+                ProblemWork.session_id,
+                ProblemWork.enrolment_id,
+                ProblemWork.techniques,
+                ProblemWork.steps,
+                ProblemWork.progress,
+                ProblemWork.recorded_by_id,
+                ProblemWork.recorded_at,
+                ProblemWork.created_at,
+            ).where(ProblemWork.session_id == session.id)
+        )
+    }
     guides = problem_work.guidance(session, [r.enrolment for r in register.rows])
     open_by_member: dict[int, int] = {}
     for alert in alerts:
@@ -134,7 +199,7 @@ class MeetingGuide:
     items: tuple[AgendaItem, ...]
     due: list[str]
     recorded: list[str]
-    latest: Assessment | None
+    latest: dict[str, Any] | None
     crisis_text: str
 
 
@@ -149,6 +214,6 @@ def meeting_guide(actor: Actor, user: User, meeting: MemberMeeting) -> MeetingGu
         items=guide_for(MeetingKind(meeting.kind), user.language),
         due=measures.due_at_meeting(meeting),
         recorded=sorted(set(recorded)),
-        latest=measures.latest_by_member([member.id]).get(member.id),
+        latest=latest_scores([member.id]).get(member.id),
         crisis_text=settings.current().crisis_text_for(user.language),
     )
