@@ -28,8 +28,8 @@ from flask_login import current_user, login_user, logout_user
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import login_manager
 from ipt_groups.models import Role, User
+from ipt_groups.services import auth as session_service
 from ipt_groups.services import device_cookies
-from ipt_groups.services import sessions as session_service
 from ipt_groups.services.audit import Actor
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -23,8 +23,8 @@ from ipt_groups.extensions import db
 from ipt_groups.models import CURRENT_STATUSES, Enrolment, Invite, User
 from ipt_groups.services import audit, throttle
 from ipt_groups.services.audit import Actor
+from ipt_groups.services.auth import reset_login_limits, revoke_all_sessions
 from ipt_groups.services.passwords import hash_password
-from ipt_groups.services.sessions import reset_login_limits, revoke_all_sessions
 from ipt_groups.services.users import check_participant_secret
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"

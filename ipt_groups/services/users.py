@@ -14,8 +14,8 @@ from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES, Role, User
 from ipt_groups.services import audit, reminders
 from ipt_groups.services.audit import Actor
+from ipt_groups.services.auth import revoke_all_sessions, verify_own_secret
 from ipt_groups.services.passwords import hash_password
-from ipt_groups.services.sessions import revoke_all_sessions, verify_own_secret
 
 MIN_PASSWORD_LENGTH = 12
 
