@@ -28,7 +28,7 @@ from ipt_groups.models import (
     StaffRole,
 )
 from ipt_groups.security import current_actor, roles_required
-from ipt_groups.services import access, calendar, cohorts
+from ipt_groups.services import access, cohorts, sessions
 
 blp = Blueprint("cohorts", __name__, url_prefix="/api", description="Cohorts and their calendar")
 
@@ -156,7 +156,7 @@ def present_cohort(
     if counts is None:
         counts = cohorts.member_counts([cohort.id])[cohort.id]
     if upcoming is None:
-        upcoming = calendar.next_sessions([cohort.id], utcnow())
+        upcoming = sessions.next_sessions([cohort.id], utcnow())
     enrolled = counts.get(EnrolmentStatus.ENROLLED, 0)
     nxt = upcoming.get(cohort.id)
     return {
@@ -191,7 +191,7 @@ class Cohorts(MethodView):
         found = cohorts.list_cohorts(current_user, args.get("status"))
         ids = [c.id for c in found]
         counts = cohorts.member_counts(ids)
-        upcoming = calendar.next_sessions(ids, utcnow())
+        upcoming = sessions.next_sessions(ids, utcnow())
         return [present_cohort(c, counts[c.id], upcoming) for c in found]
 
     @roles_required(Role.ADMIN, Role.FACILITATOR)
@@ -252,7 +252,7 @@ class SkippedDates(MethodView):
     def get(self, cohort_id: int) -> Any:
         """Dates this cohort does not meet (clinic-wide closed dates are listed separately)."""
         cohort = access.get_cohort(current_user, cohort_id)
-        return calendar.list_closed_dates(cohort.id)
+        return sessions.list_closed_dates(cohort.id)
 
     @roles_required(Role.ADMIN, Role.FACILITATOR)
     @blp.arguments(ClosedDateSchema)
@@ -261,7 +261,7 @@ class SkippedDates(MethodView):
     def post(self, data: dict[str, Any], cohort_id: int) -> Any:
         """Skip a date: a session on it, and every later one, moves back a week."""
         cohort = access.get_cohort(current_user, cohort_id, manage=True)
-        row = calendar.add_closed_date(current_actor(), data["day"], data["label"], cohort)
+        row = sessions.add_closed_date(current_actor(), data["day"], data["label"], cohort)
         db.session.commit()
         return row
 
@@ -276,7 +276,7 @@ class SkippedDate(MethodView):
         row = db.session.get(ClosedDate, date_id)
         if row is None or row.cohort_id != cohort.id:
             raise ApiError(404)
-        calendar.remove_closed_date(current_actor(), row)
+        sessions.remove_closed_date(current_actor(), row)
         db.session.commit()
 
 
@@ -286,7 +286,7 @@ class ClosedDates(MethodView):
     @blp.response(200, ClosedDateSchema(many=True))
     def get(self) -> Any:
         """The clinic's closed dates (holidays), for every cohort."""
-        return calendar.list_closed_dates(None)
+        return sessions.list_closed_dates(None)
 
     @roles_required(Role.ADMIN)
     @blp.arguments(ClosedDateSchema)
@@ -294,7 +294,7 @@ class ClosedDates(MethodView):
     @blp.alt_response(409, **conflict("already_closed"))
     def post(self, data: dict[str, Any]) -> Any:
         """Close the clinic on a date: every running cohort's session on it moves back a week."""
-        row = calendar.add_closed_date(current_actor(), data["day"], data["label"], None)
+        row = sessions.add_closed_date(current_actor(), data["day"], data["label"], None)
         db.session.commit()
         return row
 
@@ -308,7 +308,7 @@ class ClosedDateDetail(MethodView):
         row = db.session.get(ClosedDate, date_id)
         if row is None or row.cohort_id is not None:
             raise ApiError(404)
-        calendar.remove_closed_date(current_actor(), row)
+        sessions.remove_closed_date(current_actor(), row)
         db.session.commit()
 
 

@@ -18,7 +18,7 @@ from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES, GroupSession, MemberMeeting, Role
 from ipt_groups.protocol.schedule import utc_to_local
 from ipt_groups.security import current_actor, roles_required
-from ipt_groups.services import access, calendar, enrolment
+from ipt_groups.services import access, enrolment, sessions
 
 blp = Blueprint("sessions", __name__, url_prefix="/api", description="Sessions and meetings")
 
@@ -140,7 +140,7 @@ class CohortSessions(MethodView):
     def post(self, data: dict[str, Any], cohort_id: int) -> Any:
         """Add a catch-up session."""
         cohort = access.get_cohort(current_user, cohort_id, manage=True)
-        session = calendar.add_catch_up(
+        session = sessions.add_catch_up(
             current_actor(),
             cohort,
             data["starts_at_local"],
@@ -169,7 +169,7 @@ class SessionReschedule(MethodView):
     def post(self, data: dict[str, Any], session_id: int) -> Any:
         """Move a session, or it and all later ones, to a new local date and time."""
         session = access.get_session(current_user, session_id, manage=True)
-        moved = calendar.reschedule(
+        moved = sessions.reschedule(
             current_actor(), session, data["starts_at_local"], data["scope"]
         )
         db.session.commit()
@@ -185,7 +185,7 @@ class SessionCancel(MethodView):
     def post(self, data: dict[str, Any], session_id: int) -> Any:
         """Cancel a session (add a catch-up session to make up for it)."""
         session = access.get_session(current_user, session_id, manage=True)
-        calendar.cancel(current_actor(), session, data["reason"])
+        sessions.cancel(current_actor(), session, data["reason"])
         db.session.commit()
         return present_session(session)
 

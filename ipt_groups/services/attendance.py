@@ -30,7 +30,7 @@ from ipt_groups.models import (
     SessionStatus,
     User,
 )
-from ipt_groups.services import audit, calendar, reminders
+from ipt_groups.services import audit, reminders, sessions
 from ipt_groups.services.audit import Actor
 
 # Attendance can be taken from a little before the start (people arrive early).
@@ -143,7 +143,7 @@ def _claim_key(user: User, key: str | None) -> bool:
 def require_open(session: GroupSession, now: datetime) -> None:
     if session.status != SessionStatus.SCHEDULED:
         raise ApiError(409, "This session was cancelled.", code="session_cancelled")
-    if session.cohort.status not in calendar.EDITABLE:
+    if session.cohort.status not in sessions.EDITABLE:
         raise ApiError(409, f"The cohort is {session.cohort.status}.", code="cohort_closed")
     if now < session.starts_at - OPENS_BEFORE:
         raise ApiError(

@@ -28,12 +28,12 @@ from ipt_groups.protocol.programmes import template_from_dict, template_to_dict
 from ipt_groups.protocol.schedule import utc_to_local
 from ipt_groups.services import (
     audit,
-    calendar,
     content,
     enrolment,
     follow_up,
     programmes,
     reminders,
+    sessions,
 )
 from ipt_groups.services.access import visible_cohorts
 from ipt_groups.services.audit import Actor
@@ -132,7 +132,7 @@ def create_cohort(actor: Actor, creator: User, data: dict[str, Any]) -> Cohort:
     _set_staff(cohort, StaffChoice(lead_id, co, data.get("supervisor_ids", [])))
     db.session.add(cohort)
     db.session.flush()
-    db.session.add_all(calendar.generate_sessions(cohort, template))
+    db.session.add_all(sessions.generate_sessions(cohort, template))
     db.session.flush()
     content.ensure_plan(cohort)  # readings follow the sessions by number
     audit.record(actor, "cohort.create", "cohort", cohort.id)
@@ -145,11 +145,11 @@ SLOT_FIELDS = frozenset({"time_zone", "weekday", "local_time", "start_date", "se
 
 def update_cohort(actor: Actor, cohort: Cohort, changes: dict[str, Any]) -> Cohort:
     calendar_changes = SLOT_FIELDS & changes.keys()
-    if cohort.status not in calendar.EDITABLE:
+    if cohort.status not in sessions.EDITABLE:
         raise ApiError(409, f"The cohort is {cohort.status}.", code="cohort_closed")
     if calendar_changes:
         now = utcnow()
-        if cohort.status != CohortStatus.PLANNED or calendar.started_group_sessions(cohort, now):
+        if cohort.status != CohortStatus.PLANNED or sessions.started_group_sessions(cohort, now):
             raise ApiError(
                 409,
                 "The weekly slot can only change before the cohort starts; "
@@ -201,7 +201,7 @@ def update_cohort(actor: Actor, cohort: Cohort, changes: dict[str, Any]) -> Coho
         cohort.sessions.clear()
         db.session.flush()
         template = template_from_dict(cohort.programme)
-        db.session.add_all(calendar.generate_sessions(cohort, template))
+        db.session.add_all(sessions.generate_sessions(cohort, template))
     db.session.flush()
     if "capacity" in changes:
         enrolment.fill_from_waitlist(actor, cohort)
@@ -229,7 +229,7 @@ def change_status(actor: Actor, cohort: Cohort, new: str) -> Cohort:
             code="supervisor_required",
         )
     if new == CohortStatus.COMPLETED:
-        last = max((s.starts_at for s in calendar.numbered_sessions(cohort)), default=None)
+        last = max((s.starts_at for s in sessions.numbered_sessions(cohort)), default=None)
         if last is not None and last > now:
             raise ApiError(
                 409,
@@ -254,7 +254,7 @@ def change_status(actor: Actor, cohort: Cohort, new: str) -> Cohort:
 
 def list_cohorts(user: User, status: str | None) -> list[Cohort]:
     # Staff are shown for every cohort: load them with the list rather than one
-    # query per cohort (the next session comes from calendar.next_sessions).
+    # query per cohort (the next session comes from sessions.next_sessions).
     stmt = (
         visible_cohorts(user)
         .options(selectinload(Cohort.staff))

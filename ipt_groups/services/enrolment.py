@@ -35,7 +35,7 @@ from ipt_groups.models import (
 )
 from ipt_groups.protocol.programmes import template_from_dict
 from ipt_groups.protocol.schedule import local_to_utc
-from ipt_groups.services import audit, calendar, channels, invites, reminders
+from ipt_groups.services import audit, channels, invites, reminders, sessions
 from ipt_groups.services.audit import Actor
 from ipt_groups.services.membership import current_enrolment, enrolled_count, member_counts
 
@@ -64,14 +64,14 @@ def _new_username() -> str:
 
 
 def _require_open(cohort: Cohort, *, late_join_check: bool = True) -> None:
-    if cohort.status not in calendar.EDITABLE:
+    if cohort.status not in sessions.EDITABLE:
         raise ApiError(
             409, f"The cohort is {cohort.status}; it takes no members.", code="cohort_closed"
         )
     if not late_join_check:
         return
     window = int(cohort.programme["late_join_sessions"])
-    started = calendar.started_group_sessions(cohort, utcnow())
+    started = sessions.started_group_sessions(cohort, utcnow())
     if started >= window:
         raise ApiError(
             409,
@@ -346,7 +346,7 @@ def fill_from_waitlist(actor: Actor, cohort: Cohort) -> list[Enrolment]:
     if cohort.status not in (CohortStatus.PLANNED, CohortStatus.ACTIVE):
         return []
     window = int(cohort.programme["late_join_sessions"])
-    if calendar.started_group_sessions(cohort, utcnow()) >= window:
+    if sessions.started_group_sessions(cohort, utcnow()) >= window:
         return []
     promoted = []
     _lock(cohort)

@@ -35,7 +35,8 @@ from ipt_groups.models import (
     SmsReply,
 )
 from ipt_groups.push.sms import STATE_RANK, Incoming, StatusReport
-from ipt_groups.services import attendance, audit, calendar, reminder_summary
+from ipt_groups.services import attendance, audit, reminder_summary
+from ipt_groups.services import sessions as session_service
 from ipt_groups.services.audit import SYSTEM, Actor
 from ipt_groups.services.channels import number_hash
 
@@ -114,7 +115,7 @@ def handle_incoming(provider: str, incoming: Incoming) -> Handled:
         _audit_unknown(number)
         return Handled(action if action != "message" else "unknown")
     # A shared phone: the reply is about the member whose session is next.
-    sessions = calendar.next_sessions({m.cohort_id for m in members}, utcnow())
+    sessions = session_service.next_sessions({m.cohort_id for m in members}, utcnow())
     member = min(
         members,
         key=lambda m: (
