@@ -189,7 +189,7 @@ def test_a_real_gunicorn_access_log_holds_no_calendar_token(web: Web) -> None:
 def test_an_app_error_on_a_calendar_path_logs_no_token(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from ipt_groups.services import schedule
+    from ipt_groups.services import calendar
 
     app = make_app(tmp_path)
     app.config["PROPAGATE_EXCEPTIONS"] = False  # as outside the test suite: Flask logs it
@@ -197,7 +197,7 @@ def test_an_app_error_on_a_calendar_path_logs_no_token(
     def broken(token: str) -> None:
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(schedule, "resolve_feed", broken)
+    monkeypatch.setattr(calendar, "resolve_feed", broken)
     token = secrets.token_urlsafe(32)
     with caplog.at_level(logging.ERROR):
         response = app.test_client().get(f"/api/calendar/{token}.ics")

@@ -15,8 +15,8 @@ from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.security import current_actor, public
-from ipt_groups.services import audit, schedule
-from ipt_groups.services.schedule import CalendarEvent
+from ipt_groups.services import audit, calendar
+from ipt_groups.services.calendar import CalendarEvent
 
 blp = Blueprint("calendar", __name__, url_prefix="/api", description="Schedules and calendar feeds")
 
@@ -91,7 +91,7 @@ class MySchedule(MethodView):
 
         Members see their own group's sessions and their own one-to-one meetings;
         staff see the cohorts they work in."""
-        found = schedule.schedule_for(current_user)
+        found = calendar.schedule_for(current_user)
         zone = current_user.time_zone
         apologised = found.apologised
         return {
@@ -109,7 +109,7 @@ class MyCalendarFeed(MethodView):
     @blp.response(200, FeedSchema)
     def get(self) -> Any:
         """Whether I have a calendar feed (its secret URL is shown only when created)."""
-        feed = schedule.active_feed(current_user)
+        feed = calendar.active_feed(current_user)
         if feed is None:
             return {"active": False}
         return {"active": True, "created_at": feed.created_at, "last_used_at": feed.last_used_at}
@@ -117,19 +117,19 @@ class MyCalendarFeed(MethodView):
     @blp.response(201, FeedSchema)
     def post(self) -> Any:
         """Create my private feed URL, or replace it (the old URL stops working)."""
-        feed, token = schedule.issue_feed(current_user)
+        feed, token = calendar.issue_feed(current_user)
         audit.record(current_actor(), "calendar_feed.issue", "user", current_user.id)
         db.session.commit()
         return {
             "active": True,
-            "url": schedule.feed_url(public_base_url(), token),
+            "url": calendar.feed_url(public_base_url(), token),
             "created_at": feed.created_at,
         }
 
     @blp.response(204)
     def delete(self) -> None:
         """Turn my feed off: calendar apps stop receiving updates."""
-        schedule.revoke_feeds(current_user)
+        calendar.revoke_feeds(current_user)
         audit.record(current_actor(), "calendar_feed.revoke", "user", current_user.id)
         db.session.commit()
 
@@ -141,12 +141,12 @@ class CalendarFeedFile(MethodView):
     @blp.alt_response(404, description="Unknown or revoked feed")
     def get(self, token: str) -> Response:
         """A private iCalendar feed (the secret in the URL is the credential)."""
-        user = schedule.resolve_feed(token)
+        user = calendar.resolve_feed(token)
         if user is None:
             raise ApiError(404)
-        body = schedule.render_ics(
+        body = calendar.render_ics(
             user,
-            schedule.events_for(user),
+            calendar.events_for(user),
             public_base_url(),
             uid_key=current_app.config["SECRET_KEY"],
         )
