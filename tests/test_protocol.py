@@ -14,7 +14,7 @@ from ipt_groups.protocol.programmes import (
     validate_phase_map,
     validate_template,
 )
-from ipt_groups.protocol.schedule import (
+from ipt_groups.protocol.recurrence import (
     first_meeting_date,
     local_to_utc,
     utc_to_local,

@@ -141,7 +141,7 @@ def band(total: int) -> str:
 
 
 def build(scale: float, parts: dict[str, Any], now: datetime) -> tuple[dict[str, list], dict]:
-    from ipt_groups.protocol.schedule import local_to_utc
+    from ipt_groups.protocol.recurrence import local_to_utc
 
     rng = random.Random(9)  # noqa: S311 (benchmark data, not secrets)
     ids = Ids()

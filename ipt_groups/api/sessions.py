@@ -16,7 +16,7 @@ from ipt_groups.api.derived import derived
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES, GroupSession, MemberMeeting, Role
-from ipt_groups.protocol.schedule import utc_to_local
+from ipt_groups.protocol.recurrence import utc_to_local
 from ipt_groups.security import current_actor, roles_required
 from ipt_groups.services import access, enrolment, sessions
 

@@ -25,7 +25,7 @@ from ipt_groups.models import (
     User,
 )
 from ipt_groups.protocol.programmes import template_from_dict, template_to_dict
-from ipt_groups.protocol.schedule import utc_to_local
+from ipt_groups.protocol.recurrence import utc_to_local
 from ipt_groups.services import (
     audit,
     content,

@@ -34,7 +34,7 @@ from ipt_groups.models import (
     User,
 )
 from ipt_groups.protocol.programmes import template_from_dict
-from ipt_groups.protocol.schedule import local_to_utc
+from ipt_groups.protocol.recurrence import local_to_utc
 from ipt_groups.services import audit, channels, invites, reminders, sessions
 from ipt_groups.services.audit import Actor
 from ipt_groups.services.membership import current_enrolment, enrolled_count, member_counts

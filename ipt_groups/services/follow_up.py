@@ -48,7 +48,7 @@ from ipt_groups.models import (
     User,
 )
 from ipt_groups.protocol.programmes import MeetingKind, template_from_dict
-from ipt_groups.protocol.schedule import local_to_utc, utc_to_local
+from ipt_groups.protocol.recurrence import local_to_utc, utc_to_local
 from ipt_groups.services import audit, outbox
 
 FOLLOW_UP_LABEL = "Follow-up meeting"

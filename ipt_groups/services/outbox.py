@@ -29,7 +29,7 @@ from ipt_groups.models import (
     NotificationStatus,
     User,
 )
-from ipt_groups.protocol.schedule import local_to_utc
+from ipt_groups.protocol.recurrence import local_to_utc
 
 DEFAULT_QUIET = (time(22, 0), time(7, 0))
 

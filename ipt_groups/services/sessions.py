@@ -27,7 +27,7 @@ from ipt_groups.models import (
 )
 from ipt_groups.models.cohort import LONGEST_SESSION_MINUTES
 from ipt_groups.protocol.programmes import ProgrammeTemplate
-from ipt_groups.protocol.schedule import (
+from ipt_groups.protocol.recurrence import (
     WEEK,
     first_meeting_date,
     local_to_utc,

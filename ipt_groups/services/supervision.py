@@ -23,7 +23,7 @@ from ipt_groups.models import (
     SupervisionMeeting,
     User,
 )
-from ipt_groups.protocol.schedule import utc_to_local
+from ipt_groups.protocol.recurrence import utc_to_local
 from ipt_groups.services import access, audit
 from ipt_groups.services.audit import Actor
 
