@@ -16,11 +16,11 @@ from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from ipt_groups.clock import utcnow
 from ipt_groups.config import MIGRATIONS_DIR
 from ipt_groups.errors import error_response
 from ipt_groups.extensions import db
 from ipt_groups.models import ClockHeartbeat
+from ipt_groups.timesource import utcnow
 
 bp = Blueprint("health", __name__)
 

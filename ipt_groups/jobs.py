@@ -24,7 +24,6 @@ from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask, current_app
 from sqlalchemy import delete
 
-from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models import (
     FINAL_STATUSES,
@@ -43,6 +42,7 @@ from ipt_groups.services import (
     risk,
     throttle,
 )
+from ipt_groups.timesource import utcnow
 
 log = logging.getLogger(__name__)
 

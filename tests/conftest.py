@@ -23,7 +23,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
-from ipt_groups import clock, create_app
+from ipt_groups import create_app, timesource
 from ipt_groups.extensions import db
 from ipt_groups.models import User
 from ipt_groups.push import vapid
@@ -107,9 +107,9 @@ def ctx(app: Flask) -> Iterator[None]:
 
 @pytest.fixture
 def frozen() -> Iterator[datetime]:
-    """Stop the clock at a fixed instant; ``clock.advance`` moves it."""
+    """Stop the clock at a fixed instant; ``timesource.advance`` moves it."""
     at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    with clock.freeze(at):
+    with timesource.freeze(at):
         yield at
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event, select
 
-from ipt_groups import clock, jobs
+from ipt_groups import jobs, timesource
 from ipt_groups.extensions import db
 from ipt_groups.models import (
     Assessment,
@@ -122,7 +122,7 @@ DAY_BEFORE_S1 = datetime(2026, 3, 9, 17, 0, tzinfo=UTC)
 
 
 def move_clock_to(at: datetime) -> None:
-    clock.advance(at - clock.utcnow())
+    timesource.advance(at - timesource.utcnow())
 
 
 def wait_until(condition: Callable[[], bool], seconds: float = 60.0) -> bool:

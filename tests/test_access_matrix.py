@@ -27,7 +27,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
-from ipt_groups import clock
+from ipt_groups import timesource
 from ipt_groups.extensions import db
 from ipt_groups.models import Notification, SmsReply, User
 from ipt_groups.push import messages
@@ -142,7 +142,7 @@ def _login(app: Flask, email: str) -> ApiClient:
 def _move_clock_to(starts_at: str) -> None:
     """Half an hour into the session that starts at ``starts_at``."""
     target = datetime.fromisoformat(starts_at) + timedelta(minutes=30)
-    clock.advance(target - clock.utcnow())
+    timesource.advance(target - timesource.utcnow())
 
 
 def build_world(app: Flask, push: Any) -> tuple[dict[str, Any], dict[str, Persona]]:

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import func, select
 
-from ipt_groups import clock
+from ipt_groups import timesource
 from ipt_groups.extensions import db
 from ipt_groups.models import Attendance
 from tests.conftest import ApiClient
@@ -30,7 +30,7 @@ def test_all_present_then_correct_and_replay_stays_one_record(
     g = group(app, fac)
     s1 = g["sessions"][0]["id"]
     b = g["members"][1]["enrolment"]["id"]
-    clock.advance(SESSION_1)
+    timesource.advance(SESSION_1)
     fac = as_role("facilitator")
     url = f"/api/sessions/{s1}/attendance"
     first = fac.post(f"{url}/all-present", json={"client_key": "batch-0001"})
@@ -56,7 +56,7 @@ def test_first_absence_creates_one_follow_up_due_before_the_next_session(
     g = group(app, fac)
     s1, s2 = g["sessions"][0], g["sessions"][1]
     a = g["members"][0]["enrolment"]["id"]
-    clock.advance(SESSION_1)
+    timesource.advance(SESSION_1)
     fac = as_role("facilitator")
     absent = {"entries": [{"enrolment_id": a, "status": "absent"}]}
     assert fac.put(f"/api/sessions/{s1['id']}/attendance", json=absent).status_code == 200
@@ -64,7 +64,7 @@ def test_first_absence_creates_one_follow_up_due_before_the_next_session(
     assert [(t["display_name"], t["session_id"], t["due_at"]) for t in tasks] == [
         ("Member A", s1["id"], s2["starts_at"])
     ]
-    clock.advance(timedelta(days=7))
+    timesource.advance(timedelta(days=7))
     fac = as_role("facilitator")
     fac.put(f"/api/sessions/{s2['id']}/attendance", json=absent)
     assert len(fac.get(f"/api/cohorts/{g['cohort']['id']}/follow-ups").json) == 1  # first only
@@ -92,7 +92,7 @@ def test_cannot_come_shows_in_the_register_and_lowers_expected(
     assert row["cannot_come"] is True and row["cannot_come_reason"] == "Work shift"
     assert register["expected"] == 5 and register["below_minimum"] is True
     assert "at least 6" in register["warning"]
-    clock.advance(SESSION_1)
+    timesource.advance(SESSION_1)
     fac = as_role("facilitator")
     marks = fac.post(f"/api/sessions/{s1}/attendance/all-present", json={}).json["entries"]
     assert {e["display_name"]: e["status"] for e in marks}["Member A"] == "excused"
@@ -112,7 +112,7 @@ def test_member_can_only_apologise_for_their_own_upcoming_sessions(
     assert member.delete(f"/api/me/sessions/{s1}/cannot-come").status_code == 204
     assert fac.get(f"/api/sessions/{s1}/attendance").json["entries"][0]["cannot_come"] is False
     assert member.get(f"/api/sessions/{s1}/attendance").status_code == 403
-    clock.advance(SESSION_1 + timedelta(minutes=1))
+    timesource.advance(SESSION_1 + timedelta(minutes=1))
     member = phone_login(app, g["members"][0]["enrolment"]["username"])
     late = member.put(f"/api/me/sessions/{s1}/cannot-come", json={})
     assert late.status_code == 409
@@ -135,7 +135,7 @@ def test_attendance_rules_and_access(app: Flask, as_role: Any, frozen: datetime)
     early = fac.put(f"/api/sessions/{s1}/attendance", json=mark)
     assert early.status_code == 409 and early.json["error"]["code"] == "session_not_started"
     fac.post(f"/api/sessions/{s2}/cancel", json={})
-    clock.advance(SESSION_1)
+    timesource.advance(SESSION_1)
     fac = as_role("facilitator")
     assert fac.put(f"/api/sessions/{s2}/attendance", json=mark).status_code == 409
     stranger = {"entries": [{"enrolment_id": 2**31 - 1, "status": "present"}]}

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask
 
-from ipt_groups import clock
+from ipt_groups import timesource
 from ipt_groups.extensions import db
 from ipt_groups.models import AuditEvent, AuthSession
 from tests.conftest import PASSWORD, ApiClient, create_user
@@ -50,7 +50,7 @@ def test_every_login_failure_gets_the_same_answer(
 ) -> None:
     with app.app_context():
         create_user("participant", username="no-pin-yet", password=None)
-        create_user("facilitator", "gone@test.example").disabled_at = clock.utcnow()
+        create_user("facilitator", "gone@test.example").disabled_at = timesource.utcnow()
         db.session.commit()
     attempts: list[dict[str, Any]] = [
         {"email": "nobody@test.example", "password": PASSWORD},  # unknown account
@@ -120,11 +120,11 @@ def test_disabling_an_account_kills_its_sessions(
 
 def test_idle_timeout(app: Flask, client: ApiClient, users: dict[str, int], frozen: Any) -> None:
     client.login("supervisor@test.example")
-    clock.advance(timedelta(minutes=59))
+    timesource.advance(timedelta(minutes=59))
     assert client.get("/api/me").status_code == 200  # activity resets the idle timer
-    clock.advance(timedelta(minutes=59))
+    timesource.advance(timedelta(minutes=59))
     assert client.get("/api/me").status_code == 200
-    clock.advance(timedelta(minutes=61))
+    timesource.advance(timedelta(minutes=61))
     assert client.get("/api/me").status_code == 401
     with app.app_context():
         assert db.session.scalar(db.select(AuthSession.revoked_at)) is not None
@@ -135,9 +135,9 @@ def test_absolute_timeout_even_when_active(
 ) -> None:
     client.login("supervisor@test.example")
     for _ in range(13):  # 13 x 55 min = 11 h 55: never idle, still inside 12 h
-        clock.advance(timedelta(minutes=55))
+        timesource.advance(timedelta(minutes=55))
         assert client.get("/api/me").status_code == 200
-    clock.advance(timedelta(minutes=55))  # 12 h 50 since login
+    timesource.advance(timedelta(minutes=55))  # 12 h 50 since login
     assert client.get("/api/me").status_code == 401
 
 
@@ -197,7 +197,7 @@ def test_logout_with_an_expired_session_still_clears_the_cookie(
     client: ApiClient, users: dict[str, int], frozen: Any
 ) -> None:
     client.login("facilitator@test.example")
-    clock.advance(timedelta(hours=13))
+    timesource.advance(timedelta(hours=13))
     response = client.post("/api/auth/logout")
     assert response.status_code == 204
     assert client.client.get_cookie("ipt_session") is None
@@ -234,5 +234,5 @@ def test_login_attempts_are_rate_limited_per_account(
     assert 1 <= int(blocked.headers["Retry-After"]) <= 15 * 60
     # Other accounts are not affected, and the limit lifts after the window.
     assert other.login("supervisor@test.example").status_code == 200
-    clock.advance(timedelta(minutes=16))
+    timesource.advance(timedelta(minutes=16))
     assert ApiClient(app.test_client()).login("facilitator@test.example").status_code == 200

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import icalendar
 from flask import Flask
 
-from ipt_groups import clock
+from ipt_groups import timesource
 from tests.conftest import ApiClient, create_user
 from tests.factories import create_cohort, enrol
 
@@ -242,7 +242,7 @@ def test_feed_status_never_shows_the_url(app: Flask, as_role: Any, frozen: datet
     assert "url" not in status.json
     assert token not in status.get_data(as_text=True)
 
-    clock.advance(timedelta(minutes=1))
+    timesource.advance(timedelta(minutes=1))
     fetch(app, path)
     used = member.get("/api/me/calendar-feed").json
     assert used["last_used_at"] == (frozen + timedelta(minutes=1)).isoformat()
@@ -462,7 +462,7 @@ def test_schedule_next_skips_past_and_cancelled_sessions(
     second = next(s for s in sessions if s["number"] == 2)
     assert facilitator.post(f"/api/sessions/{second['id']}/cancel", json={}).status_code == 200
 
-    clock.advance(timedelta(days=8, hours=10))  # Tuesday 10 March 19:00 UTC: session 1 is over
+    timesource.advance(timedelta(days=8, hours=10))  # Tuesday 10 March 19:00 UTC: session 1 is over
     later = ApiClient(app.test_client())
     assert later.login(username=username, password=PIN).status_code == 200
     body = later.get("/api/me/schedule").json

@@ -17,7 +17,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from ipt_groups import clock
+from ipt_groups import timesource
 from ipt_groups.channels_config import ChannelSettings
 from ipt_groups.extensions import db
 from ipt_groups.models import (
@@ -141,7 +141,7 @@ def test_a_member_without_the_app_gets_the_reminder_by_sms(
     app: Flask, as_role: Any, users: dict[str, int], frozen: datetime, channels: dict[str, Any]
 ) -> None:
     g = sms_group(app, as_role, users)
-    clock.advance(DAY_BEFORE_S1 - clock.utcnow())
+    timesource.advance(DAY_BEFORE_S1 - timesource.utcnow())
     report = run_clock(app)
     assert report.by_channel == {"sms": 1}
     (got,) = channels["sms"].received
@@ -169,7 +169,7 @@ def test_push_410_falls_back_to_sms_in_the_same_tick(
     client = phone(app, g["members"][0]["invite"]["code"])
     sub = subscribe(client, channels["push"])
     channels["push"].gone(sub["endpoint"])
-    clock.advance(DAY_BEFORE_S1 - clock.utcnow())
+    timesource.advance(DAY_BEFORE_S1 - timesource.utcnow())
     report = run_clock(app)
     assert (report.sent, report.by_channel) == (1, {"sms": 1})
     assert len(channels["sms"].received) == 1
@@ -185,7 +185,7 @@ def test_an_invalid_number_is_final_for_sms_and_shows_why(
 ) -> None:
     sms_group(app, as_role, users)
     channels["sms"].for_number(NUMBER_A, INVALID_NUMBER)
-    clock.advance(DAY_BEFORE_S1 - clock.utcnow())
+    timesource.advance(DAY_BEFORE_S1 - timesource.utcnow())
     report = run_clock(app)
     assert report.no_channel == 1 and channels["sms"].received == []
     (row,) = rows(app, kind="session_24h")
@@ -200,7 +200,7 @@ def test_without_consent_no_sms_is_sent(
     fac = as_role("facilitator")
     cohort = create_cohort(fac)
     enrol(fac, cohort["id"], "Member A", contact_phone=NUMBER_A)  # no sms_consent
-    clock.advance(DAY_BEFORE_S1 - clock.utcnow())
+    timesource.advance(DAY_BEFORE_S1 - timesource.utcnow())
     run_clock(app)
     assert channels["sms"].received == []
     assert {r.channel_notes for r in rows(app, kind="session_24h")} == {"push:none sms:no_consent"}
@@ -226,7 +226,7 @@ def test_a_risk_alert_reaches_the_supervisor_by_email_while_push_is_down(
     legs = {(r.leg, r.status, r.channel) for r in rows(app, kind="risk_alert")}
     assert legs == {("push", "pending", "push"), ("outside", "sent", "email")}
     # Push recovers: the app's inbox shows the alert once, not once per leg.
-    clock.advance(timedelta(hours=1))
+    timesource.advance(timedelta(hours=1))
     assert run_clock(app).by_channel == {"push": 1}
     assert len(channels["push"].received) == 1
     inbox = as_role("supervisor").get("/api/me/notifications").json["items"]
@@ -240,7 +240,7 @@ def test_delivery_reports_move_forward_only_and_forgeries_change_nothing(
     app: Flask, as_role: Any, users: dict[str, int], frozen: datetime, channels: dict[str, Any]
 ) -> None:
     sms_group(app, as_role, users)
-    clock.advance(DAY_BEFORE_S1 - clock.utcnow())
+    timesource.advance(DAY_BEFORE_S1 - timesource.utcnow())
     run_clock(app)
     (got,) = channels["sms"].received
     web = ApiClient(app.test_client())
@@ -268,7 +268,7 @@ def test_stop_then_no_sms_and_start_resumes(
         assert db.session.get(SmsOptOut, NUMBER_A) is not None
     replies = g["fac"].get(f"/api/cohorts/{g['cohort']['id']}/sms-replies").json
     assert [r["action"] for r in replies] == ["stop"]  # staff see it
-    clock.advance(DAY_BEFORE_S1 - clock.utcnow())
+    timesource.advance(DAY_BEFORE_S1 - timesource.utcnow())
     run_clock(app)
     assert channels["sms"].received == []
     assert rows(app, kind="session_24h")[0].channel_notes == "push:none sms:opted_out"
@@ -335,7 +335,7 @@ def test_africas_talking_sends_and_its_callbacks_need_the_key(
         app.config, "CHANNELS", settings(channels["sms"], channels["smtp"], "africastalking")
     )
     sms_group(app, as_role, users)
-    clock.advance(DAY_BEFORE_S1 - clock.utcnow())
+    timesource.advance(DAY_BEFORE_S1 - timesource.utcnow())
     run_clock(app)
     (got,) = channels["sms"].received
     assert got.provider == "africastalking" and got.to == NUMBER_A
@@ -363,7 +363,7 @@ def test_the_cap_stops_reminders_but_never_risk_alerts(
         "month": "2026-03", "sms_segments": 0, "sms_cap": 1, "reminders_stopped": False,
     }  # fmt: skip
     g = sms_group(app, as_role, users, numbers=(NUMBER_A, "+447400123459"))
-    clock.advance(DAY_BEFORE_S1 - clock.utcnow())
+    timesource.advance(DAY_BEFORE_S1 - timesource.utcnow())
     run_clock(app)
     assert len(channels["sms"].received) == 1  # one part allowed, one reminder
     notes = sorted(r.channel_notes for r in rows(app, kind="session_24h"))
@@ -432,7 +432,7 @@ def test_a_member_sets_their_own_channels_number_and_consent(
     # The facilitator sees the same number and consent on the member's record.
     detail = fac.get(f"/api/enrolments/{made['enrolment']['id']}").json
     assert (detail["contact_phone"], detail["sms_consent"]) == ("+447400123456", True)
-    clock.advance(DAY_BEFORE_S1 - clock.utcnow())
+    timesource.advance(DAY_BEFORE_S1 - timesource.utcnow())
     assert set(run_clock(app).by_channel) == {"sms"}  # SMS first, as the member chose
     assert {r.to for r in channels["sms"].received} == {"+447400123456"}
 

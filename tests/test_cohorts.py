@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ipt_groups import clock
+from ipt_groups import timesource
 from tests.conftest import ApiClient
 from tests.factories import cohort_body, create_cohort
 
@@ -48,17 +48,17 @@ def test_a_session_in_progress_is_shown_until_it_ends(as_role: Any, frozen: date
         one = me.get(f"/api/cohorts/{cohort['id']}").json
         return listed[cohort["id"]]["next_session"]["id"], one["next_session"]["id"]
 
-    clock.advance(datetime.fromisoformat("2026-03-10T17:10:00+00:00") - clock.utcnow())
+    timesource.advance(datetime.fromisoformat("2026-03-10T17:10:00+00:00") - timesource.utcnow())
     assert shown() == (first["id"], first["id"])
-    clock.advance(timedelta(minutes=79))  # 18:29, one minute before its end
+    timesource.advance(timedelta(minutes=79))  # 18:29, one minute before its end
     assert shown() == (first["id"], first["id"])
-    clock.advance(timedelta(minutes=1))  # 18:30: over
+    timesource.advance(timedelta(minutes=1))  # 18:30: over
     assert shown() == (second["id"], second["id"])
 
     # A cancelled session is never the current one.
     cancelled = as_role("facilitator").post(f"/api/sessions/{second['id']}/cancel", json={})
     assert cancelled.json["status"] == "cancelled"
-    clock.advance(datetime.fromisoformat("2026-03-17T17:10:00+00:00") - clock.utcnow())
+    timesource.advance(datetime.fromisoformat("2026-03-17T17:10:00+00:00") - timesource.utcnow())
     assert shown() == (third["id"], third["id"])
 
 
@@ -204,7 +204,7 @@ def test_started_session_cannot_move(as_role: Any, frozen: datetime) -> None:
     fac: ApiClient = as_role("facilitator")
     cohort = create_cohort(fac)
     first = fac.get(f"/api/cohorts/{cohort['id']}/sessions").json[0]
-    clock.advance(timedelta(days=8, hours=8, minutes=1))  # 10 March 17:01 UTC
+    timesource.advance(timedelta(days=8, hours=8, minutes=1))  # 10 March 17:01 UTC
     fac = as_role("facilitator")  # the old session timed out while the clock moved
     response = fac.post(
         f"/api/sessions/{first['id']}/reschedule", json={"starts_at_local": "2026-03-12T17:00"}
@@ -234,7 +234,7 @@ def test_lifecycle_transitions(as_role: Any, users: dict[str, int], frozen: date
     assert early.status_code == 409 and early.json["error"]["code"] == "sessions_remaining"
     backwards = fac.post(url, json={"status": "planned"})
     assert backwards.status_code == 409 and backwards.json["error"]["code"] == "invalid_transition"
-    clock.advance(timedelta(days=60))
+    timesource.advance(timedelta(days=60))
     fac = as_role("facilitator")
     done = fac.post(url, json={"status": "completed"})
     assert done.status_code == 200 and done.json["allowed_transitions"] == []
@@ -262,7 +262,7 @@ def test_slot_change_before_start_regenerates_calendar(as_role: Any, frozen: dat
     assert response.status_code == 200
     starts = local_starts(fac, cohort["id"])
     assert starts[0] == "2026-03-12T10:30:00+00:00" and len(starts) == 8
-    clock.advance(timedelta(days=11))  # session 1 has taken place
+    timesource.advance(timedelta(days=11))  # session 1 has taken place
     fac = as_role("facilitator")
     late = fac.patch(f"/api/cohorts/{cohort['id']}", json={"weekday": 4})
     assert late.status_code == 409 and late.json["error"]["code"] == "cohort_started"

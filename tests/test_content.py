@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from ipt_groups import clock
+from ipt_groups import timesource
 from ipt_groups.extensions import db
 from ipt_groups.jobs import release_content
 from ipt_groups.models import ContentItem, ContentVersion, Notification
@@ -89,7 +89,7 @@ def test_readings_are_released_at_session_1_start_and_end_in_each_language(
     en_user, es_user = g["en"]["enrolment"]["username"], g["es"]["enrolment"]["username"]
     assert feed_keys(phone_login(app, en_user)) == []  # a week before session 1
 
-    clock.advance(SESSION_1)  # session 1 starts
+    timesource.advance(SESSION_1)  # session 1 starts
     en, es = phone_login(app, en_user), phone_login(app, es_user)
     assert set(feed_keys(en)) == START_ITEMS
     titles = {
@@ -105,7 +105,7 @@ def test_readings_are_released_at_session_1_start_and_end_in_each_language(
     inbox = en.get("/api/me/notifications").json["items"]
     assert {n["text"] for n in inbox} == {"New reading from your group."}
 
-    clock.advance(timedelta(minutes=90))  # session 1 ends
+    timesource.advance(timedelta(minutes=90))  # session 1 ends
     en = phone_login(app, en_user)
     assert set(feed_keys(en)) == START_ITEMS | END_ITEMS
     assert "saying-what-you-need" not in feed_keys(en)  # that one waits for session 2's end
@@ -145,7 +145,7 @@ def test_english_is_the_fallback_and_a_new_version_replaces_the_old(
     fac = as_role("facilitator")
     g = active_group(fac, users)
     phone(app, g["es"]["invite"]["code"])
-    clock.advance(SESSION_1)
+    timesource.advance(SESSION_1)
     es = phone_login(app, g["es"]["enrolment"]["username"])
     items = {i["key"]: i for i in es.get("/api/me/readings").json["items"]}
     assert items["breathing-space"]["language"] == "en"  # no Spanish yet: English
@@ -194,7 +194,7 @@ def test_a_member_sees_only_what_was_released_to_their_own_cohort(
         json={"item_key": "building-support", "release_at": later},
     )
     assert feed_keys(a_user) == []
-    clock.advance(timedelta(days=2, minutes=1))
+    timesource.advance(timedelta(days=2, minutes=1))
     assert feed_keys(phone_login(app, a["en"]["enrolment"]["username"])) == ["building-support"]
     other = as_role("participant")  # a participant without a group
     assert other.get("/api/me/readings").status_code == 404
@@ -206,7 +206,7 @@ def test_the_feed_answers_304_when_nothing_changed(
     fac = as_role("facilitator")
     g = active_group(fac, users)
     phone(app, g["en"]["invite"]["code"])
-    clock.advance(SESSION_1)
+    timesource.advance(SESSION_1)
     member = phone_login(app, g["en"]["enrolment"]["username"])
     first = member.get("/api/me/readings")
     etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
@@ -270,7 +270,7 @@ def test_sharing_a_reading_from_the_runner(
     fac = as_role("facilitator")
     g = active_group(fac, users)
     phone(app, g["en"]["invite"]["code"])
-    clock.advance(SESSION_1)
+    timesource.advance(SESSION_1)
     fac = as_role("facilitator")
     s1 = fac.get(f"/api/cohorts/{g['cohort']['id']}/sessions").json[0]["id"]
     shared = fac.post(f"/api/sessions/{s1}/share", json={"item_key": "solving-a-problem"})

@@ -19,7 +19,6 @@ from flask import Flask
 from sqlalchemy import select
 
 from ipt_groups import STATIC_DIR
-from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.frontend import Shell
 from ipt_groups.models import (
@@ -33,6 +32,7 @@ from ipt_groups.models import (
 )
 from ipt_groups.push import dispatcher
 from ipt_groups.services import demo
+from ipt_groups.timesource import utcnow
 from tests import browser
 from tests.browser import PHONE, TABLET, chromium_context, log_in
 from tests.factories import wait_until

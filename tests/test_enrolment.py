@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
-from ipt_groups import clock
+from ipt_groups import timesource
 from ipt_groups.extensions import db
 from ipt_groups.models import AuditEvent, User
 from tests.conftest import ApiClient
@@ -127,10 +127,10 @@ def test_late_join_window(as_role: Any, frozen: datetime) -> None:
     fac: ApiClient = as_role("facilitator")
     cohort = create_cohort(fac)  # sessions on Tuesdays from 10 March, 17:00 UTC
     url = f"/api/cohorts/{cohort['id']}/enrolments"
-    clock.advance(timedelta(days=8, hours=9))  # 10 March 18:00: session 1 has begun
+    timesource.advance(timedelta(days=8, hours=9))  # 10 March 18:00: session 1 has begun
     fac = as_role("facilitator")
     assert fac.post(url, json=member_body("Joins at 2")).json["enrolment"]["status"] == "enrolled"
-    clock.advance(timedelta(days=7))  # session 2 has begun: the WHO window (2) is closed
+    timesource.advance(timedelta(days=7))  # session 2 has begun: the WHO window (2) is closed
     fac = as_role("facilitator")
     late = fac.post(url, json=member_body("Too late"))
     assert late.status_code == 409 and late.json["error"]["code"] == "late_join_closed"
@@ -143,7 +143,7 @@ def test_cancelled_sessions_do_not_count_towards_late_join(as_role: Any, frozen:
     cohort = create_cohort(fac)
     sessions = fac.get(f"/api/cohorts/{cohort['id']}/sessions").json
     fac.post(f"/api/sessions/{sessions[0]['id']}/cancel", json={})
-    clock.advance(timedelta(days=15, hours=9))  # 17 March 18:00: only session 2 was held
+    timesource.advance(timedelta(days=15, hours=9))  # 17 March 18:00: only session 2 was held
     fac = as_role("facilitator")
     response = fac.post(f"/api/cohorts/{cohort['id']}/enrolments", json=member_body())
     assert response.status_code == 201
@@ -243,7 +243,7 @@ def test_waitlisted_only_member_cannot_rejoin_after_the_window(
     enrol(fac, cohort["id"], "Member A")
     waiting = enrol(fac, cohort["id"], "Member W")["enrolment"]
     fac.post(f"/api/enrolments/{waiting['id']}/withdraw", json={"reason": "Changed mind"})
-    clock.advance(timedelta(days=16))  # sessions 1 and 2 have taken place
+    timesource.advance(timedelta(days=16))  # sessions 1 and 2 have taken place
     fac = as_role("facilitator")
     response = fac.post(f"/api/enrolments/{waiting['id']}/reactivate")
     assert response.status_code == 409 and response.json["error"]["code"] == "late_join_closed"
@@ -262,7 +262,7 @@ def test_late_join_window_of_one_means_before_the_start(as_role: Any, frozen: da
     fac: ApiClient = as_role("facilitator")
     cohort = create_cohort(fac, programme_key="closed-4")
     assert enrol(fac, cohort["id"])["enrolment"]["status"] == "enrolled"
-    clock.advance(timedelta(days=8, hours=9))  # session 1 has begun
+    timesource.advance(timedelta(days=8, hours=9))  # session 1 has begun
     fac = as_role("facilitator")
     late = fac.post(f"/api/cohorts/{cohort['id']}/enrolments", json=member_body("Member B"))
     assert late.status_code == 409

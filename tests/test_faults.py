@@ -37,7 +37,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, make_url, or_, select, text
 
-from ipt_groups import clock
+from ipt_groups import timesource
 from ipt_groups.extensions import db
 from ipt_groups.models import DeliveryAttempt, Notification
 from ipt_groups.push import dispatcher
@@ -270,7 +270,7 @@ class Outbox:
         return report
 
     def due_per_user(self) -> Counter[int]:
-        now = clock.utcnow()
+        now = timesource.utcnow()
         with self.app.app_context():
             rows = db.session.execute(
                 select(Notification.user_id).where(
@@ -286,14 +286,14 @@ class Outbox:
     ) -> None:
         """Tick until ``end``. With ``answer``, the push service answers every
         request of each tick with that status (scripted just before the tick)."""
-        while clock.utcnow() < end:
+        while timesource.utcnow() < end:
             with self.app.app_context():
                 next_due = db.session.scalar(
                     select(func.min(Notification.due_at)).where(Notification.status == "pending")
                 )
-            step = clock.utcnow() + TICK
+            step = timesource.utcnow() + TICK
             at = min(end, max(step, next_due) if next_due is not None else end)
-            clock.advance(at - clock.utcnow())
+            timesource.advance(at - timesource.utcnow())
             if answer is not None:
                 for user_id, due in self.due_per_user().items():
                     self.push.script(
@@ -371,7 +371,7 @@ def switched_off(push: Any) -> Iterator[None]:
 
 def test_a_push_outage_of_hours_delays_reminders_and_loses_none(outbox: Outbox) -> None:
     push = outbox.push
-    clock.advance(MONDAY + timedelta(hours=10, minutes=30) - clock.utcnow())
+    timesource.advance(MONDAY + timedelta(hours=10, minutes=30) - timesource.utcnow())
     outbox.tick()  # plans session 1's reminders: nothing is due yet
     planned = outbox.rows()
     kinds = Counter(r.kind for r in planned)
@@ -472,7 +472,7 @@ def test_a_clock_killed_mid_batch_loses_nothing(
         fake_push.latency = 0.0
         successor = dispatcher.for_app(app)
         assert successor.drain().claimed == 0  # the lease protects a clock that may be alive
-        with clock.freeze(datetime.now(UTC) + dispatcher.LEASE + timedelta(seconds=1)):
+        with timesource.freeze(datetime.now(UTC) + dispatcher.LEASE + timedelta(seconds=1)):
             report = successor.drain()
         assert report.claimed == report.sent == len(ids)
         rows_after = list(db.session.scalars(select(Notification).order_by(Notification.id)))
@@ -534,7 +534,7 @@ def test_a_clock_killed_after_deliveries_resends_only_what_was_not_yet_recorded(
     fake_push.latency = 0.0
     with app.app_context():
         successor = dispatcher.for_app(app)
-        with clock.freeze(datetime.now(UTC) + dispatcher.LEASE + timedelta(seconds=1)):
+        with timesource.freeze(datetime.now(UTC) + dispatcher.LEASE + timedelta(seconds=1)):
             report = successor.drain()
         assert report.sent == len(ids) - len(before)
         final = {n.id: n.status for n in db.session.scalars(select(Notification))}
@@ -631,7 +631,7 @@ def group(app: Flask, as_role: Any, frozen: datetime) -> Group:
     cohort = create_cohort(fac)
     members = [enrol(fac, cohort["id"], f"Member {i}")["enrolment"]["id"] for i in range(6)]
     session = fac.get(f"/api/cohorts/{cohort['id']}/sessions").json[0]
-    clock.advance(SESSION_1 - timedelta(minutes=10) - clock.utcnow())
+    timesource.advance(SESSION_1 - timedelta(minutes=10) - timesource.utcnow())
     fac = ApiClient(app.test_client())  # a week on: a fresh login
     assert fac.login("facilitator@test.example").status_code == 200
     return Group(fac, cohort, session["id"], members)

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from ipt_groups import clock
+from ipt_groups import timesource
 from ipt_groups.extensions import db
 from ipt_groups.models import AuditEvent, Cohort, Enrolment, FidelityChecklist, SupervisionMeeting
 from ipt_groups.protocol.fidelity import CHECKLISTS, items_for
@@ -36,7 +36,7 @@ def group(app: Flask, as_role: Any, users: dict[str, int], frozen: datetime) -> 
     members = [enrol(fac, cohort["id"], f"Member {c}")["enrolment"]["id"] for c in "ABC"]
     assert fac.post(f"/api/cohorts/{cohort['id']}/status", json={"status": "active"}).status_code
     sessions = fac.get(f"/api/cohorts/{cohort['id']}/sessions").json
-    clock.advance(SESSION_1)
+    timesource.advance(SESSION_1)
     return {"cohort": cohort, "members": members, "sessions": sessions}
 
 
@@ -146,7 +146,7 @@ def test_the_problem_area_item_is_prefilled_from_the_work_recorded_per_member(
 ) -> None:
     a, b, c = group["members"]
     s2 = group["sessions"][1]["id"]
-    clock.advance(WEEK)
+    timesource.advance(WEEK)
     fac: ApiClient = as_role("facilitator")
     mark(fac, s2, {a: "present", b: "present", c: "present"})
     # A: a technique; B: a record saved empty (nothing done); C: no record.
@@ -386,7 +386,7 @@ def test_overview_counts_missing_and_low_checklists_per_facilitator(
         assert client.post(f"/api/cohorts/{c['id']}/status", json={"status": "active"}).status_code
 
     # Three sessions held: session 1 fully done, session 2 half done, session 3 no checklist.
-    clock.advance(SESSION_1 + 2 * WEEK + timedelta(hours=2))
+    timesource.advance(SESSION_1 + 2 * WEEK + timedelta(hours=2))
     fac = as_role("facilitator")
     for n, answer in ((0, "yes"), (1, "partly")):
         url = f"/api/sessions/{sessions[n]['id']}/fidelity"
@@ -497,7 +497,7 @@ def test_middle_and_ending_sessions_prefill_from_agenda_tasks_and_scores(
         "tasks": [{"enrolment_id": a, "text": "Call a friend"}]
     }).json[0]  # fmt: skip
 
-    clock.advance(WEEK)
+    timesource.advance(WEEK)
     fac = as_role("facilitator")
     mark(fac, s2, {a: "present", b: "present"})
     url = f"/api/sessions/{s2}/fidelity"
@@ -516,7 +516,7 @@ def test_middle_and_ending_sessions_prefill_from_agenda_tasks_and_scores(
     after = {i["key"]: i["prefill"] for i in fac.get(url).json["items"]}
     assert (after["mood_round"], after["tasks_reviewed"]) == ("yes", "yes")
 
-    clock.advance(6 * WEEK)
+    timesource.advance(6 * WEEK)
     fac = as_role("facilitator")
     mark(fac, s8, {a: "present", b: "present"})
     url = f"/api/sessions/{s8}/fidelity"

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import text
 
-from ipt_groups import clock
+from ipt_groups import timesource
 from ipt_groups.extensions import db
 from ipt_groups.health import migration_heads
 from ipt_groups.jobs import heartbeat
@@ -33,11 +33,11 @@ def test_readyz_reports_database_migrations_and_clock(
     with app.app_context():
         heartbeat()
         db.session.commit()
-    clock.advance(timedelta(seconds=20))
+    timesource.advance(timedelta(seconds=20))
     fresh = client.get("/readyz").json["clock"]
     assert fresh["status"] == "ok" and fresh["age_seconds"] == 20.0
 
-    clock.advance(timedelta(minutes=5))
+    timesource.advance(timedelta(minutes=5))
     stale = client.get("/readyz")
     assert stale.status_code == 200  # web stays ready while the clock restarts
     assert stale.json["clock"]["status"] == "stale"

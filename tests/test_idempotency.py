@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import func, select
 
-from ipt_groups import clock, jobs
+from ipt_groups import jobs, timesource
 from ipt_groups.extensions import db
 from ipt_groups.models import Assessment, IdempotencyKey, RiskAlert, SessionNote
 from tests.factories import ITEM_9, SESSION_1, member_id, supervised_group
@@ -27,7 +27,7 @@ def session_in_progress(as_role: Any, users: dict[str, int]) -> tuple[Any, int]:
     """A facilitator logged in while session 1 of a one-member group runs."""
     fac = as_role("facilitator")
     s1 = supervised_group(fac, users, members=1)["sessions"][0]["id"]
-    clock.advance(SESSION_1)
+    timesource.advance(SESSION_1)
     return as_role("facilitator"), s1
 
 
@@ -58,7 +58,7 @@ def test_a_failed_write_does_not_use_up_its_key(
     assert early.status_code == 409 and early.json["error"]["code"] != "idempotency_key_reused"
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(IdempotencyKey)) == 0
-    clock.advance(SESSION_1)
+    timesource.advance(SESSION_1)
     fac = as_role("facilitator")
     later = fac.post(f"/api/sessions/{s1}/notes", json=body, headers=_key("note-early-1"))
     assert later.status_code == 201 and later.json["body"] == body["body"]
@@ -110,12 +110,12 @@ def test_old_keys_are_pruned(
         json={"instrument": "phq9", "answers": ITEM_9},
         headers=_key("measure-0002"),
     )
-    clock.advance(timedelta(days=jobs.IDEMPOTENCY_DAYS - 1))
+    timesource.advance(timedelta(days=jobs.IDEMPOTENCY_DAYS - 1))
     with app.app_context():
         jobs.prune()
         db.session.commit()
         assert db.session.scalar(select(func.count()).select_from(IdempotencyKey)) == 1
-    clock.advance(timedelta(days=2))
+    timesource.advance(timedelta(days=2))
     with app.app_context():
         jobs.prune()
         db.session.commit()

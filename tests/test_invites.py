@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from ipt_groups import clock
+from ipt_groups import timesource
 from ipt_groups.extensions import db
 from ipt_groups.models import AuditEvent
 from tests.conftest import ApiClient, create_user
@@ -207,14 +207,14 @@ def test_an_invite_works_until_just_before_it_expires(
     app: Flask, as_role: Any, frozen: datetime
 ) -> None:
     code = new_member(as_role)["invite"]["code"]
-    clock.advance(timedelta(days=14) - timedelta(minutes=1))
+    timesource.advance(timedelta(days=14) - timedelta(minutes=1))
     assert redeem(anonymous(app), code).status_code == 200
 
 
 def test_an_expired_invite_is_refused(app: Flask, as_role: Any, frozen: datetime) -> None:
     created = new_member(as_role)
     code = created["invite"]["code"]
-    clock.advance(timedelta(days=14, minutes=1))
+    timesource.advance(timedelta(days=14, minutes=1))
     assert_gone(anonymous(app).post("/api/invites/check", json={"code": code}), "invite_expired")
     assert_gone(redeem(anonymous(app), code), "invite_expired")
     facilitator: ApiClient = as_role("facilitator")  # logged in after the wait
@@ -243,7 +243,7 @@ def test_a_used_invite_cannot_be_revoked(app: Flask, as_role: Any, frozen: datet
 def test_reissuing_replaces_the_old_code(app: Flask, as_role: Any, frozen: datetime) -> None:
     created = new_member(as_role)
     enrolment_id, old = created["enrolment"]["id"], created["invite"]
-    clock.advance(timedelta(days=3))
+    timesource.advance(timedelta(days=3))
     facilitator: ApiClient = as_role("facilitator")  # a new session, days later
     response = facilitator.post(f"/api/enrolments/{enrolment_id}/invites")
     assert response.status_code == 201, response.json
@@ -335,7 +335,7 @@ def test_guessing_codes_is_rate_limited_per_address(
     # the last at 12:15 into the window.
     for n, guess in enumerate(guesses(code, 50)):
         if n:
-            clock.advance(timedelta(seconds=15))
+            timesource.advance(timedelta(seconds=15))
         path = "/api/invites/check" if n % 2 else "/api/invites/redeem"
         response = attempt(app, path, guess)
         assert response.status_code == 404, (n, response.json)
@@ -347,13 +347,13 @@ def test_guessing_codes_is_rate_limited_per_address(
 
     # Even the right code is refused while the window lasts (a guess that
     # happens to land must not be told so).
-    clock.advance(timedelta(minutes=2))
+    timesource.advance(timedelta(minutes=2))
     right = redeem(anonymous(app), code)
     assert right.status_code == 429
     assert right.headers["Retry-After"] == "45"
     assert anonymous(app).post("/api/invites/check", json={"code": code}).status_code == 429
 
-    clock.advance(timedelta(seconds=45))  # 15 minutes after the first guess
+    timesource.advance(timedelta(seconds=45))  # 15 minutes after the first guess
     assert redeem(anonymous(app), code).status_code == 200
 
 

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from ipt_groups import clock, jobs
+from ipt_groups import jobs, timesource
 from ipt_groups.extensions import db
 from ipt_groups.models import (
     Assessment,
@@ -76,7 +76,7 @@ def meetings_of(enrolment_id: int) -> dict[str, MemberMeeting]:
 
 def after_the_last_session(app: Flask) -> None:
     """Past session 8's end; the clock's planner books the follow-ups."""
-    clock.advance(LAST_SESSION + timedelta(hours=2) - clock.utcnow())
+    timesource.advance(LAST_SESSION + timedelta(hours=2) - timesource.utcnow())
     with app.app_context():
         jobs.plan_reminders()
         db.session.commit()
@@ -218,7 +218,7 @@ def test_the_follow_up_is_booked_13_weeks_after_the_last_session_in_the_cohorts_
         db.session.commit()
 
     # Before the last session is over: nothing yet.
-    clock.advance(LAST_SESSION + timedelta(minutes=30) - clock.utcnow())
+    timesource.advance(LAST_SESSION + timedelta(minutes=30) - timesource.utcnow())
     with app.app_context():
         assert follow_up.ensure_follow_ups() == []
         db.session.commit()
@@ -269,7 +269,7 @@ def test_a_run_racing_another_books_no_second_follow_up_nor_reminder(
         db.session.commit()
     done = as_role("facilitator").post(url, json={"status": "completed"})
     assert done.status_code == 200, done.json
-    clock.advance(datetime(2027, 1, 11, 9, 0, tzinfo=UTC) - clock.utcnow())
+    timesource.advance(datetime(2027, 1, 11, 9, 0, tzinfo=UTC) - timesource.utcnow())
     with app.app_context():
         reminders.plan()
         db.session.commit()
@@ -296,7 +296,7 @@ def test_the_clock_looks_back_a_month_and_completing_the_cohort_books_the_rest(
     url = f"/api/cohorts/{g['cohort']['id']}/status"
     assert fac.post(url, json={"status": "active"}).status_code == 200
     # The clock was stopped for six weeks over the end of the programme.
-    clock.advance(LAST_SESSION + timedelta(days=42) - clock.utcnow())
+    timesource.advance(LAST_SESSION + timedelta(days=42) - timesource.utcnow())
     with app.app_context():
         jobs.plan_reminders()
         db.session.commit()
@@ -314,7 +314,7 @@ def test_the_follow_up_reminder_is_neutral_and_goes_when_the_meeting_is_cancelle
     fac = as_role("facilitator")
     g = autumn_group(fac, users)
     after_the_last_session(app)
-    clock.advance(datetime(2027, 1, 11, 9, 0, tzinfo=UTC) - clock.utcnow())
+    timesource.advance(datetime(2027, 1, 11, 9, 0, tzinfo=UTC) - timesource.utcnow())
     with app.app_context():
         reminders.plan()
         db.session.commit()
@@ -336,7 +336,7 @@ def test_the_follow_up_reminder_is_neutral_and_goes_when_the_meeting_is_cancelle
             assert "17:00" in words.body
         en = messages.render(row, "en", "Europe/London", messages.merged(None))
         assert en.body == "See you Tuesday at 17:00."
-        assert reminders.stale([row], clock.utcnow()) == {}
+        assert reminders.stale([row], timesource.utcnow()) == {}
         meeting_id = meeting.id
 
     cancelled = as_role("facilitator").patch(
@@ -349,7 +349,7 @@ def test_the_follow_up_reminder_is_neutral_and_goes_when_the_meeting_is_cancelle
                 Notification.kind == NotificationKind.MEETING_24H, Notification.user_id == user_id
             )
         )
-        assert reminders.stale([row], clock.utcnow()) == {row.id: "meeting_cancelled"}
+        assert reminders.stale([row], timesource.utcnow()) == {row.id: "meeting_cancelled"}
         reminders.plan()
         db.session.commit()
         assert db.session.get(Notification, row.id).status == NotificationStatus.CANCELLED
@@ -369,14 +369,14 @@ def test_outcomes_show_the_change_kept_at_follow_up_per_member_and_pooled(
         pre = {k: meetings_of(g[k])["pre_group"].id for k in ("a", "b", "c")}
     for key, total in (("a", 18), ("b", 15), ("c", 12)):
         enter(fac, g[key], total, meeting_id=pre[key])
-    clock.advance(LAST_SESSION + timedelta(minutes=80) - clock.utcnow())
+    timesource.advance(LAST_SESSION + timedelta(minutes=80) - timesource.utcnow())
     fac = as_role("facilitator")
     for key, total in (("a", 6), ("b", 8), ("c", 12)):
         enter(fac, g[key], total, session_id=sessions[-1]["id"])
     after_the_last_session(app)
     with app.app_context():
         ups = {k: meetings_of(g[k])["follow_up"].id for k in ("a", "b")}
-    clock.advance(datetime(2027, 1, 12, 18, 0, tzinfo=UTC) - clock.utcnow())
+    timesource.advance(datetime(2027, 1, 12, 18, 0, tzinfo=UTC) - timesource.utcnow())
     fac = as_role("facilitator")
     enter(fac, g["a"], 7, meeting_id=ups["a"])  # still below 10, still 11 better
     enter(fac, g["b"], 14, meeting_id=ups["b"])  # back above 10, only 1 better

@@ -16,11 +16,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
-from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models import Attendance, CohortOutcomeCache
 from ipt_groups.protocol.instruments import PHQ9
 from ipt_groups.services import outcome_cache
+from ipt_groups.timesource import utcnow
 from tests.conftest import ApiClient
 from tests.factories import answers_for, counting, create_cohort, enrol, mark, move_clock_to
 

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
-from ipt_groups import clock
+from ipt_groups import timesource
 from ipt_groups.extensions import db
 from ipt_groups.models import AuditEvent, GroupSession, ProblemWork, User
 from ipt_groups.protocol.problem_areas import (
@@ -135,14 +135,14 @@ def test_middle_sessions_suggest_each_members_next_steps_in_their_language(
     assert g["phases"][:2] == ["initial", "middle"]
     ids = g["ids"]
 
-    clock.advance(SESSION_1)
+    timesource.advance(SESSION_1)
     fac = as_role("facilitator")
     first = runner_members(fac, s1)
     # Session 1 is the initial phase: no problem-area steps yet, but work can be recorded.
     assert all(m["suggested_steps"] == [] and m["work"] is None for m in first.values())
     assert put_work(fac, s1, ids["Ana"], techniques=["psychoeducation"]).status_code == 200
 
-    clock.advance(WEEK)
+    timesource.advance(WEEK)
     fac = as_role("facilitator")
     view = fac.get(f"/api/sessions/{s2}/runner").json
     assert [t["key"] for t in view["techniques"]][:2] == ["communication_analysis", "role_play"]
@@ -175,7 +175,7 @@ def test_middle_sessions_suggest_each_members_next_steps_in_their_language(
     assert here["Ana"]["work"]["steps"] == ["grief.story"] and here["Ana"]["work"]["progress"] == 1
 
     # ...the next session's: Ana is offered her feelings about the loss.
-    clock.advance(WEEK)
+    timesource.advance(WEEK)
     fac = as_role("facilitator")
     rows = runner_members(fac, s3)
     ana = rows["Ana"]["suggested_steps"][0]
@@ -197,7 +197,7 @@ def test_middle_sessions_suggest_each_members_next_steps_in_their_language(
     ]  # fmt: skip
 
     # Every grief step done: the last one is suggested again, and it says so.
-    clock.advance(WEEK)
+    timesource.advance(WEEK)
     fac = as_role("facilitator")
     ana = runner_members(fac, s4)["Ana"]["suggested_steps"][0]
     assert (ana["next_step"], ana["all_done"]) == ("grief.new_connections", True)
@@ -228,7 +228,7 @@ def test_work_is_recorded_once_per_session_and_member_and_corrected_in_the_room(
     early = put_work(fac, s2, ana)
     assert early.status_code == 409 and early.json["error"]["code"] == "session_not_started"
 
-    clock.advance(SESSION_1 + WEEK)
+    timesource.advance(SESSION_1 + WEEK)
     fac = as_role("facilitator")
     made = put_work(
         fac, s2, ana, techniques=["grief_work", "role_play", "grief_work"],
@@ -243,7 +243,7 @@ def test_work_is_recorded_once_per_session_and_member_and_corrected_in_the_room(
     assert body["recorded_at"] == "2026-03-17T17:00:00+00:00"
 
     # The admin corrects it ten minutes later: the same row, a new writer and time.
-    clock.advance(timedelta(minutes=10))
+    timesource.advance(timedelta(minutes=10))
     admin = as_role("admin")
     fixed = put_work(admin, s2, ana, techniques=["grief_work"], steps=[], progress=2)
     assert fixed.status_code == 200 and fixed.json["id"] == body["id"]
@@ -286,7 +286,7 @@ def test_two_first_saves_at_once_make_one_record_not_a_500(
     fac = as_role("facilitator")
     g = group(fac, users)
     s2, ana = g["sessions"][1], g["ids"]["Ana"]
-    clock.advance(SESSION_1 + WEEK)
+    timesource.advance(SESSION_1 + WEEK)
     fac = as_role("facilitator")
     first = put_work(fac, s2, ana, techniques=["grief_work"], progress=1)
     assert first.status_code == 200, first.json
@@ -323,7 +323,7 @@ def test_clear_422s_for_what_cannot_be_recorded(
     stranger = enrol(fac, elsewhere["id"], "Dan")["enrolment"]["id"]
     s2 = g["sessions"][1]
     ana = g["ids"]["Ana"]
-    clock.advance(SESSION_1 + WEEK)
+    timesource.advance(SESSION_1 + WEEK)
     fac = as_role("facilitator")
 
     def fields(response: Any) -> dict[str, Any]:
@@ -353,7 +353,7 @@ def test_who_may_read_and_write_the_work(
     fac = as_role("facilitator")
     g = group(fac, users)
     s2, ana = g["sessions"][1], g["ids"]["Ana"]
-    clock.advance(SESSION_1 + WEEK)
+    timesource.advance(SESSION_1 + WEEK)
     fac = as_role("facilitator")
     assert put_work(fac, s2, ana, progress=3).status_code == 200
     sup = as_role("supervisor")
@@ -385,11 +385,11 @@ def test_the_middle_phase_runner_and_the_work_list_cost_the_same_queries_for_any
             for n in range(members)
         ]
         s2, s3 = [s["id"] for s in fac.get(f"/api/cohorts/{cohort['id']}/sessions").json][1:3]
-        with clock.freeze(clock.utcnow() + SESSION_1 + WEEK):
+        with timesource.freeze(timesource.utcnow() + SESSION_1 + WEEK):
             fac = as_role("facilitator")
             for eid in ids:
                 assert put_work(fac, s2, eid, steps=["grief.story"]).status_code == 200
-        with clock.freeze(clock.utcnow() + SESSION_1 + 2 * WEEK):
+        with timesource.freeze(timesource.utcnow() + SESSION_1 + 2 * WEEK):
             fac = as_role("facilitator")
             with app.app_context():
                 engine = db.engine
@@ -419,7 +419,7 @@ def test_the_work_is_in_the_members_export_and_erasure_deletes_it(
     )
     assert joined.status_code == 200, joined.json
     user_id = joined.json["user"]["id"]
-    clock.advance(SESSION_1 + WEEK)
+    timesource.advance(SESSION_1 + WEEK)
     fac = as_role("facilitator")
     body = {"techniques": ["grief_work"], "steps": ["grief.story"], "progress": 1}
     assert fac.put(f"/api/sessions/{s2}/work/{ana}", json=body).status_code == 200

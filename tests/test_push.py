@@ -17,7 +17,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from ipt_groups import clock
+from ipt_groups import timesource
 from ipt_groups.extensions import db
 from ipt_groups.models import (
     DeliveryAttempt,
@@ -65,7 +65,7 @@ def test_a_subscription_is_upserted_by_endpoint_and_capped_per_person(
     assert len(me.get("/api/push/subscriptions").json) == 1
     later = []
     for _ in range(5):
-        clock.advance(timedelta(seconds=1))
+        timesource.advance(timedelta(seconds=1))
         later.append(fake_push.new_subscription())
         assert me.post("/api/push/subscriptions", json=later[-1]).status_code == 201
     mine = me.get("/api/push/subscriptions").json
@@ -147,7 +147,7 @@ def test_an_endpoint_refused_at_send_time_is_never_contacted(
 ) -> None:
     # The operator narrows the allow-list after the phone subscribed.
     monkeypatch.setitem(app.config, "PUSH_ALLOWED_HOSTS", ("fcm.googleapis.com",))
-    clock.advance(DAY_BEFORE_S1 - clock.utcnow())
+    timesource.advance(DAY_BEFORE_S1 - timesource.utcnow())
     run_clock(app)
     assert fake_push.attempts == []
     with app.app_context():
@@ -165,7 +165,7 @@ def test_a_reminder_arrives_decrypted_and_discreet(
     session_1 = member["sessions"][0]["id"]
     run_clock(app)  # a week early: planned for later, nothing sent
     assert fake_push.received == []
-    clock.advance(DAY_BEFORE_S1 - clock.utcnow())
+    timesource.advance(DAY_BEFORE_S1 - timesource.utcnow())
     report = run_clock(app)
     assert report.sent == 1  # member B has no phone: their day-before and check-in rows
     assert report.no_channel == 2
@@ -207,9 +207,9 @@ def test_a_reminder_arrives_decrypted_and_discreet(
 def test_the_hour_before_reminder_is_high_urgency_and_shares_the_topic(
     app: Flask, member: dict[str, Any], fake_push: Any
 ) -> None:
-    clock.advance(DAY_BEFORE_S1 - clock.utcnow())
+    timesource.advance(DAY_BEFORE_S1 - timesource.utcnow())
     run_clock(app)
-    clock.advance(timedelta(hours=23))
+    timesource.advance(timedelta(hours=23))
     run_clock(app)
     day_before, hour_before = fake_push.received
     assert hour_before.json["body"] == "Today at 17:00."
@@ -222,7 +222,7 @@ def test_a_spanish_speaker_reads_spanish(
 ) -> None:
     me = phone_login(app, member["username"])
     assert me.put("/api/me/notification-preferences", json={"language": "es"}).status_code == 200
-    clock.advance(DAY_BEFORE_S1 - clock.utcnow())
+    timesource.advance(DAY_BEFORE_S1 - timesource.utcnow())
     run_clock(app)
     assert fake_push.received[0].json["body"] == "Nos vemos el martes a las 17:00."
 
@@ -233,7 +233,7 @@ def test_a_check_in_nudge_comes_the_day_before_until_it_is_answered(
     me = phone_login(app, member["username"])
     assert me.put("/api/me/notification-preferences", json={"checkin_due": True}).status_code == 200
     # Session 1 has a PHQ-9 due: the nudge is planned 30 hours ahead (Monday 11:00).
-    clock.advance(SESSION_1 - timedelta(hours=30) - clock.utcnow())
+    timesource.advance(SESSION_1 - timedelta(hours=30) - timesource.utcnow())
     run_clock(app)
     (got,) = fake_push.received
     assert got.json["body"] == "A few questions are waiting for you before Tuesday."
@@ -246,11 +246,11 @@ def test_no_check_in_nudge_once_it_is_answered(
 ) -> None:
     me = phone_login(app, member["username"])
     assert me.put("/api/me/notification-preferences", json={"checkin_due": True}).status_code == 200
-    clock.advance(SESSION_1 - timedelta(hours=40) - clock.utcnow())
+    timesource.advance(SESSION_1 - timedelta(hours=40) - timesource.utcnow())
     me = phone_login(app, member["username"])
     done = me.post("/api/me/check-in", json={"instrument": "mood", "answers": {"mood": 6}})
     assert done.status_code == 201, done.json
-    clock.advance(timedelta(hours=10))
+    timesource.advance(timedelta(hours=10))
     run_clock(app)
     assert fake_push.received == []
     assert rows(app, kind="checkin_due", user_id=_user_of(app, member)) == []
@@ -261,7 +261,7 @@ def test_no_check_in_nudge_once_it_is_answered(
 
 def test_a_410_deletes_the_subscription(app: Flask, member: dict[str, Any], fake_push: Any) -> None:
     fake_push.gone(member["sub"]["endpoint"])
-    clock.advance(DAY_BEFORE_S1 - clock.utcnow())
+    timesource.advance(DAY_BEFORE_S1 - timesource.utcnow())
     run_clock(app)
     with app.app_context():
         assert db.session.scalars(select(PushSubscription)).all() == []
@@ -282,16 +282,16 @@ def test_429_with_retry_after_is_honoured(
     app: Flask, member: dict[str, Any], fake_push: Any
 ) -> None:
     fake_push.script(member["sub"]["endpoint"], 429, retry_after="120")
-    clock.advance(DAY_BEFORE_S1 - clock.utcnow())
+    timesource.advance(DAY_BEFORE_S1 - timesource.utcnow())
     first = run_clock(app)
     assert first.retrying == 1 and fake_push.received == []
     (row,) = [r for r in rows(app, kind="session_24h") if r.status == "pending"]
     assert row.due_at == DAY_BEFORE_S1 + timedelta(seconds=120)
     assert row.attempts == 1 and row.last_error == "throttled"
 
-    clock.advance(timedelta(seconds=119))
+    timesource.advance(timedelta(seconds=119))
     assert run_clock(app).claimed == 0  # not before the push service said
-    clock.advance(timedelta(seconds=2))
+    timesource.advance(timedelta(seconds=2))
     assert run_clock(app).sent == 1
     assert len(fake_push.received) == 1
     assert [a.status for a in fake_push.attempts] == [429, 201]
@@ -301,15 +301,15 @@ def test_server_errors_retry_with_backoff_a_bounded_number_of_times(
     app: Flask, member: dict[str, Any], fake_push: Any
 ) -> None:
     fake_push.script(member["sub"]["endpoint"], *([500] * dispatcher.MAX_ATTEMPTS))
-    clock.advance(DAY_BEFORE_S1 - clock.utcnow())
+    timesource.advance(DAY_BEFORE_S1 - timesource.utcnow())
     waits = []
     for _ in range(dispatcher.MAX_ATTEMPTS):
         run_clock(app)
         (row,) = [r for r in rows(app, kind="session_24h") if r.user_id == _user_of(app, member)]
         if row.status != "pending":
             break
-        waits.append(row.due_at - clock.utcnow())
-        clock.advance(row.due_at - clock.utcnow())
+        waits.append(row.due_at - timesource.utcnow())
+        timesource.advance(row.due_at - timesource.utcnow())
     assert row.status == "failed" and row.last_error == "retry_limit"
     assert row.attempts == dispatcher.MAX_ATTEMPTS
     assert len(fake_push.attempts) == dispatcher.MAX_ATTEMPTS
@@ -330,9 +330,9 @@ def test_413_fails_at_once_without_retry(
     app: Flask, member: dict[str, Any], fake_push: Any
 ) -> None:
     fake_push.script(member["sub"]["endpoint"], 413)
-    clock.advance(DAY_BEFORE_S1 - clock.utcnow())
+    timesource.advance(DAY_BEFORE_S1 - timesource.utcnow())
     run_clock(app)
-    clock.advance(timedelta(hours=1))
+    timesource.advance(timedelta(hours=1))
     run_clock(app)
     assert len(fake_push.attempts) == 1
     assert "failed" in {r.status for r in rows(app, kind="session_24h")}
@@ -342,11 +342,11 @@ def test_401_tells_the_admins_and_retries(
     app: Flask, member: dict[str, Any], fake_push: Any, users: dict[str, int]
 ) -> None:
     fake_push.script(member["sub"]["endpoint"], 401)
-    clock.advance(DAY_BEFORE_S1 - clock.utcnow())
+    timesource.advance(DAY_BEFORE_S1 - timesource.utcnow())
     run_clock(app)
     (notice,) = rows(app, kind=NotificationKind.PUSH_REJECTED)
     assert notice.user_id == users["admin"]
-    clock.advance(timedelta(minutes=5))
+    timesource.advance(timedelta(minutes=5))
     run_clock(app)
     assert len(fake_push.received) == 1  # the retry got through
 
@@ -370,7 +370,9 @@ def test_a_rescheduled_sessions_old_reminders_are_never_sent(
     app: Flask, member: dict[str, Any], fake_push: Any
 ) -> None:
     session_1 = member["sessions"][0]["id"]
-    clock.advance(DAY_BEFORE_S1 - timedelta(hours=20) - clock.utcnow())  # planning horizon
+    timesource.advance(
+        DAY_BEFORE_S1 - timedelta(hours=20) - timesource.utcnow()
+    )  # planning horizon
     run_clock(app)
     planned = rows(app, kind="session_24h", status="pending", user_id=_user_of(app, member))
     assert len(planned) == 1 and planned[0].due_at == DAY_BEFORE_S1
@@ -384,10 +386,10 @@ def test_a_rescheduled_sessions_old_reminders_are_never_sent(
     old = rows(app, id=planned[0].id)[0]
     assert old.status == "cancelled" and old.last_error == "replanned"
 
-    clock.advance(DAY_BEFORE_S1 - clock.utcnow())  # the old reminder's moment
+    timesource.advance(DAY_BEFORE_S1 - timesource.utcnow())  # the old reminder's moment
     run_clock(app)
     assert fake_push.received == []
-    clock.advance(timedelta(days=1))
+    timesource.advance(timedelta(days=1))
     run_clock(app)
     (got,) = fake_push.received
     assert got.json["body"] == "See you Wednesday at 17:00."
@@ -396,13 +398,13 @@ def test_a_rescheduled_sessions_old_reminders_are_never_sent(
 def test_a_session_moved_behind_the_planners_back_is_caught_at_send_time(
     app: Flask, member: dict[str, Any], fake_push: Any
 ) -> None:
-    clock.advance(DAY_BEFORE_S1 - timedelta(minutes=1) - clock.utcnow())
+    timesource.advance(DAY_BEFORE_S1 - timedelta(minutes=1) - timesource.utcnow())
     run_clock(app)
     with app.app_context():  # a change that did not go through the services
         session = db.session.get(GroupSession, member["sessions"][0]["id"])
         session.starts_at += timedelta(days=2)
         db.session.commit()
-    clock.advance(timedelta(minutes=1))
+    timesource.advance(timedelta(minutes=1))
     with app.app_context():
         report = dispatcher.for_app(app).drain()
     assert report.cancelled == 2 and fake_push.received == []  # members A and B
@@ -414,7 +416,7 @@ def test_cancelling_withdrawing_cant_come_and_opting_out_cancel_pending_reminder
 ) -> None:
     s1 = member["sessions"][0]["id"]
     user_id = _user_of(app, member)
-    clock.advance(DAY_BEFORE_S1 - timedelta(hours=20) - clock.utcnow())
+    timesource.advance(DAY_BEFORE_S1 - timedelta(hours=20) - timesource.utcnow())
     run_clock(app)
 
     def mine() -> dict[tuple[str, int | None], str]:
@@ -456,7 +458,7 @@ def test_quiet_hours_move_a_reminder_to_their_end_or_just_before_them(
     # The 1-hour reminder (16:00 London) falls inside 15:00-16:30: moved to 16:30.
     quiet = {"quiet_hours": {"start": "15:00", "end": "16:30"}}
     assert me.put("/api/me/notification-preferences", json=quiet).status_code == 200
-    clock.advance(DAY_BEFORE_S1 - timedelta(hours=10) - clock.utcnow())
+    timesource.advance(DAY_BEFORE_S1 - timedelta(hours=10) - timesource.utcnow())
     run_clock(app)
     hour = next(
         r for r in rows(app, kind="session_1h") if r.status == "pending" and r.attempts == 0
@@ -505,7 +507,7 @@ def test_reminders_say_17_00_on_both_sides_of_the_clock_change(
     )
     bodies = []
     for start in (datetime(2026, 3, 24, 17, tzinfo=UTC), datetime(2026, 3, 31, 16, tzinfo=UTC)):
-        clock.advance(start - timedelta(hours=24) - clock.utcnow())
+        timesource.advance(start - timedelta(hours=24) - timesource.utcnow())
         run_clock(app)
         bodies.append(fake_push.received[-1].json["body"])
     assert bodies == ["See you Tuesday at 17:00.", "See you Tuesday at 17:00."]
@@ -548,7 +550,7 @@ def test_a_clinic_edits_the_wording_but_not_into_clinical_words(
     )
     assert good.status_code == 200
     assert good.json["templates"]["en"]["session_24h"]["title"] == "Reminder"  # kept
-    clock.advance(DAY_BEFORE_S1 - clock.utcnow())
+    timesource.advance(DAY_BEFORE_S1 - timesource.utcnow())
     run_clock(app)
     assert fake_push.received[0].json["body"] == "Tomorrow, 17:00. Tea is on us."
 
@@ -585,7 +587,7 @@ def _outbox(app: Flask, member: dict[str, Any], n: int) -> list[int]:
                 kind=NotificationKind.TEST,
                 dedupe_key=f"bulk:{i}",
                 ref_type="test",
-                due_at=clock.utcnow(),
+                due_at=timesource.utcnow(),
             )
             for i in range(n)
         ]
@@ -635,11 +637,13 @@ def test_a_dispatcher_killed_after_claiming_loses_nothing(
     ids = _outbox(app, member, 10)
     with app.app_context():
         dead = _own_dispatcher(app)
-        _token, claimed = dead.claim(clock.utcnow(), limit=10)  # committed, then the process dies
+        _token, claimed = dead.claim(
+            timesource.utcnow(), limit=10
+        )  # committed, then the process dies
         assert sorted(claimed) == sorted(ids)
         survivor = _own_dispatcher(app)
         assert survivor.run_once().claimed == 0  # leased: not taken while it may be alive
-        clock.advance(dispatcher.LEASE + timedelta(seconds=1))
+        timesource.advance(dispatcher.LEASE + timedelta(seconds=1))
         while survivor.run_once().claimed:
             pass
         db.session.remove()
@@ -669,9 +673,9 @@ def test_a_stopping_dispatcher_hands_back_what_it_has_not_sent(
 def test_a_reminder_past_its_session_expires_instead_of_arriving_late(
     app: Flask, member: dict[str, Any], fake_push: Any
 ) -> None:
-    clock.advance(DAY_BEFORE_S1 - timedelta(hours=1) - clock.utcnow())
+    timesource.advance(DAY_BEFORE_S1 - timedelta(hours=1) - timesource.utcnow())
     run_clock(app)  # planned, not yet due
-    clock.advance(timedelta(days=2))  # the clock was down until after the session
+    timesource.advance(timedelta(days=2))  # the clock was down until after the session
     with app.app_context():
         report = dispatcher.for_app(app).drain()
     assert report.expired >= 2 and fake_push.received == []
@@ -696,7 +700,7 @@ def test_a_push_service_slower_than_the_timeout_backs_off_then_gives_up_when_the
     )
     slow = Dispatcher(transport, b"k" * 32)
     fake_push.latency = 1.0  # always slower than the 0.3 s timeout
-    clock.advance(SESSION_1 - timedelta(hours=1) - clock.utcnow())
+    timesource.advance(SESSION_1 - timedelta(hours=1) - timesource.utcnow())
     waits, attempts = [], []
     try:
         for _ in range(dispatcher.MAX_ATTEMPTS):
@@ -710,8 +714,8 @@ def test_a_push_service_slower_than_the_timeout_backs_off_then_gives_up_when_the
                 break
             assert (row.last_error, row.channel_notes) == ("timeout", "sms:off push:timeout")
             attempts.append(row.attempts)
-            waits.append(row.due_at - clock.utcnow())
-            clock.advance(row.due_at - clock.utcnow())
+            waits.append(row.due_at - timesource.utcnow())
+            timesource.advance(row.due_at - timesource.utcnow())
     finally:
         transport.close()
     assert attempts == list(range(1, len(attempts) + 1)) and len(attempts) >= 3
@@ -721,7 +725,7 @@ def test_a_push_service_slower_than_the_timeout_backs_off_then_gives_up_when_the
         "timeout",
         "sms:off push:timeout",
     )
-    assert clock.utcnow() < SESSION_1  # gave up before the session, never sent late
+    assert timesource.utcnow() < SESSION_1  # gave up before the session, never sent late
     assert wait_until(lambda: fake_push.in_flight == 0)  # every copy answered
     topics = {m.topic for m in fake_push.received}
     assert len(fake_push.received) == row.attempts and len(topics) == 1

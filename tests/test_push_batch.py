@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
-from ipt_groups import clock
+from ipt_groups import timesource
 from ipt_groups.extensions import db
 from ipt_groups.models import DeliveryAttempt, Notification, NotificationKind, PushSubscription
 from ipt_groups.push.dispatcher import Dispatcher
@@ -65,7 +65,7 @@ def test_a_mixed_batch_is_recorded_and_settled_row_by_row(
                     kind=NotificationKind.TEST,
                     dedupe_key=f"batch:{name}",
                     ref_type="test",
-                    due_at=clock.utcnow(),
+                    due_at=timesource.utcnow(),
                 )
             )
         db.session.commit()

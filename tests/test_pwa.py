@@ -600,8 +600,8 @@ def test_i_cant_come_offline_is_queued_and_sent_once_back_online(
     login: str,
     queued_text: str,
 ) -> None:
-    from ipt_groups.clock import utcnow
     from ipt_groups.models import Apology, AuditEvent
+    from ipt_groups.timesource import utcnow
 
     with app.app_context():
         user_id = db.session.scalar(select(User.id).where(User.username == login))

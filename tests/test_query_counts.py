@@ -24,7 +24,7 @@ from typing import Any
 
 from flask import Flask
 
-from ipt_groups import clock
+from ipt_groups import timesource
 from ipt_groups.extensions import db
 from ipt_groups.jobs import release_content
 from ipt_groups.services import content
@@ -133,7 +133,7 @@ def _ok(response: Any, *statuses: int) -> Any:
 def _move_to(starts_at: str) -> None:
     """Half an hour into the session that starts at ``starts_at``."""
     target = datetime.fromisoformat(starts_at) + timedelta(minutes=30)
-    clock.advance(target - clock.utcnow())
+    timesource.advance(target - timesource.utcnow())
 
 
 def build(app: Flask, push: Any, size: Size) -> dict[str, Any]:
@@ -358,7 +358,7 @@ def test_list_and_dashboard_endpoints_need_the_same_queries_at_any_size(
     seen = {}
     for size in (SMALL, LARGE):
         _reset(app)
-        with clock.freeze(START):
+        with timesource.freeze(START):
             seen[size] = read_all(app, build(app, fake_push, size))
     small, large = seen[SMALL], seen[LARGE]
 

@@ -21,7 +21,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from ipt_groups import clock
+from ipt_groups import timesource
 from ipt_groups.config import ConfigError, load_settings
 from ipt_groups.extensions import db
 from ipt_groups.models import RateCounter
@@ -129,26 +129,26 @@ def test_login_lockout_grows_and_a_success_resets_it(
 ) -> None:
     # Nine failures, then a new per-name window (the lockout remembers longer).
     fail_logins(web, FACILITATOR, 9)
-    clock.advance(timedelta(minutes=16))
+    timesource.advance(timedelta(minutes=16))
     fail_logins(web, FACILITATOR, 1)  # the tenth in a row: locked for a minute
     # Even the right password is refused now, and not checked.
     assert_429(login(web, FACILITATOR, PASSWORD), 60)
-    clock.advance(timedelta(seconds=59))
+    timesource.advance(timedelta(seconds=59))
     assert_429(login(web, FACILITATOR, PASSWORD), 1)
-    clock.advance(timedelta(seconds=1))
+    timesource.advance(timedelta(seconds=1))
     fail_logins(web, FACILITATOR, 1)  # the eleventh: two minutes
     assert_429(login(web, FACILITATOR, PASSWORD, address="198.51.100.1"), 120)
-    clock.advance(timedelta(minutes=2))
+    timesource.advance(timedelta(minutes=2))
     fail_logins(web, FACILITATOR, 1)  # the twelfth: four minutes
     assert_429(login(web, FACILITATOR, PASSWORD), 240)
     # Other accounts are not affected.
     assert login(web, "supervisor@test.example", PASSWORD).status_code == 200
 
-    clock.advance(timedelta(minutes=4))
+    timesource.advance(timedelta(minutes=4))
     ok = login(web, FACILITATOR, PASSWORD)
     assert ok.status_code == 200 and ok.json["user"]["id"] == users["facilitator"]
     # The success reset the count: nine more failures lock nothing.
-    clock.advance(timedelta(minutes=16))  # a fresh per-name window
+    timesource.advance(timedelta(minutes=16))  # a fresh per-name window
     fail_logins(web, FACILITATOR, 9)
     assert login(web, FACILITATOR, PASSWORD).status_code == 200
 
@@ -157,10 +157,10 @@ def test_failures_are_forgotten_two_days_after_the_last(
     web: Flask, users: dict[str, int], frozen: datetime
 ) -> None:
     fail_logins(web, FACILITATOR, 9)
-    clock.advance(timedelta(hours=47, minutes=59))
+    timesource.advance(timedelta(hours=47, minutes=59))
     fail_logins(web, FACILITATOR, 1)  # still counted: the tenth
     assert_429(login(web, FACILITATOR, PASSWORD), 60)
-    clock.advance(timedelta(hours=48))
+    timesource.advance(timedelta(hours=48))
     fail_logins(web, FACILITATOR, 9)  # counting from one again
     assert login(web, FACILITATOR, PASSWORD).status_code == 200
 
@@ -178,10 +178,10 @@ def test_a_locked_unknown_name_looks_exactly_like_a_real_account(
 
     for _ in range(9):
         attempt("not the password")
-    clock.advance(timedelta(minutes=16))
+    timesource.advance(timedelta(minutes=16))
     attempt("not the password")
     attempt(PASSWORD)  # locked, both
-    clock.advance(timedelta(seconds=60))
+    timesource.advance(timedelta(seconds=60))
     attempt("still wrong")
     attempt(PASSWORD)
 
@@ -202,7 +202,7 @@ def test_login_limits_per_name_and_per_address_still_apply(
     # Per name: the eleventh attempt on one name in 15 minutes, from anywhere.
     for n in range(10):
         login(web, "supervisor@test.example", "guess", address=f"203.0.113.{n}")
-    clock.advance(timedelta(minutes=5))
+    timesource.advance(timedelta(minutes=5))
     assert_429(login(web, "supervisor@test.example", PASSWORD, address="203.0.113.99"), 600)
 
 
@@ -227,7 +227,7 @@ def test_pin_change_shares_the_lockout_with_login(web: Flask, frozen: datetime) 
     assert_429(change("482915"), 60)  # locked: the right PIN is not even checked
     assert_429(login(web, "member-two", "482915"), 60)  # and logging in is locked too
 
-    clock.advance(timedelta(minutes=1))
+    timesource.advance(timedelta(minutes=1))
     assert change("482915").status_code == 204
     # The success reset the count; the new PIN logs in.
     again = login(web, "member-two", "907153")
@@ -248,7 +248,7 @@ def test_a_reissued_invite_lifts_a_members_lockout(
     # and the lockout both hold the name.
     for n in range(10):
         assert login(app, username, "000111", address=f"192.0.2.{n}").status_code == 401
-    clock.advance(timedelta(seconds=1))
+    timesource.advance(timedelta(seconds=1))
     assert_429(login(app, username, "482915"), 15 * 60 - 1)
 
     reissued = fac.post(f"/api/enrolments/{created['enrolment']['id']}/invites")
@@ -304,7 +304,7 @@ def test_the_members_own_phone_logs_in_while_strangers_lock_the_name(
     phone = device_of(first)
 
     for _ in range(3):  # repeated every 15 minutes, indefinitely
-        clock.advance(timedelta(minutes=15))
+        timesource.advance(timedelta(minutes=15))
         lock_from_elsewhere(web, "slate-3022")
         # Without the cookie the name stays held back...
         assert login(web, "slate-3022", "482915", address="198.51.100.7").status_code == 429
@@ -326,7 +326,7 @@ def test_a_known_devices_failures_count_against_that_device_only(
     # The name is not locked for everyone else (another device of the member's).
     assert login(web, "slate-3022", "482915", address="198.51.100.8").status_code == 200
     # The phone's own lockout still grows like the name's would.
-    clock.advance(timedelta(minutes=15))
+    timesource.advance(timedelta(minutes=15))
     assert login_with(web, "slate-3022", "111111", phone).status_code == 401  # 11th in a row
     assert_429(login_with(web, "slate-3022", "482915", phone), 120)
 
@@ -355,7 +355,7 @@ def test_a_forged_or_another_accounts_device_cookie_does_not_bypass(
     assert_429(login_with(web, "slate-3022", "482915", plain), 15 * 60)
     # The real one still works; a year later it has expired.
     assert login_with(web, "slate-3022", "482915", mine).status_code == 200
-    clock.advance(timedelta(days=366))
+    timesource.advance(timedelta(days=366))
     lock_from_elsewhere(web, "slate-3022")
     assert_429(login_with(web, "slate-3022", "482915", mine), 15 * 60)
 
@@ -398,7 +398,7 @@ def test_invite_attempts_are_limited_per_code(
     code = code_number(7)
     for n in range(20):  # twenty addresses try the same code
         assert check(web, code, f"192.0.2.{n}").json["error"]["code"] == "invite_not_found"
-    clock.advance(timedelta(minutes=3))
+    timesource.advance(timedelta(minutes=3))
     assert_429(check(web, code, "198.51.100.50"), 12 * 60)
     # The same address may still try another code.
     other = check(web, code_number(8), "198.51.100.50")
@@ -437,13 +437,13 @@ def test_guessing_codes_from_one_address_is_still_refused(
     created = enrol(fac, create_cohort(fac)["id"])
     for n in range(50):  # fifty wrong codes in a window...
         assert check(web, code_number(n), "203.0.113.7").status_code == 404
-    clock.advance(timedelta(minutes=1))
+    timesource.advance(timedelta(minutes=1))
     assert_429(check(web, code_number(50), "203.0.113.7"), 14 * 60)
     # ...and then even a right code is refused from there (no oracle for a guesser),
     assert_429(check(web, created["invite"]["code"], "203.0.113.7"), 14 * 60)
     # while other addresses are served as usual.
     assert check(web, created["invite"]["code"], "198.51.100.3").status_code == 200
-    clock.advance(timedelta(minutes=14))
+    timesource.advance(timedelta(minutes=14))
     assert check(web, code_number(51), "203.0.113.7").status_code == 404
 
 
@@ -459,13 +459,13 @@ def test_a_spread_out_guesser_cannot_lock_real_members_out(
             n += 1
             assert check(web, code_number(n), f"203.0.113.{host}").status_code == 404
     assert_429(check(web, code_number(0), "203.0.113.0"), 15 * 60)  # its own limit
-    clock.advance(timedelta(minutes=5))
+    timesource.advance(timedelta(minutes=5))
 
     # Under the alarm, an address that has missed is refused until its window ends...
     assert_429(check(web, code_number(999), "203.0.113.5"), 10 * 60)
     # ...and a new address gets one miss, not twenty.
     assert check(web, code_number(1000), "198.51.100.9").status_code == 404
-    clock.advance(timedelta(seconds=30))
+    timesource.advance(timedelta(seconds=30))
     assert_429(check(web, code_number(1001), "198.51.100.9"), 15 * 60 - 30)
 
     # A member typing the code from paper, from an address with no miss, gets in.
@@ -493,11 +493,11 @@ def test_push_test_is_limited_per_user(web: Flask, users: dict[str, int], frozen
     fac = logged_in(web, FACILITATOR)
     for _ in range(5):  # every call counts, even one that finds no device
         assert_no_device(fac.post("/api/push/test"))
-    clock.advance(timedelta(minutes=4))
+    timesource.advance(timedelta(minutes=4))
     assert_429(fac.post("/api/push/test"), 6 * 60)
     # Another user has their own budget.
     assert_no_device(logged_in(web, "admin@test.example").post("/api/push/test"))
-    clock.advance(timedelta(minutes=6))
+    timesource.advance(timedelta(minutes=6))
     assert_no_device(fac.post("/api/push/test"))
 
 
@@ -513,7 +513,7 @@ def test_counters_are_shared_by_two_app_instances(
     # The lockout: failures through either instance add up to ten in a row.
     for instance in (one, two, one, two, one, two, one, two, one):
         assert login(instance, "admin@test.example", "wrong").status_code == 401
-    clock.advance(timedelta(minutes=16))  # past the per-name window
+    timesource.advance(timedelta(minutes=16))  # past the per-name window
     assert login(two, "admin@test.example", "wrong").status_code == 401
     assert_429(login(one, "admin@test.example", PASSWORD), 60)
 
@@ -539,12 +539,12 @@ def test_writes_are_limited_per_user(
     for n in range(5):
         renamed = fac.patch("/api/me", json={"display_name": f"Fac {n}"})
         assert renamed.status_code == 200 and renamed.json["display_name"] == f"Fac {n}"
-    clock.advance(timedelta(seconds=20))
+    timesource.advance(timedelta(seconds=20))
     assert_429(fac.patch("/api/me", json={"display_name": "Too many"}), 40)
     assert fac.get("/api/me").json["display_name"] == "Fac 4"  # reads go on; nothing written
     other = logged_in(web, "supervisor@test.example")  # has a budget of their own
     assert other.patch("/api/me", json={"display_name": "Sup"}).status_code == 200
-    clock.advance(timedelta(seconds=40))
+    timesource.advance(timedelta(seconds=40))
     assert fac.patch("/api/me", json={"display_name": "Later"}).status_code == 200
 
 
@@ -557,7 +557,7 @@ def test_a_write_refused_by_the_limit_keeps_its_idempotency_key_usable(
         assert fac.patch("/api/me", json={"display_name": f"Fac {n}"}).status_code == 200
     queued = {"json": {"display_name": "From the outbox"}, "headers": {"Idempotency-Key": "k" * 16}}
     assert_429(fac.patch("/api/me", **queued), 60)
-    clock.advance(timedelta(minutes=1))
+    timesource.advance(timedelta(minutes=1))
     applied = fac.patch("/api/me", **queued)  # applied now, not a replayed 429
     assert applied.status_code == 200 and "Idempotent-Replayed" not in applied.headers
     assert applied.json["display_name"] == "From the outbox"
@@ -667,7 +667,7 @@ def test_redis_counts_every_concurrent_hit_exactly_once(
         with web.app_context():
             for _ in range(50):
                 hits = throttle.store().incr(
-                    "race", timedelta(minutes=1), clock.utcnow(), restart=False
+                    "race", timedelta(minutes=1), timesource.utcnow(), restart=False
                 )
                 with lock:
                     seen.append(hits.hits)
@@ -701,7 +701,7 @@ def test_prune_deletes_only_counters_no_window_still_needs(app: Flask, frozen: d
             ]
         )
         db.session.commit()
-        assert throttle.prune(clock.utcnow()) == 1
+        assert throttle.prune(timesource.utcnow()) == 1
         db.session.commit()
         assert db.session.scalars(select(RateCounter.key)).all() == ["lockout:recent"]
 
@@ -719,7 +719,7 @@ def test_the_clock_prunes_counters_no_window_can_need(
         assert kept > 0
         prune()  # everything is minutes old: nothing goes
         assert db.session.scalar(select(func.count()).select_from(RateCounter)) == kept
-    clock.advance(timedelta(days=2, minutes=1))
+    timesource.advance(timedelta(days=2, minutes=1))
     with web.app_context():
         prune()
         db.session.commit()

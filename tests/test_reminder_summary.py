@@ -20,7 +20,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import case, func, select, update
 
-from ipt_groups import clock
+from ipt_groups import timesource
 from ipt_groups.channels_config import ChannelSettings
 from ipt_groups.extensions import db
 from ipt_groups.models import (
@@ -45,7 +45,7 @@ STATUSES = ("sent", "sent", "no_channel", "failed", "expired", "sent", "cancelle
 @pytest.fixture
 def world(app: Flask, as_role: Any, users: dict[str, int]) -> dict[str, Any]:
     fac = as_role("facilitator")
-    with clock.freeze(datetime(2026, 2, 1, 9, 0, tzinfo=UTC)):  # the cohorts start after it
+    with timesource.freeze(datetime(2026, 2, 1, 9, 0, tzinfo=UTC)):  # the cohorts start after it
         cohorts = [
             create_cohort(fac, name=f"Summary {k}", supervisor_ids=[users["supervisor"]])["id"]
             for k in range(2)
@@ -217,7 +217,7 @@ def test_pruning_old_rows_takes_their_counts_along(app: Flask, world: dict[str, 
             app.config["NOTIFICATION_RETENTION"],
         )
         try:
-            with clock.freeze(NOW):
+            with timesource.freeze(NOW):
                 jobs.prune()
             db.session.commit()
         finally:
@@ -242,14 +242,14 @@ def test_the_mark_advances_from_the_job_and_waits_for_open_reminders(
         )  # fmt: skip
         db.session.add(late)
         db.session.commit()
-        with clock.freeze(NOW):
+        with timesource.freeze(NOW):
             jobs.summarise_reminders()
         db.session.commit()
         assert reminder_summary.mark() == (NOW - timedelta(days=11)).date()
         assert _page(None, None) == _raw(None, None)
         late.status, late.channel = "sent", "push"  # the dispatcher caught up
         db.session.commit()
-        with clock.freeze(NOW):
+        with timesource.freeze(NOW):
             jobs.summarise_reminders()
         db.session.commit()
         assert reminder_summary.mark() == MARK

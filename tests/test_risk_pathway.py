@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
-from ipt_groups import clock
+from ipt_groups import timesource
 from ipt_groups.extensions import db
 from ipt_groups.jobs import escalate_alerts
 from ipt_groups.models import Assessment, AuditEvent, Notification, RiskAlert
@@ -147,7 +147,7 @@ def test_item_9_opens_an_alert_that_a_supervisor_acknowledges(
     again = sup.post(f"/api/alerts/{alert['id']}/acknowledge", json={"action": "contacted"})
     assert again.status_code == 409
     # Acknowledged in time: the escalation job leaves it alone.
-    clock.advance(timedelta(hours=30))
+    timesource.advance(timedelta(hours=30))
     with app.app_context():
         escalate_alerts()
         db.session.commit()
@@ -160,12 +160,12 @@ def test_an_unacknowledged_alert_is_escalated_to_admins_once(
     fac = as_role("facilitator")
     g = supervised_group(fac, users)
     alert_id = enter(fac, member_id(g), ITEM_9).json["alert"]["id"]
-    clock.advance(timedelta(hours=23, minutes=59))
+    timesource.advance(timedelta(hours=23, minutes=59))
     with app.app_context():
         escalate_alerts()
         db.session.commit()
         assert db.session.get(RiskAlert, alert_id).escalated_at is None
-    clock.advance(timedelta(minutes=2))
+    timesource.advance(timedelta(minutes=2))
     with app.app_context():
         escalate_alerts()
         escalate_alerts()  # a second clock, or the next tick: no second message
@@ -194,7 +194,7 @@ def test_the_escalation_time_is_a_clinic_setting(
     fac = as_role("facilitator")
     g = supervised_group(fac, users)
     alert_id = enter(fac, member_id(g), ITEM_9).json["alert"]["id"]
-    clock.advance(timedelta(hours=2, minutes=1))
+    timesource.advance(timedelta(hours=2, minutes=1))
     with app.app_context():
         escalate_alerts()
         db.session.commit()
@@ -260,7 +260,7 @@ def test_a_members_own_check_in_with_item_9_shows_the_crisis_text_at_once(
     assert member.get("/api/me/check-in").json["due"] is False
     early = member.post("/api/me/check-in", json={"instrument": "mood", "answers": {"mood": 5}})
     assert early.status_code == 409
-    clock.advance(SESSION_1 - timedelta(days=1))  # the evening before session 1
+    timesource.advance(SESSION_1 - timedelta(days=1))  # the evening before session 1
     member = phone_login(app, username)
     due = member.get("/api/me/check-in").json
     assert due["due"] is True and due["session_id"] == g["sessions"][0]["id"]
@@ -284,10 +284,10 @@ def test_a_members_own_check_in_with_item_9_shows_the_crisis_text_at_once(
 
     # Session 8 of WHO-8 is the last: the PHQ-9 is due as well as the mood rating (the
     # midpoint PHQ-9 is taken at the mid-group meeting, one-to-one, not at session 4).
-    clock.advance(timedelta(days=21))
+    timesource.advance(timedelta(days=21))
     member = phone_login(app, username)
     assert [i["key"] for i in member.get("/api/me/check-in").json["instruments"]] == ["mood"]
-    clock.advance(timedelta(days=28))
+    timesource.advance(timedelta(days=28))
     member = phone_login(app, username)
     due = member.get("/api/me/check-in").json
     assert [i["key"] for i in due["instruments"]] == ["mood", "phq9"]

@@ -10,7 +10,7 @@ import marshmallow as ma
 from flask import Flask
 from sqlalchemy import event, select
 
-from ipt_groups import clock
+from ipt_groups import timesource
 from ipt_groups.api.attendance import RegisterSchema
 from ipt_groups.api.runner import RunnerSchema
 from ipt_groups.extensions import db
@@ -49,7 +49,7 @@ def test_the_runner_shows_each_member_and_what_is_due(
     fac.patch(f"/api/enrolments/{a}", json={"goal": "Talk to my sister about the move"})
     enter(fac, a, NO_RISK)  # the pre-group PHQ-9: total 8
     s1, s2 = g["sessions"][0]["id"], g["sessions"][1]["id"]
-    clock.advance(SESSION_1)
+    timesource.advance(SESSION_1)
     fac = as_role("facilitator")
     view = fac.get(f"/api/sessions/{s1}/runner").json
     assert view["session"]["number"] == 1 and view["due"] == ["mood"]
@@ -89,7 +89,7 @@ def test_the_runner_shows_each_member_and_what_is_due(
     assert RegisterSchema().validate(loadable(RegisterSchema(), attendance)) == {}
 
     # Next week, last week's tasks are there to review.
-    clock.advance(WEEK)
+    timesource.advance(WEEK)
     fac = as_role("facilitator")
     view = fac.get(f"/api/sessions/{s2}/runner").json
     rows = {m["display_name"]: m for m in view["members"]}
@@ -120,7 +120,7 @@ def test_notes_are_written_once_and_shown_in_the_members_record(
     s1 = g["sessions"][0]["id"]
     early = fac.post(f"/api/sessions/{s1}/notes", json={"body": "Too soon"})
     assert early.status_code == 409  # the session has not started
-    clock.advance(SESSION_1)
+    timesource.advance(SESSION_1)
     fac = as_role("facilitator")
     fac.put(f"/api/sessions/{s1}/attendance", json={"entries": [
         {"enrolment_id": a, "status": "present"}, {"enrolment_id": b, "status": "absent"},
@@ -201,7 +201,7 @@ def test_only_the_cohorts_own_facilitators_write_notes_and_tasks(
     fac = as_role("facilitator")
     g = supervised_group(fac, users, members=1)
     s1, a = g["sessions"][0]["id"], member_id(g)
-    clock.advance(SESSION_1)
+    timesource.advance(SESSION_1)
     participant = as_role("participant")
     for who, expected in ((participant, 403), (client, 401)):
         assert who.get(f"/api/sessions/{s1}/runner").status_code == expected
@@ -251,7 +251,7 @@ def test_review_findings_tasks_and_notes_audit(
     g = supervised_group(fac, users, members=2)
     a, b = member_id(g, 0), member_id(g, 1)
     s1, s2 = g["sessions"][0]["id"], g["sessions"][1]["id"]
-    clock.advance(SESSION_1)
+    timesource.advance(SESSION_1)
     fac = as_role("facilitator")
     missing = fac.put(f"/api/sessions/{s1}/tasks", json={"tasks": [{"text": "x"}]})
     assert missing.status_code == 422 and "enrolment_id" in str(missing.json["error"]["fields"])
@@ -268,7 +268,7 @@ def test_review_findings_tasks_and_notes_audit(
             select(AuditEvent.subject_id).where(AuditEvent.action == "note.read")
         ).all()
     assert sorted(read, key=lambda x: x or 0) == [None, a]  # the session, and who came
-    clock.advance(WEEK)
+    timesource.advance(WEEK)
     fac = as_role("facilitator")
     url = f"/api/tasks/{task['id']}/review"
     assert fac.post(url, json={"review": "done", "session_id": s2}).status_code == 200

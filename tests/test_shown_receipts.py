@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
-from ipt_groups import clock
+from ipt_groups import timesource
 from ipt_groups.extensions import db
 from ipt_groups.models import Notification, User
 from ipt_groups.push import messages
@@ -38,7 +38,7 @@ def facilitator(app: Flask) -> ApiClient:
 
 def delivered(app: Flask, member: dict[str, Any], fake_push: Any) -> dict[str, Any]:
     """The day-before reminder reaches member A's phone; its decrypted payload."""
-    clock.advance(DAY_BEFORE_S1 - clock.utcnow())
+    timesource.advance(DAY_BEFORE_S1 - timesource.utcnow())
     run_clock(app)
     (message,) = fake_push.received
     return message.json
@@ -70,17 +70,17 @@ def test_the_payload_carries_an_opaque_receipt_and_posting_it_says_shown(
     response = post_receipt(app, token)
     assert response.status_code == 204, response.json
     (row,) = rows(app, kind="session_24h", status="sent")
-    assert row.shown_at == clock.utcnow()
+    assert row.shown_at == timesource.utcnow()
     after = {m["display_name"]: m for m in reminder_rows(app, member)}
     assert after["Member A"]["status"] == "shown"
-    assert datetime.fromisoformat(after["Member A"]["shown_at"]) == clock.utcnow()
+    assert datetime.fromisoformat(after["Member A"]["shown_at"]) == timesource.utcnow()
     assert after["Member B"]["status"] == before["Member B"]["status"]  # untouched
 
     # A second receipt (another device, a retry) keeps the first moment.
-    clock.advance(timedelta(minutes=5))
+    timesource.advance(timedelta(minutes=5))
     assert post_receipt(app, token).status_code == 204
     (row,) = rows(app, kind="session_24h", status="sent")
-    assert row.shown_at == clock.utcnow() - timedelta(minutes=5)
+    assert row.shown_at == timesource.utcnow() - timedelta(minutes=5)
 
 
 def test_bad_tokens_get_the_error_envelope_and_mark_nothing(
@@ -139,7 +139,7 @@ def test_a_run_of_bad_tokens_from_one_address_is_refused_for_a_while(
     refused = post_receipt(app, payload["receipt"])
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
     assert all(r.shown_at is None for r in rows(app))
-    clock.advance(receipts.BAD_TOKENS.window + timedelta(seconds=1))
+    timesource.advance(receipts.BAD_TOKENS.window + timedelta(seconds=1))
     assert post_receipt(app, payload["receipt"]).status_code == 204
 
 
@@ -156,7 +156,7 @@ def test_the_export_shows_when_a_notification_was_shown_and_erasure_removes_it(
     assert export.status_code == 200, export.json
     shown = [n for n in export.json["notifications"] if n["shown_at"]]
     assert len(shown) == 1 and shown[0]["kind"] == "session_24h"
-    assert datetime.fromisoformat(shown[0]["shown_at"]) == clock.utcnow()
+    assert datetime.fromisoformat(shown[0]["shown_at"]) == timesource.utcnow()
 
     with app.app_context():
         user_id = db.session.scalar(select(User.id).where(User.username == member["username"]))

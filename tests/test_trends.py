@@ -37,7 +37,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from ipt_groups import clock
+from ipt_groups import timesource
 from ipt_groups.extensions import db
 from ipt_groups.models import Assessment, AuditEvent, Enrolment, MemberMeeting
 from ipt_groups.protocol.instruments import GAD7, MOOD, PHQ9, Instrument, score
@@ -100,7 +100,7 @@ def world(app: Flask, as_role: Any, users: dict[str, int]) -> dict[str, Any]:
     s = {x["number"]: x for x in sessions}
     at = {n: datetime.fromisoformat(s[n]["starts_at"]) + timedelta(minutes=30) for n in s}
 
-    clock.advance(AFTER_S4 - clock.utcnow())
+    timesource.advance(AFTER_S4 - timesource.utcnow())
     fac = as_role("facilitator")  # the old login timed out while the clock moved
     out = fac.post(f"/api/enrolments/{ids['cy']}/withdraw", json={"reason": "Moved away"})
     assert out.status_code == 200 and out.json["status"] == "withdrawn"
@@ -313,7 +313,7 @@ def test_the_same_number_of_queries_for_a_small_and_a_large_group(
     fac = as_role("facilitator")
     small = _cohort_with(fac, app, members=2, sessions=1)
     large = _cohort_with(fac, app, members=7, sessions=4)
-    clock.advance(AFTER_S4 - clock.utcnow())
+    timesource.advance(AFTER_S4 - timesource.utcnow())
     fac = as_role("facilitator")
     with app.app_context():
         engine = db.engine

@@ -14,7 +14,6 @@ from ipt_groups.api.common import EARLIEST, ID, LATEST, Language, TimeZone, User
 from ipt_groups.api.lean import lean_response
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.api.sessions import SessionSchema, present_session
-from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import (
@@ -29,6 +28,7 @@ from ipt_groups.models import (
 )
 from ipt_groups.security import current_actor, roles_required
 from ipt_groups.services import access, cohorts, sessions
+from ipt_groups.timesource import utcnow
 
 blp = Blueprint("cohorts", __name__, url_prefix="/api", description="Cohorts and their calendar")
 

@@ -18,7 +18,6 @@ from ipt_groups.api.common import ID, conflict
 from ipt_groups.api.derived import derived
 from ipt_groups.api.lean import checked_dump
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
-from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.i18n import SUPPORTED_LANGUAGES
@@ -26,6 +25,7 @@ from ipt_groups.models import STAFF_ROLES, ContentItem, ContentVersion, Role
 from ipt_groups.security import current_actor, private_cache, roles_required
 from ipt_groups.services import access, content, settings
 from ipt_groups.services.enrolment import my_enrolment
+from ipt_groups.timesource import utcnow
 
 blp = Blueprint("content", __name__, url_prefix="/api", description="Psychoeducation library")
 

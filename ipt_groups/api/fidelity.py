@@ -12,11 +12,11 @@ from marshmallow import validate
 
 from ipt_groups.api.common import ID, conflict
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
-from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models import FACILITATING, STAFF_ROLES, FidelityAnswer, FidelityChecklist, Role
 from ipt_groups.security import current_actor, roles_required
 from ipt_groups.services import access, audit, fidelity, supervision
+from ipt_groups.timesource import utcnow
 
 blp = Blueprint("fidelity", __name__, url_prefix="/api", description="Fidelity and supervision")
 

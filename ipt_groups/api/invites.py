@@ -13,11 +13,11 @@ from marshmallow import validate
 from ipt_groups.api.common import ID, UserSchema, conflict, public_base_url
 from ipt_groups.api.derived import derived
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
-from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES, Role
 from ipt_groups.security import current_actor, log_in, public, roles_required
 from ipt_groups.services import access, invites
+from ipt_groups.timesource import utcnow
 
 blp = Blueprint("invites", __name__, url_prefix="/api", description="Invites and joining")
 

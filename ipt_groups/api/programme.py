@@ -19,13 +19,13 @@ from ipt_groups.api.common import UserId
 from ipt_groups.api.lean import lean_response
 from ipt_groups.api.outcomes import OutcomeFunnelSchema, OutcomeSummarySchema
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
-from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES
 from ipt_groups.security import current_actor, roles_required
 from ipt_groups.services import audit, programme, programme_csv
 from ipt_groups.services.programme import Filters, Programme, Row
 from ipt_groups.services.programme_paging import MAX_PER_PAGE, PER_PAGE, SORTS, Paging
+from ipt_groups.timesource import utcnow
 
 blp = Blueprint("programme", __name__, url_prefix="/api", description="Programme")
 

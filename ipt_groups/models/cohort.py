@@ -18,11 +18,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models.agenda import AgendaEntry
 from ipt_groups.models.types import JSONType, UTCDateTime
 from ipt_groups.models.user import User
+from ipt_groups.timesource import utcnow
 
 
 class CohortStatus(enum.StrEnum):

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models.types import JSONType, UTCDateTime
+from ipt_groups.timesource import utcnow
 
 
 class ContentItem(db.Model):

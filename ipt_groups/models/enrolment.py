@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models.cohort import Cohort
 from ipt_groups.models.types import JSONType, UTCDateTime
 from ipt_groups.models.user import User
+from ipt_groups.timesource import utcnow
 
 
 class EnrolmentStatus(enum.StrEnum):

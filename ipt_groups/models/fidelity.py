@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models.types import JSONType, UTCDateTime
+from ipt_groups.timesource import utcnow
 
 
 class FidelityAnswer(enum.StrEnum):

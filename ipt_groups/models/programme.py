@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models.types import JSONType, UTCDateTime
+from ipt_groups.timesource import utcnow
 
 
 class Programme(db.Model):

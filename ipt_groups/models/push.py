@@ -14,9 +14,9 @@ from datetime import datetime, time
 from sqlalchemy import Boolean, ForeignKey, String, Text, Time
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models.types import JSONType, UTCDateTime
+from ipt_groups.timesource import utcnow
 
 
 class PushSubscription(db.Model):

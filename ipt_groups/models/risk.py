@@ -9,11 +9,11 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models.enrolment import Enrolment
 from ipt_groups.models.measures import Assessment
 from ipt_groups.models.types import UTCDateTime
+from ipt_groups.timesource import utcnow
 
 
 class AlertSource(enum.StrEnum):

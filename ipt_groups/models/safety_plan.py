@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models.enrolment import Enrolment
 from ipt_groups.models.types import JSONType, UTCDateTime
 from ipt_groups.models.user import User
+from ipt_groups.timesource import utcnow
 
 # The six sections, in the order clinicians fill them in and the member reads them.
 SAFETY_PLAN_SECTIONS = (

@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models.types import UTCDateTime
+from ipt_groups.timesource import utcnow
 
 
 class ClockHeartbeat(db.Model):

@@ -9,9 +9,9 @@ from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models.types import UTCDateTime
+from ipt_groups.timesource import utcnow
 
 
 class Role(enum.StrEnum):

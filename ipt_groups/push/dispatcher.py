@@ -44,7 +44,6 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 
 from ipt_groups.channels_config import ChannelSettings
-from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models import (
     Channel,
@@ -63,6 +62,7 @@ from ipt_groups.push.routing import Builder, Round, Route
 from ipt_groups.push.sms import ChannelResult, SmsTransport, make_sms_transport
 from ipt_groups.push.transport import RETRYABLE, Outcome, Result, Transport
 from ipt_groups.services import channels, notifications, reminders, sms_inbound
+from ipt_groups.timesource import utcnow
 
 log = logging.getLogger(__name__)
 

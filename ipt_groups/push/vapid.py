@@ -110,7 +110,7 @@ class HeaderCache:
     and ``sign``, claims ``aud``, ``exp`` 12 hours on, ``sub``), but not per
     message: the claims differ only by audience, so one header per origin
     serves every message until it nears expiry. Uses the real wall clock on
-    purpose (not ``ipt_groups.clock``): the push service checks ``exp``
+    purpose (not ``ipt_groups.timesource``): the push service checks ``exp``
     against its own clock.
     """
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import AgendaEntry, GroupSession
 from ipt_groups.protocol.agendas import AgendaKind, agenda_for
 from ipt_groups.services import audit
 from ipt_groups.services.audit import Actor
+from ipt_groups.timesource import utcnow
 
 MAX_ITEMS = 30
 

@@ -15,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import (
@@ -32,6 +31,7 @@ from ipt_groups.models import (
 )
 from ipt_groups.services import audit, reminders, sessions
 from ipt_groups.services.audit import Actor
+from ipt_groups.timesource import utcnow
 
 # Attendance can be taken from a little before the start (people arrive early).
 OPENS_BEFORE = timedelta(hours=2)

@@ -8,9 +8,9 @@ from datetime import datetime
 
 from sqlalchemy import func, insert, select
 
-from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models import AuditEvent
+from ipt_groups.timesource import utcnow
 
 
 @dataclass(frozen=True)

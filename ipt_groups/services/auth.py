@@ -9,12 +9,12 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models import AuthSession, User
 from ipt_groups.services import audit, device_cookies, throttle
 from ipt_groups.services.audit import Actor
 from ipt_groups.services.passwords import hash_password, needs_rehash, verify_password
+from ipt_groups.timesource import utcnow
 
 # Writing last_seen_at on every request would turn every read into a write;
 # a minute's precision is plenty for a timeout measured in tens of minutes.

@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from icalendar import Alarm, Calendar, Event
 from sqlalchemy import select, update
 
-from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models import (
     FACILITATING,
@@ -38,6 +37,7 @@ from ipt_groups.models import (
 from ipt_groups.protocol.recurrence import utc_to_local
 from ipt_groups.services.enrolment import current_enrolment, waitlist
 from ipt_groups.services.outbox import preferences_for
+from ipt_groups.timesource import utcnow
 
 TITLES = {
     "en": {

@@ -27,7 +27,6 @@ import phonenumbers
 from sqlalchemy import func, select
 
 from ipt_groups.channels_config import ChannelSettings
-from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import (
@@ -43,6 +42,7 @@ from ipt_groups.models import (
     User,
 )
 from ipt_groups.services import audit, membership, outbox
+from ipt_groups.timesource import utcnow
 
 CHANNELS = (Channel.PUSH, Channel.SMS, Channel.EMAIL)
 MEMBER_ORDER = (Channel.PUSH, Channel.SMS)

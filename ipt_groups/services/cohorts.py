@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import (
@@ -38,6 +37,7 @@ from ipt_groups.services import (
 from ipt_groups.services.access import visible_cohorts
 from ipt_groups.services.audit import Actor
 from ipt_groups.services.membership import enrolled_count, member_counts  # noqa: F401  (api.cohorts)
+from ipt_groups.timesource import utcnow
 
 # The lifecycle: which status may follow which.
 TRANSITIONS: dict[str, tuple[str, ...]] = {

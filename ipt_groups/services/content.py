@@ -24,7 +24,6 @@ import yaml
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import contains_eager, selectinload
 
-from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import (
@@ -45,6 +44,7 @@ from ipt_groups.models import (
 from ipt_groups.protocol.programmes import ReleaseRule, template_from_dict
 from ipt_groups.services import audit, notifications
 from ipt_groups.services.audit import Actor
+from ipt_groups.timesource import utcnow
 
 LIBRARY_DIR = Path(__file__).resolve().parent.parent / "content"
 FALLBACK_LANGUAGE = "en"

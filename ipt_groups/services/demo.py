@@ -15,13 +15,13 @@ from datetime import date, time, timedelta
 
 from sqlalchemy import func, select
 
-from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models import Cohort, CohortStatus, Enrolment, EnrolmentStatus, Role, User
 from ipt_groups.protocol.recurrence import utc_to_local
 from ipt_groups.services import cohorts, content, enrolment, invites
 from ipt_groups.services.audit import SYSTEM, Actor
 from ipt_groups.services.passwords import hash_password
+from ipt_groups.timesource import utcnow
 
 DEMO_PASSWORD = "ipt-demo-2026"  # noqa: S105 (printed by `make run`; demo data is refused in production)
 DEMO_PARTICIPANT = "demo-participant"

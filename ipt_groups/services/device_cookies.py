@@ -15,7 +15,7 @@ stole the cookie gets the same budget as the name, once.
 The cookie is signed with ``SECRET_KEY`` (itsdangerous, its own salt), so it
 cannot be forged or moved to another account; it is HttpOnly, SameSite=Lax,
 Secure in production, sent only to ``/api/auth`` and lives a year. Its age is
-checked against ``clock.utcnow()`` as well, so tests move it with the clock.
+checked against ``timesource.utcnow()`` as well, so tests move it with the clock.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from ipt_groups.clock import utcnow
+from ipt_groups.timesource import utcnow
 
 COOKIE_NAME = "ipt_device"
 COOKIE_PATH = "/api/auth"  # only the login reads it
@@ -43,7 +43,7 @@ _SALT = "ipt-device-cookie"
 class Entry:
     name_tag: str  # keyed hash of the login name, never the name itself
     nonce: str  # what this device's failures are counted against
-    issued: int  # seconds since the epoch, from clock.utcnow()
+    issued: int  # seconds since the epoch, from timesource.utcnow()
 
 
 def _serializer() -> URLSafeSerializer:

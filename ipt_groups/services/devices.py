@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 
-from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import (
@@ -31,6 +30,7 @@ from ipt_groups.models import (
 from ipt_groups.push.endpoints import EndpointRefusedError
 from ipt_groups.push.routing import plan
 from ipt_groups.services import channels
+from ipt_groups.timesource import utcnow
 
 if TYPE_CHECKING:
     from ipt_groups.channels_config import ChannelSettings

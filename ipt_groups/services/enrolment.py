@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import (
@@ -38,6 +37,7 @@ from ipt_groups.protocol.recurrence import local_to_utc
 from ipt_groups.services import audit, channels, invites, reminders, sessions
 from ipt_groups.services.audit import Actor
 from ipt_groups.services.membership import current_enrolment, enrolled_count, member_counts
+from ipt_groups.timesource import utcnow
 
 PROBLEM_AREAS = ("grief", "disputes", "life_changes", "loneliness")
 

@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import (
@@ -37,6 +36,7 @@ from ipt_groups.protocol.fidelity import DEFAULT_PHASE, FidelityItem, Prefill, i
 from ipt_groups.services import audit, measures
 from ipt_groups.services.attendance import require_open
 from ipt_groups.services.audit import Actor
+from ipt_groups.timesource import utcnow
 
 CAME = (AttendanceStatus.PRESENT, AttendanceStatus.LATE)
 # What an answer counts towards the score: partly done is half done.

@@ -30,7 +30,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models import (
     Cohort,
@@ -50,6 +49,7 @@ from ipt_groups.models import (
 from ipt_groups.protocol.programmes import MeetingKind, template_from_dict
 from ipt_groups.protocol.recurrence import local_to_utc, utc_to_local
 from ipt_groups.services import audit, outbox
+from ipt_groups.timesource import utcnow
 
 FOLLOW_UP_LABEL = "Follow-up meeting"
 MEETING_REF = "member_meeting"

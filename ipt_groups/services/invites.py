@@ -17,7 +17,6 @@ from datetime import timedelta
 import segno
 from sqlalchemy import select, update
 
-from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import CURRENT_STATUSES, Enrolment, Invite, User
@@ -26,6 +25,7 @@ from ipt_groups.services.audit import Actor
 from ipt_groups.services.auth import reset_login_limits, revoke_all_sessions
 from ipt_groups.services.passwords import hash_password
 from ipt_groups.services.users import check_participant_secret
+from ipt_groups.timesource import utcnow
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 8

@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import (
@@ -45,6 +44,7 @@ from ipt_groups.protocol.instruments import (
 from ipt_groups.protocol.programmes import MeetingKind, template_from_dict
 from ipt_groups.services import audit, risk
 from ipt_groups.services.audit import Actor
+from ipt_groups.timesource import utcnow
 
 # A member's own check-in for a session opens two days before it and closes a
 # day after: enough to answer at home the evening before or the day after.

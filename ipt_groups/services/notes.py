@@ -14,7 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import (
@@ -32,6 +31,7 @@ from ipt_groups.models import (
 from ipt_groups.services import audit, problem_work
 from ipt_groups.services.attendance import require_open
 from ipt_groups.services.audit import Actor
+from ipt_groups.timesource import utcnow
 
 
 def _member_of(session: GroupSession, enrolment_id: int) -> Enrolment:

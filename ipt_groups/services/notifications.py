@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import (
@@ -28,6 +27,7 @@ from ipt_groups.models import (
 from ipt_groups.push import messages
 from ipt_groups.services import audit, outbox
 from ipt_groups.services.audit import Actor
+from ipt_groups.timesource import utcnow
 
 # Sent both in the app and outside it (see Leg).
 BOTH_LEGS = frozenset({NotificationKind.RISK_ALERT, NotificationKind.RISK_ESCALATION})

@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models import (
     STAFF_KINDS,
@@ -30,6 +29,7 @@ from ipt_groups.models import (
     User,
 )
 from ipt_groups.protocol.recurrence import local_to_utc
+from ipt_groups.timesource import utcnow
 
 DEFAULT_QUIET = (time(22, 0), time(7, 0))
 

@@ -52,7 +52,6 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import load_only, selectinload
 
-from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models import (
     FACILITATING,
@@ -70,6 +69,7 @@ from ipt_groups.models import (
 )
 from ipt_groups.services import outcome_cache
 from ipt_groups.services.access import visible_cohorts
+from ipt_groups.timesource import utcnow
 
 PHQ9 = "phq9"
 ATTENDED = frozenset({AttendanceStatus.PRESENT, AttendanceStatus.LATE})

@@ -51,7 +51,6 @@ from typing import Any
 
 from sqlalchemy import delete, select, true, update
 
-from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import (
@@ -93,6 +92,7 @@ from ipt_groups.services import (
     reminder_summary,
 )
 from ipt_groups.services.audit import Actor
+from ipt_groups.timesource import utcnow
 
 ERASED_NAME = "Erased member"
 # Why an account was erased: a fixed word, never free text, because the audit

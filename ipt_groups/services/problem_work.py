@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import Enrolment, EnrolmentStatus, GroupSession, ProblemWork, User
@@ -25,6 +24,7 @@ from ipt_groups.protocol.problem_areas import STEP_KEYS, Step, next_step, steps_
 from ipt_groups.services import audit
 from ipt_groups.services.attendance import require_open
 from ipt_groups.services.audit import Actor
+from ipt_groups.timesource import utcnow
 
 
 @dataclass(frozen=True)

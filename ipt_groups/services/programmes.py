@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import Programme
@@ -22,6 +21,7 @@ from ipt_groups.protocol.programmes import (
 )
 from ipt_groups.services import audit, content, measures
 from ipt_groups.services.audit import Actor
+from ipt_groups.timesource import utcnow
 
 
 def _custom(key: str) -> Programme | None:

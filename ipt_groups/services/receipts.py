@@ -21,12 +21,12 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import Notification
 from ipt_groups.push.messages import receipt_mac
 from ipt_groups.services import throttle
+from ipt_groups.timesource import utcnow
 
 TOKEN = re.compile(r"([1-9][0-9]{0,17})\.([A-Za-z0-9_-]{22})")
 # A phone gets a few notifications a day; a household or a clinic's wifi

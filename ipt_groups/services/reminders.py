@@ -24,7 +24,6 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from ipt_groups.clock import utcnow
 from ipt_groups.extensions import db
 from ipt_groups.models import (
     Apology,
@@ -50,6 +49,7 @@ from ipt_groups.services.outbox import (
     preferences_for,
     preferences_from_row,
 )
+from ipt_groups.timesource import utcnow
 
 HORIZON = timedelta(hours=48)
 SESSION_KINDS = frozenset(

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import selectinload
 
-from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import (
@@ -31,6 +30,7 @@ from ipt_groups.models import (
 )
 from ipt_groups.services import access, audit, notifications, settings
 from ipt_groups.services.audit import SYSTEM, Actor
+from ipt_groups.timesource import utcnow
 
 
 def supervisor_ids(cohort_id: int) -> list[int]:

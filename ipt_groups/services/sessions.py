@@ -14,7 +14,6 @@ from itertools import pairwise
 
 from sqlalchemy import func, or_, select
 
-from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import (
@@ -36,6 +35,7 @@ from ipt_groups.protocol.recurrence import (
 )
 from ipt_groups.services import agenda, audit, reminders
 from ipt_groups.services.audit import Actor
+from ipt_groups.timesource import utcnow
 
 EDITABLE = (CohortStatus.PLANNED, CohortStatus.ACTIVE)
 

@@ -23,7 +23,6 @@ from flask import current_app
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import contains_eager
 
-from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import (
@@ -39,6 +38,7 @@ from ipt_groups.services import attendance, audit, reminder_summary
 from ipt_groups.services import sessions as session_service
 from ipt_groups.services.audit import SYSTEM, Actor
 from ipt_groups.services.channels import number_hash
+from ipt_groups.timesource import utcnow
 
 # Twilio's and Africa's Talking's opt-out and opt-in keywords, and Spanish ones.
 STOP_WORDS = frozenset(

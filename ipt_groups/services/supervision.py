@@ -10,7 +10,6 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import (
@@ -26,6 +25,7 @@ from ipt_groups.models import (
 from ipt_groups.protocol.recurrence import utc_to_local
 from ipt_groups.services import access, audit
 from ipt_groups.services.audit import Actor
+from ipt_groups.timesource import utcnow
 
 # A checklist scoring under this is "low" (the share of items done).
 LOW_SCORE = 0.7

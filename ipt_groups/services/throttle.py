@@ -12,7 +12,7 @@ Two stores behind one small interface (``Store``):
   processes (or hosts) count at once. Nothing touches the request's transaction.
 
 Both keep the same record per key: a count and the moment it started, taken
-from ``clock.utcnow()`` rather than the store's own clock, so both behave the
+from ``timesource.utcnow()`` rather than the store's own clock, so both behave the
 same and tests move time with the frozen clock instead of sleeping. Subjects
 (login names, addresses, codes) are stored only as keyed hashes.
 """
@@ -31,10 +31,10 @@ from flask import Flask, current_app
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import RateCounter
+from ipt_groups.timesource import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from marshmallow import ValidationError, validate
 from sqlalchemy import func, select
 
-from ipt_groups.clock import utcnow
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES, Role, User
@@ -16,6 +15,7 @@ from ipt_groups.services import audit, reminders
 from ipt_groups.services.audit import Actor
 from ipt_groups.services.auth import revoke_all_sessions, verify_own_secret
 from ipt_groups.services.passwords import hash_password
+from ipt_groups.timesource import utcnow
 
 MIN_PASSWORD_LENGTH = 12
 
