@@ -190,7 +190,7 @@ def worker() -> None:
     )
     with app.app_context():
         gc.collect()
-        gc.freeze()  # as the clock does before it starts (jobs.run_clock)
+        gc.freeze()  # as the clock does before it starts (clock.run_clock)
         dispatch.for_app(app).drain(max_seconds=3600)
     print(int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), flush=True)
 
@@ -231,7 +231,7 @@ def main() -> None:
                     for _ in range(PROCESSES - 1)
                 ]
                 gc.collect()
-                gc.freeze()  # as the clock does before it starts (jobs.run_clock)
+                gc.freeze()  # as the clock does before it starts (clock.run_clock)
                 started = time.perf_counter()
                 cpu_started = time.process_time()
                 total = sender.drain(max_seconds=3600)

@@ -164,7 +164,7 @@ def run(n: int = N) -> dict[str, float]:
                 seed(n)
                 sender = dispatch.for_app(app)
                 gc.collect()
-                gc.freeze()  # as the clock does before it starts (jobs.run_clock)
+                gc.freeze()  # as the clock does before it starts (clock.run_clock)
                 started = time.perf_counter()
                 cpu_started = time.process_time()
                 total = sender.drain(max_seconds=3600)

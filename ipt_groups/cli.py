@@ -115,6 +115,6 @@ def register(app: Flask) -> None:
         """Run the scheduler (the Procfile's clock process)."""
         # Imported here: APScheduler (with tzlocal and multiprocessing, 32 modules)
         # is the clock's alone; every web worker would otherwise carry it.
-        from ipt_groups.jobs import run_clock
+        from ipt_groups.clock import run_clock
 
         run_clock(current_app._get_current_object())  # type: ignore[attr-defined]

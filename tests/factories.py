@@ -20,7 +20,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event, select
 
-from ipt_groups import jobs, timesource
+from ipt_groups import clock, timesource
 from ipt_groups.extensions import db
 from ipt_groups.models import (
     Assessment,
@@ -561,7 +561,7 @@ def privacy_story(
     ]
     assert fac.put(f"/api/sessions/{s1}/fidelity", json={"answers": answers}).status_code == 200
     with app.app_context():
-        jobs.release_content()  # the clock's job: readings out, one notification each
+        clock.release_content()  # the clock's job: readings out, one notification each
         db.session.commit()
     me = phone_login(app, username)
     assert me.get("/api/me/readings/what-is-depression").status_code == 200

@@ -12,9 +12,9 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import create_engine, text
 
+from ipt_groups.clock import JOBS, build_scheduler
 from ipt_groups.config import normalise_database_url
 from ipt_groups.extensions import db
-from ipt_groups.jobs import JOBS, build_scheduler
 from ipt_groups.models import ClockHeartbeat
 from tests.conftest import TEST_SECRET, database_url
 

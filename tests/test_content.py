@@ -13,8 +13,8 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from ipt_groups import timesource
+from ipt_groups.clock import release_content
 from ipt_groups.extensions import db
-from ipt_groups.jobs import release_content
 from ipt_groups.models import ContentItem, ContentVersion, Notification
 from ipt_groups.services import content
 from ipt_groups.services.audit import SYSTEM

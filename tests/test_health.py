@@ -10,9 +10,9 @@ from flask import Flask
 from sqlalchemy import text
 
 from ipt_groups import timesource
+from ipt_groups.clock import heartbeat
 from ipt_groups.extensions import db
 from ipt_groups.health import migration_heads
-from ipt_groups.jobs import heartbeat
 from tests.conftest import ApiClient
 
 

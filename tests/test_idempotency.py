@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import func, select
 
-from ipt_groups import jobs, timesource
+from ipt_groups import clock, timesource
 from ipt_groups.extensions import db
 from ipt_groups.models import Assessment, IdempotencyKey, RiskAlert, SessionNote
 from tests.factories import ITEM_9, SESSION_1, member_id, supervised_group
@@ -110,13 +110,13 @@ def test_old_keys_are_pruned(
         json={"instrument": "phq9", "answers": ITEM_9},
         headers=_key("measure-0002"),
     )
-    timesource.advance(timedelta(days=jobs.IDEMPOTENCY_DAYS - 1))
+    timesource.advance(timedelta(days=clock.IDEMPOTENCY_DAYS - 1))
     with app.app_context():
-        jobs.prune()
+        clock.prune()
         db.session.commit()
         assert db.session.scalar(select(func.count()).select_from(IdempotencyKey)) == 1
     timesource.advance(timedelta(days=2))
     with app.app_context():
-        jobs.prune()
+        clock.prune()
         db.session.commit()
         assert db.session.scalar(select(func.count()).select_from(IdempotencyKey)) == 0

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from ipt_groups import jobs, timesource
+from ipt_groups import clock, timesource
 from ipt_groups.extensions import db
 from ipt_groups.models import (
     Assessment,
@@ -78,7 +78,7 @@ def after_the_last_session(app: Flask) -> None:
     """Past session 8's end; the clock's planner books the follow-ups."""
     timesource.advance(LAST_SESSION + timedelta(hours=2) - timesource.utcnow())
     with app.app_context():
-        jobs.plan_reminders()
+        clock.plan_reminders()
         db.session.commit()
 
 
@@ -238,7 +238,7 @@ def test_the_follow_up_is_booked_13_weeks_after_the_last_session_in_the_cohorts_
         assert {e.subject_id for e in audited} == {g["a"], g["b"]}
         # A reconciliation: running it again books nothing twice.
         assert follow_up.ensure_follow_ups() == []
-        jobs.plan_reminders()
+        clock.plan_reminders()
         n = db.session.scalars(select(MemberMeeting).where(MemberMeeting.kind == "follow_up")).all()
         assert len(n) == 2
         follow_up_id = a["follow_up"].id
@@ -298,7 +298,7 @@ def test_the_clock_looks_back_a_month_and_completing_the_cohort_books_the_rest(
     # The clock was stopped for six weeks over the end of the programme.
     timesource.advance(LAST_SESSION + timedelta(days=42) - timesource.utcnow())
     with app.app_context():
-        jobs.plan_reminders()
+        clock.plan_reminders()
         db.session.commit()
         assert "follow_up" not in meetings_of(g["a"])
     done = as_role("facilitator").post(url, json={"status": "completed"})

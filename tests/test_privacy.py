@@ -29,7 +29,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from ipt_groups import jobs
+from ipt_groups import clock
 from ipt_groups.config import ConfigError, load_settings
 from ipt_groups.extensions import db
 from ipt_groups.models import (
@@ -613,13 +613,13 @@ def test_prune_deletes_only_rows_older_than_the_retention_settings(
         # Defaults: notifications 90 days, audit entries 2555 days (seven years).
         assert app.config["NOTIFICATION_RETENTION"] == timedelta(days=90)
         assert app.config["AUDIT_RETENTION"] == timedelta(days=2555)
-        jobs.prune()
+        clock.prune()
         db.session.commit()
         assert left() == ({"n89", "pending400"}, {"a364", "a366", "a2554"}, 1)
 
         monkeypatch.setitem(app.config, "NOTIFICATION_RETENTION", timedelta(days=30))
         monkeypatch.setitem(app.config, "AUDIT_RETENTION", timedelta(days=365))
-        jobs.prune()
+        clock.prune()
         db.session.commit()
         assert left() == ({"pending400"}, {"a364"}, 0)
 

@@ -25,8 +25,8 @@ from typing import Any
 from flask import Flask
 
 from ipt_groups import timesource
+from ipt_groups.clock import release_content
 from ipt_groups.extensions import db
-from ipt_groups.jobs import release_content
 from ipt_groups.services import content
 from ipt_groups.services.audit import SYSTEM
 from tests.conftest import ApiClient, create_user

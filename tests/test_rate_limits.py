@@ -710,7 +710,7 @@ def test_the_clock_prunes_counters_no_window_can_need(
     app: Flask, users: dict[str, int], frozen: datetime
 ) -> None:
     """The database store's rows are pruned by the clock (Redis expires its own)."""
-    from ipt_groups.jobs import prune
+    from ipt_groups.clock import prune
 
     web = app
     fail_logins(web, FACILITATOR, 3)

@@ -205,7 +205,7 @@ def test_erasure_and_a_late_delivery_report_change_the_figures_exactly(
 
 
 def test_pruning_old_rows_takes_their_counts_along(app: Flask, world: dict[str, Any]) -> None:
-    from ipt_groups import jobs
+    from ipt_groups import clock
 
     with app.app_context():
         _page(None, None)
@@ -218,7 +218,7 @@ def test_pruning_old_rows_takes_their_counts_along(app: Flask, world: dict[str, 
         )
         try:
             with timesource.freeze(NOW):
-                jobs.prune()
+                clock.prune()
             db.session.commit()
         finally:
             app.config["NOTIFICATION_RETENTION"] = kept
@@ -230,7 +230,7 @@ def test_pruning_old_rows_takes_their_counts_along(app: Flask, world: dict[str, 
 def test_the_mark_advances_from_the_job_and_waits_for_open_reminders(
     app: Flask, world: dict[str, Any]
 ) -> None:
-    from ipt_groups import jobs
+    from ipt_groups import clock
 
     with app.app_context():
         # A reminder due 10 days ago is still waiting to go out (the dispatcher
@@ -243,14 +243,14 @@ def test_the_mark_advances_from_the_job_and_waits_for_open_reminders(
         db.session.add(late)
         db.session.commit()
         with timesource.freeze(NOW):
-            jobs.summarise_reminders()
+            clock.summarise_reminders()
         db.session.commit()
         assert reminder_summary.mark() == (NOW - timedelta(days=11)).date()
         assert _page(None, None) == _raw(None, None)
         late.status, late.channel = "sent", "push"  # the dispatcher caught up
         db.session.commit()
         with timesource.freeze(NOW):
-            jobs.summarise_reminders()
+            clock.summarise_reminders()
         db.session.commit()
         assert reminder_summary.mark() == MARK
         assert _page(None, None) == _raw(None, None)

@@ -12,8 +12,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from ipt_groups import timesource
+from ipt_groups.clock import escalate_alerts
 from ipt_groups.extensions import db
-from ipt_groups.jobs import escalate_alerts
 from ipt_groups.models import Assessment, AuditEvent, Notification, RiskAlert
 from tests.conftest import ApiClient, create_user
 from tests.factories import (

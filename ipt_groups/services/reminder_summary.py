@@ -7,7 +7,7 @@ over and the outbox only for the last few days.
   out (pending or being sent): until then the dispatcher may still give it its
   final status. ``reminder_summary_mark.through`` is the last day summarised.
 - **Advancing** the mark summarises every new closed day with one
-  ``INSERT … SELECT``: the nightly clock job does it (jobs.summarise_reminders),
+  ``INSERT … SELECT``: the nightly clock job does it (clock.summarise_reminders),
   and so does the first read that finds the mark behind (a laptop without the
   clock is still right). Of two advancing at once, the second's conditional
   UPDATE of the mark matches nothing, and it inserts nothing.
@@ -16,7 +16,7 @@ over and the outbox only for the last few days.
   summary rows are deleted and counted again from the outbox. The writers of
   old rows: erasure (services/privacy.py deletes a member's notifications),
   a late SMS delivery report (services/sms_inbound.handle_status), and the
-  clock's prune (jobs.prune deletes rows past their keeping time).
+  clock's prune (clock.prune deletes rows past their keeping time).
 - **Reading** (``counts``): the summary for the period's days up to the mark,
   the outbox for the rest, in one statement (UNION ALL), whatever the number
   of cohorts. One summary row per cohort and day, a column per figure (due,
