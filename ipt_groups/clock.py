@@ -35,11 +35,11 @@ from ipt_groups.models import (
 )
 from ipt_groups.push import dispatcher
 from ipt_groups.services import (
+    alerts,
     content,
     follow_up,
     reminder_summary,
     reminders,
-    risk,
     throttle,
 )
 from ipt_groups.timesource import utcnow
@@ -69,7 +69,7 @@ def heartbeat(name: str = "clock") -> None:
 
 def escalate_alerts() -> None:
     """Tell the admins about risk alerts nobody acknowledged in time."""
-    count = risk.escalate_overdue()
+    count = alerts.escalate_overdue()
     if count:
         log.warning("escalated %d unacknowledged risk alert(s) to admins", count)
 

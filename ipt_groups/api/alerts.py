@@ -17,7 +17,8 @@ from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES, AlertAction, AlertSource, RiskAlert, Role
 from ipt_groups.security import current_actor, roles_required
-from ipt_groups.services import access, audit, risk, safety_plan, settings
+from ipt_groups.services import access, audit, safety_plan, settings
+from ipt_groups.services import alerts as alert_service
 
 blp = Blueprint("alerts", __name__, url_prefix="/api", description="Risk alerts")
 
@@ -98,7 +99,7 @@ class Presenter:
 
     def __init__(self) -> None:
         self.hours = settings.current().alert_escalation_hours
-        self.ack_cohorts = risk.acknowledgeable_cohorts(current_user)
+        self.ack_cohorts = alert_service.acknowledgeable_cohorts(current_user)
 
     def __call__(self, alert: RiskAlert) -> dict[str, Any]:
         return present(alert, self.hours, self.ack_cohorts)
@@ -144,7 +145,7 @@ class Alerts(MethodView):
     @blp.response(200, AlertSchema(many=True))
     def get(self, args: dict[str, Any]) -> Any:
         """Risk alerts in the cohorts I can see, newest first (open ones by default)."""
-        alerts = risk.list_alerts(
+        alerts = alert_service.list_alerts(
             current_user, open_only=args["status"] == "open", cohort_id=args.get("cohort_id")
         )
         audit.record_reads(
@@ -161,7 +162,7 @@ class AlertById(MethodView):
     @blp.response(200, AlertSchema)
     def get(self, alert_id: int) -> Any:
         """One alert, with what was done about it."""
-        alert = risk.get_alert(current_user, alert_id)
+        alert = alert_service.get_alert(current_user, alert_id)
         audit.record(current_actor(), "risk_alert.read", "risk_alert", alert.id,
                      subject_id=alert.enrolment_id)  # fmt: skip
         audit.commit_reads()
@@ -178,13 +179,13 @@ class AlertAcknowledge(MethodView):
         """Close the alert with the action taken: contacted, safety_plan, referred,
         emergency_services or other (with a note). With safety_plan, the
         acknowledgement links to the member's plan version (given, or the newest)."""
-        alert = risk.get_alert(current_user, alert_id)
+        alert = alert_service.get_alert(current_user, alert_id)
         if data["action"] == AlertAction.OTHER and not (data["note"] or "").strip():
             raise ApiError(422, fields={"note": ["Say what was done."]})
         plan_id = safety_plan.link_for_acknowledgement(
             alert, data["action"], data["safety_plan_version_id"]
         )
-        risk.acknowledge(
+        alert_service.acknowledge(
             current_actor(), current_user, alert, data["action"], data["note"],
             safety_plan_version_id=plan_id,
         )  # fmt: skip
@@ -206,7 +207,7 @@ class MemberWorried(MethodView):
             session = access.get_session(current_user, data["session_id"])
             if session.cohort_id != member.cohort_id:
                 raise ApiError(422, fields={"session_id": ["Not a session of this cohort."]})
-        alert = risk.open_alert(
+        alert = alert_service.open_alert(
             current_actor(), member, AlertSource.WORRIED, session=session,
             concern=data["concern"],
         )  # fmt: skip

@@ -42,7 +42,7 @@ from ipt_groups.protocol.instruments import (
     validate_instrument,
 )
 from ipt_groups.protocol.programmes import MeetingKind, template_from_dict
-from ipt_groups.services import audit, risk
+from ipt_groups.services import alerts, audit
 from ipt_groups.services.audit import Actor
 from ipt_groups.timesource import utcnow
 
@@ -274,7 +274,7 @@ def record(
         origin = (
             AlertSource.SELF_CHECK_IN if source == AssessmentSource.SELF else AlertSource.RISK_ITEM
         )
-        alert = risk.open_alert(actor, member, origin, assessment=assessment, session=session)
+        alert = alerts.open_alert(actor, member, origin, assessment=assessment, session=session)
     return Recorded(assessment, alert)
 
 
