@@ -25,12 +25,14 @@ from ipt_groups.security import current_actor, public, roles_required
 from ipt_groups.services import (
     access,
     channels,
-    devices,
     notifications,
     outbox,
     receipts,
     reminders,
     throttle,
+)
+from ipt_groups.services import (
+    push as push_service,
 )
 
 blp = Blueprint("push", __name__, url_prefix="/api", description="Notifications on devices")
@@ -88,7 +90,7 @@ class TestSendSchema(ma.Schema):
 
 def _device(row: PushSubscription) -> dict[str, Any]:
     return {
-        "id": row.id, "push_host": devices.host_of(row), "user_agent": row.user_agent,
+        "id": row.id, "push_host": push_service.host_of(row), "user_agent": row.user_agent,
         "created_at": row.created_at, "last_seen_at": row.last_seen_at,
         "last_success_at": row.last_success_at, "last_failure": row.last_failure,
     }  # fmt: skip
@@ -109,7 +111,7 @@ class Subscriptions(MethodView):
     @blp.response(200, DeviceSchema(many=True))
     def get(self) -> Any:
         """My devices that receive notifications."""
-        return [_device(r) for r in devices.my_devices(current_user)]
+        return [_device(r) for r in push_service.my_devices(current_user)]
 
     @roles_required(*EVERYONE)
     @blp.arguments(SubscribeSchema)
@@ -117,7 +119,7 @@ class Subscriptions(MethodView):
     def post(self, data: dict[str, Any]) -> Any:
         """Save this browser's subscription (send it on every app start; an
         endpoint already known is updated, not duplicated). 200 when it existed."""
-        row, created = devices.subscribe(
+        row, created = push_service.subscribe(
             current_user,
             data["endpoint"],
             data["keys"]["p256dh"],
@@ -133,7 +135,7 @@ class Subscriptions(MethodView):
     @blp.response(204)
     def delete(self, data: dict[str, Any]) -> None:
         """Stop notifications to this browser (by its endpoint)."""
-        if not devices.unsubscribe(current_user, endpoint=data["endpoint"]):
+        if not push_service.unsubscribe(current_user, endpoint=data["endpoint"]):
             raise ApiError(404)
         db.session.commit()
 
@@ -144,7 +146,7 @@ class Subscription(MethodView):
     @blp.response(204)
     def delete(self, device_id: int) -> None:
         """Remove one of my devices (e.g. a lost phone)."""
-        if not devices.unsubscribe(current_user, device_id=device_id):
+        if not push_service.unsubscribe(current_user, device_id=device_id):
             raise ApiError(404)
         db.session.commit()
 
@@ -159,7 +161,9 @@ class TestSend(MethodView):
     def post(self) -> Any:
         """Send a test notification to my own devices now, and say what happened."""
         app = current_app._get_current_object()  # type: ignore[attr-defined]
-        result = devices.send_test(current_user, lambda ids: dispatcher.for_app(app).send_rows(ids))
+        result = push_service.send_test(
+            current_user, lambda ids: dispatcher.for_app(app).send_rows(ids)
+        )
         db.session.commit()
         return {
             "devices": result.devices,
@@ -343,7 +347,8 @@ class SessionReminders(MethodView):
         """Per member: was the reminder for this session delivered?"""
         session = access.get_session(current_user, session_id)
         return [
-            vars(d) for d in devices.session_deliveries(session, current_app.config["CHANNELS"])
+            vars(d)
+            for d in push_service.session_deliveries(session, current_app.config["CHANNELS"])
         ]
 
 

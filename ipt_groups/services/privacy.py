@@ -85,10 +85,10 @@ from ipt_groups.models import (
 from ipt_groups.services import (
     audit,
     content,
-    devices,
     fidelity,
     inventory,
     outbox,
+    push,
     reminder_summary,
 )
 from ipt_groups.services.audit import Actor
@@ -284,10 +284,10 @@ def export(actor: Actor, user: User, *, full: bool) -> Row:
         "notification_preferences": prefs,
         "devices": [
             {
-                "push_service": devices.host_of(d),
+                "push_service": push.host_of(d),
                 **_pick(d, "id user_agent created_at last_seen_at last_success_at"),
             }
-            for d in devices.my_devices(user)
+            for d in push.my_devices(user)
         ],
         "login_sessions": _owned(AuthSession, user, AuthSession.created_at),
         "calendar_feeds": _owned(CalendarFeed, user, CalendarFeed.created_at),
