@@ -17,7 +17,7 @@ from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES, AlertAction, AlertSource, RiskAlert, Role
 from ipt_groups.security import current_actor, roles_required
-from ipt_groups.services import access, audit, safety_plan, settings
+from ipt_groups.services import access, audit, clinic, safety_plan
 from ipt_groups.services import alerts as alert_service
 
 blp = Blueprint("alerts", __name__, url_prefix="/api", description="Risk alerts")
@@ -98,7 +98,7 @@ class Presenter:
     """Shapes alerts for the caller; the per-caller facts are read once, not per alert."""
 
     def __init__(self) -> None:
-        self.hours = settings.current().alert_escalation_hours
+        self.hours = clinic.current().alert_escalation_hours
         self.ack_cohorts = alert_service.acknowledgeable_cohorts(current_user)
 
     def __call__(self, alert: RiskAlert) -> dict[str, Any]:
@@ -214,5 +214,5 @@ class MemberWorried(MethodView):
         db.session.commit()
         return {
             "alert": Presenter()(alert),
-            "crisis_text": settings.current().crisis_text_for(current_user.language),
+            "crisis_text": clinic.current().crisis_text_for(current_user.language),
         }

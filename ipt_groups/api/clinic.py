@@ -14,7 +14,7 @@ from ipt_groups.extensions import db
 from ipt_groups.i18n import SUPPORTED_LANGUAGES
 from ipt_groups.models import Role
 from ipt_groups.security import current_actor, public, roles_required
-from ipt_groups.services import settings
+from ipt_groups.services import clinic
 
 blp = Blueprint("clinic", __name__, url_prefix="/api/clinic", description="Clinic settings")
 
@@ -42,7 +42,7 @@ class CrisisTextSchema(ma.Schema):
     text = ma.fields.String()
 
 
-def _present(current: settings.Settings) -> dict[str, Any]:
+def _present(current: clinic.Settings) -> dict[str, Any]:
     return {
         "crisis_text": dict(current.crisis_text),
         "alert_escalation_hours": current.alert_escalation_hours,
@@ -55,17 +55,17 @@ class ClinicSettings(MethodView):
     @blp.response(200, SettingsSchema)
     def get(self) -> Any:
         """The clinic's settings."""
-        return _present(settings.current())
+        return _present(clinic.current())
 
     @roles_required(Role.ADMIN)
     @blp.arguments(SettingsSchema)
     @blp.response(200, SettingsSchema)
     def patch(self, data: dict[str, Any]) -> Any:
         """Change settings; a language left out of ``crisis_text`` keeps its text."""
-        current = settings.current()
+        current = clinic.current()
         if "crisis_text" in data:
             data["crisis_text"] = {**current.crisis_text, **data["crisis_text"]}
-        updated = settings.update(current_actor(), data)
+        updated = clinic.update(current_actor(), data)
         db.session.commit()
         return _present(updated)
 
@@ -84,4 +84,4 @@ class CrisisText(MethodView):
         Public: someone whose session has ended must still be able to read them."""
         signed_in = current_user.is_authenticated
         language = args.get("language") or (current_user.language if signed_in else "en")
-        return {"language": language, "text": settings.current().crisis_text_for(language)}
+        return {"language": language, "text": clinic.current().crisis_text_for(language)}

@@ -23,7 +23,7 @@ from ipt_groups.extensions import db
 from ipt_groups.i18n import SUPPORTED_LANGUAGES
 from ipt_groups.models import STAFF_ROLES, ContentItem, ContentVersion, Role
 from ipt_groups.security import current_actor, private_cache, roles_required
-from ipt_groups.services import access, content, settings
+from ipt_groups.services import access, clinic, content
 from ipt_groups.services.enrolment import my_enrolment
 from ipt_groups.timesource import utcnow
 
@@ -206,7 +206,7 @@ def present_reading(entry: content.FeedEntry, *, full: bool = False) -> dict[str
         "released_at": entry.released_at, "new": not entry.opened,
     }  # fmt: skip
     if full:
-        crisis = settings.current().crisis_text_for(current_user.language)
+        crisis = clinic.current().crisis_text_for(current_user.language)
         body["body_html"] = content.with_crisis_text(v.body_html, crisis)
     return body
 

@@ -18,7 +18,7 @@ from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES, AssessmentSource, Role
 from ipt_groups.protocol.instruments import Instrument
 from ipt_groups.security import current_actor, roles_required
-from ipt_groups.services import access, audit, measures, settings
+from ipt_groups.services import access, audit, clinic, measures
 from ipt_groups.services.enrolment import my_enrolment
 
 blp = Blueprint("measures", __name__, url_prefix="/api", description="Measures and check-ins")
@@ -216,7 +216,7 @@ def _in_language(instrument: Instrument, language: str) -> dict[str, Any]:
 
 
 def _crisis_text(language: str) -> str:
-    return settings.current().crisis_text_for(language)
+    return clinic.current().crisis_text_for(language)
 
 
 # -- instruments -------------------------------------------------------------

@@ -15,7 +15,7 @@ from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES, Enrolment, Role, SafetyPlanVersion
 from ipt_groups.security import current_actor, roles_required
-from ipt_groups.services import access, audit, safety_plan, settings
+from ipt_groups.services import access, audit, clinic, safety_plan
 
 blp = Blueprint("safety_plans", __name__, url_prefix="/api", description="Safety plans")
 
@@ -170,7 +170,7 @@ class MySafetyPlan(MethodView):
         my language. ``version`` 0: none has been made with me yet."""
         found = safety_plan.for_member_user(current_user)
         language = current_user.language
-        crisis = settings.current().crisis_text_for(language)
+        crisis = clinic.current().crisis_text_for(language)
         if found is None:
             return {"version": 0, "sections": safety_plan.empty_sections(),
                     "created_at": None, "language": language, "crisis_text": crisis}  # fmt: skip

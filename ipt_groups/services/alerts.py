@@ -28,7 +28,7 @@ from ipt_groups.models import (
     StaffRole,
     User,
 )
-from ipt_groups.services import access, audit, notifications, settings
+from ipt_groups.services import access, audit, clinic, notifications
 from ipt_groups.services.audit import SYSTEM, Actor
 from ipt_groups.timesource import utcnow
 
@@ -96,7 +96,7 @@ def escalate_overdue(now: datetime | None = None) -> int:
     (a platform restart) never escalate, and so notify, the same alert twice.
     """
     now = now or utcnow()
-    limit = timedelta(hours=settings.current().alert_escalation_hours)
+    limit = timedelta(hours=clinic.current().alert_escalation_hours)
     overdue = db.session.execute(
         select(RiskAlert.id, RiskAlert.enrolment_id).where(
             RiskAlert.acknowledged_at.is_(None),

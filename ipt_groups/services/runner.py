@@ -24,7 +24,7 @@ from ipt_groups.models import (
 from ipt_groups.protocol.agendas import AgendaItem
 from ipt_groups.protocol.meetings import guide_for
 from ipt_groups.protocol.programmes import MeetingKind
-from ipt_groups.services import attendance, audit, measures, problem_work, settings
+from ipt_groups.services import attendance, audit, clinic, measures, problem_work
 from ipt_groups.services.attendance import Register, Row
 from ipt_groups.services.audit import Actor
 
@@ -186,7 +186,7 @@ def build(actor: Actor, user: User, session: GroupSession) -> Runner:
         group_note=notes.get(None),
         open_alerts=alerts,
         follow_ups=attendance.open_follow_ups([session.cohort_id]),
-        crisis_text=settings.current().crisis_text_for(user.language),
+        crisis_text=clinic.current().crisis_text_for(user.language),
     )
 
 
@@ -215,5 +215,5 @@ def meeting_guide(actor: Actor, user: User, meeting: MemberMeeting) -> MeetingGu
         due=measures.due_at_meeting(meeting),
         recorded=sorted(set(recorded)),
         latest=latest_scores([member.id]).get(member.id),
-        crisis_text=settings.current().crisis_text_for(user.language),
+        crisis_text=clinic.current().crisis_text_for(user.language),
     )

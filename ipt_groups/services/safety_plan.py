@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import SAFETY_PLAN_SECTIONS, Enrolment, RiskAlert, SafetyPlanVersion, User
-from ipt_groups.services import audit, settings
+from ipt_groups.services import audit, clinic
 from ipt_groups.services.audit import Actor
 
 Sections = dict[str, list[Any]]
@@ -35,7 +35,7 @@ def empty_sections() -> Sections:
 def prefilled(member: Enrolment) -> Sections:
     """A first plan: section 5 starts with the clinic's own crisis instructions
     (local numbers) in the member's language, which staff may then add to."""
-    crisis = settings.current().crisis_text_for(member_language(member))
+    crisis = clinic.current().crisis_text_for(member_language(member))
     return {**empty_sections(), "professionals": [crisis]}
 
 
