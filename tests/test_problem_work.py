@@ -24,7 +24,7 @@ from ipt_groups.protocol.problem_areas import (
     next_step,
 )
 from ipt_groups.services import demo
-from ipt_groups.services.enrolment import PROBLEM_AREAS
+from ipt_groups.services.enrolments import PROBLEM_AREAS
 from tests import browser
 from tests.browser import TABLET, chromium_context, log_in, running_session_id, screenshot
 from tests.conftest import PASSWORD, ApiClient, create_user

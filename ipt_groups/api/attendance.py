@@ -16,7 +16,7 @@ from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES, AttendanceStatus, FollowUp, GroupSession, Role
 from ipt_groups.security import current_actor, roles_required
 from ipt_groups.services import access, attendance
-from ipt_groups.services.enrolment import current_enrolment
+from ipt_groups.services.enrolments import current_enrolment
 
 blp = Blueprint("attendance", __name__, url_prefix="/api", description="Attendance")
 

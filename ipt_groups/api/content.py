@@ -24,7 +24,7 @@ from ipt_groups.i18n import SUPPORTED_LANGUAGES
 from ipt_groups.models import STAFF_ROLES, ContentItem, ContentVersion, Role
 from ipt_groups.security import current_actor, private_cache, roles_required
 from ipt_groups.services import access, clinic, content
-from ipt_groups.services.enrolment import my_enrolment
+from ipt_groups.services.enrolments import my_enrolment
 from ipt_groups.timesource import utcnow
 
 blp = Blueprint("content", __name__, url_prefix="/api", description="Psychoeducation library")

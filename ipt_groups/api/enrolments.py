@@ -18,7 +18,7 @@ from ipt_groups.api.sessions import MeetingSchema
 from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES, Enrolment, EnrolmentStatus, Role
 from ipt_groups.security import current_actor, roles_required
-from ipt_groups.services import access, audit, enrolment, invites
+from ipt_groups.services import access, audit, enrolments, invites
 
 blp = Blueprint("enrolments", __name__, url_prefix="/api", description="Members of a cohort")
 
@@ -60,9 +60,9 @@ class EnrolmentCreateSchema(ma.Schema):
     language = Language()
     time_zone = TimeZone(metadata={"description": "Defaults to the cohort's"})
     problem_areas = ma.fields.List(
-        ma.fields.String(validate=validate.OneOf(enrolment.PROBLEM_AREAS)),
+        ma.fields.String(validate=validate.OneOf(enrolments.PROBLEM_AREAS)),
         load_default=list,
-        metadata={"description": "One or two of " + ", ".join(enrolment.PROBLEM_AREAS)},
+        metadata={"description": "One or two of " + ", ".join(enrolments.PROBLEM_AREAS)},
     )
     goal = ma.fields.String(
         validate=validate.Length(max=500),
@@ -99,7 +99,7 @@ class EnrolmentUpdateSchema(ma.Schema):
     )
     email_consent = ma.fields.Boolean(metadata={"description": "Record or withdraw email consent"})
     problem_areas = ma.fields.List(
-        ma.fields.String(validate=validate.OneOf(enrolment.PROBLEM_AREAS))
+        ma.fields.String(validate=validate.OneOf(enrolments.PROBLEM_AREAS))
     )
     goal = ma.fields.String(
         validate=validate.Length(max=500),
@@ -167,7 +167,7 @@ class MoveSchema(ma.Schema):
 
 def _summary(e: Enrolment, positions: dict[int, int] | None = None) -> dict[str, Any]:
     if positions is None and e.status == EnrolmentStatus.WAITLISTED:
-        positions = {w.id: i for i, w in enumerate(enrolment.waitlist(e.cohort), start=1)}
+        positions = {w.id: i for i, w in enumerate(enrolments.waitlist(e.cohort), start=1)}
     return {
         "id": e.id,
         "cohort_id": e.cohort_id,
@@ -191,7 +191,7 @@ def _detail(e: Enrolment) -> dict[str, Any]:
         "language": e.user.language if e.user else None,
         "time_zone": e.user.time_zone if e.user else None,
         "meetings": e.meetings,
-        **enrolment.consents(e),
+        **enrolments.consents(e),
     }  # fmt: skip
 
 
@@ -203,8 +203,8 @@ class CohortEnrolments(MethodView):
     def get(self, args: dict[str, Any], cohort_id: int) -> Any:
         """Members of the cohort (names and status; details per member)."""
         cohort = access.get_cohort(current_user, cohort_id)
-        rows = enrolment.list_enrolments(cohort, args.get("status"))
-        positions = {w.id: i for i, w in enumerate(enrolment.waitlist(cohort), start=1)}
+        rows = enrolments.list_enrolments(cohort, args.get("status"))
+        positions = {w.id: i for i, w in enumerate(enrolments.waitlist(cohort), start=1)}
         # The list shows who was referred at screening: that read is audited too.
         audit.record(current_actor(), "enrolment.list", "cohort", cohort.id)
         # Built before the commit, which expires every row: read after it, each
@@ -224,7 +224,7 @@ class CohortEnrolments(MethodView):
         shown only in this response."""
         cohort = access.get_cohort(current_user, cohort_id, manage=True)
         actor = current_actor()
-        member = enrolment.enrol(actor, cohort, data)
+        member = enrolments.enrol(actor, cohort, data)
         issued = None
         if member.status != EnrolmentStatus.REFERRED:
             issued = invites.issue(
@@ -241,7 +241,7 @@ class CohortWaitlist(MethodView):
     def get(self, cohort_id: int) -> Any:
         """The waitlist in the order places will be offered."""
         cohort = access.get_cohort(current_user, cohort_id)
-        return [_summary(e, {e.id: i}) for i, e in enumerate(enrolment.waitlist(cohort), start=1)]
+        return [_summary(e, {e.id: i}) for i, e in enumerate(enrolments.waitlist(cohort), start=1)]
 
 
 @blp.route(f"/enrolments/<{ID}:enrolment_id>")
@@ -263,7 +263,7 @@ class EnrolmentDetail(MethodView):
     def patch(self, changes: dict[str, Any], enrolment_id: int) -> Any:
         """Correct a member's details or problem areas."""
         member = access.get_enrolment(current_user, enrolment_id, manage=True)
-        enrolment.update(current_actor(), member, changes)
+        enrolments.update(current_actor(), member, changes)
         db.session.commit()
         return _detail(member)
 
@@ -277,7 +277,7 @@ class EnrolmentWithdraw(MethodView):
     def post(self, data: dict[str, Any], enrolment_id: int) -> Any:
         """Withdraw a member; the first person on the waitlist gets the place."""
         member = access.get_enrolment(current_user, enrolment_id, manage=True)
-        enrolment.withdraw(current_actor(), member, data["reason"])
+        enrolments.withdraw(current_actor(), member, data["reason"])
         db.session.commit()
         return _detail(member)
 
@@ -290,7 +290,7 @@ class EnrolmentReactivate(MethodView):
     def post(self, enrolment_id: int) -> Any:
         """Bring a withdrawn member back (waitlisted if the group is full)."""
         member = access.get_enrolment(current_user, enrolment_id, manage=True)
-        enrolment.reactivate(current_actor(), member)
+        enrolments.reactivate(current_actor(), member)
         db.session.commit()
         return _detail(member)
 
@@ -305,6 +305,6 @@ class EnrolmentMove(MethodView):
         """Move a member to another cohort you manage; returns the new enrolment."""
         member = access.get_enrolment(current_user, enrolment_id, manage=True)
         target = access.get_cohort(current_user, data["cohort_id"], manage=True)
-        moved = enrolment.move(current_actor(), member, target)
+        moved = enrolments.move(current_actor(), member, target)
         db.session.commit()
         return _detail(moved)

@@ -17,7 +17,7 @@ from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES, Closeness, Enrolment, Relationship, Role
 from ipt_groups.security import current_actor, roles_required
 from ipt_groups.services import access, audit, inventory
-from ipt_groups.services.enrolment import PROBLEM_AREAS
+from ipt_groups.services.enrolments import PROBLEM_AREAS
 
 blp = Blueprint("inventory", __name__, url_prefix="/api", description="The interpersonal inventory")
 

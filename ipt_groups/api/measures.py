@@ -19,7 +19,7 @@ from ipt_groups.models import STAFF_ROLES, AssessmentSource, Role
 from ipt_groups.protocol.instruments import Instrument
 from ipt_groups.security import current_actor, roles_required
 from ipt_groups.services import access, audit, clinic, measures
-from ipt_groups.services.enrolment import my_enrolment
+from ipt_groups.services.enrolments import my_enrolment
 
 blp = Blueprint("measures", __name__, url_prefix="/api", description="Measures and check-ins")
 

@@ -18,7 +18,7 @@ from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES, GroupSession, MemberMeeting, Role
 from ipt_groups.protocol.recurrence import utc_to_local
 from ipt_groups.security import current_actor, roles_required
-from ipt_groups.services import access, enrolment, sessions
+from ipt_groups.services import access, enrolments, sessions
 
 blp = Blueprint("sessions", __name__, url_prefix="/api", description="Sessions and meetings")
 
@@ -205,6 +205,6 @@ class MeetingDetail(MethodView):
     def patch(self, changes: dict[str, Any], meeting_id: int) -> Any:
         """Book, move or cancel a one-to-one meeting (time in the cohort's zone)."""
         meeting = access.get_meeting(current_user, meeting_id, manage=True)
-        enrolment.update_meeting(current_actor(), meeting, changes)
+        enrolments.update_meeting(current_actor(), meeting, changes)
         db.session.commit()
         return meeting

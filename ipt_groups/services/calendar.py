@@ -35,7 +35,7 @@ from ipt_groups.models import (
     User,
 )
 from ipt_groups.protocol.recurrence import utc_to_local
-from ipt_groups.services.enrolment import current_enrolment, waitlist
+from ipt_groups.services.enrolments import current_enrolment, waitlist
 from ipt_groups.services.outbox import preferences_for
 from ipt_groups.timesource import utcnow
 

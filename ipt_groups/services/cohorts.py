@@ -28,7 +28,7 @@ from ipt_groups.protocol.recurrence import utc_to_local
 from ipt_groups.services import (
     audit,
     content,
-    enrolment,
+    enrolments,
     follow_up,
     programmes,
     reminders,
@@ -204,7 +204,7 @@ def update_cohort(actor: Actor, cohort: Cohort, changes: dict[str, Any]) -> Coho
         db.session.add_all(sessions.generate_sessions(cohort, template))
     db.session.flush()
     if "capacity" in changes:
-        enrolment.fill_from_waitlist(actor, cohort)
+        enrolments.fill_from_waitlist(actor, cohort)
     audit.record(actor, "cohort.update", "cohort", cohort.id)
     reminders.replan_cohort(cohort.id)
     return cohort
@@ -242,7 +242,7 @@ def change_status(actor: Actor, cohort: Cohort, new: str) -> Cohort:
                 session.status = SessionStatus.CANCELLED
                 session.cancel_reason = "Cohort cancelled"
         for member in db.session.scalars(select(Enrolment).where(Enrolment.cohort_id == cohort.id)):
-            enrolment.cancel_future_meetings(member.meetings)
+            enrolments.cancel_future_meetings(member.meetings)
     cohort.status = new
     audit.record(actor, f"cohort.{new}", "cohort", cohort.id)
     db.session.flush()

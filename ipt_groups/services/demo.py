@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from ipt_groups.extensions import db
 from ipt_groups.models import Cohort, CohortStatus, Enrolment, EnrolmentStatus, Role, User
 from ipt_groups.protocol.recurrence import utc_to_local
-from ipt_groups.services import cohorts, content, enrolment, invites
+from ipt_groups.services import cohorts, content, enrolments, invites
 from ipt_groups.services.audit import SYSTEM, Actor
 from ipt_groups.services.passwords import hash_password
 from ipt_groups.timesource import utcnow
@@ -110,7 +110,7 @@ def _seed_cohort(result: DemoResult) -> Cohort:
         (PENDING_MEMBER, ["loneliness"]),
     )
     for name, areas in members:
-        enrolment.enrol(
+        enrolments.enrol(
             actor,
             cohort,
             {
@@ -158,7 +158,7 @@ def _seed_running_cohort(result: DemoResult) -> Cohort | None:
     cohorts.change_status(actor, cohort, CohortStatus.ACTIVE)
     for name, areas, goal in RUNNING_MEMBERS:
         username, language = RUNNING_LOGINS.get(name, (None, "en"))
-        member = enrolment.enrol(
+        member = enrolments.enrol(
             actor,
             cohort,
             {
