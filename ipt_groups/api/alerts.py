@@ -17,7 +17,7 @@ from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES, AlertAction, AlertSource, RiskAlert, Role
 from ipt_groups.security import current_actor, roles_required
-from ipt_groups.services import access, audit, clinic, safety_plan
+from ipt_groups.services import access, audit, clinic, safety_plans
 from ipt_groups.services import alerts as alert_service
 
 blp = Blueprint("alerts", __name__, url_prefix="/api", description="Risk alerts")
@@ -182,7 +182,7 @@ class AlertAcknowledge(MethodView):
         alert = alert_service.get_alert(current_user, alert_id)
         if data["action"] == AlertAction.OTHER and not (data["note"] or "").strip():
             raise ApiError(422, fields={"note": ["Say what was done."]})
-        plan_id = safety_plan.link_for_acknowledgement(
+        plan_id = safety_plans.link_for_acknowledgement(
             alert, data["action"], data["safety_plan_version_id"]
         )
         alert_service.acknowledge(

@@ -15,7 +15,7 @@ from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES, Enrolment, Role, SafetyPlanVersion
 from ipt_groups.security import current_actor, roles_required
-from ipt_groups.services import access, audit, clinic, safety_plan
+from ipt_groups.services import access, audit, clinic, safety_plans
 
 blp = Blueprint("safety_plans", __name__, url_prefix="/api", description="Safety plans")
 
@@ -108,12 +108,12 @@ def _plan(member: Enrolment, row: SafetyPlanVersion | None) -> dict[str, Any]:
     shown = (
         _version(row)
         if row is not None
-        else {"version": 0, "id": None, "sections": safety_plan.prefilled(member)}
+        else {"version": 0, "id": None, "sections": safety_plans.prefilled(member)}
     )
     return {
         "enrolment_id": member.id,
         "display_name": member.display_name,
-        "language": safety_plan.member_language(member),
+        "language": safety_plans.member_language(member),
         "can_edit": access.may_write_safety_plan(current_user, member.cohort),
         **shown,
     }
@@ -128,8 +128,8 @@ class MemberSafetyPlan(MethodView):
         section 5 holds the clinic's crisis text in the member's language
         (``version`` 0). Audited."""
         member = access.get_safety_plan_member(current_user, enrolment_id)
-        row = safety_plan.current(member)
-        safety_plan.audit_read(current_actor(), member)
+        row = safety_plans.current(member)
+        safety_plans.audit_read(current_actor(), member)
         audit.commit_reads()
         return _plan(member, row)
 
@@ -141,7 +141,7 @@ class MemberSafetyPlan(MethodView):
         """Save the plan as a new version on top of ``base_version``: by the
         cohort's facilitators or supervisors, or an admin."""
         member = access.get_safety_plan_member(current_user, enrolment_id, write=True)
-        row = safety_plan.save(
+        row = safety_plans.save(
             current_actor(), current_user, member, data["base_version"], data["sections"]
         )
         db.session.commit()
@@ -155,8 +155,8 @@ class MemberSafetyPlanVersions(MethodView):
     def get(self, enrolment_id: int) -> Any:
         """Every saved version, newest first: what it said, who saved it, when. Audited."""
         member = access.get_safety_plan_member(current_user, enrolment_id)
-        rows = safety_plan.history(member)
-        safety_plan.audit_read(current_actor(), member, "safety_plan.history.read")
+        rows = safety_plans.history(member)
+        safety_plans.audit_read(current_actor(), member, "safety_plan.history.read")
         audit.commit_reads()
         return [_version(r) for r in rows]
 
@@ -168,14 +168,14 @@ class MySafetyPlan(MethodView):
     def get(self) -> Any:
         """My safety plan (the newest version), and the clinic's crisis text, in
         my language. ``version`` 0: none has been made with me yet."""
-        found = safety_plan.for_member_user(current_user)
+        found = safety_plans.for_member_user(current_user)
         language = current_user.language
         crisis = clinic.current().crisis_text_for(language)
         if found is None:
-            return {"version": 0, "sections": safety_plan.empty_sections(),
+            return {"version": 0, "sections": safety_plans.empty_sections(),
                     "created_at": None, "language": language, "crisis_text": crisis}  # fmt: skip
         member, row = found
-        safety_plan.audit_read(current_actor(), member, "safety_plan.read.own")
+        safety_plans.audit_read(current_actor(), member, "safety_plan.read.own")
         audit.commit_reads()
         return {"version": row.version, "sections": row.sections, "created_at": row.created_at,
                 "language": language, "crisis_text": crisis}  # fmt: skip
