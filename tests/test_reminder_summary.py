@@ -31,7 +31,7 @@ from ipt_groups.models import (
     User,
 )
 from ipt_groups.push.sms import StatusReport
-from ipt_groups.services import privacy, programme, reminder_summary, sms_inbound
+from ipt_groups.services import privacy, programme, reminder_summary, sms
 from ipt_groups.services.audit import SYSTEM
 from tests.conftest import create_user
 from tests.factories import create_cohort
@@ -183,7 +183,7 @@ def test_erasure_and_a_late_delivery_report_change_the_figures_exactly(
                 Notification.due_at < NOW - timedelta(days=20),
             )
         )
-        assert sms_inbound.handle_status(StatusReport(provider_id=prov, state="delivered"), NOW)
+        assert sms.handle_status(StatusReport(provider_id=prov, state="delivered"), NOW)
         db.session.commit()
         after_receipt = _raw(None, None)
         assert sum(v[2] for v in after_receipt.values()) == sum(v[2] for v in before.values()) + 1

@@ -25,7 +25,7 @@ from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES, ClinicSetting, Role, SmsReply
 from ipt_groups.push.sms import SmsAdapter, make_sms_transport
 from ipt_groups.security import current_actor, form_body, public, roles_required
-from ipt_groups.services import access, audit, channels, sms_inbound
+from ipt_groups.services import access, audit, channels, sms
 
 blp = Blueprint("sms", __name__, url_prefix="/api", description="SMS replies, webhooks and cost")
 
@@ -70,7 +70,7 @@ def _africastalking(key: str) -> SmsAdapter:
 def _status(adapter: SmsAdapter) -> Response:
     report = adapter.parse_status(request.form.to_dict())
     if report is not None:
-        sms_inbound.handle_status(report)
+        sms.handle_status(report)
         db.session.commit()
     return Response(status=204)
 
@@ -80,7 +80,7 @@ def _incoming(adapter: SmsAdapter, provider: str) -> None:
         incoming = adapter.parse_incoming(request.form.to_dict())
     except ValueError:
         raise ApiError(422, "Not an incoming message.", code="bad_message") from None
-    sms_inbound.handle_incoming(provider, incoming)
+    sms.handle_incoming(provider, incoming)
     db.session.commit()
 
 
@@ -166,7 +166,7 @@ class CohortSmsReplies(MethodView):
     def get(self, cohort_id: int) -> Any:
         """Texts members sent back to their reminders, newest first (the read is audited)."""
         cohort = access.get_cohort(current_user, cohort_id)
-        found = [_present(r) for r in sms_inbound.replies(cohort.id)]  # before the commit
+        found = [_present(r) for r in sms.replies(cohort.id)]  # before the commit
         audit.record_reads(
             current_actor(),
             "sms_reply.read",
@@ -188,7 +188,7 @@ class SmsReplyRead(MethodView):
         if reply is None:
             raise ApiError(404)
         access.get_enrolment(current_user, reply.enrolment_id)  # 404 outside my cohorts
-        sms_inbound.mark_read(current_actor(), reply)
+        sms.mark_read(current_actor(), reply)
         db.session.commit()
         return _present(reply)
 

@@ -61,7 +61,8 @@ from ipt_groups.push.endpoints import policy
 from ipt_groups.push.routing import Builder, Round, Route
 from ipt_groups.push.sms import ChannelResult, SmsTransport, make_sms_transport
 from ipt_groups.push.transport import RETRYABLE, Outcome, Result, Transport
-from ipt_groups.services import channels, notifications, reminders, sms_inbound
+from ipt_groups.services import channels, notifications, reminders
+from ipt_groups.services import sms as sms_service
 from ipt_groups.timesource import utcnow
 
 log = logging.getLogger(__name__)
@@ -647,7 +648,7 @@ class Dispatcher:
             numbers = {m.notification_id: m.to for m in current.sms}
             for rid in stopped:
                 if numbers.get(rid):
-                    sms_inbound.record_opt_out(
+                    sms_service.record_opt_out(
                         numbers[rid], "provider", self.settings.sms_provider, now
                     )
         if any(a.outcome is Outcome.AUTH for a in tried):

@@ -136,7 +136,7 @@ ROUTES = {
 }
 
 
-# SMS reminders of a session say how to answer; services/sms_inbound.py reads the reply.
+# SMS reminders of a session say how to answer; services/sms.py reads the reply.
 REPLY_HINT = {"en": "Reply 1 if you can't come.", "es": "Responda 1 si no puede venir."}
 # The end of every email: no link (an address can say what the app is for).
 EMAIL_FOOTER = {

@@ -15,7 +15,7 @@ over and the outbox only for the last few days.
   ``resummarise`` with the cohorts it touched, in its own transaction: their
   summary rows are deleted and counted again from the outbox. The writers of
   old rows: erasure (services/privacy.py deletes a member's notifications),
-  a late SMS delivery report (services/sms_inbound.handle_status), and the
+  a late SMS delivery report (services/sms.handle_status), and the
   clock's prune (clock.prune deletes rows past their keeping time).
 - **Reading** (``counts``): the summary for the period's days up to the mark,
   the outbox for the rest, in one statement (UNION ALL), whatever the number
