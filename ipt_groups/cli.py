@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 
-from ipt_groups.errors import ApiError
+from ipt_groups.domain import DomainError
 from ipt_groups.extensions import db
 from ipt_groups.push import vapid
 from ipt_groups.services import content, demo, users
@@ -29,7 +29,7 @@ def register(app: Flask) -> None:
             user = users.create_staff_user(
                 SYSTEM, email=email, display_name=display_name, role="admin", password=password
             )
-        except ApiError as exc:
+        except DomainError as exc:
             detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in (exc.fields or {}).items())
             raise click.ClickException(detail or exc.message) from None
         db.session.commit()

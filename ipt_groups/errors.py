@@ -7,7 +7,8 @@
 ``code`` is a stable machine-readable word; ``message`` is for people; ``fields``
 appears only on validation errors. Handlers cover werkzeug's HTTP errors (404,
 405 keeps its ``Allow`` header, 413 ...), webargs/marshmallow validation, our own
-``ApiError`` and anything unexpected (a 500 that never leaks a traceback).
+``ApiError`` (views), the services' ``DomainError`` kinds (``DOMAIN_STATUS``)
+and anything unexpected (a 500 that never leaks a traceback).
 """
 
 from __future__ import annotations
@@ -20,6 +21,17 @@ from flask import Flask, Response, jsonify
 from flask_smorest import Api
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from ipt_groups.domain import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Gone,
+    Invalid,
+    NotFound,
+    Throttled,
+    Unavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +189,30 @@ def database_unavailable(error: Exception) -> Response:
     )
 
 
+# What each domain error is over HTTP. Services never name a status; this does.
+DOMAIN_STATUS: dict[type[DomainError], int] = {
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    Gone: 410,
+    Invalid: 422,
+    Throttled: 429,
+    Unavailable: 503,
+}
+
+
+def domain_error_response(error: DomainError) -> Response:
+    """The envelope for a service's DomainError: the same bytes ApiError gave."""
+    status = next((code for kind, code in DOMAIN_STATUS.items() if isinstance(error, kind)), 500)
+    headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
+    return error_response(
+        status, error.message, code=error.code, fields=error.fields, headers=headers
+    )
+
+
 def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(DomainError, domain_error_response)
+
     @app.errorhandler(ApiError)
     def _api_error(error: ApiError) -> Response:
         return error_response(

@@ -15,7 +15,7 @@ from typing import TypeVar
 from sqlalchemy import Select, select
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ipt_groups.errors import ApiError
+from ipt_groups.domain import Forbidden, NotFound
 from ipt_groups.extensions import db
 from ipt_groups.models import (
     FACILITATING,
@@ -57,16 +57,16 @@ def can_manage(user: User, cohort: Cohort) -> bool:
 def get_cohort(user: User, cohort_id: int, *, manage: bool = False) -> Cohort:
     cohort = db.session.scalar(visible_cohorts(user).where(Cohort.id == cohort_id))
     if cohort is None:
-        raise ApiError(404)
+        raise NotFound()
     if manage and not can_manage(user, cohort):
-        raise ApiError(403, "Only the cohort's facilitators or an admin can change it.")
+        raise Forbidden("Only the cohort's facilitators or an admin can change it.")
     return cohort
 
 
 def _found(model: type[T], row_id: int) -> T:
     row = db.session.get(model, row_id)
     if row is None:
-        raise ApiError(404)
+        raise NotFound()
     return row
 
 
@@ -106,7 +106,7 @@ def get_safety_plan_member(user: User, enrolment_id: int, *, write: bool = False
     outsiders get 404 as for any record of the cohort."""
     enrolment = get_enrolment(user, enrolment_id)
     if write and not may_write_safety_plan(user, enrolment.cohort):
-        raise ApiError(403, "Only the cohort's facilitators, supervisors or an admin can do this.")
+        raise Forbidden("Only the cohort's facilitators, supervisors or an admin can do this.")
     return enrolment
 
 
@@ -130,7 +130,7 @@ def can_supervise(user: User, cohort: Cohort) -> bool:
 def get_supervised_cohort(user: User, cohort_id: int) -> Cohort:
     cohort = get_cohort(user, cohort_id)
     if not can_supervise(user, cohort):
-        raise ApiError(403, "Only the cohort's supervisors or an admin can do this.")
+        raise Forbidden("Only the cohort's supervisors or an admin can do this.")
     return cohort
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ipt_groups.errors import ApiError
+from ipt_groups.domain import Invalid
 from ipt_groups.extensions import db
 from ipt_groups.models import AgendaEntry, GroupSession
 from ipt_groups.protocol.agendas import AgendaKind, agenda_for
@@ -32,11 +32,11 @@ def replace(actor: Actor, session: GroupSession, items: Sequence[dict[str, Any]]
     """Set the session's agenda to ``items`` in this order. Items that carry the
     ``id`` of an existing entry keep their tick; entries left out are removed."""
     if len(items) > MAX_ITEMS:
-        raise ApiError(422, fields={"items": [f"At most {MAX_ITEMS} items."]})
+        raise Invalid(fields={"items": [f"At most {MAX_ITEMS} items."]})
     current = {e.id: e for e in session.agenda}
     unknown = sorted({i["id"] for i in items if i.get("id")} - current.keys())
     if unknown:
-        raise ApiError(422, fields={"items": [f"Not items of this agenda: {unknown}."]})
+        raise Invalid(fields={"items": [f"Not items of this agenda: {unknown}."]})
     kept: list[AgendaEntry] = []
     for position, item in enumerate(items):
         entry = current.get(item.get("id") or 0) or AgendaEntry()

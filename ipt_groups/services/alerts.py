@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import selectinload
 
-from ipt_groups.errors import ApiError
+from ipt_groups.domain import Conflict, Forbidden, NotFound
 from ipt_groups.extensions import db
 from ipt_groups.models import (
     AlertSource,
@@ -153,7 +153,7 @@ def acknowledge(
 ) -> RiskAlert:
     allowed = acknowledgeable_cohorts(user)
     if allowed is not None and alert.cohort_id not in allowed:
-        raise ApiError(403, "Only the cohort's supervisor or an admin can acknowledge an alert.")
+        raise Forbidden("Only the cohort's supervisor or an admin can acknowledge an alert.")
     # Conditional: two supervisors acting at once cannot both record an action.
     claimed = db.session.execute(
         update(RiskAlert)
@@ -166,7 +166,7 @@ def acknowledge(
     ).rowcount  # fmt: skip
     db.session.refresh(alert)
     if not claimed:
-        raise ApiError(409, "This alert was acknowledged already.", code="already_acknowledged")
+        raise Conflict("This alert was acknowledged already.", code="already_acknowledged")
     audit.record(actor, "risk_alert.acknowledge", "risk_alert", alert.id,
                  subject_id=alert.enrolment_id)  # fmt: skip
     return alert
@@ -199,5 +199,5 @@ def list_alerts(
 def get_alert(user: User, alert_id: int) -> RiskAlert:
     alert = db.session.scalar(visible_alerts(user).where(RiskAlert.id == alert_id))
     if alert is None:
-        raise ApiError(404)
+        raise NotFound()
     return alert

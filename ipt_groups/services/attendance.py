@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from ipt_groups.errors import ApiError
+from ipt_groups.domain import Conflict, Invalid, NotFound
 from ipt_groups.extensions import db
 from ipt_groups.models import (
     Apology,
@@ -142,13 +142,11 @@ def _claim_key(user: User, key: str | None) -> bool:
 
 def require_open(session: GroupSession, now: datetime) -> None:
     if session.status != SessionStatus.SCHEDULED:
-        raise ApiError(409, "This session was cancelled.", code="session_cancelled")
+        raise Conflict("This session was cancelled.", code="session_cancelled")
     if session.cohort.status not in sessions.EDITABLE:
-        raise ApiError(409, f"The cohort is {session.cohort.status}.", code="cohort_closed")
+        raise Conflict(f"The cohort is {session.cohort.status}.", code="cohort_closed")
     if now < session.starts_at - OPENS_BEFORE:
-        raise ApiError(
-            409, "Attendance opens two hours before the session.", code="session_not_started"
-        )
+        raise Conflict("Attendance opens two hours before the session.", code="session_not_started")
 
 
 def record(
@@ -165,8 +163,8 @@ def record(
     members = {m.id: m for m in listed}
     unknown = [eid for eid, _ in marks if eid not in members]
     if unknown:
-        raise ApiError(
-            422, fields={"entries": [f"Not a member of this session: {sorted(set(unknown))}."]}
+        raise Invalid(
+            fields={"entries": [f"Not a member of this session: {sorted(set(unknown))}."]}
         )
     if _claim_key(user, client_key):
         existing = {
@@ -240,9 +238,9 @@ def apologise(
 ) -> Apology:
     """A member says they cannot come to an upcoming session of their own group."""
     if session.cohort_id != member.cohort_id or member.status != EnrolmentStatus.ENROLLED:
-        raise ApiError(404)
+        raise NotFound()
     if session.status != SessionStatus.SCHEDULED or session.starts_at <= utcnow():
-        raise ApiError(409, "This session is not coming up.", code="session_not_upcoming")
+        raise Conflict("This session is not coming up.", code="session_not_upcoming")
     apology = db.session.scalar(
         select(Apology).where(Apology.session_id == session.id, Apology.enrolment_id == member.id)
     )

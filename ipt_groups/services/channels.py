@@ -27,7 +27,7 @@ import phonenumbers
 from sqlalchemy import func, select
 
 from ipt_groups.channels_config import ChannelSettings
-from ipt_groups.errors import ApiError
+from ipt_groups.domain import Conflict, Invalid
 from ipt_groups.extensions import db
 from ipt_groups.models import (
     CURRENT_STATUSES,
@@ -88,7 +88,7 @@ def normalise_phone(raw: str | None, zone: str, field: str = "contact_phone") ->
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
         where = f" for {region}" if region else " (use the +country form)"
-        raise ApiError(422, fields={field: [f"Not a valid phone number{where}."]})
+        raise Invalid(fields={field: [f"Not a valid phone number{where}."]})
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -207,9 +207,7 @@ def reach_for(user_ids: Iterable[int]) -> dict[int, Reach]:
 
 def validate_order(order: Sequence[str]) -> tuple[str, ...]:
     if not order or len(set(order)) != len(order) or any(c not in CHANNELS for c in order):
-        raise ApiError(
-            422, fields={"channels": ["Give one or more of push, sms, email, each once."]}
-        )
+        raise Invalid(fields={"channels": ["Give one or more of push, sms, email, each once."]})
     return tuple(order)
 
 
@@ -304,13 +302,13 @@ def save_my_channels(actor: Any, user: User, data: Mapping[str, Any]) -> None:
         set_order(user.id, data["channels"])
     if user.role in STAFF_ROLES:
         if "email" in data and data["email"] != user.email:
-            raise ApiError(422, fields={"email": ["Staff email is the login: ask an admin."]})
+            raise Invalid(fields={"email": ["Staff email is the login: ask an admin."]})
         if "phone" in data:
             user.phone = normalise_phone(data["phone"], user.time_zone, "phone")
     else:
         member = membership.current_enrolment(user)
         if member is None and ("phone" in data or "email" in data):
-            raise ApiError(409, "You are not in a group now.", code="not_enrolled")
+            raise Conflict("You are not in a group now.", code="not_enrolled")
         if member is not None:
             if "phone" in data:
                 member.contact_phone = normalise_phone(
@@ -322,8 +320,8 @@ def save_my_channels(actor: Any, user: User, data: Mapping[str, Any]) -> None:
         phone = member.contact_phone if member is not None else None
         email = member.contact_email if member is not None else None
         if data.get("sms_consent") and not phone:
-            raise ApiError(422, fields={"sms_consent": ["Give a phone number first."]})
+            raise Invalid(fields={"sms_consent": ["Give a phone number first."]})
         if data.get("email_consent") and not email:
-            raise ApiError(422, fields={"email_consent": ["Give an email address first."]})
+            raise Invalid(fields={"email_consent": ["Give an email address first."]})
         set_consent(user.id, sms=data.get("sms_consent"), email=data.get("email_consent"))
     db.session.flush()

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ipt_groups.errors import ApiError
+from ipt_groups.domain import Conflict, DomainError, Invalid
 from ipt_groups.extensions import db
 from ipt_groups.models import (
     Cohort,
@@ -59,7 +59,7 @@ def _staff_user(user_id: int, roles: tuple[Role, ...], field: str) -> User:
     user = db.session.get(User, user_id)
     if user is None or not user.is_active or user.role not in roles:
         wanted = " or ".join(r.value for r in roles)
-        raise ApiError(422, fields={field: [f"User {user_id} is not an active {wanted}."]})
+        raise Invalid(fields={field: [f"User {user_id} is not an active {wanted}."]})
     return user
 
 
@@ -72,7 +72,7 @@ def _set_staff(cohort: Cohort, choice: StaffChoice) -> None:
         _staff_user(uid, (Role.SUPERVISOR, Role.ADMIN), "supervisor_ids")
     everyone = [choice.lead_id, *choice.co_facilitator_ids, *choice.supervisor_ids]
     if len(set(everyone)) != len(everyone):
-        raise ApiError(422, "A person can hold only one role in a cohort.", fields={
+        raise Invalid("A person can hold only one role in a cohort.", fields={
             "staff": ["The lead, co-facilitators and supervisors must be different people."]
         })  # fmt: skip
     cohort.staff = [
@@ -87,13 +87,13 @@ def _check_location(kind: str, location: str) -> None:
     if kind == "online" and location:
         parts = urlsplit(location)
         if parts.scheme != "https" or not parts.netloc:
-            raise ApiError(422, fields={"location": ["An online location is an https:// link."]})
+            raise Invalid(fields={"location": ["An online location is an https:// link."]})
 
 
 def _check_start(start: date, zone: str) -> None:
     today = utc_to_local(utcnow(), zone).date()
     if start < today:
-        raise ApiError(422, fields={"start_date": ["The start date has passed."]})
+        raise Invalid(fields={"start_date": ["The start date has passed."]})
 
 
 def create_cohort(actor: Actor, creator: User, data: dict[str, Any]) -> Cohort:
@@ -101,10 +101,10 @@ def create_cohort(actor: Actor, creator: User, data: dict[str, Any]) -> Cohort:
     unless they name another lead (and then co-facilitates it, so they keep access)."""
     try:
         template, _ = programmes.get_template(data["programme_key"], allow_archived=False)
-    except ApiError:
+    except DomainError:
         # A field naming something that does not exist is a bad field, not a missing page.
-        raise ApiError(
-            422, fields={"programme_key": ["No such programme (or it is archived)."]}
+        raise Invalid(
+            fields={"programme_key": ["No such programme (or it is archived)."]}
         ) from None
     co = list(data.get("co_facilitator_ids", []))
     lead_id = data.get("lead_id") or creator.id
@@ -146,12 +146,11 @@ SLOT_FIELDS = frozenset({"time_zone", "weekday", "local_time", "start_date", "se
 def update_cohort(actor: Actor, cohort: Cohort, changes: dict[str, Any]) -> Cohort:
     calendar_changes = SLOT_FIELDS & changes.keys()
     if cohort.status not in sessions.EDITABLE:
-        raise ApiError(409, f"The cohort is {cohort.status}.", code="cohort_closed")
+        raise Conflict(f"The cohort is {cohort.status}.", code="cohort_closed")
     if calendar_changes:
         now = utcnow()
         if cohort.status != CohortStatus.PLANNED or sessions.started_group_sessions(cohort, now):
-            raise ApiError(
-                409,
+            raise Conflict(
                 "The weekly slot can only change before the cohort starts; "
                 "reschedule sessions instead.",
                 code="cohort_started",
@@ -166,8 +165,7 @@ def update_cohort(actor: Actor, cohort: Cohort, changes: dict[str, Any]) -> Coho
             changes.get("time_zone", cohort.time_zone),
         )
     if "capacity" in changes and changes["capacity"] < enrolled_count(cohort):
-        raise ApiError(
-            409,
+        raise Conflict(
             "Capacity cannot go below the number of members already enrolled.",
             code="capacity_below_enrolled",
         )
@@ -193,8 +191,8 @@ def update_cohort(actor: Actor, cohort: Cohort, changes: dict[str, Any]) -> Coho
         )
         if cohort.status == CohortStatus.ACTIVE and not cohort.staff_ids(StaffRole.SUPERVISOR):
             # Lay facilitators must never be alone with a risk signal.
-            raise ApiError(
-                409, "A running cohort needs at least one supervisor.", code="supervisor_required"
+            raise Conflict(
+                "A running cohort needs at least one supervisor.", code="supervisor_required"
             )
         audit.record(actor, "cohort.staff_change", "cohort", cohort.id)
     if calendar_changes:
@@ -215,24 +213,21 @@ def change_status(actor: Actor, cohort: Cohort, new: str) -> Cohort:
         return cohort
     if new not in TRANSITIONS[cohort.status]:
         allowed = ", ".join(TRANSITIONS[cohort.status]) or "none"
-        raise ApiError(
-            409,
+        raise Conflict(
             f"A {cohort.status} cohort cannot become {new} (allowed: {allowed}).",
             code="invalid_transition",
         )
     now = utcnow()
     if new == CohortStatus.ACTIVE and not cohort.staff_ids(StaffRole.SUPERVISOR):
         # Lay facilitators must never be alone with a risk signal.
-        raise ApiError(
-            409,
+        raise Conflict(
             "Add a supervisor before starting the cohort.",
             code="supervisor_required",
         )
     if new == CohortStatus.COMPLETED:
         last = max((s.starts_at for s in sessions.numbered_sessions(cohort)), default=None)
         if last is not None and last > now:
-            raise ApiError(
-                409,
+            raise Conflict(
                 "The last session is still to come; cancel the cohort to end it early.",
                 code="sessions_remaining",
             )

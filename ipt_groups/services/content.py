@@ -24,7 +24,7 @@ import yaml
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import contains_eager, selectinload
 
-from ipt_groups.errors import ApiError
+from ipt_groups.domain import Conflict, DomainError, Invalid, NotFound
 from ipt_groups.extensions import db
 from ipt_groups.models import (
     Cohort,
@@ -97,7 +97,7 @@ def estimate_minutes(body_md: str) -> int:
 def get_item(key: str) -> ContentItem:
     item = db.session.scalar(select(ContentItem).where(ContentItem.key == key))
     if item is None:
-        raise ApiError(404, f"No reading {key!r}.")
+        raise NotFound(f"No reading {key!r}.")
     return item
 
 
@@ -155,15 +155,15 @@ def _validate_tags(tags: Mapping[str, Any]) -> dict[str, Any]:
     if clean["release_at"] not in ("start", "end"):
         problems.append("release_at must be start or end.")
     if problems:
-        raise ApiError(422, "The tags are not valid.", fields={"tags": problems})
+        raise Invalid("The tags are not valid.", fields={"tags": problems})
     return clean
 
 
 def create_item(actor: Actor, key: str, tags: Mapping[str, Any]) -> ContentItem:
     if not KEY_PATTERN.match(key):
-        raise ApiError(422, fields={"key": ["Lower-case letters, digits and hyphens."]})
+        raise Invalid(fields={"key": ["Lower-case letters, digits and hyphens."]})
     if db.session.scalar(select(ContentItem.id).where(ContentItem.key == key)) is not None:
-        raise ApiError(409, f"A reading {key!r} exists already.", code="key_taken")
+        raise Conflict(f"A reading {key!r} exists already.", code="key_taken")
     item = ContentItem(key=key, tags=_validate_tags(tags))
     db.session.add(item)
     db.session.flush()
@@ -444,7 +444,7 @@ def cohort_releases(cohort: Cohort) -> list[CohortRelease]:
 
 def _upsert(actor: Actor, cohort: Cohort, item: ContentItem) -> ContentRelease:
     if item.retired_at is not None:
-        raise ApiError(409, "This reading has been retired.", code="retired")
+        raise Conflict("This reading has been retired.", code="retired")
     release = db.session.scalar(
         select(ContentRelease).where(
             ContentRelease.cohort_id == cohort.id, ContentRelease.item_id == item.id
@@ -485,7 +485,7 @@ def withdraw(actor: Actor, cohort: Cohort, item: ContentItem) -> ContentRelease:
         )
     )
     if release is None:
-        raise ApiError(404, "This reading was not planned or released for the cohort.")
+        raise NotFound("This reading was not planned or released for the cohort.")
     if release.withdrawn_at is None:
         release.withdrawn_at = utcnow()
         audit.record(actor, "content.withdraw", "content_release", release.id)
@@ -543,7 +543,7 @@ def open_reading(member: Enrolment, language: str, key: str, *, mark: bool = Tru
     False (the app saving it for offline reading has not opened it)."""
     entry = next((e for e in feed(member, language) if e.item.key == key), None)
     if entry is None:
-        raise ApiError(404, "No such reading for your group.")
+        raise NotFound("No such reading for your group.")
     if not mark:
         return entry
     now = utcnow()
@@ -613,7 +613,7 @@ def import_library(actor: Actor, folder: Path | None = None) -> ImportResult:
                 result.unchanged += 1
         except (KeyError, ValueError, yaml.YAMLError) as exc:
             result.problems.append(f"{path.relative_to(folder)}: {exc}")
-        except ApiError as exc:
+        except DomainError as exc:
             detail = exc.fields or exc.message
             result.problems.append(f"{path.relative_to(folder)}: {detail}")
     if result.items_created or result.tags_changed:

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ipt_groups.errors import ApiError
+from ipt_groups.domain import Conflict, Invalid, NotFound
 from ipt_groups.extensions import db
 from ipt_groups.models import (
     CURRENT_STATUSES,
@@ -65,16 +65,13 @@ def _new_username() -> str:
 
 def _require_open(cohort: Cohort, *, late_join_check: bool = True) -> None:
     if cohort.status not in sessions.EDITABLE:
-        raise ApiError(
-            409, f"The cohort is {cohort.status}; it takes no members.", code="cohort_closed"
-        )
+        raise Conflict(f"The cohort is {cohort.status}; it takes no members.", code="cohort_closed")
     if not late_join_check:
         return
     window = int(cohort.programme["late_join_sessions"])
     started = sessions.started_group_sessions(cohort, utcnow())
     if started >= window:
-        raise ApiError(
-            409,
+        raise Conflict(
             f"This group is closed to new members: {started} session(s) have taken place "
             f"and the programme allows joining only in the first {window}. "
             "Enrol the person in a later cohort.",
@@ -145,7 +142,7 @@ def enrol(actor: Actor, cohort: Cohort, data: dict[str, Any]) -> Enrolment:
     if not data.get("consent"):
         problems["consent"] = ["Record the member's consent before enrolling them."]
     if problems:
-        raise ApiError(422, fields=problems)
+        raise Invalid(fields=problems)
     _require_open(cohort)
     _lock(cohort)
     enrolment.consent_version = data["consent"]["version"]
@@ -190,7 +187,7 @@ def update(actor: Actor, enrolment: Enrolment, changes: dict[str, Any]) -> Enrol
     if "problem_areas" in changes:
         areas = list(dict.fromkeys(changes["problem_areas"]))
         if not 1 <= len(areas) <= 2:
-            raise ApiError(422, fields={"problem_areas": ["Choose one or two problem areas."]})
+            raise Invalid(fields={"problem_areas": ["Choose one or two problem areas."]})
         enrolment.problem_areas = areas
     if enrolment.user is not None:
         for key in ("language", "time_zone"):
@@ -207,9 +204,9 @@ def _record_consents(enrolment: Enrolment, data: dict[str, Any]) -> None:
         return
     sms, email = data.get("sms_consent"), data.get("email_consent")
     if sms and not enrolment.contact_phone:
-        raise ApiError(422, fields={"sms_consent": ["Record a phone number first."]})
+        raise Invalid(fields={"sms_consent": ["Record a phone number first."]})
     if email and not enrolment.contact_email:
-        raise ApiError(422, fields={"email_consent": ["Record an email address first."]})
+        raise Invalid(fields={"email_consent": ["Record an email address first."]})
     if sms is not None or email is not None:
         channels.set_consent(enrolment.user_id, sms=sms, email=email)
 
@@ -241,7 +238,7 @@ def _leave(enrolment: Enrolment) -> None:
 
 def withdraw(actor: Actor, enrolment: Enrolment, reason: str) -> Enrolment:
     if enrolment.status not in CURRENT_STATUSES:
-        raise ApiError(409, f"This member is {enrolment.status}.", code="not_current")
+        raise Conflict(f"This member is {enrolment.status}.", code="not_current")
     _lock(enrolment.cohort)
     was_enrolled = enrolment.status == EnrolmentStatus.ENROLLED
     enrolment.status = EnrolmentStatus.WITHDRAWN
@@ -263,7 +260,7 @@ def reactivate(actor: Actor, enrolment: Enrolment) -> Enrolment:
     Someone who already held a place is not a late joiner; someone who only ever
     waited is, and the late-join window applies to them."""
     if enrolment.status != EnrolmentStatus.WITHDRAWN:
-        raise ApiError(409, "Only a withdrawn member can be re-activated.", code="not_withdrawn")
+        raise Conflict("Only a withdrawn member can be re-activated.", code="not_withdrawn")
     cohort = enrolment.cohort
     _require_open(cohort, late_join_check=enrolment.joined_at is None)
     _lock(cohort)
@@ -288,9 +285,9 @@ def reactivate(actor: Actor, enrolment: Enrolment) -> Enrolment:
 def move(actor: Actor, enrolment: Enrolment, target: Cohort) -> Enrolment:
     """Move a member to another cohort (a new enrolment there; this one is ``moved``)."""
     if enrolment.status not in CURRENT_STATUSES:
-        raise ApiError(409, f"This member is {enrolment.status}.", code="not_current")
+        raise Conflict(f"This member is {enrolment.status}.", code="not_current")
     if target.id == enrolment.cohort_id:
-        raise ApiError(422, fields={"cohort_id": ["The member is already in this cohort."]})
+        raise Invalid(fields={"cohort_id": ["The member is already in this cohort."]})
     _require_open(target)
     _lock(target)
     _lock(enrolment.cohort)
@@ -372,21 +369,21 @@ def my_enrolment(user: User) -> Enrolment:
     """The caller's own live enrolment, for the member's ``/api/me`` views."""
     member = current_enrolment(user)
     if member is None:
-        raise ApiError(404, "You are not in a group at the moment.")
+        raise NotFound("You are not in a group at the moment.")
     return member
 
 
 def update_meeting(actor: Actor, meeting: MemberMeeting, changes: dict[str, Any]) -> MemberMeeting:
     """Book, move or cancel a one-to-one meeting; times are in the cohort's zone."""
     if meeting.enrolment.status not in CURRENT_STATUSES:
-        raise ApiError(409, f"This member is {meeting.enrolment.status}.", code="not_current")
+        raise Conflict(f"This member is {meeting.enrolment.status}.", code="not_current")
     if "starts_at_local" in changes:
         local = changes["starts_at_local"]
         starts_at = None
         if local is not None:
             starts_at = local_to_utc(local.date(), local.time(), meeting.enrolment.cohort.time_zone)
             if starts_at <= utcnow():
-                raise ApiError(422, fields={"starts_at_local": ["Choose a time in the future."]})
+                raise Invalid(fields={"starts_at_local": ["Choose a time in the future."]})
         meeting.starts_at = starts_at
     for key in ("duration_minutes", "location", "status"):
         if key in changes:

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ipt_groups.errors import ApiError
+from ipt_groups.domain import Conflict, Invalid
 from ipt_groups.extensions import db
 from ipt_groups.models import (
     AgendaEntry,
@@ -205,8 +205,8 @@ def submit(
     require_open(session, utcnow())
     record = _record(session)
     if record is not None and record.reviewed_at is not None:
-        raise ApiError(
-            409, "A supervisor has reviewed this checklist; it is not changed now.",
+        raise Conflict(
+            "A supervisor has reviewed this checklist; it is not changed now.",
             code="fidelity_reviewed",
         )  # fmt: skip
     phase = record.phase if record else (session.phase or DEFAULT_PHASE)
@@ -228,7 +228,7 @@ def submit(
     missing = sorted(wanted - set(given), key=lambda w: (w[0], w[1] or 0))
     problems += [f"Not answered: {k} {e or ''}".strip() for k, e in missing]
     if problems:
-        raise ApiError(422, fields={"answers": problems})
+        raise Invalid(fields={"answers": problems})
     rows = [
         {"key": k, "enrolment_id": e, "answer": a["answer"], "comment": a.get("comment", "")}
         for (k, e), a in given.items()
@@ -263,8 +263,8 @@ def review(
     first and the facilitator sees it as unread again."""
     record = _record(session)
     if record is None:
-        raise ApiError(
-            409, "The facilitator has not filled in this session's checklist yet.",
+        raise Conflict(
+            "The facilitator has not filled in this session's checklist yet.",
             code="fidelity_missing",
         )  # fmt: skip
     record.rating, record.feedback = rating, feedback
@@ -277,7 +277,7 @@ def review(
 def mark_read(actor: Actor, session: GroupSession) -> FidelityChecklist:
     record = _record(session)
     if record is None or record.reviewed_at is None:
-        raise ApiError(409, "There is no feedback on this session yet.", code="no_feedback")
+        raise Conflict("There is no feedback on this session yet.", code="no_feedback")
     if record.feedback_read_at is None:
         record.feedback_read_at = utcnow()
     audit.record(actor, "fidelity.feedback_read", "fidelity_checklist", record.id)

@@ -20,7 +20,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from ipt_groups.errors import ApiError
+from ipt_groups.domain import Conflict, Invalid
 from ipt_groups.extensions import db
 from ipt_groups.models import Enrolment, GroupSession, InventoryPerson, InventoryVersion, User
 from ipt_groups.services import attendance, audit
@@ -104,9 +104,8 @@ def for_session(actor: Actor, session: GroupSession) -> dict[int, InventoryVersi
 # -- saving ------------------------------------------------------------------
 
 
-def _stale(now: int) -> ApiError:
-    return ApiError(
-        409,
+def _stale(now: int) -> Conflict:
+    return Conflict(
         f"Someone saved this inventory since you opened it (it is now version {now}). "
         "Reload it, then make your changes again.",
         code="inventory_stale",
@@ -134,7 +133,7 @@ def _check(member: Enrolment, people: Sequence[dict[str, Any]], known: set[int])
                 f"Not one of this member's problem areas ({areas})."
             ]
     if problems:
-        raise ApiError(422, fields={"people": problems})
+        raise Invalid(fields={"people": problems})
 
 
 def save(
@@ -147,7 +146,7 @@ def save(
     """Save the inventory as ``people`` now stand, on top of ``base_version``
     (0 for the first). A save that changes nothing makes no new version."""
     if member.erased_at is not None:
-        raise ApiError(409, "This member's data was erased.", code="erased")
+        raise Conflict("This member's data was erased.", code="erased")
     last = _versions([member.id], newest=1)
     head = last[0] if last else None
     number = head.version if head else 0

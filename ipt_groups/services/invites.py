@@ -17,7 +17,7 @@ from datetime import timedelta
 import segno
 from sqlalchemy import select, update
 
-from ipt_groups.errors import ApiError
+from ipt_groups.domain import Conflict, Gone, NotFound
 from ipt_groups.extensions import db
 from ipt_groups.models import CURRENT_STATUSES, Enrolment, Invite, User
 from ipt_groups.services import audit, throttle
@@ -114,7 +114,7 @@ def revoke_pending(enrolment: Enrolment) -> int:
 def issue(actor: Actor, enrolment: Enrolment, *, ttl: timedelta, base_url: str) -> IssuedInvite:
     """A fresh invite for a member; any earlier unused one stops working."""
     if enrolment.status not in CURRENT_STATUSES or enrolment.user is None:
-        raise ApiError(409, f"This member is {enrolment.status}; no invite.", code="not_current")
+        raise Conflict(f"This member is {enrolment.status}; no invite.", code="not_current")
     revoke_pending(enrolment)
     code = new_code()
     now = utcnow()
@@ -134,7 +134,7 @@ def issue(actor: Actor, enrolment: Enrolment, *, ttl: timedelta, base_url: str) 
 
 def revoke(actor: Actor, invite: Invite) -> Invite:
     if invite.used_at is not None:
-        raise ApiError(409, "This invite has been used already.", code="invite_used")
+        raise Conflict("This invite has been used already.", code="invite_used")
     if invite.revoked_at is None:
         invite.revoked_at = utcnow()
         audit.record(actor, "invite.revoke", "invite", invite.id)
@@ -167,14 +167,12 @@ def find_usable(raw_code: str, *, address: str | None) -> Invite:
     if invite is None:
         throttle.count(MISSES_PER_ADDRESS, address)
         throttle.count(MISSES_CLINIC_WIDE, "all")
-        raise ApiError(
-            404, "No invite has this code. Check it and try again.", code="invite_not_found"
-        )
+        raise NotFound("No invite has this code. Check it and try again.", code="invite_not_found")
     state = invite.state(utcnow())
     if state == "pending" and invite.enrolment.status not in CURRENT_STATUSES:
         state = "revoked"
     if state != "pending":
-        raise ApiError(410, _GONE[state], code=f"invite_{state}")
+        raise Gone(_GONE[state], code=f"invite_{state}")
     return invite
 
 
@@ -184,7 +182,7 @@ def redeem(raw_code: str, secret: str, *, address: str | None) -> User:
     check_participant_secret(secret)
     user = invite.enrolment.user
     if user is None or not user.is_active:
-        raise ApiError(410, _GONE["revoked"], code="invite_revoked")
+        raise Gone(_GONE["revoked"], code="invite_revoked")
     # A re-issued invite is how a member who forgot their PIN gets back in, so it
     # lifts the lockout and the per-name limit too (before anything is written:
     # the store may commit).
@@ -197,7 +195,7 @@ def redeem(raw_code: str, secret: str, *, address: str | None) -> User:
         .execution_options(synchronize_session=False)
     ).rowcount
     if spent != 1:
-        raise ApiError(410, _GONE["used"], code="invite_used")
+        raise Gone(_GONE["used"], code="invite_used")
     user.password_hash = hash_password(secret)
     # A re-issued invite is how a forgotten PIN is reset: sessions opened with the
     # old PIN (perhaps on a lost phone) end now.

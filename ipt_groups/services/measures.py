@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ipt_groups.errors import ApiError
+from ipt_groups.domain import Conflict, DomainError, Invalid, NotFound
 from ipt_groups.extensions import db
 from ipt_groups.models import (
     AlertSource,
@@ -73,7 +73,7 @@ def get_instrument(key: str, *, allow_archived: bool = True) -> Instrument:
         return INSTRUMENTS_BY_KEY[key]
     row = _local(key)
     if row is None or (row.archived_at is not None and not allow_archived):
-        raise ApiError(404, f"No instrument {key!r}.")
+        raise NotFound(f"No instrument {key!r}.")
     return instrument_from_dict(row.definition)
 
 
@@ -88,11 +88,11 @@ def known_keys() -> set[str]:
 def create_local(actor: Actor, data: Mapping[str, Any]) -> Instrument:
     key = data["key"]
     if key in INSTRUMENTS_BY_KEY or _local(key) is not None:
-        raise ApiError(409, f"An instrument with key {key!r} exists already.", code="key_taken")
+        raise Conflict(f"An instrument with key {key!r} exists already.", code="key_taken")
     instrument = instrument_from_dict(data)
     problems = validate_instrument(instrument)
     if problems:
-        raise ApiError(422, "The instrument is not valid.", fields={"instrument": problems})
+        raise Invalid("The instrument is not valid.", fields={"instrument": problems})
     row = LocalInstrument(
         key=key, definition=instrument_to_dict(instrument), created_by_id=actor.user_id
     )
@@ -105,10 +105,10 @@ def create_local(actor: Actor, data: Mapping[str, Any]) -> Instrument:
 def archive_local(actor: Actor, key: str) -> None:
     """Retire a local instrument; assessments made with it keep their copy."""
     if key in INSTRUMENTS_BY_KEY:
-        raise ApiError(409, "Shipped instruments cannot be archived.", code="shipped")
+        raise Conflict("Shipped instruments cannot be archived.", code="shipped")
     row = _local(key)
     if row is None:
-        raise ApiError(404, f"No instrument {key!r}.")
+        raise NotFound(f"No instrument {key!r}.")
     if row.archived_at is None:
         row.archived_at = utcnow()
         audit.record(actor, "instrument.archive", "instrument", row.id)
@@ -221,24 +221,24 @@ def record(
     previous = _replay(scoped_key)
     if previous is not None:
         if previous.enrolment_id != member.id:
-            raise ApiError(409, "This client key was used for another record.", code="key_reused")
+            raise Conflict("This client key was used for another record.", code="key_reused")
         alert = db.session.scalar(select(RiskAlert).where(RiskAlert.assessment_id == previous.id))
         return Recorded(previous, alert, replayed=True)
 
     # Any status is accepted (a waitlisted member's pre-group meeting, a call to
     # someone who withdrew): a risk answer must never be turned away.
     if session is not None and session.cohort_id != member.cohort_id:
-        raise ApiError(422, fields={"session_id": ["Not a session of this member's cohort."]})
+        raise Invalid(fields={"session_id": ["Not a session of this member's cohort."]})
     if session is not None and session.kind not in (SessionKind.GROUP, SessionKind.CATCH_UP):
-        raise ApiError(422, fields={"session_id": ["Not a group session."]})
+        raise Invalid(fields={"session_id": ["Not a group session."]})
     if meeting is not None and meeting.enrolment_id != member.id:
-        raise ApiError(422, fields={"meeting_id": ["Not a meeting of this member."]})
+        raise Invalid(fields={"meeting_id": ["Not a meeting of this member."]})
     instrument = get_instrument(instrument_key, allow_archived=False)
     try:
         result = score(instrument, answers)
     except AnswerError as exc:
-        raise ApiError(
-            422, f"The {instrument.name} answers are not valid.", fields={"answers": exc.problems}
+        raise Invalid(
+            f"The {instrument.name} answers are not valid.", fields={"answers": exc.problems}
         ) from None
 
     assessment = Assessment(
@@ -263,8 +263,8 @@ def record(
     except IntegrityError:  # the same offline batch arriving twice at once
         previous = _replay(scoped_key)
         if previous is None or previous.enrolment_id != member.id:
-            raise ApiError(
-                409, "This client key was used for another record.", code="key_reused"
+            raise Conflict(
+                "This client key was used for another record.", code="key_reused"
             ) from None
         return Recorded(previous, None, replayed=True)
     audit.record(actor, "assessment.create", "assessment", assessment.id, subject_id=member.id)
@@ -282,7 +282,7 @@ def signals_risk(instrument_key: str, answers: Mapping[str, Any]) -> bool:
     """Whether these answers would flag risk (False when they cannot be scored)."""
     try:
         return score(get_instrument(instrument_key), answers).risk
-    except (AnswerError, ApiError):
+    except (AnswerError, DomainError):
         return False
 
 

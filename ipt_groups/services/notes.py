@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from ipt_groups.errors import ApiError
+from ipt_groups.domain import Conflict, Invalid
 from ipt_groups.extensions import db
 from ipt_groups.models import (
     Assessment,
@@ -37,7 +37,7 @@ from ipt_groups.timesource import utcnow
 def _member_of(session: GroupSession, enrolment_id: int) -> Enrolment:
     member = db.session.get(Enrolment, enrolment_id)
     if member is None or member.cohort_id != session.cohort_id:
-        raise ApiError(422, fields={"enrolment_id": ["Not a member of this session's cohort."]})
+        raise Invalid(fields={"enrolment_id": ["Not a member of this session's cohort."]})
     return member
 
 
@@ -57,8 +57,7 @@ def write_note(
         with db.session.begin_nested():
             db.session.add(note)
     except IntegrityError:
-        raise ApiError(
-            409,
+        raise Conflict(
             "A note was written for this already; notes are not changed once written.",
             code="note_exists",
         ) from None
@@ -103,8 +102,8 @@ def set_tasks(
     for enrolment_id, text in tasks:
         task = existing.get(enrolment_id)
         if task is not None and task.review is not None:
-            raise ApiError(
-                409, "That task has been reviewed already.", code="task_reviewed",
+            raise Conflict(
+                "That task has been reviewed already.", code="task_reviewed",
                 fields={"tasks": [f"Reviewed: enrolment {enrolment_id}."]},
             )  # fmt: skip
         if task is None:
@@ -125,12 +124,12 @@ def review_task(
     """Record at a later session how the task went: done, partly or not done."""
     set_at = db.session.get(GroupSession, task.session_id)
     if at_session.cohort_id != set_at.cohort_id or at_session.starts_at <= set_at.starts_at:
-        raise ApiError(
-            422, fields={"session_id": ["Review a task at a later session of the same cohort."]}
+        raise Invalid(
+            fields={"session_id": ["Review a task at a later session of the same cohort."]}
         )
     require_open(at_session, utcnow())
     if task.review is not None:
-        raise ApiError(409, "This task has been reviewed already.", code="task_reviewed")
+        raise Conflict("This task has been reviewed already.", code="task_reviewed")
     task.review, task.reviewed_at = outcome, utcnow()
     task.reviewed_by_id, task.reviewed_session_id = user.id, at_session.id
     audit.record(actor, "task.review", "member_task", task.id, subject_id=task.enrolment_id)

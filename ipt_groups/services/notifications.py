@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from ipt_groups.errors import ApiError
+from ipt_groups.domain import Invalid
 from ipt_groups.extensions import db
 from ipt_groups.models import (
     ClinicSetting,
@@ -135,7 +135,7 @@ def set_templates(actor: Actor, custom: Mapping[str, Any]) -> dict[str, dict[str
     """Replace the clinic's edits (422 naming each field that is not neutral)."""
     problems = messages.template_problems(custom)
     if problems:
-        raise ApiError(422, fields={key: [why] for key, why in problems.items()})
+        raise Invalid(fields={key: [why] for key, why in problems.items()})
     row = db.session.get(ClinicSetting, TEMPLATES_KEY)
     if row is None:
         row = ClinicSetting(key=TEMPLATES_KEY)

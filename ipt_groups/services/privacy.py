@@ -51,7 +51,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, true, update
 
-from ipt_groups.errors import ApiError
+from ipt_groups.domain import Conflict, Invalid
 from ipt_groups.extensions import db
 from ipt_groups.models import (
     CURRENT_STATUSES,
@@ -329,8 +329,7 @@ class Erasure:
 
 def _refuse_if_not_ready(user: User, members: list[Enrolment]) -> None:
     if user.role != Role.PARTICIPANT:
-        raise ApiError(
-            409,
+        raise Conflict(
             "Only a member's account can be erased; disable a staff account instead.",
             code="not_a_member",
         )
@@ -339,8 +338,7 @@ def _refuse_if_not_ready(user: User, members: list[Enrolment]) -> None:
 
 def _refuse_while_in_care(members: list[Enrolment]) -> None:
     if any(m.status in CURRENT_STATUSES and m.cohort.status in RUNNING for m in members):
-        raise ApiError(
-            409,
+        raise Conflict(
             "The member still holds a place in a group. Withdraw them first.",
             code="still_in_group",
         )
@@ -350,8 +348,7 @@ def _refuse_while_in_care(members: list[Enrolment]) -> None:
             RiskAlert.enrolment_id.in_(ids), RiskAlert.acknowledged_at.is_(None)
         )
     ):
-        raise ApiError(
-            409,
+        raise Conflict(
             "A risk alert about this member is open. Acknowledge it first.",
             code="open_risk_alert",
         )
@@ -373,7 +370,7 @@ def _begin_erasure(row: User | Enrolment, reason: str) -> None:
     """Check the reason, then lock the row: of two admins erasing at once, the
     second waits here, then sees ``erased_at``."""
     if reason not in ERASURE_REASONS:
-        raise ApiError(422, fields={"reason": [f"One of: {', '.join(ERASURE_REASONS)}."]})
+        raise Invalid(fields={"reason": [f"One of: {', '.join(ERASURE_REASONS)}."]})
     model = type(row)
     db.session.execute(select(model.id).where(model.id == row.id).with_for_update())
     db.session.refresh(row)
@@ -459,8 +456,7 @@ def _refuse_if_account(member: Enrolment) -> None:
     """A person with an account is exported and erased through it (all their
     enrolments, logins and devices at once), never one enrolment at a time."""
     if member.user_id is not None:
-        raise ApiError(
-            409,
+        raise Conflict(
             f"This person has an account: use /api/users/{member.user_id}/export or /erase.",
             code="has_account",
         )

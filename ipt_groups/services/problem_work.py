@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ipt_groups.errors import ApiError
+from ipt_groups.domain import Invalid
 from ipt_groups.extensions import db
 from ipt_groups.models import Enrolment, EnrolmentStatus, GroupSession, ProblemWork, User
 from ipt_groups.protocol.agendas import AgendaKind
@@ -88,7 +88,7 @@ def _member_of(session: GroupSession, enrolment_id: int) -> Enrolment:
         or member.cohort_id != session.cohort_id
         or member.status != EnrolmentStatus.ENROLLED
     ):
-        raise ApiError(422, fields={"enrolment_id": ["Not a member of this session's cohort."]})
+        raise Invalid(fields={"enrolment_id": ["Not a member of this session's cohort."]})
     return member
 
 
@@ -98,9 +98,7 @@ def _check_steps(member: Enrolment, steps: Iterable[str]) -> list[str]:
     # area the member is not working on (their areas may have been changed).
     foreign = sorted({s for s in steps if STEP_KEYS[s][0] not in areas})
     if foreign:
-        raise ApiError(
-            422, fields={"steps": [f"Not steps of this member's problem areas: {foreign}."]}
-        )
+        raise Invalid(fields={"steps": [f"Not steps of this member's problem areas: {foreign}."]})
     return list(dict.fromkeys(steps))
 
 

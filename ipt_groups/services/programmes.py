@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ipt_groups.errors import ApiError
+from ipt_groups.domain import Conflict, Invalid, NotFound
 from ipt_groups.extensions import db
 from ipt_groups.models import Programme
 from ipt_groups.protocol.programmes import (
@@ -42,7 +42,7 @@ def get_template(key: str, *, allow_archived: bool = True) -> tuple[ProgrammeTem
         return TEMPLATES_BY_KEY[key], True
     row = _custom(key)
     if row is None or (row.archived_at is not None and not allow_archived):
-        raise ApiError(404, "No such programme.")
+        raise NotFound("No such programme.")
     return template_from_dict(row.definition), False
 
 
@@ -50,7 +50,7 @@ def _checked(data: dict[str, Any]) -> ProgrammeTemplate:
     try:
         template = template_from_dict({**data, "measures": data.get("measures") or []})
     except (KeyError, ValueError, TypeError) as exc:  # the schema normally catches these
-        raise ApiError(422, f"Incomplete programme: {exc}") from None
+        raise Invalid(f"Incomplete programme: {exc}") from None
     if data.get("measures") is None:
         # No schedule given: the reference's default for this length and these meetings.
         template = replace(
@@ -75,14 +75,14 @@ def _checked(data: dict[str, Any]) -> ProgrammeTemplate:
         if rule.item not in library
     ]
     if problems:
-        raise ApiError(422, "The programme is not valid.", fields={"programme": problems})
+        raise Invalid("The programme is not valid.", fields={"programme": problems})
     return template
 
 
 def create_programme(actor: Actor, data: dict[str, Any]) -> ProgrammeTemplate:
     key = data["key"]
     if key in TEMPLATES_BY_KEY or _custom(key) is not None:
-        raise ApiError(409, f"A programme with key {key!r} exists already.", code="key_taken")
+        raise Conflict(f"A programme with key {key!r} exists already.", code="key_taken")
     template = _checked(data)
     row = Programme(
         key=key, name=template.name, definition=template_to_dict(template),
@@ -96,14 +96,13 @@ def create_programme(actor: Actor, data: dict[str, Any]) -> ProgrammeTemplate:
 
 def update_programme(actor: Actor, key: str, changes: dict[str, Any]) -> ProgrammeTemplate:
     if key in TEMPLATES_BY_KEY:
-        raise ApiError(
-            409,
+        raise Conflict(
             "Shipped programmes cannot be changed; create your own with a new key.",
             code="shipped_programme",
         )
     row = _custom(key)
     if row is None:
-        raise ApiError(404, "No such programme.")
+        raise NotFound("No such programme.")
     merged = {**row.definition, **changes, "key": key}
     if {"group_sessions", "meetings", "follow_up_weeks"} & changes.keys() and (
         "measures" not in changes
@@ -120,10 +119,10 @@ def update_programme(actor: Actor, key: str, changes: dict[str, Any]) -> Program
 def archive_programme(actor: Actor, key: str) -> None:
     """Archived programmes stay readable (cohorts refer to them) but take no new cohorts."""
     if key in TEMPLATES_BY_KEY:
-        raise ApiError(409, "Shipped programmes cannot be archived.", code="shipped_programme")
+        raise Conflict("Shipped programmes cannot be archived.", code="shipped_programme")
     row = _custom(key)
     if row is None:
-        raise ApiError(404, "No such programme.")
+        raise NotFound("No such programme.")
     if row.archived_at is None:
         row.archived_at = utcnow()
         audit.record(actor, "programme.archive", "programme", row.id)

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 
-from ipt_groups.errors import ApiError
+from ipt_groups.domain import Conflict, Invalid
 from ipt_groups.extensions import db
 from ipt_groups.models import (
     DeliveryAttempt,
@@ -64,7 +64,7 @@ def _check_keys(p256dh: str, auth: str) -> None:
     except ValueError:
         problems["keys.auth"] = ["Must be a base64url 16-byte secret."]
     if problems:
-        raise ApiError(422, fields=problems)
+        raise Invalid(fields=problems)
 
 
 def subscribe(
@@ -82,7 +82,7 @@ def subscribe(
     try:
         allowed.check(endpoint)
     except EndpointRefusedError as exc:
-        raise ApiError(422, fields={"endpoint": [str(exc)]}) from None
+        raise Invalid(fields={"endpoint": [str(exc)]}) from None
     _check_keys(p256dh, auth)
     now = utcnow()
     row = db.session.scalar(
@@ -156,7 +156,7 @@ def send_test(user: User, send: Callable[[list[int]], object]) -> TestResult:
 
     ``send`` sends outbox rows at once (the process's dispatcher's ``send_rows``)."""
     if not my_devices(user):
-        raise ApiError(409, "This account has no device set up for notifications.")
+        raise Conflict("This account has no device set up for notifications.")
     row = Notification(
         user_id=user.id,
         kind=NotificationKind.TEST,

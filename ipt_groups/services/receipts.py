@@ -21,7 +21,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from ipt_groups.errors import ApiError
+from ipt_groups.domain import NotFound
 from ipt_groups.extensions import db
 from ipt_groups.models import Notification
 from ipt_groups.push.messages import receipt_mac
@@ -48,7 +48,7 @@ def mark_shown(token: str, secret: bytes, subject: str) -> None:
         or not hmac.compare_digest(found.group(2), receipt_mac(row.id, row.user_id, secret))
     ):
         throttle.count(BAD_TOKENS, subject)
-        raise ApiError(404, "No such notification.", code="receipt_unknown")
+        raise NotFound("No such notification.", code="receipt_unknown")
     db.session.execute(
         update(Notification)
         .where(Notification.id == row.id, Notification.shown_at.is_(None))

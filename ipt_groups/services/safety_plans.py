@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ipt_groups.errors import ApiError
+from ipt_groups.domain import Conflict, Invalid
 from ipt_groups.extensions import db
 from ipt_groups.models import SAFETY_PLAN_SECTIONS, Enrolment, RiskAlert, SafetyPlanVersion, User
 from ipt_groups.services import audit, clinic
@@ -58,9 +58,8 @@ def history(member: Enrolment) -> list[SafetyPlanVersion]:
     )
 
 
-def _stale(latest: int) -> ApiError:
-    return ApiError(
-        409,
+def _stale(latest: int) -> Conflict:
+    return Conflict(
         f"Someone saved this plan since you opened it (now version {latest}). "
         "Open it again and make your changes on the newest version.",
         code="stale_safety_plan",
@@ -72,10 +71,10 @@ def save(
 ) -> SafetyPlanVersion:
     """Save a new version on top of ``base_version`` (0 for the first plan)."""
     if member.erased_at is not None:
-        raise ApiError(409, "This member's data has been erased.", code="member_erased")
+        raise Conflict("This member's data has been erased.", code="member_erased")
     full = {**empty_sections(), **{k: list(v) for k, v in sections.items()}}
     if not any(full.values()):
-        raise ApiError(422, fields={"sections": ["Write at least one item in the plan."]})
+        raise Invalid(fields={"sections": ["Write at least one item in the plan."]})
     latest = current(member)
     latest_number = latest.version if latest is not None else 0
     if base_version != latest_number:
@@ -101,9 +100,7 @@ def version_of(member_id: int, version_id: int) -> SafetyPlanVersion:
     """A version of this member's plan (for linking an alert to it), or 422."""
     found = db.session.get(SafetyPlanVersion, version_id)
     if found is None or found.enrolment_id != member_id:
-        raise ApiError(
-            422, fields={"safety_plan_version_id": ["Not a version of this member's plan."]}
-        )
+        raise Invalid(fields={"safety_plan_version_id": ["Not a version of this member's plan."]})
     return found
 
 
@@ -125,9 +122,7 @@ def link_for_acknowledgement(alert: RiskAlert, action: str, version_id: int | No
     action safety_plan, and only this member's), else the member's newest."""
     if action != "safety_plan":
         if version_id is not None:
-            raise ApiError(
-                422, fields={"safety_plan_version_id": ["Only with the action safety_plan."]}
-            )
+            raise Invalid(fields={"safety_plan_version_id": ["Only with the action safety_plan."]})
         return None
     if version_id is not None:
         return version_of(alert.enrolment_id, version_id).id

@@ -14,7 +14,7 @@ from itertools import pairwise
 
 from sqlalchemy import func, or_, select
 
-from ipt_groups.errors import ApiError
+from ipt_groups.domain import Conflict, Invalid
 from ipt_groups.extensions import db
 from ipt_groups.models import (
     ClosedDate,
@@ -128,8 +128,7 @@ def reflow_all(now: datetime | None = None) -> int:
 
 def _require_editable(cohort: Cohort) -> None:
     if cohort.status not in EDITABLE:
-        raise ApiError(
-            409,
+        raise Conflict(
             f"The cohort is {cohort.status}; its calendar can no longer change.",
             code="cohort_closed",
         )
@@ -137,9 +136,9 @@ def _require_editable(cohort: Cohort) -> None:
 
 def _require_upcoming(session: GroupSession, now: datetime) -> None:
     if session.status != SessionStatus.SCHEDULED:
-        raise ApiError(409, "This session is cancelled.", code="session_cancelled")
+        raise Conflict("This session is cancelled.", code="session_cancelled")
     if session.starts_at <= now:
-        raise ApiError(409, "This session has already started.", code="session_started")
+        raise Conflict("This session has already started.", code="session_started")
 
 
 def _check_order(cohort: Cohort) -> None:
@@ -147,8 +146,7 @@ def _check_order(cohort: Cohort) -> None:
     order = [s for s in numbered_sessions(cohort) if s.status == SessionStatus.SCHEDULED]
     for before, after in pairwise(order):
         if before.starts_at >= after.starts_at:
-            raise ApiError(
-                422,
+            raise Invalid(
                 f"Session {before.number} would no longer come before session {after.number}. "
                 "Move it together with the later sessions (scope this_and_later).",
                 fields={"starts_at_local": ["Out of order with the other sessions."]},
@@ -165,11 +163,11 @@ def reschedule(
     _require_editable(cohort)
     _require_upcoming(session, now)
     if _to_utc(new_local, cohort.time_zone) <= now:
-        raise ApiError(422, fields={"starts_at_local": ["Choose a time in the future."]})
+        raise Invalid(fields={"starts_at_local": ["Choose a time in the future."]})
     zone = cohort.time_zone
     if new_local.date() in closed_days(cohort.id):
-        raise ApiError(
-            422, fields={"starts_at_local": ["This date is closed (a holiday or skipped date)."]}
+        raise Invalid(
+            fields={"starts_at_local": ["This date is closed (a holiday or skipped date)."]}
         )
     shift = new_local - local_start(session, zone)
     if scope == "this" or session.kind != SessionKind.GROUP:
@@ -217,12 +215,11 @@ def add_catch_up(
     _require_editable(cohort)
     starts_at = _to_utc(local, cohort.time_zone)
     if starts_at <= utcnow():
-        raise ApiError(422, fields={"starts_at_local": ["Choose a time in the future."]})
+        raise Invalid(fields={"starts_at_local": ["Choose a time in the future."]})
     phase = None
     if replaces_number is not None:
         if not 1 <= replaces_number <= cohort.group_session_count:
-            raise ApiError(
-                422,
+            raise Invalid(
                 fields={"replaces_number": [f"Use 1-{cohort.group_session_count}."]},
             )
         phase = next(
@@ -321,7 +318,7 @@ def list_closed_dates(cohort_id: int | None) -> list[ClosedDate]:
 def add_closed_date(actor: Actor, day: date, label: str, cohort: Cohort | None) -> ClosedDate:
     cohort_id = cohort.id if cohort else None
     if any(row.day == day for row in list_closed_dates(cohort_id)):
-        raise ApiError(409, f"{day.isoformat()} is already closed.", code="already_closed")
+        raise Conflict(f"{day.isoformat()} is already closed.", code="already_closed")
     row = ClosedDate(day=day, label=label, cohort_id=cohort_id)
     db.session.add(row)
     db.session.flush()

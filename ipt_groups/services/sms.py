@@ -23,7 +23,7 @@ from flask import current_app
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import contains_eager
 
-from ipt_groups.errors import ApiError
+from ipt_groups.domain import DomainError
 from ipt_groups.extensions import db
 from ipt_groups.models import (
     Channel,
@@ -130,7 +130,7 @@ def handle_incoming(provider: str, incoming: Incoming) -> Handled:
         try:
             attendance.apologise(Actor(member.user_id), member, session, "SMS")
             action = "cannot_come"
-        except ApiError:  # the session has begun: keep it for the facilitator
+        except DomainError:  # the session has begun: keep it for the facilitator
             pass
     reply = SmsReply(
         enrolment_id=member.id,

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from ipt_groups.errors import ApiError
+from ipt_groups.domain import Invalid
 from ipt_groups.extensions import db
 from ipt_groups.models import (
     FACILITATING,
@@ -79,19 +79,17 @@ def record_meeting(
     staff = set(cohort.staff_ids(*FACILITATING))
     strangers = sorted(set(facilitator_ids) - staff)
     if strangers:
-        raise ApiError(
-            422, fields={"facilitator_ids": [f"Not facilitators of this cohort: {strangers}."]}
+        raise Invalid(
+            fields={"facilitator_ids": [f"Not facilitators of this cohort: {strangers}."]}
         )
     # "Today" where the group meets: a supervisor in Auckland recording this
     # morning's meeting is already on a date UTC has not reached.
     if held_on > utc_to_local(utcnow(), cohort.time_zone).date():
-        raise ApiError(422, fields={"held_on": ["Record a meeting once it has happened."]})
+        raise Invalid(fields={"held_on": ["Record a meeting once it has happened."]})
     earliest = _earliest_meeting_day(cohort)
     if held_on < earliest:
         # A typo (2006 for 2026) would sit first in the log for ever.
-        raise ApiError(
-            422, fields={"held_on": [f"Too early for this cohort: not before {earliest}."]}
-        )
+        raise Invalid(fields={"held_on": [f"Too early for this cohort: not before {earliest}."]})
     meeting = SupervisionMeeting(
         cohort_id=cohort.id,
         held_on=held_on,

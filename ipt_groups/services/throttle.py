@@ -31,7 +31,7 @@ from flask import Flask, current_app
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from ipt_groups.errors import ApiError
+from ipt_groups.domain import Throttled, Unavailable
 from ipt_groups.extensions import db
 from ipt_groups.models import RateCounter
 from ipt_groups.timesource import utcnow
@@ -182,7 +182,7 @@ class RedisStore:
             # Failing closed: without its counters the app cannot tell a guesser
             # from a member, so it answers 503 (never a traceback) until Redis is back.
             log.exception("rate-limit store (Redis) unavailable")
-            raise ApiError(503, headers={"Retry-After": "30"}) from None
+            raise Unavailable(retry_after=30) from None
 
     def incr(self, key: str, window: timedelta, now: datetime, *, restart: bool) -> Count:
         window_ms = max(1, int(window.total_seconds() * 1000))
@@ -221,10 +221,10 @@ def _key(name: str, subject: str) -> str:
     return f"{name}:{digest}"
 
 
-def too_many(until: datetime) -> ApiError:
+def too_many(until: datetime) -> Throttled:
     """The 429 answer, with Retry-After in whole seconds until ``until``."""
     seconds = max(1, math.ceil((until - utcnow()).total_seconds()))
-    return ApiError(429, headers={"Retry-After": str(seconds)})
+    return Throttled(retry_after=seconds)
 
 
 def hit(limit: Limit, subject: str) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from marshmallow import ValidationError, validate
 from sqlalchemy import func, select
 
-from ipt_groups.errors import ApiError
+from ipt_groups.domain import Conflict, Invalid, NotFound
 from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES, Role, User
 from ipt_groups.services import audit, reminders
@@ -36,14 +36,14 @@ def normalise_email(email: str) -> str:
     try:
         _email_validator(email)
     except ValidationError as exc:
-        raise ApiError(422, fields={"email": exc.messages}) from None
+        raise Invalid(fields={"email": exc.messages}) from None
     return email
 
 
 def _clean_name(name: str) -> str:
     name = " ".join(name.split())
     if not name:
-        raise ApiError(422, fields={"display_name": ["Enter a name."]})
+        raise Invalid(fields={"display_name": ["Enter a name."]})
     return name
 
 
@@ -52,13 +52,12 @@ def _check_email_free(email: str, *, exclude_id: int | None = None) -> None:
     if exclude_id is not None:
         stmt = stmt.where(User.id != exclude_id)
     if db.session.scalar(stmt) is not None:
-        raise ApiError(409, "Another account already uses this email address.", code="email_taken")
+        raise Conflict("Another account already uses this email address.", code="email_taken")
 
 
 def _check_password(password: str, field: str = "password") -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ApiError(
-            422,
+        raise Invalid(
             fields={field: [f"Use at least {MIN_PASSWORD_LENGTH} characters."]},
         )
 
@@ -84,7 +83,7 @@ def check_participant_secret(secret: str, field: str = "pin") -> None:
         )
     else:
         return
-    raise ApiError(422, fields={field: [problem]})
+    raise Invalid(fields={field: [problem]})
 
 
 def _active_admin_count() -> int:
@@ -99,7 +98,7 @@ def _active_admin_count() -> int:
 def _guard_last_admin(user: User) -> None:
     """Refuse to leave the clinic with no active admin (nobody could fix it)."""
     if user.role == Role.ADMIN and user.is_active and _active_admin_count() <= 1:
-        raise ApiError(409, "This is the last active admin account.", code="last_admin")
+        raise Conflict("This is the last active admin account.", code="last_admin")
 
 
 def list_users(*, role: str | None, include_disabled: bool, page: int, per_page: int) -> UserPage:
@@ -120,7 +119,7 @@ def list_users(*, role: str | None, include_disabled: bool, page: int, per_page:
 def get_user(user_id: int) -> User:
     user = db.session.get(User, user_id)
     if user is None:
-        raise ApiError(404)
+        raise NotFound()
     return user
 
 
@@ -135,9 +134,7 @@ def create_staff_user(
     time_zone: str = "UTC",
 ) -> User:
     if role not in STAFF_ROLES:
-        raise ApiError(
-            422, fields={"role": ["Staff accounts are admin, supervisor or facilitator."]}
-        )
+        raise Invalid(fields={"role": ["Staff accounts are admin, supervisor or facilitator."]})
     email = normalise_email(email)
     _check_email_free(email)
     _check_password(password)
@@ -164,15 +161,12 @@ def update_user(actor: Actor, user: User, changes: dict[str, object]) -> User:
         user.email = email
     if "role" in changes and changes["role"] != user.role:
         if user.role == Role.PARTICIPANT:
-            raise ApiError(
-                409,
+            raise Conflict(
                 "A participant's account cannot become a staff account.",
                 code="participant_role",
             )
         if changes["role"] not in STAFF_ROLES:
-            raise ApiError(
-                422, fields={"role": ["Staff accounts are admin, supervisor or facilitator."]}
-            )
+            raise Invalid(fields={"role": ["Staff accounts are admin, supervisor or facilitator."]})
         if user.role == Role.ADMIN:
             _guard_last_admin(user)
         user.role = str(changes["role"])
@@ -194,7 +188,7 @@ def update_user(actor: Actor, user: User, changes: dict[str, object]) -> User:
 
 def disable_user(actor: Actor, user: User) -> User:
     if user.id == actor.user_id:
-        raise ApiError(409, "You cannot disable your own account.", code="self_disable")
+        raise Conflict("You cannot disable your own account.", code="self_disable")
     if user.is_active:
         _guard_last_admin(user)
         user.disabled_at = utcnow()
@@ -207,7 +201,7 @@ def disable_user(actor: Actor, user: User) -> User:
 def enable_user(actor: Actor, user: User) -> User:
     if user.erased_at is not None:
         # Nothing personal is left to log in with; a new account is the way back.
-        raise ApiError(409, "This account was erased and cannot be enabled.", code="erased")
+        raise Conflict("This account was erased and cannot be enabled.", code="erased")
     if not user.is_active:
         user.disabled_at = None
         audit.record(actor, "user.enable", "user", user.id)
@@ -219,7 +213,7 @@ def change_own_password(
 ) -> None:
     """Change one's own password; every other session of the user ends."""
     if not verify_own_secret(user, current):  # shares the login lockout (429)
-        raise ApiError(422, fields={"current_password": ["This is not your current password."]})
+        raise Invalid(fields={"current_password": ["This is not your current password."]})
     if user.role == Role.PARTICIPANT:
         check_participant_secret(new, "new_password")
     else:
