@@ -128,6 +128,7 @@ node_modules/.installed: package.json package-lock.json
 lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/python tools/audit_requirements.py
 	@if command -v node >/dev/null 2>&1; then \
 		$(MAKE) --no-print-directory node_modules/.installed && npx --no-install eslint ipt_groups/static; \
