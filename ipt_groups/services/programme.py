@@ -31,6 +31,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
+from operator import add
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -58,6 +60,15 @@ from ipt_groups.services.programme_action import (
     live_sizes,
     overdue,
     unreachable,
+)
+from ipt_groups.services.programme_figures import (
+    CHANNEL_NAMES,
+    COUNTERS_AT,
+    N_TALLY,
+    NO_REACH,
+    REACH_AT,
+    sum_of,
+    tally_values,
 )
 from ipt_groups.services.programme_paging import Paging, page_of
 
@@ -118,6 +129,22 @@ class Row:
     open_alerts: int = 0
     overdue_follow_ups: int = 0
 
+    @classmethod
+    def of(cls, v: tuple[int, ...]) -> Row:
+        """The figures of a flat tuple (services/programme_figures.py)."""
+        r, c = REACH_AT, COUNTERS_AT
+        channels = dict(zip(CHANNEL_NAMES, v[r + 5 : c], strict=True))
+        return cls(
+            tally=Tally(*v[:N_TALLY]),
+            reach=Reach(*v[r : r + 5], by_channel=channels),
+            cohorts=v[c],
+            running=v[c + 1],
+            completed=v[c + 2],
+            planned=v[c + 3],
+            open_alerts=v[c + 4],
+            overdue_follow_ups=v[c + 5],
+        )
+
     def add(self, other: Row) -> None:
         self.tally.add(other.tally)
         self.reach.add(other.reach)
@@ -147,7 +174,12 @@ class CohortRow:
     held_sessions: int
     current_members: int
     group_size_min: int | None  # None for a cohort that is no longer live
-    figures: Row
+    values: tuple[int, ...]  # the figures, flat (services/programme_figures.py)
+
+    @cached_property
+    def figures(self) -> Row:
+        """As objects: built only for the rows shown (a page, or the CSV)."""
+        return Row.of(self.values)
 
 
 @dataclass
@@ -204,23 +236,26 @@ def _scope(user: User, filters: Filters) -> Select[tuple[Cohort]]:
     return stmt
 
 
-def _reach(ids: Any, filters: Filters, now: datetime) -> dict[int, Reach]:
-    """Member session reminders of these cohorts, per status and channel: one
-    statement over the day summary and the outbox's last few days
-    (services/reminder_summary.py; a GROUP BY over the whole outbox was 0.5-1 s
-    for a clinic)."""
+def _reach_counts(ids: Any, filters: Filters, now: datetime) -> dict[int, tuple[int, ...]]:
+    """Member session reminders of these cohorts, per status and channel, as
+    flat tuples (programme_figures.REACH): one statement over the day summary
+    and the outbox's last few days (services/reminder_summary.py; a GROUP BY
+    over the whole outbox was 0.5-1 s for a clinic)."""
     stmt = reminder_summary.counts(ids, filters.start, filters.end, now)
-    found: dict[int, Reach] = defaultdict(Reach)
-    for cohort_id, due, sent, delivered, no_channel, failed, *channels in db.session.execute(stmt):
-        r = found[cohort_id]  # a cohort may have a summary row and an outbox row
-        r.due += int(due)
-        r.sent += int(sent or 0)
-        r.delivered += int(delivered or 0)
-        r.no_channel += int(no_channel or 0)
-        r.failed += int(failed or 0)
-        for name, n in zip(("push", "sms", "email"), channels, strict=True):
-            r.by_channel[name] = r.by_channel.get(name, 0) + int(n or 0)
+    found: dict[int, tuple[int, ...]] = {}
+    for cohort_id, *counts in db.session.execute(stmt):
+        values = tuple(int(n or 0) for n in counts)
+        before = found.get(cohort_id)  # a cohort may have a summary row and an outbox row
+        found[cohort_id] = values if before is None else tuple(map(add, before, values))
     return found
+
+
+def _reach(ids: Any, filters: Filters, now: datetime) -> dict[int, Reach]:
+    """The same counts as objects."""
+    return {
+        cohort_id: Row.of((0,) * REACH_AT + values + (0,) * 6).reach
+        for cohort_id, values in _reach_counts(ids, filters, now).items()
+    }
 
 
 def _load_cohorts(stmt: Select[tuple[Cohort]], ids: Any) -> list[CohortInfo]:
@@ -255,46 +290,55 @@ def programme_view(
     ids = stmt.with_only_columns(Cohort.id).scalar_subquery()
     cohorts = _load_cohorts(stmt, ids)
     tallies = outcomes.tallies_by_id([c.id for c in cohorts], now)
-    reach = _reach(ids, filters, now)
+    reach = _reach_counts(ids, filters, now)
     shown, alert_count, escalated, alerts_per_cohort = alerts(ids)
     late = overdue(ids, now)
     overdue_per_cohort = {o.cohort_id: o.count for o in late}
     sizes = live_sizes(ids)
     cannot_reach = unreachable(ids, settings)
 
-    total = Row()
+    # Each cohort's figures as one flat tuple, gathered under its month and its
+    # facilitators, then summed column-wise (services/programme_figures.py):
+    # 15,000 Row.add calls on objects were most of an admin's page.
+    active, done, planned = CohortStatus.ACTIVE, CohortStatus.COMPLETED, CohortStatus.PLANNED
+    only = filters.facilitator_id
     rows: list[CohortRow] = []
-    months: dict[str, Row] = {}
-    facilitators: dict[int, FacilitatorRow] = {}
+    by_month: dict[str, list[tuple[int, ...]]] = defaultdict(list)
+    by_facilitator: dict[int, tuple[str, list[int], list[tuple[int, ...]]]] = {}
     for cohort in cohorts:
-        held, tally = tallies[cohort.id]
-        figures = Row(
-            tally=tally,
-            reach=reach.get(cohort.id) or Reach(),
-            cohorts=1,
-            running=int(cohort.status == CohortStatus.ACTIVE),
-            completed=int(cohort.status == CohortStatus.COMPLETED),
-            planned=int(cohort.status == CohortStatus.PLANNED),
-            open_alerts=alerts_per_cohort.get(cohort.id, 0),
-            overdue_follow_ups=overdue_per_cohort.get(cohort.id, 0),
+        cid, status = cohort.id, cohort.status
+        held, tally = tallies[cid]
+        values = (
+            tally_values(tally.__dict__)
+            + reach.get(cid, NO_REACH)
+            + (
+                1,
+                int(status == active),
+                int(status == done),
+                int(status == planned),
+                alerts_per_cohort.get(cid, 0),
+                overdue_per_cohort.get(cid, 0),
+            )
         )
-        live = sizes.get(cohort.id)  # None: the cohort is over, its size no longer matters
+        live = sizes.get(cid)  # None: the cohort is over, its size no longer matters
         current, minimum = live if live is not None else (0, None)
-        rows.append(CohortRow(cohort, held, current, minimum, figures))
-        # Each cohort is added to its month (and facilitators); the total is the
-        # sum of the months: 5,000 fewer additions for a clinic, same figures.
-        month = cohort.start_date.isoformat()[:7]
-        (months.get(month) or months.setdefault(month, Row())).add(figures)
+        rows.append(CohortRow(cohort, held, current, minimum, values))
+        by_month[cohort.start_date.isoformat()[:7]].append(values)
         for user_id, name in cohort.facilitators:
-            if filters.facilitator_id is not None and user_id != filters.facilitator_id:
+            if only is not None and user_id != only:
                 continue  # a co-facilitator's figures would only be partial here
-            row = facilitators.get(user_id)
-            if row is None:  # not setdefault: that would build a row for every cohort
-                row = facilitators[user_id] = FacilitatorRow(user_id, name)
-            row.cohort_ids.append(cohort.id)
-            row.figures.add(figures)
-    for figures in months.values():
-        total.add(figures)
+            row = by_facilitator.get(user_id)
+            if row is None:
+                row = by_facilitator[user_id] = (name, [], [])
+            row[1].append(cid)
+            row[2].append(values)
+    # The total is the sum of the months: 5,000 fewer additions, the same figures.
+    month_sums = sorted((month, sum_of(vs)) for month, vs in by_month.items())
+    total = Row.of(sum_of([v for _, v in month_sums])) if month_sums else Row()
+    facilitators = [
+        FacilitatorRow(user_id, name, cohort_ids, Row.of(sum_of(vs)))
+        for user_id, (name, cohort_ids, vs) in by_facilitator.items()
+    ]
     below = [
         r for r in rows if r.group_size_min is not None and r.current_members < r.group_size_min
     ]
@@ -302,14 +346,12 @@ def programme_view(
         filters=filters,
         now=now,
         total=total,
-        months=sorted(months.items()),
+        months=[(month, Row.of(v)) for month, v in month_sums],
         cohorts=page_of(rows, paging),
         cohort_count=len(rows),
         paging=paging,
         names={r.cohort.id: r.cohort.name for r in rows},
-        facilitators=sorted(
-            facilitators.values(), key=lambda f: (f.display_name.casefold(), f.user_id)
-        ),
+        facilitators=sorted(facilitators, key=lambda f: (f.display_name.casefold(), f.user_id)),
         open_alerts=shown,
         open_alert_count=alert_count,
         escalated_count=escalated,
