@@ -70,7 +70,7 @@ from ipt_groups.services.programme_figures import (
     sum_of,
     tally_values,
 )
-from ipt_groups.services.programme_paging import Paging, page_of
+from ipt_groups.services.programme_paging import FACILITATOR_SORTS, Paging, page_of
 
 # The reminders members get before each session, and the rows that count (a
 # cancelled row was withdrawn on purpose): services/reminder_summary.py.
@@ -182,12 +182,17 @@ class CohortRow:
         return Row.of(self.values)
 
 
-@dataclass
+@dataclass(frozen=True)
 class FacilitatorRow:
     user_id: int
     display_name: str
-    cohort_ids: list[int] = field(default_factory=list)
-    figures: Row = field(default_factory=Row)
+    cohort_ids: list[int]
+    values: tuple[int, ...]  # the sum of their cohorts' figures, flat
+
+    @cached_property
+    def figures(self) -> Row:
+        """As objects: built only for the rows shown (a page of the table)."""
+        return Row.of(self.values)
 
 
 @dataclass(frozen=True)
@@ -200,7 +205,9 @@ class Programme:
     cohort_count: int  # every cohort in scope
     paging: Paging | None
     names: dict[int, str]  # every cohort in scope, for the action lists
-    facilitators: list[FacilitatorRow]
+    facilitators: list[FacilitatorRow]  # the page asked for (all of them without paging)
+    facilitator_count: int  # every facilitator of the cohorts in scope
+    facilitator_paging: Paging | None
     open_alerts: list[OpenAlert]
     open_alert_count: int
     escalated_count: int
@@ -316,10 +323,12 @@ def programme_view(
     settings: ChannelSettings,
     now: datetime,
     paging: Paging | None = None,
+    facilitator_paging: Paging | None = None,
 ) -> Programme:
     """Everything the Programme page shows, the per-cohort table as ``paging``
-    asks (every row without it). The caller commits: computed outcome tallies
-    are kept for the next read."""
+    asks and the per-facilitator table as ``facilitator_paging`` asks (every
+    row without them). The caller commits: computed outcome tallies are kept
+    for the next read."""
     stmt = _scope(user, filters)
     ids = stmt.with_only_columns(Cohort.id).scalar_subquery()
     cohorts = _load_cohorts(stmt, ids)
@@ -369,10 +378,13 @@ def programme_view(
     # The total is the sum of the months: 5,000 fewer additions, the same figures.
     month_sums = sorted((month, sum_of(vs)) for month, vs in by_month.items())
     total = Row.of(sum_of([v for _, v in month_sums])) if month_sums else Row()
-    facilitators = [
-        FacilitatorRow(user_id, name, cohort_ids, Row.of(sum_of(vs)))
-        for user_id, (name, cohort_ids, vs) in by_facilitator.items()
-    ]
+    facilitators = sorted(
+        (
+            FacilitatorRow(user_id, name, cohort_ids, sum_of(vs))
+            for user_id, (name, cohort_ids, vs) in by_facilitator.items()
+        ),
+        key=lambda f: (f.display_name.casefold(), f.user_id),
+    )
     below = [
         r for r in rows if r.group_size_min is not None and r.current_members < r.group_size_min
     ]
@@ -385,7 +397,9 @@ def programme_view(
         cohort_count=len(rows),
         paging=paging,
         names={r.cohort.id: r.cohort.name for r in rows},
-        facilitators=sorted(facilitators, key=lambda f: (f.display_name.casefold(), f.user_id)),
+        facilitators=page_of(facilitators, facilitator_paging, FACILITATOR_SORTS),
+        facilitator_count=len(facilitators),
+        facilitator_paging=facilitator_paging,
         open_alerts=shown,
         open_alert_count=alert_count,
         escalated_count=escalated,

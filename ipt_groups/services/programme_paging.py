@@ -1,4 +1,5 @@
-"""The Programme page's per-cohort table a page at a time (issue 26 follow-up).
+"""The Programme page's per-cohort table a page at a time (issue 26 follow-up),
+and its per-facilitator table the same way (an admin's clinic has 500).
 
 An admin's clinic holds 5,000 cohorts: building and sending every row was most
 of that page's time (docs/benchmarks.md). The rows are sorted after their
@@ -45,14 +46,23 @@ SORTS: dict[str, Any] = {
     "reach": lambda r: _ratio(r.values[_SENT], r.values[_DUE], 3, -1),
     "alerts": lambda r: r.values[_ALERTS],
 }
+# The per-facilitator table's keys (views/programme-parts.js facilitatorTable): its
+# name column, then the figures it shares with the cohort table. The unsorted
+# order (and so the ties') is by name, then user id.
+_COHORTS = _C["cohorts"]
+FACILITATOR_SORTS: dict[str, Any] = {
+    "facilitator": lambda r: r.display_name.casefold(),
+    "cohorts": lambda r: r.values[_COHORTS],
+    **{k: v for k, v in SORTS.items() if k not in ("cohort", "status", "start")},
+}
 PER_PAGE = 50
 MAX_PER_PAGE = 500
 
 
 @dataclass(frozen=True)
 class Paging:
-    """Which slice of the per-cohort table to hand out, sorted how (stable: ties
-    keep the start-date order)."""
+    """Which slice of a table to hand out, sorted how (stable: ties keep the
+    table's own order: start date for cohorts, name for facilitators)."""
 
     page: int = 1
     per_page: int = PER_PAGE
@@ -60,10 +70,11 @@ class Paging:
     descending: bool = False
 
 
-def page_of(rows: list[Any], paging: Paging | None) -> list[Any]:
-    """The slice of the CohortRows (services/programme.py) that ``paging`` asks for."""
+def page_of(rows: list[Any], paging: Paging | None, sorts: dict[str, Any] = SORTS) -> list[Any]:
+    """The slice of the CohortRows (or, with FACILITATOR_SORTS, FacilitatorRows:
+    services/programme.py) that ``paging`` asks for."""
     if paging is None:
         return rows
-    ordered = sorted(rows, key=SORTS[paging.sort], reverse=paging.descending)
+    ordered = sorted(rows, key=sorts[paging.sort], reverse=paging.descending)
     start = (paging.page - 1) * paging.per_page
     return ordered[start : start + paging.per_page]
