@@ -18,12 +18,15 @@ figures come from the per-cohort tallies of services/outcome_cache.py (computed
 in one batch for cohorts whose cache is stale); everything else is one GROUP BY
 (or one ordered read) each over the cohorts in scope, given as a subquery so a
 clinic of 5,000 cohorts sends no 5,000-id parameter lists. Cohorts and their
-staff are read as plain rows (no ORM objects), and the per-cohort table is
-sorted here and handed out a page at a time (``Paging``): an admin's clinic is
-5,000 rows, and building and sending all of them was most of that page's time
-(docs/benchmarks.md). Totals, months and facilitators always cover every cohort
-in scope; the CSV asks for no paging and gets every row. Aggregates only: no
-member's name or score appears anywhere here.
+staff are read as plain rows (no ORM objects), each cohort's figures are one
+flat tuple summed column-wise per month and facilitator
+(services/programme_figures.py), and the per-cohort and per-facilitator tables
+are sorted here and handed out a page at a time (``Paging``): an admin's clinic
+is 5,000 cohorts and 500 facilitators, and building and sending all of them was
+most of that page's time (docs/benchmarks.md). Totals and months always cover
+every cohort in scope, each facilitator row all their cohorts; the CSV asks for
+no paging and gets every row. Aggregates only: no member's name or score
+appears anywhere here.
 """
 
 from __future__ import annotations
