@@ -176,3 +176,61 @@ def test_a_table_longer_than_a_page_comes_from_the_server_a_page_at_a_time(
         assert _cohort_names(page) == sorted(names, key=str.casefold)[:1]
         first = page.locator("table[data-table=cohorts] thead th").first
         assert first.get_attribute("aria-sort") == "ascending"
+
+
+def test_the_facilitator_table_comes_from_the_server_a_page_at_a_time(
+    app: Flask,
+    live: browser.LiveServer,
+    pw: Any,
+    seeded: demo.DemoResult,
+    tmp_path: Path,
+) -> None:
+    """A co-facilitator joins the demo cohort, so the supervisor's page has two
+    facilitators; the page's calls are rewritten to ``facilitator_per_page=1``
+    (an admin's clinic has 500). "Show more" appends the next; the name header
+    then asks the server for the other order."""
+    from ipt_groups.models import Cohort, CohortStaff, StaffRole
+
+    with app.app_context():
+        extra = create_user("facilitator", "co.fac@example.org", display_name="Aa Co-facilitator")
+        cohort = db.session.scalar(select(Cohort).where(Cohort.name == demo.DEMO_COHORT_NAME))
+        db.session.add(
+            CohortStaff(cohort_id=cohort.id, user_id=extra.id, role=StaffRole.CO_FACILITATOR)
+        )
+        db.session.commit()
+    asked: list[str] = []
+
+    def one_per_page(route: Any) -> None:
+        url = route.request.url
+        if "facilitator_per_page=" not in url:
+            url += ("&" if "?" in url else "?") + "facilitator_per_page=1"
+        asked.append(url)
+        route.continue_(url=url)
+
+    def names(page: Any) -> list[str]:
+        page.wait_for_selector("table[data-table=facilitators] tbody tr")
+        return page.locator("table[data-table=facilitators] tbody th").all_inner_texts()
+
+    with chromium_context(pw, tmp_path / "sup-fac-paged", TABLET) as context:
+        page = context.new_page()
+        page.route("**/api/programme?*", one_per_page)
+        page.route("**/api/programme", one_per_page)
+        log_in(page, live, "supervisor@example.org", demo.DEMO_PASSWORD)
+        page.goto(f"{live.url}/#/programme")
+        assert names(page) == ["Aa Co-facilitator"]
+        status = page.locator("[data-facilitator-paging] [data-shown]")
+        assert status.inner_text() == "Showing 1 of 2 facilitators."
+        page.click("[data-facilitator-paging] button[data-more]")
+        page.wait_for_selector("[data-facilitator-paging] [data-shown='2']")
+        assert names(page) == ["Aa Co-facilitator", "Demo Facilitator"]
+        assert page.locator("[data-facilitator-paging] button[data-more]").count() == 0
+        assert "facilitator_page=2" in asked[-1] and "facilitator_sort=facilitator" in asked[-1]
+        # The name column was the server's order: a click asks for it the other way.
+        page.click("table[data-table=facilitators] button[data-sort=facilitator]")
+        page.wait_for_selector("[data-facilitator-paging] [data-shown='1']")
+        assert "facilitator_order=desc" in asked[-1] and "facilitator_page=1" in asked[-1]
+        assert names(page) == ["Demo Facilitator"]
+        first = page.locator("table[data-table=facilitators] thead th").first
+        assert first.get_attribute("aria-sort") == "descending"
+        # The cohort table (both cohorts on one page) is not cut by the facilitators' paging.
+        assert len(_cohort_names(page)) == 2

@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Flask
 
+from ipt_groups.extensions import db
 from tests.factories import enrol, grow_cohorts
 
 
@@ -113,3 +114,91 @@ def test_the_csv_has_every_row_whatever_the_page(
     # file is never cut to a page.
     cut = sup.get("/api/programme.csv?pseudonymous=false&per_page=2&page=2")
     assert cut.get_data(as_text=True) == text
+
+
+def _co_facilitators(app: Flask, ids: dict[str, int]) -> dict[str, int]:
+    """Three more facilitators co-facilitating some of the five cohorts: Bea all
+    five, Cal two (Grown 1, with four members, and Grown 3), Dee one (Grown 0)."""
+    from ipt_groups.models import CohortStaff, StaffRole
+    from tests.conftest import create_user
+
+    with app.app_context():
+        made = {
+            name: create_user("facilitator", f"{name.lower()}@test.example", display_name=name).id
+            for name in ("Bea", "Cal", "Dee")
+        }
+        joins = {"Bea": [0, 1, 2, 3, 4], "Cal": [1, 3], "Dee": [0]}
+        for name, ks in joins.items():
+            for k in ks:
+                db.session.add(
+                    CohortStaff(
+                        cohort_id=ids[f"Grown {k}"],
+                        user_id=made[name],
+                        role=StaffRole.CO_FACILITATOR,
+                    )
+                )
+        db.session.commit()
+    return made
+
+
+def test_the_facilitator_table_pages_too_and_its_totals_stay_whole(
+    app: Flask, as_role: Any, users: dict[str, int], frozen: datetime
+) -> None:
+    sup, ids = _five(app, as_role, users)
+    made = _co_facilitators(app, ids)
+    whole = sup.get("/api/programme").json
+    assert whole["facilitator_paging"] == {
+        "page": 1, "per_page": 50, "total": 4, "pages": 1, "sort": "facilitator", "order": "asc",
+    }  # fmt: skip
+    names = [f["display_name"] for f in whole["facilitators"]]
+    assert names == ["Bea", "Cal", "Dee", "Test facilitator"]  # by name (casefolded)
+    by_name = {f["display_name"]: f for f in whole["facilitators"]}
+    assert by_name["Cal"]["cohort_ids"] == sorted([ids["Grown 1"], ids["Grown 3"]])
+    assert by_name["Cal"]["funnel"]["enrolled"] == 4 + 3
+    assert by_name["Bea"]["funnel"] == whole["totals"]["funnel"]  # she has every cohort
+
+    query = "/api/programme?facilitator_per_page=3&facilitator_page="
+    pages = [sup.get(f"{query}{n}").json for n in (1, 2)]
+    assert [len(p["facilitators"]) for p in pages] == [3, 1]
+    assert [p["facilitator_paging"]["pages"] for p in pages] == [2, 2]
+    assert [p["facilitator_paging"]["total"] for p in pages] == [4, 4]
+    assert [f for p in pages for f in p["facilitators"]] == whole["facilitators"]
+    for p in pages:  # the rest of the page is the whole scope's, whatever the slice
+        assert p["totals"] == whole["totals"]
+        assert p["months"] == whole["months"]
+        assert p["cohorts"] == whole["cohorts"]
+        assert p["action"] == whole["action"]
+        assert p["cohort_paging"] == whole["cohort_paging"]
+
+    def order(query: str) -> list[str]:
+        response = sup.get(f"/api/programme?{query}")
+        assert response.status_code == 200, response.json
+        return [f["display_name"] for f in response.json["facilitators"]]
+
+    assert order("facilitator_sort=facilitator&facilitator_order=desc") == names[::-1]
+    # Cohorts: Bea 5, the lead 5, Cal 2, Dee 1 (ties keep the name order).
+    by_cohorts = ["Bea", "Test facilitator", "Cal", "Dee"]
+    assert order("facilitator_sort=cohorts&facilitator_order=desc") == by_cohorts
+    assert order("facilitator_sort=enrolled&facilitator_per_page=1") == ["Dee"]  # Grown 0: 2
+    for key in ("completed", "mean_change", "below_10", "completers_below_10", "reach", "alerts"):
+        assert sorted(order(f"facilitator_sort={key}")) == sorted(names), key
+    # A facilitator filter: only that one row, its own figures.
+    only = sup.get(f"/api/programme?facilitator_id={made['Cal']}").json
+    assert [f["display_name"] for f in only["facilitators"]] == ["Cal"]
+    assert only["facilitator_paging"]["total"] == 1
+    assert only["facilitators"][0]["funnel"] == only["totals"]["funnel"]
+
+
+def test_bad_facilitator_paging_is_a_clear_422(
+    app: Flask, as_role: Any, users: dict[str, int], frozen: datetime
+) -> None:
+    sup = as_role("supervisor")
+    for query, name in (
+        ("facilitator_page=0", "query.facilitator_page"),
+        ("facilitator_per_page=501", "query.facilitator_per_page"),
+        ("facilitator_sort=start", "query.facilitator_sort"),  # a cohort-only column
+        ("facilitator_order=up", "query.facilitator_order"),
+    ):
+        response = sup.get(f"/api/programme?{query}")
+        assert response.status_code == 422, query
+        assert name in response.json["error"]["fields"], (query, response.json)

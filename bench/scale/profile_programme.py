@@ -34,6 +34,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=10, help="timed, after 2 warm-up")
     ap.add_argument("--path", default="/api/programme")
     ap.add_argument("--no-profile", action="store_true", help="time only")
+    ap.add_argument("--save", help="write the last response body here (to compare two versions)")
     args = ap.parse_args()
     manifest = json.loads((HERE / "out" / f"{args.database}.json").read_text())
     from run import environment  # bench/scale/run.py, beside this file
@@ -73,6 +74,8 @@ def main() -> None:
         r = c.get(args.path, **HTTPS)
         if r.status_code != 200:
             raise SystemExit(f"{r.status_code} {r.data[:300]!r}")
+        if args.save:
+            Path(args.save).write_bytes(r.data)
         return len(r.data)
 
     for _ in range(2):

@@ -24,7 +24,13 @@ from ipt_groups.models import STAFF_ROLES
 from ipt_groups.security import current_actor, roles_required
 from ipt_groups.services import audit, programme, programme_csv
 from ipt_groups.services.programme import Filters, Programme, Row
-from ipt_groups.services.programme_paging import MAX_PER_PAGE, PER_PAGE, SORTS, Paging
+from ipt_groups.services.programme_paging import (
+    FACILITATOR_SORTS,
+    MAX_PER_PAGE,
+    PER_PAGE,
+    SORTS,
+    Paging,
+)
 from ipt_groups.timesource import utcnow
 
 blp = Blueprint("programme", __name__, url_prefix="/api", description="Programme")
@@ -72,6 +78,22 @@ class ProgrammePageArgsSchema(ProgrammeArgsSchema):
         metadata={"description": "The per-cohort table's sort column (ties: by start date)"},
     )  # fmt: skip
     order = ma.fields.String(
+        load_default="asc", validate=ma.validate.OneOf(["asc", "desc"]),
+    )  # fmt: skip
+    # The per-facilitator table the same way (an admin's clinic has 500 of them).
+    facilitator_page = ma.fields.Integer(
+        load_default=1, validate=ma.validate.Range(min=1),
+        metadata={"description": "Which page of the per-facilitator table (from 1)"},
+    )  # fmt: skip
+    facilitator_per_page = ma.fields.Integer(
+        load_default=PER_PAGE, validate=ma.validate.Range(min=1, max=MAX_PER_PAGE),
+        metadata={"description": f"Facilitator rows per page (at most {MAX_PER_PAGE})"},
+    )  # fmt: skip
+    facilitator_sort = ma.fields.String(
+        load_default="facilitator", validate=ma.validate.OneOf(sorted(FACILITATOR_SORTS)),
+        metadata={"description": "The per-facilitator table's sort column (ties: by name)"},
+    )  # fmt: skip
+    facilitator_order = ma.fields.String(
         load_default="asc", validate=ma.validate.OneOf(["asc", "desc"]),
     )  # fmt: skip
 
@@ -203,14 +225,27 @@ class CohortPagingSchema(ma.Schema):
     order = ma.fields.String()
 
 
+class FacilitatorPagingSchema(CohortPagingSchema):
+    total = ma.fields.Integer(
+        metadata={"description": "Facilitators of the cohorts in scope (every page)"}
+    )
+
+
 class ProgrammePageSchema(ma.Schema):
     filters = ma.fields.Dict(metadata={"description": "The filters applied"})
     cohort_paging = ma.fields.Nested(
         CohortPagingSchema, metadata={"description": "Which slice of the per-cohort table this is"}
     )
+    facilitator_paging = ma.fields.Nested(
+        FacilitatorPagingSchema,
+        metadata={"description": "Which slice of the per-facilitator table this is"},
+    )
     totals = ma.fields.Nested(FiguresSchema)
     months = ma.fields.List(ma.fields.Nested(ProgrammeMonthSchema))
-    facilitators = ma.fields.List(ma.fields.Nested(ProgrammeFacilitatorSchema))
+    facilitators = ma.fields.List(
+        ma.fields.Nested(ProgrammeFacilitatorSchema),
+        metadata={"description": "One page of the per-facilitator table (see facilitator_paging)"},
+    )
     cohorts = ma.fields.List(
         ma.fields.Nested(ProgrammeCohortSchema),
         metadata={"description": "One page of the per-cohort table (see cohort_paging)"},
@@ -234,15 +269,14 @@ def _figures(row: Row) -> dict[str, Any]:
     }
 
 
-def _paging(found: Programme) -> dict[str, Any] | None:
-    p = found.paging
+def _paging(p: Paging | None, total: int) -> dict[str, Any] | None:
     if p is None:
         return None
     return {
         "page": p.page,
         "per_page": p.per_page,
-        "total": found.cohort_count,
-        "pages": -(-found.cohort_count // p.per_page),
+        "total": total,
+        "pages": -(-total // p.per_page),
         "sort": p.sort,
         "order": "desc" if p.descending else "asc",
     }
@@ -258,7 +292,8 @@ def present(found: Programme) -> dict[str, Any]:
             "facilitator_id": f.facilitator_id,
             "programme_key": f.programme_key,
         },
-        "cohort_paging": _paging(found),
+        "cohort_paging": _paging(found.paging, found.cohort_count),
+        "facilitator_paging": _paging(found.facilitator_paging, found.facilitator_count),
         "totals": _figures(found.total),
         "months": [{"month": m, **_figures(r)} for m, r in found.months],
         "facilitators": [
@@ -319,7 +354,9 @@ def present(found: Programme) -> dict[str, Any]:
     }
 
 
-def _load(args: dict[str, Any], paging: Paging | None = None) -> Programme:
+def _load(
+    args: dict[str, Any], paging: Paging | None = None, facilitators: Paging | None = None
+) -> Programme:
     filters = Filters(
         start=args.get("start"),
         end=args.get("end"),
@@ -327,7 +364,9 @@ def _load(args: dict[str, Any], paging: Paging | None = None) -> Programme:
         programme_key=args.get("programme_key"),
     )
     settings = current_app.config["CHANNELS"]
-    return programme.programme_view(current_user, filters, settings, utcnow(), paging)
+    return programme.programme_view(
+        current_user, filters, settings, utcnow(), paging, facilitator_paging=facilitators
+    )
 
 
 @blp.route("/programme")
@@ -338,12 +377,18 @@ class ProgrammeView(MethodView):
     # over 500 facilitator rows of nested figures was ~100 ms of the admin's page.
     @lean_response(blp, 200, ProgrammePageSchema)
     def get(self, args: dict[str, Any]) -> Any:
-        """The programme page: headline figures, per facilitator, by start month
-        and what needs action now over the cohorts I may see (as GET
-        /api/outcomes), and one page of the per-cohort table (sorted as asked;
-        the CSV has every row). Aggregates only."""
+        """The programme page: headline figures, by start month and what needs
+        action now over the cohorts I may see (as GET /api/outcomes), and one
+        page each of the per-facilitator and per-cohort tables (sorted as
+        asked; the CSV has every cohort). Aggregates only."""
         paging = Paging(args["page"], args["per_page"], args["sort"], args["order"] == "desc")
-        body = present(_load(args, paging))
+        facilitators = Paging(
+            args["facilitator_page"],
+            args["facilitator_per_page"],
+            args["facilitator_sort"],
+            args["facilitator_order"] == "desc",
+        )
+        body = present(_load(args, paging, facilitators))
         audit.record(current_actor(), "programme_view.read")
         db.session.commit()
         return body

@@ -18,12 +18,15 @@ figures come from the per-cohort tallies of services/outcome_cache.py (computed
 in one batch for cohorts whose cache is stale); everything else is one GROUP BY
 (or one ordered read) each over the cohorts in scope, given as a subquery so a
 clinic of 5,000 cohorts sends no 5,000-id parameter lists. Cohorts and their
-staff are read as plain rows (no ORM objects), and the per-cohort table is
-sorted here and handed out a page at a time (``Paging``): an admin's clinic is
-5,000 rows, and building and sending all of them was most of that page's time
-(docs/benchmarks.md). Totals, months and facilitators always cover every cohort
-in scope; the CSV asks for no paging and gets every row. Aggregates only: no
-member's name or score appears anywhere here.
+staff are read as plain rows (no ORM objects), each cohort's figures are one
+flat tuple summed column-wise per month and facilitator
+(services/programme_figures.py), and the per-cohort and per-facilitator tables
+are sorted here and handed out a page at a time (``Paging``): an admin's clinic
+is 5,000 cohorts and 500 facilitators, and building and sending all of them was
+most of that page's time (docs/benchmarks.md). Totals and months always cover
+every cohort in scope, each facilitator row all their cohorts; the CSV asks for
+no paging and gets every row. Aggregates only: no member's name or score
+appears anywhere here.
 """
 
 from __future__ import annotations
@@ -31,9 +34,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
+from operator import add
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 
 from ipt_groups.channels_config import ChannelSettings
 from ipt_groups.extensions import db
@@ -47,9 +52,9 @@ from ipt_groups.models import (
     SessionStatus,
     User,
 )
-from ipt_groups.services import outcomes, reminder_summary
+from ipt_groups.services import outcome_cache, outcomes, reminder_summary
 from ipt_groups.services.access import visible_cohorts
-from ipt_groups.services.outcomes import Tally
+from ipt_groups.services.outcomes import TALLY_FIELDS, Tally
 from ipt_groups.services.programme_action import (
     OpenAlert,
     Overdue,
@@ -59,7 +64,16 @@ from ipt_groups.services.programme_action import (
     overdue,
     unreachable,
 )
-from ipt_groups.services.programme_paging import Paging, page_of
+from ipt_groups.services.programme_figures import (
+    CHANNEL_NAMES,
+    COUNTERS_AT,
+    N_TALLY,
+    NO_REACH,
+    REACH_AT,
+    sum_of,
+    tally_values,
+)
+from ipt_groups.services.programme_paging import FACILITATOR_SORTS, Paging, page_of
 
 # The reminders members get before each session, and the rows that count (a
 # cancelled row was withdrawn on purpose): services/reminder_summary.py.
@@ -118,6 +132,22 @@ class Row:
     open_alerts: int = 0
     overdue_follow_ups: int = 0
 
+    @classmethod
+    def of(cls, v: tuple[int, ...]) -> Row:
+        """The figures of a flat tuple (services/programme_figures.py)."""
+        r, c = REACH_AT, COUNTERS_AT
+        channels = dict(zip(CHANNEL_NAMES, v[r + 5 : c], strict=True))
+        return cls(
+            tally=Tally(*v[:N_TALLY]),
+            reach=Reach(*v[r : r + 5], by_channel=channels),
+            cohorts=v[c],
+            running=v[c + 1],
+            completed=v[c + 2],
+            planned=v[c + 3],
+            open_alerts=v[c + 4],
+            overdue_follow_ups=v[c + 5],
+        )
+
     def add(self, other: Row) -> None:
         self.tally.add(other.tally)
         self.reach.add(other.reach)
@@ -147,15 +177,25 @@ class CohortRow:
     held_sessions: int
     current_members: int
     group_size_min: int | None  # None for a cohort that is no longer live
-    figures: Row
+    values: tuple[int, ...]  # the figures, flat (services/programme_figures.py)
+
+    @cached_property
+    def figures(self) -> Row:
+        """As objects: built only for the rows shown (a page, or the CSV)."""
+        return Row.of(self.values)
 
 
-@dataclass
+@dataclass(frozen=True)
 class FacilitatorRow:
     user_id: int
     display_name: str
-    cohort_ids: list[int] = field(default_factory=list)
-    figures: Row = field(default_factory=Row)
+    cohort_ids: list[int]
+    values: tuple[int, ...]  # the sum of their cohorts' figures, flat
+
+    @cached_property
+    def figures(self) -> Row:
+        """As objects: built only for the rows shown (a page of the table)."""
+        return Row.of(self.values)
 
 
 @dataclass(frozen=True)
@@ -168,7 +208,9 @@ class Programme:
     cohort_count: int  # every cohort in scope
     paging: Paging | None
     names: dict[int, str]  # every cohort in scope, for the action lists
-    facilitators: list[FacilitatorRow]
+    facilitators: list[FacilitatorRow]  # the page asked for (all of them without paging)
+    facilitator_count: int  # every facilitator of the cohorts in scope
+    facilitator_paging: Paging | None
     open_alerts: list[OpenAlert]
     open_alert_count: int
     escalated_count: int
@@ -204,22 +246,59 @@ def _scope(user: User, filters: Filters) -> Select[tuple[Cohort]]:
     return stmt
 
 
-def _reach(ids: Any, filters: Filters, now: datetime) -> dict[int, Reach]:
-    """Member session reminders of these cohorts, per status and channel: one
-    statement over the day summary and the outbox's last few days
-    (services/reminder_summary.py; a GROUP BY over the whole outbox was 0.5-1 s
-    for a clinic)."""
+def _reach_counts(ids: Any, filters: Filters, now: datetime) -> dict[int, tuple[int, ...]]:
+    """Member session reminders of these cohorts, per status and channel, as
+    flat tuples (programme_figures.REACH): one statement over the day summary
+    and the outbox's last few days (services/reminder_summary.py; a GROUP BY
+    over the whole outbox was 0.5-1 s for a clinic)."""
     stmt = reminder_summary.counts(ids, filters.start, filters.end, now)
-    found: dict[int, Reach] = defaultdict(Reach)
-    for cohort_id, due, sent, delivered, no_channel, failed, *channels in db.session.execute(stmt):
-        r = found[cohort_id]  # a cohort may have a summary row and an outbox row
-        r.due += int(due)
-        r.sent += int(sent or 0)
-        r.delivered += int(delivered or 0)
-        r.no_channel += int(no_channel or 0)
-        r.failed += int(failed or 0)
-        for name, n in zip(("push", "sms", "email"), channels, strict=True):
-            r.by_channel[name] = r.by_channel.get(name, 0) + int(n or 0)
+    found: dict[int, tuple[int, ...]] = {}
+    for cohort_id, *counts in db.session.execute(stmt):
+        values = tuple(int(n or 0) for n in counts)
+        before = found.get(cohort_id)  # a cohort may have a summary row and an outbox row
+        found[cohort_id] = values if before is None else tuple(map(add, before, values))
+    return found
+
+
+def _reach(ids: Any, filters: Filters, now: datetime) -> dict[int, Reach]:
+    """The same counts as objects."""
+    return {
+        cohort_id: Row.of((0,) * REACH_AT + values + (0,) * 6).reach
+        for cohort_id, values in _reach_counts(ids, filters, now).items()
+    }
+
+
+def _tallies(ids: Any, cohort_ids: list[int], now: datetime) -> dict[int, tuple[int, Any]]:
+    """Each cohort's (held sessions, tally values as a tuple in TALLY_FIELDS order).
+
+    The cached tallies that are good at ``now`` (outcome_cache.read's rule: this
+    code version, valid over ``now``) are read with the ids as a subquery and
+    the tally's fields extracted by the database as integers: the cache's own
+    read takes a 5,000-id parameter list (psycopg splits that query anew on
+    every call, ~60 ms) and parses 5,000 JSON documents into dicts and Tally
+    objects. Only cohorts with no good row go through outcomes.tallies_by_id
+    (computed and stored as before)."""
+    cache = outcome_cache.CACHE
+    good = (
+        cache.c.tally.is_not(None),
+        cache.c.code_version == outcome_cache.CODE_VERSION,
+        or_(cache.c.valid_from.is_(None), cache.c.valid_from <= now),
+        or_(cache.c.valid_until.is_(None), cache.c.valid_until > now),
+    )
+    found: dict[int, tuple[int, Any]] = {}
+    for cohort_id, held, *values in db.session.execute(
+        select(
+            cache.c.cohort_id,
+            cache.c.held_sessions,
+            *(cache.c.tally[name].as_integer() for name in TALLY_FIELDS),
+        ).where(cache.c.cohort_id.in_(ids), *good)
+    ):
+        if None not in values:  # a field missing from the document: computed again below
+            found[cohort_id] = (held, tuple(values))
+    missing = [i for i in cohort_ids if i not in found]
+    if missing:
+        for cohort_id, (held, tally) in outcomes.tallies_by_id(missing, now).items():
+            found[cohort_id] = (held, tally_values(tally.__dict__))
     return found
 
 
@@ -247,54 +326,68 @@ def programme_view(
     settings: ChannelSettings,
     now: datetime,
     paging: Paging | None = None,
+    facilitator_paging: Paging | None = None,
 ) -> Programme:
     """Everything the Programme page shows, the per-cohort table as ``paging``
-    asks (every row without it). The caller commits: computed outcome tallies
-    are kept for the next read."""
+    asks and the per-facilitator table as ``facilitator_paging`` asks (every
+    row without them). The caller commits: computed outcome tallies are kept
+    for the next read."""
     stmt = _scope(user, filters)
     ids = stmt.with_only_columns(Cohort.id).scalar_subquery()
     cohorts = _load_cohorts(stmt, ids)
-    tallies = outcomes.tallies_by_id([c.id for c in cohorts], now)
-    reach = _reach(ids, filters, now)
+    tallies = _tallies(ids, [c.id for c in cohorts], now)
+    reach = _reach_counts(ids, filters, now)
     shown, alert_count, escalated, alerts_per_cohort = alerts(ids)
     late = overdue(ids, now)
     overdue_per_cohort = {o.cohort_id: o.count for o in late}
     sizes = live_sizes(ids)
     cannot_reach = unreachable(ids, settings)
 
-    total = Row()
+    # Each cohort's figures as one flat tuple, gathered under its month and its
+    # facilitators, then summed column-wise (services/programme_figures.py):
+    # 15,000 Row.add calls on objects were most of an admin's page.
+    active, done, planned = CohortStatus.ACTIVE, CohortStatus.COMPLETED, CohortStatus.PLANNED
+    only = filters.facilitator_id
     rows: list[CohortRow] = []
-    months: dict[str, Row] = {}
-    facilitators: dict[int, FacilitatorRow] = {}
+    by_month: dict[str, list[tuple[int, ...]]] = defaultdict(list)
+    by_facilitator: dict[int, tuple[str, list[int], list[tuple[int, ...]]]] = {}
     for cohort in cohorts:
-        held, tally = tallies[cohort.id]
-        figures = Row(
-            tally=tally,
-            reach=reach.get(cohort.id) or Reach(),
-            cohorts=1,
-            running=int(cohort.status == CohortStatus.ACTIVE),
-            completed=int(cohort.status == CohortStatus.COMPLETED),
-            planned=int(cohort.status == CohortStatus.PLANNED),
-            open_alerts=alerts_per_cohort.get(cohort.id, 0),
-            overdue_follow_ups=overdue_per_cohort.get(cohort.id, 0),
+        cid, status = cohort.id, cohort.status
+        held, tally = tallies[cid]
+        values = (
+            tally
+            + reach.get(cid, NO_REACH)
+            + (
+                1,
+                int(status == active),
+                int(status == done),
+                int(status == planned),
+                alerts_per_cohort.get(cid, 0),
+                overdue_per_cohort.get(cid, 0),
+            )
         )
-        live = sizes.get(cohort.id)  # None: the cohort is over, its size no longer matters
+        live = sizes.get(cid)  # None: the cohort is over, its size no longer matters
         current, minimum = live if live is not None else (0, None)
-        rows.append(CohortRow(cohort, held, current, minimum, figures))
-        # Each cohort is added to its month (and facilitators); the total is the
-        # sum of the months: 5,000 fewer additions for a clinic, same figures.
-        month = cohort.start_date.isoformat()[:7]
-        (months.get(month) or months.setdefault(month, Row())).add(figures)
+        rows.append(CohortRow(cohort, held, current, minimum, values))
+        by_month[cohort.start_date.isoformat()[:7]].append(values)
         for user_id, name in cohort.facilitators:
-            if filters.facilitator_id is not None and user_id != filters.facilitator_id:
+            if only is not None and user_id != only:
                 continue  # a co-facilitator's figures would only be partial here
-            row = facilitators.get(user_id)
-            if row is None:  # not setdefault: that would build a row for every cohort
-                row = facilitators[user_id] = FacilitatorRow(user_id, name)
-            row.cohort_ids.append(cohort.id)
-            row.figures.add(figures)
-    for figures in months.values():
-        total.add(figures)
+            row = by_facilitator.get(user_id)
+            if row is None:
+                row = by_facilitator[user_id] = (name, [], [])
+            row[1].append(cid)
+            row[2].append(values)
+    # The total is the sum of the months: 5,000 fewer additions, the same figures.
+    month_sums = sorted((month, sum_of(vs)) for month, vs in by_month.items())
+    total = Row.of(sum_of([v for _, v in month_sums])) if month_sums else Row()
+    facilitators = sorted(
+        (
+            FacilitatorRow(user_id, name, cohort_ids, sum_of(vs))
+            for user_id, (name, cohort_ids, vs) in by_facilitator.items()
+        ),
+        key=lambda f: (f.display_name.casefold(), f.user_id),
+    )
     below = [
         r for r in rows if r.group_size_min is not None and r.current_members < r.group_size_min
     ]
@@ -302,14 +395,14 @@ def programme_view(
         filters=filters,
         now=now,
         total=total,
-        months=sorted(months.items()),
+        months=[(month, Row.of(v)) for month, v in month_sums],
         cohorts=page_of(rows, paging),
         cohort_count=len(rows),
         paging=paging,
         names={r.cohort.id: r.cohort.name for r in rows},
-        facilitators=sorted(
-            facilitators.values(), key=lambda f: (f.display_name.casefold(), f.user_id)
-        ),
+        facilitators=page_of(facilitators, facilitator_paging, FACILITATOR_SORTS),
+        facilitator_count=len(facilitators),
+        facilitator_paging=facilitator_paging,
         open_alerts=shown,
         open_alert_count=alert_count,
         escalated_count=escalated,

@@ -1,32 +1,52 @@
-// The Programme page's per-cohort table, a page at a time. A clinic holds
-// thousands of cohorts, so the server sorts and slices the table
-// (GET /api/programme?page=&per_page=&sort=&order=, see cohort_paging); every
-// other figure on the page still covers all of them, and the CSV has every row.
-// While everything fits on one page the table sorts itself, as before; once it
+// The Programme page's per-cohort and per-facilitator tables, a page at a time.
+// A clinic holds thousands of cohorts and hundreds of facilitators, so the
+// server sorts and slices both tables (GET /api/programme?page=&per_page=&sort=
+// &order=, see cohort_paging; facilitator_page=&facilitator_per_page=
+// &facilitator_sort=&facilitator_order=, see facilitator_paging); every other
+// figure on the page still covers all of them, and the CSV has every cohort.
+// While everything fits on one page a table sorts itself, as before; once it
 // does not, a column header asks the server for a first page in that order and
 // "Show more" appends the next one. ``order`` ({ sort, order }, from the URL) is
 // the order to open with; ``onOrder`` hears every new order (views/programme.js
-// keeps it in the URL).
+// keeps the cohort table's in the URL).
 import * as api from '../core/api.js';
 import { t } from '../core/i18n.js';
 import { h } from '../core/ui.js';
-import { cohortTable, num } from './programme-parts.js';
+import { cohortTable, facilitatorTable, num } from './programme-parts.js';
 
-export function pagedCohorts(body, qs, { order = null, onOrder = () => {} } = {}) {
-  const holder = h('div', { dataset: { cohortPages: '' } });
-  let rows = body.cohorts;
-  let paging = body.cohort_paging;
+// How each table is asked for and answered: its rows' key, its paging's key,
+// its query names, the table builder, the data-* names and the status text.
+const TABLES = {
+  cohorts: {
+    rows: 'cohorts', paging: 'cohort_paging', params: ['page', 'per_page', 'sort', 'order'],
+    table: cohortTable, holder: 'cohortPages', status: 'cohortPaging', shown: 'programme.paging.shown',
+  },
+  facilitators: {
+    rows: 'facilitators', paging: 'facilitator_paging',
+    params: ['facilitator_page', 'facilitator_per_page', 'facilitator_sort', 'facilitator_order'],
+    table: facilitatorTable, holder: 'facilitatorPages', status: 'facilitatorPaging',
+    shown: 'programme.paging.shown_facilitators',
+  },
+};
+
+function pagedTable(kind, body, qs, { order = null, onOrder = () => {} } = {}) {
+  const spec = TABLES[kind];
+  const holder = h('div', { dataset: { [spec.holder]: '' } });
+  let rows = body[spec.rows];
+  let paging = body[spec.paging];
   let busy = false;
 
-  async function fetchPage(page, sort, order) {
+  async function fetchPage(page, sort, dir) {
     if (busy) return;
     busy = true;
     const query = new URLSearchParams(qs.replace(/^\?/, ''));
-    for (const [k, v] of Object.entries({ page, per_page: paging.per_page, sort, order })) query.set(k, String(v));
+    const [pageName, perPageName, sortName, orderName] = spec.params;
+    const asked = { [pageName]: page, [perPageName]: paging.per_page, [sortName]: sort, [orderName]: dir };
+    for (const [k, v] of Object.entries(asked)) query.set(k, String(v));
     try {
       const next = await api.get(`/api/programme?${query}`);
-      rows = page === 1 ? next.cohorts : [...rows, ...next.cohorts];
-      paging = next.cohort_paging;
+      rows = page === 1 ? next[spec.rows] : [...rows, ...next[spec.rows]];
+      paging = next[spec.paging];
     } finally {
       busy = false;
     }
@@ -44,10 +64,10 @@ export function pagedCohorts(body, qs, { order = null, onOrder = () => {} } = {}
     const local = paged ? null : { initial: order, onSort: (sort, dir) => { order = { sort, order: dir }; onOrder(order); } };
     const more = paging.page < paging.pages;
     holder.replaceChildren(
-      cohortTable(rows, server, local),
-      paged ? h('p', { class: 'row', dataset: { cohortPaging: '' } },
+      spec.table(rows, server, local),
+      paged ? h('p', { class: 'row', dataset: { [spec.status]: '' } },
         h('span', { class: 'muted', 'aria-live': 'polite', dataset: { shown: rows.length } },
-          t('programme.paging.shown', { shown: num(rows.length), total: num(paging.total) })),
+          t(spec.shown, { shown: num(rows.length), total: num(paging.total) })),
         more ? h('button', {
           type: 'button', class: 'btn secondary', dataset: { more: '' },
           onclick: () => fetchPage(paging.page + 1, paging.sort, paging.order),
@@ -56,4 +76,12 @@ export function pagedCohorts(body, qs, { order = null, onOrder = () => {} } = {}
 
   draw();
   return holder;
+}
+
+export function pagedCohorts(body, qs, options = {}) {
+  return pagedTable('cohorts', body, qs, options);
+}
+
+export function pagedFacilitators(body, qs, options = {}) {
+  return pagedTable('facilitators', body, qs, options);
 }

@@ -148,9 +148,9 @@ function sortable(name, caption, columns, rows, rowAttrs, server = null, local =
     h('caption', { class: 'programme-caption' }, caption), h('thead', {}, h('tr', {}, heads)), tbody));
 }
 
-export function facilitatorTable(rows) {
+export function facilitatorTable(rows, server = null, local = null) {
   const columns = [['facilitator', (r) => r.display_name.toLocaleLowerCase(), (r) => r.display_name], ...FIGURES];
-  return sortable('facilitators', t('programme.by_facilitator'), columns, rows, (r) => ({ dataset: { userId: r.user_id } }));
+  return sortable('facilitators', t('programme.by_facilitator'), columns, rows, (r) => ({ dataset: { userId: r.user_id } }), server, local);
 }
 
 export function cohortTable(rows, server = null, local = null) {

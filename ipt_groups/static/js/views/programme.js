@@ -10,8 +10,8 @@ import * as api from '../core/api.js';
 import * as fmt from '../core/fmt.js';
 import { t, use } from '../core/i18n.js';
 import { h, staleNote, stylesheet } from '../core/ui.js';
-import { pagedCohorts } from './programme-cohorts.js';
-import { changeFigure, facilitatorTable, funnelFigure, num, pct, signed } from './programme-parts.js';
+import { pagedCohorts, pagedFacilitators } from './programme-cohorts.js';
+import { changeFigure, funnelFigure, num, pct, signed } from './programme-parts.js';
 
 const FILTERS = ['start', 'end', 'facilitator_id', 'programme_key'];
 // The per-cohort table's columns the server sorts by (services/programme_paging.SORTS).
@@ -150,7 +150,7 @@ export default async function programmeView({ app }) {
         h('h2', { id: 'p-change' }, t('programme.change.title')), changeFigure(body.months))),
     h('section', { class: 'card', 'aria-labelledby': 'p-fac' },
       h('h2', { id: 'p-fac' }, t('programme.by_facilitator')),
-      body.facilitators.length ? facilitatorTable(body.facilitators) : h('p', { class: 'muted' }, t('programme.empty'))),
+      body.facilitators.length ? pagedFacilitators(body, qs) : h('p', { class: 'muted' }, t('programme.empty'))),
     h('section', { class: 'card', 'aria-labelledby': 'p-cohorts' },
       h('h2', { id: 'p-cohorts' }, t('programme.by_cohort')),
       body.cohorts.length ? pagedCohorts(body, qs, {
