@@ -22,7 +22,7 @@ from ipt_groups.errors import register_error_handlers
 from ipt_groups.extensions import api as rest_api
 from ipt_groups.extensions import db, login_manager
 from ipt_groups.health import bp as health_bp
-from ipt_groups.services import outcome_cache
+from ipt_groups.services import clinic, outcome_cache
 
 __all__ = ["configure_logging", "create_app", "login_manager"]
 
@@ -108,6 +108,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     outcome_cache.register()  # its Session listeners keep cached tallies right
+    clinic.register()  # its Session listeners drop cached clinic settings on writes
     with app.app_context():
         pool.ping_when_idle(db.engine)
     _init_migrations(app)

@@ -109,13 +109,20 @@ def log_in(user: User, login_name: str | None = None) -> str:
 
 
 def device_cookie() -> str | None:
-    """The device cookie this request carries (checked by the service, not here)."""
+    """The device cookie this request carries (checked by known_device)."""
     return request.cookies.get(device_cookies.COOKIE_NAME)
+
+
+def known_device(login_name: str) -> str | None:
+    """This device's nonce for ``login_name`` if the request carries a device
+    cookie valid for that account (see services/device_cookies), else None."""
+    secret = current_app.config["SECRET_KEY"]
+    return device_cookies.trusted_nonce(device_cookie(), login_name, secret)
 
 
 def remember_device(login_name: str) -> None:
     """Set a fresh device cookie for ``login_name`` on this response."""
-    value = device_cookies.remember(device_cookie(), login_name)
+    value = device_cookies.remember(device_cookie(), login_name, current_app.config["SECRET_KEY"])
 
     @after_this_request
     def _set(response: Response) -> Response:

@@ -13,7 +13,7 @@ from ipt_groups.api.common import UserSchema
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
-from ipt_groups.security import csrf_token, device_cookie, log_in, log_out, public
+from ipt_groups.security import csrf_token, known_device, log_in, log_out, public
 from ipt_groups.services import auth
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Log in and out")
@@ -63,16 +63,17 @@ class Login(MethodView):
     )
     def post(self, creds: dict[str, Any]) -> dict[str, Any]:
         """Log in with email (staff) or username (participants) and password."""
+        name = auth.login_name(creds.get("email"), creds.get("username"))
         user = auth.authenticate(
             creds.get("email"),
             creds.get("username"),
             creds["password"],
             address=request.remote_addr,
-            device_cookie=device_cookie(),
+            device=known_device(name),
         )
         if user is None:
             raise ApiError(401, LOGIN_FAILED, code="login_failed")
-        token = log_in(user, auth.login_name(creds.get("email"), creds.get("username")))
+        token = log_in(user, name)
         db.session.commit()
         return {"user": user, "csrf_token": token}
 

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from ipt_groups.extensions import db
 from ipt_groups.models import AuthSession, User
-from ipt_groups.services import audit, device_cookies, throttle
+from ipt_groups.services import audit, throttle
 from ipt_groups.services.audit import Actor
 from ipt_groups.services.passwords import hash_password, needs_rehash, verify_password
 from ipt_groups.timesource import utcnow
@@ -50,7 +50,7 @@ def authenticate(
     password: str,
     *,
     address: str | None,
-    device_cookie: str | None = None,
+    device: str | None = None,
 ) -> User | None:
     """The user these credentials belong to, or None for any failure at all.
 
@@ -59,8 +59,9 @@ def authenticate(
     us; a name with too many failures in a row is locked out for a growing time
     (429 too; see throttle.lockout_for), whether or not an account has it.
 
-    A device that logged in to this account before (``device_cookie`` valid for
-    the name, see device_cookies) is counted apart: its attempts and failures
+    A device that logged in to this account before (``device``: the nonce of a
+    device cookie the caller found valid for this name, see device_cookies and
+    security.known_device) is counted apart: its attempts and failures
     go against its own limit and lockout instead of the name's. So strangers
     who lock the name by guessing do not lock the member's own phone out, and
     the phone's own mistakes do not lock the name for anyone else.
@@ -70,7 +71,6 @@ def authenticate(
     """
     name = login_name(email, username)
     throttle.hit(throttle.LOGIN_PER_ADDRESS, address or "unknown")
-    device = device_cookies.trusted_nonce(device_cookie, name)
     if device is not None:
         subject, scope, limit = device, throttle.DEVICE_LOCKOUT, throttle.LOGIN_PER_DEVICE
     else:

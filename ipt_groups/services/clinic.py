@@ -3,12 +3,13 @@ member may be at risk, and how long a risk alert may stay unacknowledged."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
-from flask import g, has_request_context
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from ipt_groups.extensions import db
 from ipt_groups.i18n import SUPPORTED_LANGUAGES
@@ -41,7 +42,11 @@ class Settings:
         return self.crisis_text.get(language) or self.crisis_text["en"]
 
 
-REQUEST_KEY = "_ipt_settings"
+# Where current() keeps what it read: in the database session's info, so it lasts
+# as long as the session does. Flask-SQLAlchemy removes the session when the app
+# context ends, and each request and each clock job has its own: settings are read
+# once per request or job, and afresh by the next (the clock runs for days).
+CACHE_KEY = "ipt_groups.clinic_settings"
 
 DEFAULTS: dict[str, Any] = {
     "crisis_text": DEFAULT_CRISIS_TEXT,
@@ -50,17 +55,21 @@ DEFAULTS: dict[str, Any] = {
 
 
 def current() -> Settings:
-    """The settings now; read once per request (the runner and the alerts it shows
-    both need them), always afresh outside a request (the clock runs for days)."""
-    if has_request_context() and (read := g.get(REQUEST_KEY)) is not None:
-        return read
+    """The settings now, read once per request or clock job (the runner and the
+    alerts it shows both need them). A write to the settings in the same session,
+    through update() or straight to ClinicSetting rows, is seen at once."""
+    session = db.session()
+    found = session.info.get(CACHE_KEY)
+    if found is not None and not _writes_settings(
+        chain(session.new, session.dirty, session.deleted)
+    ):
+        return found
     stored = {s.key: s.value for s in db.session.scalars(select(ClinicSetting))}
     values = {**DEFAULTS, **{k: v for k, v in stored.items() if k in DEFAULTS}}
     # A clinic may write only some languages; the others keep the default.
     values["crisis_text"] = {**DEFAULT_CRISIS_TEXT, **values["crisis_text"]}
     found = Settings(**values)
-    if has_request_context():
-        setattr(g, REQUEST_KEY, found)
+    session.info[CACHE_KEY] = found
     return found
 
 
@@ -76,7 +85,51 @@ def update(actor: Actor, changes: Mapping[str, Any]) -> Settings:
             db.session.add(row)
         row.value, row.updated_by_id = value, actor.user_id
         audit.record(actor, f"settings.{key}")
-    db.session.flush()
-    if has_request_context():
-        g.pop(REQUEST_KEY, None)
+    db.session.flush()  # the listener below drops what current() kept
     return current()
+
+
+# -- keeping the cached copy right -------------------------------------------
+
+
+def _writes_settings(objects: Iterable[object]) -> bool:
+    return any(isinstance(o, ClinicSetting) for o in objects)
+
+
+def _forget(session: Session) -> None:
+    session.info.pop(CACHE_KEY, None)
+
+
+def _after_flush(session: Session, _flush: UOWTransaction) -> None:
+    # After a flush the new, dirty and deleted lists still hold what was flushed.
+    if _writes_settings(chain(session.new, session.dirty, session.deleted)):
+        _forget(session)
+
+
+def _bulk_write(state: ORMExecuteState) -> None:
+    # UPDATE/DELETE ... WHERE through the ORM skip the flush.
+    if (state.is_update or state.is_delete or state.is_insert) and any(
+        mapper.class_ is ClinicSetting for mapper in state.all_mappers
+    ):
+        _forget(state.session)
+
+
+def _after_rollback(session: Session, _previous: object) -> None:
+    # A write rolled back (a savepoint too) may have been read already.
+    _forget(session)
+
+
+_LISTENERS = (
+    ("after_flush", _after_flush),
+    ("do_orm_execute", _bulk_write),
+    ("after_soft_rollback", _after_rollback),
+)
+
+
+def register() -> None:
+    """Attach the listeners that drop the cached settings when this session
+    writes them (to SQLAlchemy's ``Session`` class). Called by ``create_app``;
+    idempotent, like outcome_cache.register()."""
+    for name, listener in _LISTENERS:
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)

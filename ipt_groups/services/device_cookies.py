@@ -16,6 +16,9 @@ The cookie is signed with ``SECRET_KEY`` (itsdangerous, its own salt), so it
 cannot be forged or moved to another account; it is HttpOnly, SameSite=Lax,
 Secure in production, sent only to ``/api/auth`` and lives a year. Its age is
 checked against ``timesource.utcnow()`` as well, so tests move it with the clock.
+
+The web layer (ipt_groups/security.py) reads the cookie and passes it here with
+the app's ``SECRET_KEY``; nothing here reads the request or the app's config.
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from ipt_groups.timesource import utcnow
@@ -46,21 +48,21 @@ class Entry:
     issued: int  # seconds since the epoch, from timesource.utcnow()
 
 
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+def _serializer(secret_key: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret_key, salt=_SALT)
 
 
-def name_tag(login_name: str) -> str:
-    secret = current_app.config["SECRET_KEY"].encode()
+def name_tag(login_name: str, secret_key: str) -> str:
+    secret = secret_key.encode()
     return hmac.new(secret, b"device:" + login_name.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def _entries(raw: str | None, now: datetime) -> list[Entry]:
+def _entries(raw: str | None, now: datetime, secret_key: str) -> list[Entry]:
     """The cookie's current entries; a forged, altered or malformed cookie has none."""
     if not raw:
         return []
     try:
-        data = _serializer().loads(raw)
+        data = _serializer(secret_key).loads(raw)
     except BadSignature:
         return []
     if not isinstance(data, list):
@@ -80,21 +82,21 @@ def _entries(raw: str | None, now: datetime) -> list[Entry]:
     return found
 
 
-def trusted_nonce(raw: str | None, login_name: str) -> str | None:
+def trusted_nonce(raw: str | None, login_name: str, secret_key: str) -> str | None:
     """This device's nonce for ``login_name`` if its cookie is valid for that account."""
-    tag = name_tag(login_name)
-    for entry in _entries(raw, utcnow()):
+    tag = name_tag(login_name, secret_key)
+    for entry in _entries(raw, utcnow(), secret_key):
         if hmac.compare_digest(entry.name_tag, tag):
             return entry.nonce
     return None
 
 
-def remember(raw: str | None, login_name: str) -> str:
+def remember(raw: str | None, login_name: str, secret_key: str) -> str:
     """The cookie value after a successful login as ``login_name``: a fresh nonce
     for that account (first), the device's other accounts kept."""
     now = utcnow()
-    tag = name_tag(login_name)
-    others = [e for e in _entries(raw, now) if not hmac.compare_digest(e.name_tag, tag)]
+    tag = name_tag(login_name, secret_key)
+    others = [e for e in _entries(raw, now, secret_key) if not hmac.compare_digest(e.name_tag, tag)]
     fresh = Entry(tag, secrets.token_urlsafe(16), int(now.timestamp()))
     kept = [fresh, *others][:MAX_ACCOUNTS]
-    return str(_serializer().dumps([[e.name_tag, e.nonce, e.issued] for e in kept]))
+    return str(_serializer(secret_key).dumps([[e.name_tag, e.nonce, e.issued] for e in kept]))

@@ -54,7 +54,7 @@ from ipt_groups.models import (
     SessionStatus,
 )
 
-# Bump when a definition in services/outcomes.py changes what a tally holds.
+# Bump when a definition in services/outcomes/ changes what a tally holds.
 CODE_VERSION = 2  # 2: completers' PHQ-9 figures (issue 26)
 # Rows per upsert: within SQLite's 32,766 bound parameters with room to spare.
 WRITE_SLICE = 500

@@ -27,6 +27,14 @@ def _hasher(profile: str) -> PasswordHasher:
 
 
 def _profile() -> str:
+    # Read from the app's config rather than passed in (issue 25 asks services to
+    # take what they need as arguments): the hash functions are called by other
+    # services (users, auth, invites, demo) and by test fixtures and the scale
+    # seed outside any request, so an argument would thread one process-wide
+    # setting through a dozen signatures that have nothing else to do with it.
+    # A module-level setting set by create_app instead would be process state that
+    # outlives the app that set it (the tests build several apps). Any app context
+    # will do; no request is needed.
     return str(current_app.config.get("ARGON2_PROFILE", "rfc9106-low-memory"))
 
 

@@ -13,7 +13,7 @@ Definitions (the API shows exactly these):
   more from baseline at the end, and **kept_improved** of them still had at the
   follow-up; **mean_change** is the mean of follow-up - end (positive: worse).
 
-Pooled figures add the counts and recompute the mean, like services/outcomes.py.
+Pooled figures add the counts and recompute the mean, like services/outcomes/.
 One query for any number of members.
 """
 
@@ -121,7 +121,7 @@ def for_members(enrolment_ids: Iterable[int]) -> dict[int, MemberSustained]:
 
 
 def for_cohorts(cohort_ids: Iterable[int]) -> dict[int, SustainedTally]:
-    """Each cohort's pooled figures over its members (as services/outcomes.py
+    """Each cohort's pooled figures over its members (as services/outcomes/
     counts them: joined, not moved away or referred), in one query."""
     ids = list(set(cohort_ids))
     scores: dict[tuple[int, int], list[tuple[Phq9, bool]]] = defaultdict(list)

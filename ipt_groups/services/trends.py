@@ -22,7 +22,7 @@ and a missed session is never a zero.
 
 The **cohort mean** at a position is over the members with a score of that
 instrument there, with that n beside it. Members are the outcomes' members
-(services/outcomes.py): those who joined and were not moved or referred;
+(services/outcomes/results.py): those who joined and were not moved or referred;
 withdrawn members stay in, their scores up to leaving are part of the picture.
 
 Everything is read in one statement (members outer-joined to their scores and
