@@ -23,8 +23,8 @@ from sqlalchemy import update
 
 from ipt_groups.domain import NotFound
 from ipt_groups.extensions import db
+from ipt_groups.messaging.messages import receipt_mac
 from ipt_groups.models import Notification
-from ipt_groups.push.messages import receipt_mac
 from ipt_groups.services import throttle
 from ipt_groups.timesource import utcnow
 
