@@ -6,7 +6,7 @@ payload's receipt token back (``POST /api/push/shown``), so the facilitator's
 reminder list can say "shown on the phone".
 
 The token is ``<row id>.<keyed MAC of row id and recipient>`` (see
-``push/messages.receipt``): nothing is stored to check it, it travels only
+``messaging/messages.receipt``): nothing is stored to check it, it travels only
 inside the encrypted payload, and it marks that one row and no other, so
 nobody can mark someone else's notifications. The endpoint needs no login
 (the member may have logged out, or the phone be shared), which is why a bad
