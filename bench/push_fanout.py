@@ -51,9 +51,9 @@ sys.path.insert(0, str(ROOT))
 from ipt_groups import create_app  # noqa: E402
 from ipt_groups.config import normalise_database_url  # noqa: E402
 from ipt_groups.extensions import db  # noqa: E402
+from ipt_groups.messaging.endpoints import DEFAULT_PUSH_HOSTS  # noqa: E402
 from ipt_groups.models import Notification, NotificationKind, PushSubscription, User  # noqa: E402
 from ipt_groups.push import dispatcher as dispatch  # noqa: E402
-from ipt_groups.push.endpoints import DEFAULT_PUSH_HOSTS  # noqa: E402
 from ipt_groups.push.transport import encrypt  # noqa: E402
 
 WORKER = len(sys.argv) > 1 and sys.argv[1] == "--worker"

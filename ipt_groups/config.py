@@ -19,7 +19,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ipt_groups.channels_config import ChannelSettings, load_channels
-from ipt_groups.push import endpoints, vapid
+from ipt_groups.messaging import endpoints
+from ipt_groups.push import vapid
 from ipt_groups.push.vapid import VapidKeys
 
 APP_ENVS = ("development", "test", "production")

@@ -5,9 +5,15 @@ from __future__ import annotations
 from functools import cache
 from zoneinfo import available_timezones
 
-# Every language listed here has complete notification wording and front-end text.
-SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "es")
-DEFAULT_LANGUAGE = "en"
+# The languages live in the protocol (its meeting guides name the default one).
+from ipt_groups.protocol.languages import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
+
+__all__ = [
+    "DEFAULT_LANGUAGE",
+    "SUPPORTED_LANGUAGES",
+    "iana_time_zones",
+    "is_valid_time_zone",
+]
 
 
 # Region/City names (and UTC). Legacy aliases such as EST5EDT, Factory or

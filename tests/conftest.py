@@ -227,7 +227,7 @@ def push_service(app: Flask) -> Iterator[Any]:
 @pytest.fixture
 def fake_push(app: Flask, push_service: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The fake push service, emptied, and allowed as a push endpoint for this test."""
-    from ipt_groups.push.endpoints import DEFAULT_PUSH_HOSTS
+    from ipt_groups.messaging.endpoints import DEFAULT_PUSH_HOSTS
 
     push_service.clear()
     push_service.latency = 0.0

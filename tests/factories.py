@@ -22,6 +22,7 @@ from sqlalchemy import event, select
 
 from ipt_groups import clock, timesource
 from ipt_groups.extensions import db
+from ipt_groups.messaging.endpoints import DEFAULT_PUSH_HOSTS
 from ipt_groups.models import (
     Assessment,
     Cohort,
@@ -32,7 +33,6 @@ from ipt_groups.models import (
 )
 from ipt_groups.protocol.instruments import GAD7, PHQ9, Instrument, score
 from ipt_groups.push import dispatcher
-from ipt_groups.push.endpoints import DEFAULT_PUSH_HOSTS
 from ipt_groups.services import content, reminders
 from ipt_groups.services.audit import SYSTEM
 from tests.conftest import TEST_SECRET, ApiClient, create_user

@@ -29,8 +29,8 @@ from sqlalchemy import select
 
 from ipt_groups import timesource
 from ipt_groups.extensions import db
+from ipt_groups.messaging import messages
 from ipt_groups.models import Notification, SmsReply, User
-from ipt_groups.push import messages
 from ipt_groups.services import content
 from ipt_groups.services.audit import SYSTEM
 from tests.conftest import PASSWORD, ApiClient, create_user

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from ipt_groups import timesource
 from ipt_groups.channels_config import ChannelSettings
 from ipt_groups.extensions import db
+from ipt_groups.messaging import messages
 from ipt_groups.models import (
     Apology,
     AuditEvent,
@@ -29,7 +30,6 @@ from ipt_groups.models import (
     SmsReply,
     User,
 )
-from ipt_groups.push import messages
 from tests.conftest import ApiClient
 from tests.factories import (
     DAY_BEFORE_S1,

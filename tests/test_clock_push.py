@@ -19,8 +19,9 @@ from flask import Flask
 from sqlalchemy import select
 
 from ipt_groups.extensions import db
+from ipt_groups.messaging import messages
 from ipt_groups.models import DeliveryAttempt, Notification, NotificationKind, PushSubscription
-from ipt_groups.push import dispatcher, messages
+from ipt_groups.push import dispatcher
 from tests.conftest import ApiClient
 from tests.factories import create_cohort, due_test_pushes, enrol, start_clock
 

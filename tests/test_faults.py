@@ -39,10 +39,10 @@ from sqlalchemy import func, make_url, or_, select, text
 
 from ipt_groups import timesource
 from ipt_groups.extensions import db
+from ipt_groups.messaging.endpoints import DEFAULT_PUSH_HOSTS, policy
 from ipt_groups.models import DeliveryAttempt, Notification
 from ipt_groups.push import dispatcher
 from ipt_groups.push.dispatcher import Dispatcher
-from ipt_groups.push.endpoints import DEFAULT_PUSH_HOSTS, policy
 from ipt_groups.push.transport import Transport
 from ipt_groups.services import reminders
 from tests.conftest import PASSWORD, TEST_SECRET, ApiClient, create_user, make_app

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from ipt_groups import clock, timesource
 from ipt_groups.extensions import db
+from ipt_groups.messaging import messages
 from ipt_groups.models import (
     Assessment,
     AuditEvent,
@@ -33,7 +34,6 @@ from ipt_groups.protocol.programmes import (
     template_from_dict,
     template_to_dict,
 )
-from ipt_groups.push import messages
 from ipt_groups.services import follow_up, reminders
 from tests.conftest import ApiClient
 from tests.factories import CUSTOM, create_cohort, enrol, erase

@@ -19,6 +19,8 @@ from sqlalchemy import select
 
 from ipt_groups import timesource
 from ipt_groups.extensions import db
+from ipt_groups.messaging import messages
+from ipt_groups.messaging.endpoints import policy
 from ipt_groups.models import (
     DeliveryAttempt,
     GroupSession,
@@ -26,9 +28,8 @@ from ipt_groups.models import (
     NotificationKind,
     PushSubscription,
 )
-from ipt_groups.push import dispatcher, messages
+from ipt_groups.push import dispatcher
 from ipt_groups.push.dispatcher import Dispatcher
-from ipt_groups.push.endpoints import policy
 from ipt_groups.push.transport import Transport
 from ipt_groups.services import outbox, reminders
 from tests.conftest import ApiClient

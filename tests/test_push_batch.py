@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from ipt_groups import timesource
 from ipt_groups.extensions import db
+from ipt_groups.messaging.endpoints import policy
 from ipt_groups.models import DeliveryAttempt, Notification, NotificationKind, PushSubscription
 from ipt_groups.push.dispatcher import Dispatcher
-from ipt_groups.push.endpoints import policy
 from ipt_groups.push.transport import Transport
 from tests.conftest import create_user
 

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pywebpush import WebPusher, WebPushException
 
-from ipt_groups.push.messages import MAX_PAYLOAD_BYTES
+from ipt_groups.messaging.messages import MAX_PAYLOAD_BYTES
 from ipt_groups.push.transport import encrypt
 
 

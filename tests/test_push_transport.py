@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from ipt_groups.messaging.endpoints import policy
 from ipt_groups.push import transport as transport_module
-from ipt_groups.push.endpoints import policy
 from ipt_groups.push.transport import Outcome, Outgoing, Transport
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import case, func, select, update
 from ipt_groups import timesource
 from ipt_groups.channels_config import ChannelSettings
 from ipt_groups.extensions import db
+from ipt_groups.messaging.sms import StatusReport
 from ipt_groups.models import (
     Cohort,
     GroupSession,
@@ -30,7 +31,6 @@ from ipt_groups.models import (
     ReminderDayCount,
     User,
 )
-from ipt_groups.push.sms import StatusReport
 from ipt_groups.services import privacy, programme, reminder_summary, sms
 from ipt_groups.services.audit import SYSTEM
 from tests.conftest import create_user

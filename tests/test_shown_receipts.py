@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from ipt_groups import timesource
 from ipt_groups.extensions import db
+from ipt_groups.messaging import messages
 from ipt_groups.models import Notification, User
-from ipt_groups.push import messages
 from ipt_groups.services import receipts
 from tests.conftest import ApiClient
 from tests.factories import DAY_BEFORE_S1, phone_login, rows, run_clock

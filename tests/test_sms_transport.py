@@ -11,13 +11,12 @@ from datetime import UTC, datetime
 import pytest
 
 from ipt_groups.channels_config import ChannelSettings
+from ipt_groups.messaging.sms import StatusReport, segments
 from ipt_groups.push.sms import (
     ChannelResult,
     SmsOutgoing,
     SmsTransport,
-    StatusReport,
     make_sms_transport,
-    segments,
 )
 from ipt_groups.push.sms_africastalking import AfricasTalkingSms
 from ipt_groups.push.sms_twilio import TwilioSms

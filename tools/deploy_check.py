@@ -60,8 +60,8 @@ from psycopg import sql
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # ipt_groups (VAPID keys) and tests.fake_push
 
+from ipt_groups.messaging.messages import clinical_words_in  # noqa: E402
 from ipt_groups.push import vapid  # noqa: E402
-from ipt_groups.push.messages import clinical_words_in  # noqa: E402
 from tests.fake_sms import FakeSms  # noqa: E402
 from tests.fake_smtp import FakeSmtp  # noqa: E402
 

@@ -17,9 +17,10 @@ from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.errors import ApiError
 from ipt_groups.extensions import db
 from ipt_groups.i18n import SUPPORTED_LANGUAGES
+from ipt_groups.messaging import messages
+from ipt_groups.messaging.endpoints import policy
 from ipt_groups.models import STAFF_ROLES, PushSubscription, Role
-from ipt_groups.push import dispatcher, messages
-from ipt_groups.push.endpoints import policy
+from ipt_groups.push import dispatcher
 from ipt_groups.ratelimit import limited
 from ipt_groups.security import current_actor, public, roles_required
 from ipt_groups.services import (

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ipt_groups.i18n import DEFAULT_LANGUAGE
 from ipt_groups.protocol.agendas import AgendaItem, ItemKind
+from ipt_groups.protocol.languages import DEFAULT_LANGUAGE
 from ipt_groups.protocol.programmes import MeetingKind
 
 

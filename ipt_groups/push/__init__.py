@@ -1,5 +1,6 @@
-"""Web Push delivery: keys, the endpoint allow-list, message wording, the
-transport (encryption, VAPID, HTTP) and the dispatcher that empties the outbox.
+"""Sending: Web Push keys and transport (encryption, VAPID, HTTP), the SMS and
+email transports, and the dispatcher that empties the outbox. What a message
+says and where it may go (pure) is in ``ipt_groups.messaging``.
 
 Only the clock process sends in bulk (``dispatcher``); the web process uses the
 same code for one thing: "send a test to my devices".

@@ -45,6 +45,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ipt_groups.channels_config import ChannelSettings
 from ipt_groups.extensions import db
+from ipt_groups.messaging import messages
+from ipt_groups.messaging.endpoints import policy
 from ipt_groups.models import (
     Channel,
     DeliveryAttempt,
@@ -55,9 +57,8 @@ from ipt_groups.models import (
     User,
 )
 from ipt_groups.models.types import UTCDateTime
-from ipt_groups.push import messages, routing
+from ipt_groups.push import routing
 from ipt_groups.push.email import EmailTransport, make_email_transport
-from ipt_groups.push.endpoints import policy
 from ipt_groups.push.routing import Builder, Round, Route
 from ipt_groups.push.sms import ChannelResult, SmsTransport, make_sms_transport
 from ipt_groups.push.transport import RETRYABLE, Outcome, Result, Transport
@@ -371,7 +372,7 @@ class Dispatcher:
                 finals.append(_final(note.id, NotificationStatus.CANCELLED, stale[note.id]))
                 report.cancelled += 1
                 continue
-            usable, skipped = routing.plan(
+            usable, skipped = channels.plan(
                 note, reach[note.user_id], len(devices[note.user_id]), self.settings
             )
             if not usable:

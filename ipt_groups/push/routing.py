@@ -1,9 +1,10 @@
 """Which channel each claimed row goes over, and the message for that channel.
 
-The dispatcher claims rows; this module decides, per row, the channels that
-can carry it (the person's order for the row's leg, minus the absent ones:
-no push device, no consented number, an opted-out number, no SMTP server...),
-and builds the outgoing message for the channel being tried. When a channel
+The dispatcher claims rows and asks ``services/channels.py`` (``plan``) for the
+channels that can carry each one (the person's order for the row's leg, minus
+the absent ones: no push device, no consented number, an opted-out number, no
+SMTP server...); this module builds the outgoing message for the channel being
+tried. When a channel
 refuses for good (a 410, an invalid number, a 550), the row moves to the next
 channel in the same tick. No database access here: the dispatcher reads what
 is needed once per batch and passes it in.
@@ -18,10 +19,11 @@ from email.utils import make_msgid
 from typing import Any
 
 from ipt_groups.channels_config import ChannelSettings
+from ipt_groups.messaging import messages
+from ipt_groups.messaging.sms import segments
 from ipt_groups.models import Channel, NotificationKind
-from ipt_groups.push import messages
 from ipt_groups.push.email import EmailOutgoing
-from ipt_groups.push.sms import ChannelResult, SmsOutgoing, segments
+from ipt_groups.push.sms import ChannelResult, SmsOutgoing
 from ipt_groups.push.transport import Outgoing, Result
 from ipt_groups.services.channels import Reach
 
@@ -34,8 +36,6 @@ URGENCY = {
 }
 # Only these never stop at the clinic's SMS cap: nobody may miss a risk alert.
 UNCAPPED = frozenset({NotificationKind.RISK_ALERT, NotificationKind.RISK_ESCALATION})
-# "Send a test" checks this device's notifications: push only.
-PUSH_ONLY = frozenset({NotificationKind.TEST})
 
 
 @dataclass
@@ -75,23 +75,6 @@ class Round:
 
     def __bool__(self) -> bool:
         return bool(self.routes)
-
-
-def plan(
-    note: Any, reach: Reach, devices: int, settings: ChannelSettings
-) -> tuple[list[str], list[str]]:
-    """The channels that can carry ``note``, in order, and notes on the others."""
-    candidates = (Channel.PUSH,) if note.kind in PUSH_ONLY else reach.candidates(note.leg)
-    usable: list[str] = []
-    skipped: list[str] = []
-    for channel in candidates:
-        why = ("none" if not devices else None) if channel == Channel.PUSH else None
-        why = why or reach.absent(channel, settings)
-        if why:
-            skipped.append(f"{channel}:{why}")
-        else:
-            usable.append(channel)
-    return usable, skipped
 
 
 @dataclass

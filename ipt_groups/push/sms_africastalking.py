@@ -32,7 +32,8 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from ipt_groups.channels_config import ChannelSettings
-from ipt_groups.push.sms import ChannelResult, Incoming, SmsOutgoing, StatusReport, segments
+from ipt_groups.messaging.sms import Incoming, StatusReport, segments
+from ipt_groups.push.sms import ChannelResult, SmsOutgoing
 from ipt_groups.push.transport import REQUEST_TIMEOUT, Outcome, parse_retry_after
 
 DEFAULT_BASE_URL = "https://api.africastalking.com"

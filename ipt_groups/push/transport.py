@@ -38,7 +38,7 @@ import aiohttp
 import http_ece
 from pywebpush import NoData, WebPusher, WebPushException
 
-from ipt_groups.push.endpoints import EndpointPolicy, EndpointRefusedError
+from ipt_groups.messaging.endpoints import EndpointPolicy, EndpointRefusedError
 from ipt_groups.push.vapid import HeaderCache, VapidKeys
 
 log = logging.getLogger(__name__)

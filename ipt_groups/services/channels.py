@@ -37,6 +37,7 @@ from ipt_groups.models import (
     Enrolment,
     Leg,
     Notification,
+    NotificationKind,
     NotificationPreference,
     SmsOptOut,
     User,
@@ -50,6 +51,8 @@ STAFF_ORDER = (Channel.PUSH, Channel.EMAIL)
 # Outside the app, for the second leg of a risk alert: whatever the person's
 # order leaves out is tried after it, so an alert always has somewhere to go.
 OUTSIDE_ORDER = (Channel.EMAIL, Channel.SMS)
+# "Send a test" checks this device's notifications: push only.
+PUSH_ONLY = frozenset({NotificationKind.TEST})
 SMS_CAP_KEY = "sms_monthly_cap"
 
 
@@ -139,6 +142,23 @@ class Reach:
             if not self.email_consent:
                 return "no_consent"
         return None
+
+
+def plan(
+    note: Any, reach: Reach, devices: int, settings: ChannelSettings
+) -> tuple[list[str], list[str]]:
+    """The channels that can carry ``note``, in order, and notes on the others."""
+    candidates = (Channel.PUSH,) if note.kind in PUSH_ONLY else reach.candidates(note.leg)
+    usable: list[str] = []
+    skipped: list[str] = []
+    for channel in candidates:
+        why = ("none" if not devices else None) if channel == Channel.PUSH else None
+        why = why or reach.absent(channel, settings)
+        if why:
+            skipped.append(f"{channel}:{why}")
+        else:
+            usable.append(channel)
+    return usable, skipped
 
 
 def default_order(role: str) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from ipt_groups.domain import Invalid
 from ipt_groups.extensions import db
+from ipt_groups.messaging import messages
 from ipt_groups.models import (
     ClinicSetting,
     Leg,
@@ -24,7 +25,6 @@ from ipt_groups.models import (
     Role,
     User,
 )
-from ipt_groups.push import messages
 from ipt_groups.services import audit, outbox
 from ipt_groups.services.audit import Actor
 from ipt_groups.timesource import utcnow

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from ipt_groups.domain import Conflict, Invalid
 from ipt_groups.extensions import db
+from ipt_groups.messaging.endpoints import EndpointRefusedError
 from ipt_groups.models import (
     DeliveryAttempt,
     Enrolment,
@@ -27,14 +28,12 @@ from ipt_groups.models import (
     PushSubscription,
     User,
 )
-from ipt_groups.push.endpoints import EndpointRefusedError
-from ipt_groups.push.routing import plan
 from ipt_groups.services import channels
 from ipt_groups.timesource import utcnow
 
 if TYPE_CHECKING:
     from ipt_groups.channels_config import ChannelSettings
-    from ipt_groups.push.endpoints import EndpointPolicy
+    from ipt_groups.messaging.endpoints import EndpointPolicy
 
 # One row per browser; a person rarely has more than a phone, a tablet and a
 # laptop. Past the cap the device not seen for longest makes way: a member
@@ -227,7 +226,7 @@ def _word(row: Notification) -> str:
 
 
 class _AnyLeg:
-    """A session reminder as routing.plan sees it: any channel, not a test."""
+    """A session reminder as channels.plan sees it: any channel, not a test."""
 
     kind = NotificationKind.SESSION_24H
     leg = Leg.ANY
@@ -278,7 +277,7 @@ def session_deliveries(session: GroupSession, settings: ChannelSettings) -> list
         row = best.get(m.user_id) if m.user_id else None
         devices = device_counts.get(m.user_id, 0) if m.user_id else 0
         usable, skipped = (
-            plan(_AnyLeg, reach[m.user_id], devices, settings) if m.user_id else ([], [])
+            channels.plan(_AnyLeg, reach[m.user_id], devices, settings) if m.user_id else ([], [])
         )
         if row is None:
             status = "no_channel" if not usable else "not_planned"

@@ -6,7 +6,7 @@ payload's receipt token back (``POST /api/push/shown``), so the facilitator's
 reminder list can say "shown on the phone".
 
 The token is ``<row id>.<keyed MAC of row id and recipient>`` (see
-``push/messages.receipt``): nothing is stored to check it, it travels only
+``messaging/messages.receipt``): nothing is stored to check it, it travels only
 inside the encrypted payload, and it marks that one row and no other, so
 nobody can mark someone else's notifications. The endpoint needs no login
 (the member may have logged out, or the phone be shared), which is why a bad
@@ -23,8 +23,8 @@ from sqlalchemy import update
 
 from ipt_groups.domain import NotFound
 from ipt_groups.extensions import db
+from ipt_groups.messaging.messages import receipt_mac
 from ipt_groups.models import Notification
-from ipt_groups.push.messages import receipt_mac
 from ipt_groups.services import throttle
 from ipt_groups.timesource import utcnow
 

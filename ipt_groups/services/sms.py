@@ -25,6 +25,7 @@ from sqlalchemy.orm import contains_eager
 
 from ipt_groups.domain import DomainError
 from ipt_groups.extensions import db
+from ipt_groups.messaging.sms import STATE_RANK, Incoming, StatusReport
 from ipt_groups.models import (
     Channel,
     Enrolment,
@@ -33,7 +34,6 @@ from ipt_groups.models import (
     SmsOptOut,
     SmsReply,
 )
-from ipt_groups.push.sms import STATE_RANK, Incoming, StatusReport
 from ipt_groups.services import attendance, audit, reminder_summary
 from ipt_groups.services import sessions as session_service
 from ipt_groups.services.audit import SYSTEM, Actor

@@ -21,8 +21,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ipt_groups.i18n import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
+from ipt_groups.messaging.sms import segments
 from ipt_groups.models import NotificationKind
-from ipt_groups.push.sms import segments
 
 # RFC 8291: 4096 bytes encrypted leaves 3993 bytes of plaintext (aes128gcm, one record).
 MAX_PAYLOAD_BYTES = 3993
