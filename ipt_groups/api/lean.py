@@ -80,6 +80,16 @@ def _getter(key: str) -> Callable[[Any], Any]:
     return get
 
 
+def _whole(obj: Any) -> Any:
+    return obj
+
+
+def _from_object(field: fields.Field, name: str) -> Dump:
+    """What a field computed from the whole object dumps (marshmallow passes it no value)."""
+    serialize = field._serialize
+    return lambda obj: serialize(None, name, obj)
+
+
 _compiled: dict[int, tuple[ma.Schema, Dump]] = {}
 
 
@@ -100,6 +110,11 @@ def _schema_dump(schema: ma.Schema) -> Dump:
     for name, field in schema.dump_fields.items():
         key = field.data_key if field.data_key is not None else name
         default = field.dump_default
+        if not field._CHECK_ATTRIBUTE:
+            # fields.Method / Function and api/derived.py: the value is worked out
+            # from the whole object, so hand the object to the field itself.
+            plan.append((key, _whole, _from_object(field, name), missing))
+            continue
         plan.append((key, _getter(field.attribute or name), _value(field), default))
 
     def dump(obj: Any) -> dict[str, Any]:

@@ -113,9 +113,8 @@ def techniques(language: str) -> list[dict[str, str]]:
     return [{"key": t.value, "label": text(TECHNIQUE_LABELS[t], language)} for t in Technique]
 
 
-# kept: a hot read served through api/lean.py; see docs/benchmarks.md, issue 24 section
-# (AreaGuideSchema is nested in the runner's lean answer, which needs every value
-# under its key: the compiled dump skips a computed field)
+# kept: a guide's texts are picked in the reader's language, which the guide (protocol
+# data shared by every reader) does not carry; the schema would need it in its context.
 def present_guides(guides: Sequence[AreaGuide], language: str) -> list[dict[str, Any]]:
     """A member's guides in the reader's language."""
     return [

@@ -22,7 +22,7 @@ from ipt_groups.api.problem_work import (
     present_guides,
     techniques,
 )
-from ipt_groups.api.sessions import MeetingSchema, SessionSchema, present_meeting, present_session
+from ipt_groups.api.sessions import MeetingSchema, SessionSchema, present_session
 from ipt_groups.models import STAFF_ROLES
 from ipt_groups.security import current_actor, roles_required
 from ipt_groups.services import access, audit, runner
@@ -175,7 +175,7 @@ class MeetingGuide(MethodView):
         audit.commit_reads()
         member = meeting.enrolment
         return {
-            "meeting": present_meeting(meeting),
+            "meeting": meeting,
             "display_name": member.display_name,
             "problem_areas": member.problem_areas,
             "goal": member.goal,

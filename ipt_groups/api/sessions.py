@@ -46,9 +46,10 @@ class SessionSchema(ma.Schema):
     cancel_reason = ma.fields.String(allow_none=True)
 
 
-# kept: a hot read served through api/lean.py; see docs/benchmarks.md, issue 24 section
-# (SessionSchema is nested in the runner's and the cohort list's lean answers, which
-# need every value under its key: the compiled dump skips a computed field)
+# kept: SessionSchema is nested in the runner's and the cohort list's lean answers
+# (api/lean.py), which are dumped after the view's commit (the read-audit rows); a
+# schema reading ``s.cohort`` then would reload every expired cohort, one SELECT
+# each (tests/test_cohorts.py counts them), so the values are read here, first.
 def present_session(s: GroupSession) -> dict[str, Any]:
     zone = s.cohort.time_zone
     return {
@@ -116,12 +117,6 @@ class MeetingUpdateSchema(ma.Schema):
     duration_minutes = ma.fields.Integer(validate=validate.Range(min=10, max=180))
     location = ma.fields.String(validate=validate.Length(max=500))
     status = ma.fields.String(validate=validate.OneOf(["scheduled", "cancelled"]))
-
-
-def present_meeting(m: MemberMeeting) -> MemberMeeting:
-    """The meeting itself, which MeetingSchema dumps: only api/runner.py still
-    calls this (another change owns it); drop it with that call."""
-    return m
 
 
 @blp.route(f"/cohorts/<{ID}:cohort_id>/sessions")
