@@ -80,7 +80,7 @@ def _incoming(adapter: SmsAdapter, provider: str) -> None:
         incoming = adapter.parse_incoming(request.form.to_dict())
     except ValueError:
         raise ApiError(422, "Not an incoming message.", code="bad_message") from None
-    sms.handle_incoming(provider, incoming)
+    sms.handle_incoming(provider, incoming, secret=current_app.config["SECRET_KEY"].encode())
     db.session.commit()
 
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import phonenumbers
-from flask import current_app
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import contains_eager
 
@@ -88,13 +87,15 @@ def _members_on(number: str) -> list[Enrolment]:
     )
 
 
-def _audit_unknown(number: str) -> None:
-    secret = current_app.config["SECRET_KEY"].encode()
+def _audit_unknown(number: str, secret: bytes) -> None:
     audit.record(SYSTEM, f"sms.unknown_sender.{number_hash(number, secret)[:24]}")
 
 
-def handle_incoming(provider: str, incoming: Incoming) -> Handled:
-    """Act on one message a person sent to our number (idempotent per provider id)."""
+def handle_incoming(provider: str, incoming: Incoming, *, secret: bytes) -> Handled:
+    """Act on one message a person sent to our number (idempotent per provider id).
+
+    ``secret`` keys the hash an unknown sender's number is audited under (the app's
+    SECRET_KEY: the same hash ``channels.number_hash`` gives elsewhere)."""
     if db.session.scalar(select(SmsReply.id).where(SmsReply.provider_id == incoming.provider_id)):
         return Handled("duplicate")
     number = _e164(incoming.sender)
@@ -112,7 +113,7 @@ def handle_incoming(provider: str, incoming: Incoming) -> Handled:
     else:
         action = "message"
     if not members:
-        _audit_unknown(number)
+        _audit_unknown(number, secret)
         return Handled(action if action != "message" else "unknown")
     # A shared phone: the reply is about the member whose session is next.
     sessions = session_service.next_sessions({m.cohort_id for m in members}, utcnow())

@@ -15,6 +15,11 @@ Both keep the same record per key: a count and the moment it started, taken
 from ``timesource.utcnow()`` rather than the store's own clock, so both behave the
 same and tests move time with the frozen clock instead of sleeping. Subjects
 (login names, addresses, codes) are stored only as keyed hashes.
+
+This is the one service that reads the app (``current_app``): the store is an
+app extension chosen once in ``init_app``, and its callers are the request gate,
+the login views and the CLI, several layers from any place that could pass the
+store and the secret key in; an argument through all of them would be noise.
 """
 
 from __future__ import annotations
