@@ -1,6 +1,13 @@
 """Where one endpoint's time goes: pyinstrument (a sampling profiler) in process.
 
     python bench/scale/pyprofile.py --database ipt_scale_1 --endpoint runner [--requests 300]
+    python bench/scale/pyprofile.py --table me,runner,me_schedule [--requests 300]
+
+``--table`` profiles each named endpoint twice in one process, once on the thread's
+CPU clock (``time.thread_time``: what the process itself burns, immune to the other
+work on a loaded machine) and once on the wall clock (which adds the waits on
+PostgreSQL), and prints one markdown table: a row per bucket, a column per
+endpoint, CPU share / wall share, and the statements per request.
 
 Same set-up as cpu_split.py (production settings, Flask's test client, the
 manifest's logins). Unlike cProfile it does not slow each Python call, so its
@@ -83,6 +90,143 @@ def walk(frame: Any, stack: tuple[Any, ...], acc: dict[str, Any]) -> None:
         walk(child, (*stack, key), acc)
 
 
+# The --table rows. "layer" rows are self time by package (they sum, with "other",
+# to 100%); "phase" rows are inclusive time under a frame (they overlap the layers).
+LAYERS = [
+    (
+        "Flask/Werkzeug request handling (self)",
+        (
+            "flask",
+            "werkzeug",
+            "flask_smorest",
+            "flask_login",
+            "flask_sqlalchemy",
+            "itsdangerous",
+            "webargs",
+        ),
+    ),
+    ("SQLAlchemy compile/execute/results (self, outside ORM loading)", ("sqlalchemy",)),
+    ("psycopg waiting on PostgreSQL (self in wait)", ("psycopg-wait",)),
+    ("psycopg send, fetch, adapt (self)", ("psycopg",)),
+    ("our code (self)", ("our code (ipt_groups)",)),
+]
+PHASES = [
+    ("cookie decode (Flask open_session)", "open_session", "flask/sessions.py"),
+    ("user loader (incl. its SQL)", "_load_user", "ipt_groups/security.py"),
+    ("all SQL statements (Session._execute_internal + Connection.execute)", None, None),
+    ("ORM loading (rows to objects)", "instances", "orm/loading.py"),
+    ("dump (lean / plain / marshmallow)", None, None),
+    ("JSON encode", "dumps", "json/__init__.py"),
+    ("read audit insert + commit", None, None),
+]
+MULTI = {
+    "all SQL statements (Session._execute_internal + Connection.execute)": [
+        ("_execute_internal", "orm/session.py"),
+        ("execute", "engine/base.py"),
+    ],
+    "dump (lean / plain / marshmallow)": [
+        ("dump", "api/lean.py"),
+        ("dump", "marshmallow/schema.py"),
+        ("answer", "api/plain.py"),
+    ],
+    "read audit insert + commit": [
+        ("record_reads", "services/audit.py"),
+        ("commit_reads", "services/audit.py"),
+    ],
+}
+
+
+def buckets(root: Any) -> dict[str, float]:
+    """Shares (of root.time) for the --table rows."""
+    out: dict[str, float] = defaultdict(float)
+    layer_of = {}
+    for label, pkgs in LAYERS:
+        for p in pkgs:
+            layer_of[p] = label
+
+    def visit(frame: Any, stack: tuple[tuple[str, str], ...], in_orm: bool) -> None:
+        key = (frame.function, frame.file_path or "")
+        real = [c for c in frame.children if not c.function.startswith("[")]
+        own = frame.time - sum(c.time for c in real)
+        here_orm = in_orm or (key[0] == "instances" and "orm/loading.py" in key[1])
+        pkg = package(key[1])
+        name = "psycopg-wait" if pkg == "psycopg" and key[0].startswith("wait") else pkg
+        label = layer_of.get(name)
+        if label and label.startswith("SQLAlchemy") and here_orm:
+            label = None  # counted in ORM loading
+        out[label or "other (stdlib, C, glue; SQLAlchemy inside ORM loading)"] += own
+        for plabel, fn, where in PHASES:
+            pairs = MULTI.get(plabel, [(fn, where)])
+            for f, w in pairs:
+                if key[0] == f and w in key[1]:
+                    if not any(s[0] == f2 and w2 in s[1] for s in stack for f2, w2 in pairs):
+                        out[plabel] += frame.time
+                    break
+        for child in real:
+            visit(child, (*stack, key), here_orm)
+
+    visit(root, (), False)
+    return {k: v / root.time for k, v in out.items()}
+
+
+def table(app: Any, manifest: dict[str, Any], names: list[str], n: int) -> None:
+    import time
+
+    from cpu_split import endpoint_table
+    from pyinstrument import Profiler
+    from pyinstrument.stack_sampler import get_stack_sampler
+    from sqlalchemy import event
+
+    from ipt_groups.extensions import db
+
+    calls = endpoint_table(app, manifest)
+    with app.app_context():
+        engine = db.engine
+    count = [0]
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _count(*_: Any) -> None:
+        count[0] += 1
+
+    sampler = get_stack_sampler()
+    cols = {}
+    for name in names:
+        call = calls[name]
+        for _ in range(20):
+            call()
+        count[0] = 0
+        res = {}
+        for clock in ("cpu", "wall"):
+            sampler.timer_func = time.thread_time if clock == "cpu" else None
+            profiler = Profiler(interval=0.0002, async_mode="disabled")
+            profiler.start()
+            for _ in range(n):
+                call()
+            profiler.stop()
+            root = profiler.last_session.root_frame()
+            res[clock] = (root.time / n * 1000, buckets(root))
+        sampler.timer_func = None
+        cols[name] = (res, count[0] / (2 * n))
+        print(f"{name}: done", file=sys.stderr)
+    rows = [label for label, _ in LAYERS]
+    rows.append("other (stdlib, C, glue; SQLAlchemy inside ORM loading)")
+    rows += [label for label, *_ in PHASES]
+    print(f"{n} requests per endpoint and clock; share of CPU / share of wall, %")
+    print("| | " + " | ".join(names) + " |")
+    print("|---|" + "---:|" * len(names))
+    ms = [f"{c[0]['cpu'][0]:.1f} / {c[0]['wall'][0]:.1f}" for c in cols.values()]
+    print("| ms a request under the profiler (CPU / wall) | " + " | ".join(ms) + " |")
+    print("| statements a request | " + " | ".join(f"{c[1]:.0f}" for c in cols.values()) + " |")
+    for i, label in enumerate(rows):
+        if i == len(LAYERS) + 1:
+            print("| *inclusive, under these frames:* |" + " |" * len(names))
+        vals = [
+            f"{c[0]['cpu'][1].get(label, 0) * 100:.0f} / {c[0]['wall'][1].get(label, 0) * 100:.0f}"
+            for c in cols.values()
+        ]
+        print(f"| {label} | " + " | ".join(vals) + " |")
+
+
 def main() -> None:
     from cpu_split import endpoint_table  # the same endpoints and logins
     from pyinstrument import Profiler
@@ -93,6 +237,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=300)
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--tree", action="store_true", help="also print pyinstrument's call tree")
+    ap.add_argument("--table", help="comma-separated endpoints: one CPU/wall share table")
     args = ap.parse_args()
     manifest = json.loads((HERE / "out" / f"{args.database}.json").read_text())
     from run import environment
@@ -100,6 +245,9 @@ def main() -> None:
     os.environ.update(environment(manifest["url"], port=5077, workers=1))
     from wsgi import app
 
+    if args.table:
+        table(app, manifest, args.table.split(","), args.requests)
+        return
     call = endpoint_table(app, manifest)[args.endpoint]
     for _ in range(20):
         call()
