@@ -14,9 +14,10 @@ from sqlalchemy import select
 from ipt_groups import timesource
 from ipt_groups.clock import escalate_alerts
 from ipt_groups.extensions import db
-from ipt_groups.models import Assessment, AuditEvent, Notification, RiskAlert
+from ipt_groups.models import Assessment, AuditEvent, Cohort, Notification, RiskAlert
 from tests.conftest import ApiClient, create_user
 from tests.factories import (
+    INSTRUMENT,
     ITEM_9,
     NO_RISK,
     SESSION_1,
@@ -492,3 +493,32 @@ def test_two_acknowledgements_cannot_both_win(
     second = admin.post(f"/api/alerts/{alert_id}/acknowledge", json={"action": "referred"})
     assert (first.status_code, second.status_code) == (200, 409)
     assert admin.get(f"/api/alerts/{alert_id}").json["action"] == "contacted"
+
+
+def test_a_local_instrument_is_asked_at_check_in_until_it_is_archived(
+    app: Flask, as_role: Any, users: dict[str, int], frozen: datetime
+) -> None:
+    """The check-in reads the local instruments only when one is due (shipped ones
+    are always live): a due local one is asked, an archived one no longer is."""
+    admin = as_role("admin")
+    assert admin.post("/api/instruments", json=INSTRUMENT).status_code == 201
+    fac = as_role("facilitator")
+    g = supervised_group(fac, users)
+    with app.app_context():
+        cohort = db.session.get(Cohort, g["cohort"]["id"])
+        rule = {"instrument": INSTRUMENT["key"], "every_session": True}
+        cohort.programme = {**cohort.programme, "measures": [*cohort.programme["measures"], rule]}
+        db.session.commit()
+    username = g["members"][0]["enrolment"]["username"]
+    phone(app, g["members"][0]["invite"]["code"])
+    timesource.advance(SESSION_1 - timedelta(days=1))  # the evening before session 1
+    member = phone_login(app, username)
+    due = member.get("/api/me/check-in").json
+    assert [i["key"] for i in due["instruments"]] == ["mood", INSTRUMENT["key"]]
+    sent = {"instrument": "mood", "answers": {"mood": 4}}
+    assert member.post("/api/me/check-in", json=sent).json["more_due"] == [INSTRUMENT["key"]]
+    admin = as_role("admin")  # a week on: log in again
+    assert admin.delete(f"/api/instruments/{INSTRUMENT['key']}").status_code == 204
+    assert member.get("/api/me/check-in").json == {
+        "due": False, "session_id": None, "session_starts_at": None, "instruments": []
+    }  # fmt: skip

@@ -170,11 +170,17 @@ def check_in_due(member: Enrolment, now: datetime | None = None) -> CheckIn | No
         )
         .order_by(GroupSession.starts_at)
     )
+    live: set[str] | None = None
     for session in candidates:
         keys = due_at_session(session)
         done = recorded_at_sessions([session.id]).get((session.id, member.id), set())
-        live = known_keys()  # an archived local instrument is no longer asked
-        missing = [get_instrument(k) for k in keys if k not in done and k in live]
+        wanted = [k for k in keys if k not in done]
+        if any(k not in INSTRUMENTS_BY_KEY for k in wanted):
+            # An archived local instrument is no longer asked. Shipped ones are
+            # always live, so the local table is read only when a local key is due.
+            live = known_keys() if live is None else live
+            wanted = [k for k in wanted if k in live]
+        missing = [get_instrument(k) for k in wanted]
         if missing:
             return CheckIn(session, missing)
     return None
