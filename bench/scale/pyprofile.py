@@ -114,7 +114,7 @@ PHASES = [
     ("cookie decode (Flask open_session)", "open_session", "flask/sessions.py"),
     ("user loader (incl. its SQL)", "_load_user", "ipt_groups/security.py"),
     ("all SQL statements (Session._execute_internal + Connection.execute)", None, None),
-    ("ORM loading (rows to objects)", "instances", "orm/loading.py"),
+    ("ORM loading (rows to objects: any frame in orm/loading.py)", None, None),
     ("dump (lean / plain / marshmallow)", None, None),
     ("JSON encode", "dumps", "json/__init__.py"),
     ("read audit insert + commit", None, None),
@@ -129,6 +129,7 @@ MULTI = {
         ("dump", "marshmallow/schema.py"),
         ("answer", "api/plain.py"),
     ],
+    "ORM loading (rows to objects: any frame in orm/loading.py)": [(None, "orm/loading.py")],
     "read audit insert + commit": [
         ("record_reads", "services/audit.py"),
         ("commit_reads", "services/audit.py"),
@@ -148,7 +149,7 @@ def buckets(root: Any) -> dict[str, float]:
         key = (frame.function, frame.file_path or "")
         real = [c for c in frame.children if not c.function.startswith("[")]
         own = frame.time - sum(c.time for c in real)
-        here_orm = in_orm or (key[0] == "instances" and "orm/loading.py" in key[1])
+        here_orm = in_orm or "orm/loading.py" in key[1]
         pkg = package(key[1])
         name = "psycopg-wait" if pkg == "psycopg" and key[0].startswith("wait") else pkg
         label = layer_of.get(name)
@@ -158,8 +159,10 @@ def buckets(root: Any) -> dict[str, float]:
         for plabel, fn, where in PHASES:
             pairs = MULTI.get(plabel, [(fn, where)])
             for f, w in pairs:
-                if key[0] == f and w in key[1]:
-                    if not any(s[0] == f2 and w2 in s[1] for s in stack for f2, w2 in pairs):
+                if f in (None, key[0]) and w in key[1]:
+                    if not any(
+                        f2 in (None, s[0]) and w2 in s[1] for s in stack for f2, w2 in pairs
+                    ):
                         out[plabel] += frame.time
                     break
         for child in real:
