@@ -11,12 +11,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from icalendar import Alarm, Calendar, Event
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 
 from ipt_groups.extensions import db
 from ipt_groups.models import (
@@ -90,13 +89,13 @@ def _titles(language: str) -> dict[str, str]:
     return TITLES.get(language, TITLES["en"])
 
 
-def _session_event(session: GroupSession, cohort: Cohort, language: str) -> CalendarEvent:
+def _session_event(session: GroupSession | Row, cohort: Cohort, language: str) -> CalendarEvent:
     return CalendarEvent(
         ref=f"group-session-{session.id}",
         kind=session.kind,
         title=_titles(language)["group" if session.kind == SessionKind.GROUP else "catch_up"],
         starts_at=session.starts_at,
-        ends_at=session.ends_at,
+        ends_at=session.starts_at + timedelta(minutes=session.duration_minutes),  # ends_at
         time_zone=cohort.time_zone,
         location=cohort.location,
         status=session.status,
@@ -108,7 +107,7 @@ def _session_event(session: GroupSession, cohort: Cohort, language: str) -> Cale
     )
 
 
-def _meeting_event(meeting: MemberMeeting, cohort: Cohort, language: str) -> CalendarEvent:
+def _meeting_event(meeting: MemberMeeting | Row, cohort: Cohort, language: str) -> CalendarEvent:
     if meeting.starts_at is None:  # callers pass only scheduled meetings
         raise ValueError(f"meeting {meeting.id} has no time")
     return CalendarEvent(
@@ -126,18 +125,47 @@ def _meeting_event(meeting: MemberMeeting, cohort: Cohort, language: str) -> Cal
     )
 
 
-def _booked(meetings: Iterable[MemberMeeting]) -> list[MemberMeeting]:
-    return [m for m in meetings if m.starts_at is not None]
+# What an event is made of, read as plain rows on the member's path (the schedule
+# and the calendar feed): the columns the events use, no entities built. The
+# orders are the relationships' (Enrolment.meetings, Cohort.sessions), so the
+# stable sort below keeps ties as before.
+_MEETING_COLUMNS = (
+    MemberMeeting.id,
+    MemberMeeting.starts_at,
+    MemberMeeting.duration_minutes,
+    MemberMeeting.location,
+    MemberMeeting.status,
+    MemberMeeting.updated_at,
+)
+_SESSION_COLUMNS = (
+    GroupSession.id,
+    GroupSession.kind,
+    GroupSession.number,
+    GroupSession.starts_at,
+    GroupSession.duration_minutes,
+    GroupSession.status,
+    GroupSession.updated_at,
+)
 
 
 def participant_events(user: User, enrolment: Enrolment | None) -> list[CalendarEvent]:
     if enrolment is None:
         return []
     cohort = enrolment.cohort
-    events = [_meeting_event(m, cohort, user.language) for m in _booked(enrolment.meetings)]
+    meetings = db.session.execute(
+        select(*_MEETING_COLUMNS)
+        .where(MemberMeeting.enrolment_id == enrolment.id, MemberMeeting.starts_at.is_not(None))
+        .order_by(MemberMeeting.after_session, MemberMeeting.id)
+    )
+    events = [_meeting_event(m, cohort, user.language) for m in meetings]
     if enrolment.status == EnrolmentStatus.ENROLLED:
         # A waitlisted person has no place in the group yet: no group sessions.
-        events += [_session_event(s, cohort, user.language) for s in cohort.sessions]
+        sessions = db.session.execute(
+            select(*_SESSION_COLUMNS)
+            .where(GroupSession.cohort_id == cohort.id)
+            .order_by(GroupSession.starts_at)
+        )
+        events += [_session_event(s, cohort, user.language) for s in sessions]
     return sorted(events, key=lambda e: e.starts_at)
 
 
