@@ -402,7 +402,7 @@ class MyReadings(MethodView):
     def get(self) -> Any:
         """Readings released to my group, newest first, in my language (English when
         not translated), with a "new" marker. Send If-None-Match for a 304."""
-        entries = content.feed(my_enrolment(current_user), current_user.language)
+        entries = content.feed(my_enrolment(current_user), current_user.language, bodies=False)
         data = _dump_feed({"items": [present_reading(e) for e in entries]})
         changed = [max(e.released_at, e.version.created_at) for e in entries]
         return _conditional(data, max(changed, default=None))

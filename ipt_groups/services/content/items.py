@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 from ipt_groups.domain import Conflict, Invalid, NotFound
 from ipt_groups.extensions import db
@@ -45,12 +46,18 @@ def latest(item: ContentItem, language: str) -> ContentVersion | None:
     )
 
 
-def latest_for(item_ids: Iterable[int], language: str) -> dict[int, ContentVersion]:
-    """Each item's newest version in ``language``, else in English (one query)."""
+def latest_for(
+    item_ids: Iterable[int], language: str, *, bodies: bool = True
+) -> dict[int, ContentVersion]:
+    """Each item's newest version in ``language``, else in English (one query).
+
+    ``bodies=False`` leaves out the Markdown and HTML (a few KB a version, every
+    version of every item read to pick the newest): a list shows titles and
+    summaries only. Touching a body then raises instead of loading it row by row."""
     ids = list(item_ids)
     if not ids:
         return {}
-    rows = db.session.scalars(
+    stmt = (
         select(ContentVersion)
         .where(
             ContentVersion.item_id.in_(ids),
@@ -58,6 +65,12 @@ def latest_for(item_ids: Iterable[int], language: str) -> dict[int, ContentVersi
         )
         .order_by(ContentVersion.version)
     )
+    if not bodies:
+        stmt = stmt.options(
+            defer(ContentVersion.body_md, raiseload=True),
+            defer(ContentVersion.body_html, raiseload=True),
+        )
+    rows = db.session.scalars(stmt)
     best: dict[int, ContentVersion] = {}
     for row in rows:  # ascending versions: later ones replace earlier ones
         current = best.get(row.item_id)

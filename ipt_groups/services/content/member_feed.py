@@ -31,9 +31,10 @@ class FeedEntry:
     opened: bool
 
 
-def feed(member: Enrolment, language: str) -> list[FeedEntry]:
+def feed(member: Enrolment, language: str, *, bodies: bool = True) -> list[FeedEntry]:
     """What has been released to the member's cohort, newest first, in their
-    language (English where an item has no translation)."""
+    language (English where an item has no translation). ``bodies=False`` for a
+    list: the versions come without their text (``latest_for``)."""
     now = utcnow()
     releases = list(
         db.session.scalars(
@@ -54,7 +55,7 @@ def feed(member: Enrolment, language: str) -> list[FeedEntry]:
         when = r.released_at or due_time(r, sessions)
         if when is not None and when <= now:
             visible.append((r, when))
-    versions = latest_for([r.item_id for r, _ in visible], language)
+    versions = latest_for([r.item_id for r, _ in visible], language, bodies=bodies)
     opened = set(
         db.session.scalars(select(ContentRead.item_id).where(ContentRead.enrolment_id == member.id))
     )
