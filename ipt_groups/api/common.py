@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import marshmallow as ma
 from flask import current_app, request
+from flask_login import current_user
 from marshmallow import validate
 
 from ipt_groups.errors import ErrorSchema
+from ipt_groups.extensions import db
 from ipt_groups.i18n import SUPPORTED_LANGUAGES, is_valid_time_zone
+from ipt_groups.models import Enrolment
+from ipt_groups.security import current_actor
+
+T = TypeVar("T")
 
 
 class TimeZone(ma.fields.String):
@@ -94,3 +101,13 @@ def conflict(*codes: str) -> dict[str, Any]:
         "schema": ErrorSchema,
         "description": f"Conflicts with the current state (error.code: {', '.join(codes)})",
     }
+
+
+def save_version(
+    save: Callable[..., T], member: Enrolment, data: Mapping[str, Any], content: str
+) -> T:
+    """A PUT of a versioned record (services/versioning.py): ``save`` the body's
+    ``content`` on top of its ``base_version`` as the signed-in user, and commit."""
+    saved = save(current_actor(), current_user, member, data["base_version"], data[content])
+    db.session.commit()
+    return saved
