@@ -205,3 +205,17 @@ def running_session_id(app: Flask) -> int:
             .join(Cohort)
             .where(Cohort.name == demo.RUNNING_COHORT_NAME, GroupSession.number == 1)
         )
+
+
+def seed_running(app: Flask, live: LiveServer) -> tuple[int, int]:
+    """Seed the demo data (its links point at the live server) and return the
+    running cohort's id and the id of its session 1."""
+    with app.app_context():
+        demo.seed_demo(base_url=live.url)
+        db.session.commit()
+        cohort_id, session_id = db.session.execute(
+            select(Cohort.id, GroupSession.id)
+            .join(GroupSession, GroupSession.cohort_id == Cohort.id)
+            .where(Cohort.name == demo.RUNNING_COHORT_NAME, GroupSession.number == 1)
+        ).one()
+    return cohort_id, session_id

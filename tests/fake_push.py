@@ -30,21 +30,17 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
-import contextlib
 import http
 import json
 import os
 import re
 import secrets
 import signal
-import socket
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from socketserver import TCPServer
 from typing import Any, NamedTuple
 
 import http_ece
@@ -52,6 +48,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from tests.fake_http import FakeServer, LocalServer, TrackedHandler
 
 __all__ = ["Attempt", "FakePushService", "Received"]
 
@@ -130,38 +128,15 @@ class _Subscription:
         }
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(LocalServer):
     request_queue_size = 1024
-    allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], service: FakePushService) -> None:
         self.service = service
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
         super().__init__(address, _Handler)
 
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind does a reverse DNS lookup (getfqdn); skip it.
-        TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name = str(host)
-        self.server_port = port
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients dropping keep-alive connections (or stop() closing them) is normal.
-        return
-
-    def close_connections(self) -> None:
-        with self.connections_lock:
-            conns = list(self.connections)
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(TrackedHandler):
     server_version = "FakePush/1.0"
     disable_nagle_algorithm = True
     server: _Server
@@ -169,20 +144,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        srv = self.server
-        with srv.connections_lock:
-            srv.connections.add(self.connection)
-        srv.service._count_connection()
-
-    def finish(self) -> None:
-        srv = self.server
-        with srv.connections_lock:
-            srv.connections.discard(self.connection)
-        with contextlib.suppress(OSError):
-            super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
+        self.server.service._count_connection()
 
     def handle_one_request(self) -> None:
         """Read and answer one request on the keep-alive connection.
@@ -283,7 +245,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._write(status, b"" if status == 201 else reason.encode(), headers)
 
 
-class FakePushService:
+class FakePushService(FakeServer):
     """A Web Push service on 127.0.0.1 for end-to-end tests of a push sender.
 
     ``vapid_public_key`` is the application server's public key (base64url of the
@@ -331,52 +293,14 @@ class FakePushService:
         self._tokens: dict[str, dict] = {}  # verified JWT -> claims (exp re-checked)
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._origin: str | None = None
         self._message_seq = 0
 
     # ----------------------------------------------------------------- lifecycle
 
-    def start(self) -> FakePushService:
-        if self._server is not None:
-            return self
-        server = _Server((self.host, self.port), self)
-        host, port = server.server_address[:2]
-        self.port = port
-        self._origin = f"http://{host}:{port}"
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"fake-push-{port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
+    thread_name = "fake-push"
 
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        server.close_connections()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakePushService:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def origin(self) -> str:
-        if self._origin is None:
-            raise RuntimeError("FakePushService is not started")
-        return self._origin
+    def _make_server(self) -> _Server:
+        return _Server((self.host, self.port), self)
 
     # ------------------------------------------------------------- subscriptions
 

@@ -54,12 +54,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from socketserver import TCPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
 import requests
 from twilio.request_validator import RequestValidator
+
+from tests.fake_http import FakeServer, LocalServer, TrackedHandler
 
 __all__ = [
     "CLOSE",
@@ -121,48 +122,19 @@ class Attempt:
     action: str
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(LocalServer):
     request_queue_size = 256
-    allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], fake: FakeSms) -> None:
         self.fake = fake
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
         super().__init__(address, _Handler)
 
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind does a reverse DNS lookup (getfqdn); skip it.
-        TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name = str(host)
-        self.server_port = port
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        return  # clients dropping connections (and stop() closing them) is normal
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(TrackedHandler):
     server_version = "FakeSms/1.0"
     server: _Server
 
-    def setup(self) -> None:
-        super().setup()
-        with self.server.connections_lock:
-            self.server.connections.add(self.connection)
-
-    def finish(self) -> None:
-        with self.server.connections_lock:
-            self.server.connections.discard(self.connection)
-        with contextlib.suppress(OSError):
-            super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-    def do_POST(self) -> None:
+    def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY:
             self._reply(413, {"message": "too large"})
@@ -200,7 +172,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
 
 
-class FakeSms:
+class FakeSms(FakeServer):
     """Fake Twilio and Africa's Talking on one port.
 
     Credentials left as None are not checked (the standalone mode; with
@@ -240,59 +212,26 @@ class FakeSms:
         self._script: deque[str] = deque()
         self._numbers: dict[str, str] = {}
         self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._origin: str | None = None
         self._http = requests.Session()  # for callbacks to the app
 
     # -- life cycle --------------------------------------------------------
 
+    thread_name = "fake-sms"
+
+    def _make_server(self) -> _Server:
+        return _Server((self.host, self.port), self)
+
     def start(self) -> FakeSms:
-        if self._server is not None:
-            return self
-        self._stopping.clear()
-        server = _Server((self.host, self.port), self)
-        host, port = server.server_address[:2]
-        self.port = port
-        self._origin = f"http://{host}:{port}"
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"fake-sms-{port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
+        if self._server is None:
+            self._stopping.clear()
+        return super().start()
 
     def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
+        if self._server is None:
             return
         self._stopping.set()  # hanging TIMEOUT answers give up
-        server.shutdown()
-        server.server_close()
-        with server.connections_lock:
-            conns = list(server.connections)
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        super().stop()
         self._http.close()
-
-    def __enter__(self) -> FakeSms:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def origin(self) -> str:
-        if self._origin is None:
-            raise RuntimeError("FakeSms is not started")
-        return self._origin
 
     # -- scripting and waiting ---------------------------------------------
 

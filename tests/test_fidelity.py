@@ -46,6 +46,18 @@ def mark(fac: ApiClient, session_id: int, marks: dict[int, str]) -> None:
     assert response.status_code == 200, response.json
 
 
+def open_session_1(
+    as_role: Any, group: dict[str, Any], marks: dict[int, str]
+) -> tuple[ApiClient, str, list[dict[str, Any]]]:
+    """The facilitator marks session 1 so and opens its checklist: their client,
+    the checklist's URL and its items."""
+    fac: ApiClient = as_role("facilitator")
+    s1 = group["sessions"][0]["id"]
+    mark(fac, s1, marks)
+    url = f"/api/sessions/{s1}/fidelity"
+    return fac, url, fac.get(url).json["items"]
+
+
 def test_items_per_phase_come_from_the_protocol_in_both_languages(
     app: Flask, group: dict[str, Any], as_role: Any
 ) -> None:
@@ -111,12 +123,9 @@ def test_per_member_questions_list_who_came_and_records_prefill_answers(
 def test_submit_scores_partly_as_half_and_can_be_sent_again(
     app: Flask, group: dict[str, Any], as_role: Any
 ) -> None:
-    fac: ApiClient = as_role("facilitator")
     a, b, _ = group["members"]
-    s1 = group["sessions"][0]["id"]
-    mark(fac, s1, {a: "present", b: "present"})
-    url = f"/api/sessions/{s1}/fidelity"
-    answers = answers_for(fac.get(url).json["items"])  # 5 group items + 2 per member
+    fac, url, items = open_session_1(as_role, group, {a: "present", b: "present"})
+    answers = answers_for(items)  # 5 group items + 2 per member
     assert len(answers) == 7
     answers[1]["answer"] = "partly"
     answers[2] |= {"answer": "no", "comment": "Ran out of time"}
@@ -133,7 +142,8 @@ def test_submit_scores_partly_as_half_and_can_be_sent_again(
     assert again.json["checklist"]["score"] == pytest.approx(6.5 / 7, abs=1e-4)
     with app.app_context():
         rows = db.session.scalars(select(FidelityChecklist)).all()
-        assert [(r.session_id, r.phase, r.score) for r in rows] == [(s1, "initial", 0.9286)]
+        found = [(r.session_id, r.phase, r.score) for r in rows]
+        assert found == [(group["sessions"][0]["id"], "initial", 0.9286)]
         assert {a["key"]: a["answer"] for a in rows[0].answers}["group_rules"] == "yes"
         actions = db.session.scalars(
             select(AuditEvent.action).where(AuditEvent.target_type == "fidelity_checklist")
@@ -167,12 +177,8 @@ def test_two_first_saves_at_once_make_one_checklist_not_a_500(
 ) -> None:
     from ipt_groups.services import fidelity
 
-    fac: ApiClient = as_role("facilitator")
     a, b, _ = group["members"]
-    s1 = group["sessions"][0]["id"]
-    mark(fac, s1, {a: "present", b: "present"})
-    url = f"/api/sessions/{s1}/fidelity"
-    items = fac.get(url).json["items"]
+    fac, url, items = open_session_1(as_role, group, {a: "present", b: "present"})
     assert fac.put(url, json={"answers": answers_for(items, "no")}).status_code == 200
     # The other facilitator's save read "no checklist yet" before that insert
     # landed (the read misses it once, as in a race); its insert then clashes.
@@ -201,12 +207,9 @@ def test_two_first_saves_at_once_make_one_checklist_not_a_500(
 def test_invalid_checklists_are_422_with_what_is_wrong(
     app: Flask, group: dict[str, Any], as_role: Any
 ) -> None:
-    fac: ApiClient = as_role("facilitator")
     a, _, c = group["members"]
-    s1 = group["sessions"][0]["id"]
-    mark(fac, s1, {a: "present", c: "absent"})
-    url = f"/api/sessions/{s1}/fidelity"
-    good = answers_for(fac.get(url).json["items"])
+    fac, url, items = open_session_1(as_role, group, {a: "present", c: "absent"})
+    good = answers_for(items)
 
     bad_value = [dict(good[0], answer="maybe"), *good[1:]]
     response = fac.put(url, json={"answers": bad_value})
@@ -451,12 +454,9 @@ def test_another_cohorts_supervisor_and_facilitator_are_told_not_found(
 def test_answers_about_a_member_are_in_their_export_and_go_with_their_erasure(
     app: Flask, group: dict[str, Any], as_role: Any
 ) -> None:
-    fac: ApiClient = as_role("facilitator")
     a, b, _ = group["members"]
-    s1 = group["sessions"][0]["id"]
-    mark(fac, s1, {a: "present", b: "present"})
-    url = f"/api/sessions/{s1}/fidelity"
-    answers = answers_for(fac.get(url).json["items"])
+    fac, url, items = open_session_1(as_role, group, {a: "present", b: "present"})
+    answers = answers_for(items)
     for answer in answers:
         if answer["enrolment_id"] == b:
             answer |= {"answer": "partly", "comment": "Member B spoke about her sister"}
@@ -469,7 +469,7 @@ def test_answers_about_a_member_are_in_their_export_and_go_with_their_erasure(
     exported = admin.get(f"/api/users/{user_id}/export")
     assert exported.status_code == 200, exported.json
     assert exported.json["enrolments"][0]["fidelity"] == [
-        {"session_id": s1, "key": "named_area_goal", "answer": "partly",
+        {"session_id": group["sessions"][0]["id"], "key": "named_area_goal", "answer": "partly",
          "comment": "Member B spoke about her sister"},
     ]  # fmt: skip
     withdrawn = fac.post(f"/api/enrolments/{b}/withdraw", json={"reason": "moved away"})

@@ -13,7 +13,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from ipt_groups.extensions import db
-from ipt_groups.models import Cohort, FidelityChecklist, GroupSession
+from ipt_groups.models import FidelityChecklist
 from ipt_groups.services import demo
 from tests import browser
 from tests.browser import TABLET, chromium_context, screenshot
@@ -31,14 +31,7 @@ def log_in(page: Any, live: browser.LiveServer, name: str) -> None:
 def test_checklist_filled_offline_arrives_and_the_supervisor_reviews_it(
     app: Flask, live: browser.LiveServer, pw: Any, tmp_path: Path
 ) -> None:
-    with app.app_context():
-        demo.seed_demo(base_url=live.url)
-        db.session.commit()
-        cohort_id, session_id = db.session.execute(
-            select(Cohort.id, GroupSession.id)
-            .join(GroupSession, GroupSession.cohort_id == Cohort.id)
-            .where(Cohort.name == demo.RUNNING_COHORT_NAME, GroupSession.number == 1)
-        ).one()
+    cohort_id, session_id = browser.seed_running(app, live)
 
     with chromium_context(pw, tmp_path / "fac", TABLET) as context:
         page = context.new_page()

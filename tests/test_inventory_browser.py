@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from ipt_groups.extensions import db
-from ipt_groups.models import Cohort, Enrolment, GroupSession, InventoryVersion
+from ipt_groups.models import Enrolment, InventoryVersion
 from ipt_groups.services import demo
 from tests import browser
 from tests.browser import TABLET, chromium_context, screenshot
@@ -30,14 +30,8 @@ log_in = browser.log_in  # one copy, in tests/browser.py
 def test_the_runner_shows_the_inventory_beside_the_member_and_the_member_page_edits_it(
     app: Flask, live: browser.LiveServer, pw: Any, tmp_path: Path
 ) -> None:
+    cohort_id, session_id = browser.seed_running(app, live)
     with app.app_context():
-        demo.seed_demo(base_url=live.url)
-        db.session.commit()
-        cohort_id, session_id = db.session.execute(
-            select(Cohort.id, GroupSession.id)
-            .join(GroupSession, GroupSession.cohort_id == Cohort.id)
-            .where(Cohort.name == demo.RUNNING_COHORT_NAME, GroupSession.number == 1)
-        ).one()
         ana = db.session.scalar(select(Enrolment.id).where(Enrolment.display_name == "Ana Demo"))
     # Ana's problem area is grief: her mother, whom she grieves; her sister.
     fac = ApiClient(app.test_client())

@@ -1,16 +1,23 @@
-"""Schemas and fields shared by several API modules."""
+"""Schemas, fields and view plumbing shared by several API modules."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import marshmallow as ma
-from flask import current_app, request
+from flask import Response, current_app, request
+from flask_login import current_user
 from marshmallow import validate
 
 from ipt_groups.errors import ErrorSchema
+from ipt_groups.extensions import db
 from ipt_groups.i18n import SUPPORTED_LANGUAGES, is_valid_time_zone
+from ipt_groups.models import Enrolment
+from ipt_groups.security import current_actor
+
+T = TypeVar("T")
 
 
 class TimeZone(ma.fields.String):
@@ -94,3 +101,53 @@ def conflict(*codes: str) -> dict[str, Any]:
         "schema": ErrorSchema,
         "description": f"Conflicts with the current state (error.code: {', '.join(codes)})",
     }
+
+
+def save_version(
+    save: Callable[..., T], member: Enrolment, data: Mapping[str, Any], content: str
+) -> T:
+    """A PUT of a versioned record (services/versioning.py): ``save`` the body's
+    ``content`` on top of its ``base_version`` as the signed-in user, and commit."""
+    saved = save(current_actor(), current_user, member, data["base_version"], data[content])
+    db.session.commit()
+    return saved
+
+
+def csv_file(description: str, example: str, filename: str) -> dict[str, Any]:
+    """``@blp.response(200, **csv_file(...))``: a CSV download documented as a
+    string (the view returns a ``Response``) with its ``Content-Disposition``."""
+    return {
+        "schema": {"type": "string"},
+        "content_type": "text/csv",
+        "description": description,
+        "example": example,
+        "headers": {
+            "Content-Disposition": {
+                "description": f'attachment; filename="{filename}"',
+                "schema": {"type": "string"},
+            }
+        },
+    }
+
+
+def csv_response(
+    pseudonymous: bool,
+    render: Callable[[str | bytes | None], str],
+    action: str,
+    record: Callable[[str], None],
+    filename: str,
+) -> Response:
+    """A CSV export: ``render`` it with the pseudonym key (the app's secret) or
+    none, ``record`` the audit ``action`` (``<action>_pseudonymous`` when
+    pseudonymous), commit, and send it as an attachment. The rendering guards
+    formulas (services/outcomes/export.py)."""
+    key = current_app.config["SECRET_KEY"] if pseudonymous else None
+    # The BOM makes spreadsheet programs read the file as UTF-8 (names with accents).
+    body = "\ufeff" + render(key)
+    record(f"{action}_pseudonymous" if key else action)
+    db.session.commit()
+    return Response(
+        body,
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -11,9 +11,8 @@ from flask.views import MethodView
 from flask_login import current_user
 from marshmallow import validate
 
-from ipt_groups.api.common import ID, conflict
+from ipt_groups.api.common import ID, conflict, save_version
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
-from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES, Closeness, Enrolment, Relationship, Role
 from ipt_groups.security import current_actor, roles_required
 from ipt_groups.services import access, audit, inventory
@@ -173,11 +172,7 @@ class MemberInventory(MethodView):
         everyone who stays (with their ``id``), new people without one; whoever is
         left out is removed. If someone saved since, 409 ``inventory_stale``."""
         member = access.get_enrolment(current_user, enrolment_id, manage=True)
-        snapshot = inventory.save(
-            current_actor(), current_user, member, data["base_version"], data["people"]
-        )
-        db.session.commit()
-        return present(member, snapshot)
+        return present(member, save_version(inventory.save, member, data, "people"))
 
 
 @blp.route(f"/enrolments/<{ID}:enrolment_id>/inventory/versions")

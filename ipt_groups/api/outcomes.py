@@ -11,11 +11,11 @@ from collections.abc import Iterable
 from typing import Any
 
 import marshmallow as ma
-from flask import Response, current_app
+from flask import Response
 from flask.views import MethodView
 from flask_login import current_user
 
-from ipt_groups.api.common import ID, UserId
+from ipt_groups.api.common import ID, UserId, csv_file, csv_response
 from ipt_groups.api.lean import lean_response
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
 from ipt_groups.extensions import db
@@ -359,37 +359,30 @@ class CohortOutcomesCsv(MethodView):
     @blp.arguments(OutcomesCsvArgsSchema, location="query")
     @blp.response(
         200,
-        {"type": "string"},  # a dict schema: documents the file, the view returns a Response
-        content_type="text/csv",
-        description="One row per member: member, status, sessions_attended, first_phq9, "
-        "latest_phq9, change, dropout (yes/no), then one column per held session "
-        "(s1, s2 ...: present, late, excused, absent or empty). With pseudonymous=true "
-        "the member column holds a stable id (M-xxxxxxxx) and the file names nobody.",
-        example=CSV_EXAMPLE,
-        headers={
-            "Content-Disposition": {
-                "description": 'attachment; filename="cohort-<id>-outcomes.csv"',
-                "schema": {"type": "string"},
-            }
-        },
+        **csv_file(
+            description="One row per member: member, status, sessions_attended, first_phq9, "
+            "latest_phq9, change, dropout (yes/no), then one column per held session "
+            "(s1, s2 ...: present, late, excused, absent or empty). With pseudonymous=true "
+            "the member column holds a stable id (M-xxxxxxxx) and the file names nobody.",
+            example=CSV_EXAMPLE,
+            filename="cohort-<id>-outcomes.csv",
+        ),
     )
     def get(self, args: dict[str, Any], cohort_id: int) -> Response:
         """The cohort's outcomes as a spreadsheet, by name or pseudonymous (audited)."""
         cohort = access.get_cohort(current_user, cohort_id)
         found = outcomes.cohort_outcomes(cohort)
-        key = current_app.config["SECRET_KEY"] if args["pseudonymous"] else None
-        # The BOM makes spreadsheet programs read the file as UTF-8 (names with accents).
-        body = "\ufeff" + outcomes.render_csv(found, pseudonym_key=key)
-        action = "outcomes.export_pseudonymous" if key else "outcomes.export"
-        audit.record_reads(
-            current_actor(), action, "cohort", cohort.id, [m.enrolment_id for m in found.members]
-        )
-        filename = f"cohort-{cohort.id}-outcomes.csv"
-        db.session.commit()
-        return Response(
-            body,
-            content_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        members = [m.enrolment_id for m in found.members]
+
+        def record(action: str) -> None:
+            audit.record_reads(current_actor(), action, "cohort", cohort.id, members)
+
+        return csv_response(
+            args["pseudonymous"],
+            lambda key: outcomes.render_csv(found, pseudonym_key=key),
+            "outcomes.export",
+            record,
+            f"cohort-{cohort.id}-outcomes.csv",
         )
 
 

@@ -15,7 +15,7 @@ from flask import Response, current_app
 from flask.views import MethodView
 from flask_login import current_user
 
-from ipt_groups.api.common import UserId
+from ipt_groups.api.common import UserId, csv_file, csv_response
 from ipt_groups.api.lean import lean_response
 from ipt_groups.api.outcomes import OutcomeFunnelSchema, OutcomeSummarySchema
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
@@ -400,30 +400,21 @@ class ProgrammeCsv(MethodView):
     @blp.arguments(ProgrammeCsvArgsSchema, location="query")
     @blp.response(
         200,
-        {"type": "string"},  # documents the file; the view returns a Response
-        content_type="text/csv",
-        description="One row per cohort with the programme page's figures. Pseudonymous by "
-        "default (cohort and facilitator columns hold stable ids C-…, F-…); "
-        "pseudonymous=false adds cohort_id and the names.",
-        example=CSV_EXAMPLE,
-        headers={
-            "Content-Disposition": {
-                "description": 'attachment; filename="programme.csv"',
-                "schema": {"type": "string"},
-            }
-        },
+        **csv_file(
+            description="One row per cohort with the programme page's figures. Pseudonymous by "
+            "default (cohort and facilitator columns hold stable ids C-…, F-…); "
+            "pseudonymous=false adds cohort_id and the names.",
+            example=CSV_EXAMPLE,
+            filename="programme.csv",
+        ),
     )
     def get(self, args: dict[str, Any]) -> Response:
         """The per-cohort table as a spreadsheet (audited)."""
         found = _load(args)
-        key = current_app.config["SECRET_KEY"] if args["pseudonymous"] else None
-        # The BOM makes spreadsheet programs read the file as UTF-8 (names with accents).
-        body = "\ufeff" + programme_csv.render_csv(found, pseudonym_key=key)
-        action = "programme_view.export_pseudonymous" if key else "programme_view.export"
-        audit.record(current_actor(), action)
-        db.session.commit()
-        return Response(
-            body,
-            content_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="programme.csv"'},
+        return csv_response(
+            args["pseudonymous"],
+            lambda key: programme_csv.render_csv(found, pseudonym_key=key),
+            "programme_view.export",
+            lambda action: audit.record(current_actor(), action),
+            "programme.csv",
         )

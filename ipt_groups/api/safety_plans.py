@@ -10,9 +10,8 @@ from flask.views import MethodView
 from flask_login import current_user
 from marshmallow import validate
 
-from ipt_groups.api.common import ID, conflict
+from ipt_groups.api.common import ID, conflict, save_version
 from ipt_groups.api.parsing import ApiBlueprint as Blueprint
-from ipt_groups.extensions import db
 from ipt_groups.models import STAFF_ROLES, Enrolment, Role, SafetyPlanVersion
 from ipt_groups.security import current_actor, roles_required
 from ipt_groups.services import access, audit, clinic, safety_plans
@@ -141,11 +140,7 @@ class MemberSafetyPlan(MethodView):
         """Save the plan as a new version on top of ``base_version``: by the
         cohort's facilitators or supervisors, or an admin."""
         member = access.get_safety_plan_member(current_user, enrolment_id, write=True)
-        row = safety_plans.save(
-            current_actor(), current_user, member, data["base_version"], data["sections"]
-        )
-        db.session.commit()
-        return _plan(member, row)
+        return _plan(member, save_version(safety_plans.save, member, data, "sections"))
 
 
 @blp.route(f"/enrolments/<{ID}:enrolment_id>/safety-plan/versions")

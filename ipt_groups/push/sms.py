@@ -18,13 +18,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ipt_groups.messaging.sms import Incoming, StatusReport
-from ipt_groups.push.transport import OnResult, Outcome
+from ipt_groups.push.transport import OnResult, Outcome, parse_retry_after
 
 if TYPE_CHECKING:
     from ipt_groups.channels_config import ChannelSettings
@@ -60,6 +60,51 @@ class ChannelResult:
     duration_ms: int = 0
     segments: int = 0
     opted_out: bool = False  # the provider says this number sent STOP
+
+
+Result = Callable[..., ChannelResult]
+
+
+def timed_result(msg: SmsOutgoing, host: str) -> Result:
+    """``result(outcome, **fields)`` for one send: the message's id, the
+    provider's host, and the milliseconds since this call."""
+    started = time.perf_counter()
+
+    def result(outcome: Outcome, **extra: Any) -> ChannelResult:
+        return ChannelResult(
+            msg.notification_id,
+            outcome,
+            host=host,
+            duration_ms=int((time.perf_counter() - started) * 1000),
+            **extra,
+        )
+
+    return result
+
+
+def http_failure(result: Result, status: int, retry_after: str | None) -> ChannelResult | None:
+    """What a provider's HTTP status says by itself: 401/403 AUTH, 429 THROTTLED
+    (with ``Retry-After``), 5xx RETRY; None for the rest, which the adapter reads."""
+    if status in (401, 403):
+        return result(Outcome.AUTH, status_code=status, error=f"http_{status}")
+    if status == 429:
+        return result(
+            Outcome.THROTTLED,
+            status_code=status,
+            error="http_429",
+            retry_after=parse_retry_after(retry_after),
+        )
+    if status >= 500:
+        return result(Outcome.RETRY, status_code=status, error=f"http_{status}")
+    return None
+
+
+def as_int(value: object) -> int:
+    """A provider's code as an int, 0 when missing or not a number."""
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return 0
 
 
 class SmsAdapter(Protocol):

@@ -22,7 +22,6 @@ the callback URL (constant time, against ``AT_CALLBACK_KEY``) before calling
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -33,8 +32,8 @@ from requests.adapters import HTTPAdapter
 
 from ipt_groups.channels_config import ChannelSettings
 from ipt_groups.messaging.sms import Incoming, StatusReport, segments
-from ipt_groups.push.sms import ChannelResult, SmsOutgoing
-from ipt_groups.push.transport import REQUEST_TIMEOUT, Outcome, parse_retry_after
+from ipt_groups.push.sms import ChannelResult, SmsOutgoing, as_int, http_failure, timed_result
+from ipt_groups.push.transport import REQUEST_TIMEOUT, Outcome
 
 DEFAULT_BASE_URL = "https://api.africastalking.com"
 SANDBOX_BASE_URL = "https://api.sandbox.africastalking.com"
@@ -94,16 +93,7 @@ class AfricasTalkingSms:
     # -- sending ---------------------------------------------------------
 
     def send_one(self, msg: SmsOutgoing) -> ChannelResult:
-        started = time.perf_counter()
-
-        def result(outcome: Outcome, **extra: Any) -> ChannelResult:
-            return ChannelResult(
-                msg.notification_id,
-                outcome,
-                host=self.host,
-                duration_ms=int((time.perf_counter() - started) * 1000),
-                **extra,
-            )
+        result = timed_result(msg, self.host)
 
         form = {"username": self.settings.at_username, "to": msg.to, "message": msg.body}
         if self.settings.at_sender_id:
@@ -121,17 +111,9 @@ class AfricasTalkingSms:
         except requests.ConnectionError:
             return result(Outcome.RETRY, error="connection")
         status = response.status_code
-        if status in (401, 403):
-            return result(Outcome.AUTH, status_code=status, error=f"http_{status}")
-        if status == 429:
-            return result(
-                Outcome.THROTTLED,
-                status_code=status,
-                error="http_429",
-                retry_after=parse_retry_after(response.headers.get("Retry-After")),
-            )
-        if status >= 500:
-            return result(Outcome.RETRY, status_code=status, error=f"http_{status}")
+        failed = http_failure(result, status, response.headers.get("Retry-After"))
+        if failed is not None:
+            return failed
         if not 200 <= status < 300:
             return result(Outcome.REJECTED, status_code=status, error=f"http_{status}")
         try:
@@ -145,7 +127,7 @@ class AfricasTalkingSms:
                 return result(Outcome.AUTH, status_code=status, error="invalid_sender_id")
             return result(Outcome.REJECTED, status_code=status, error="no_recipient")
         recipient = recipients[0]  # one number per request
-        code = _int(recipient.get("statusCode"))
+        code = as_int(recipient.get("statusCode"))
         extra = {"status_code": status}
         if code in ACCEPTED:
             return result(
@@ -204,10 +186,3 @@ def _date(value: str | None) -> datetime | None:
     except ValueError:
         return None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-def _int(value: object) -> int:
-    try:
-        return int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return 0

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -37,8 +36,15 @@ from twilio.rest import Client
 
 from ipt_groups.channels_config import ChannelSettings
 from ipt_groups.messaging.sms import Incoming, StatusReport, segments
-from ipt_groups.push.sms import ChannelResult, SmsOutgoing
-from ipt_groups.push.transport import REQUEST_TIMEOUT, Outcome, parse_retry_after
+from ipt_groups.push.sms import (
+    ChannelResult,
+    Result,
+    SmsOutgoing,
+    as_int,
+    http_failure,
+    timed_result,
+)
+from ipt_groups.push.transport import REQUEST_TIMEOUT, Outcome
 
 DEFAULT_BASE_URL = "https://api.twilio.com"
 
@@ -132,16 +138,7 @@ class TwilioSms:
     # -- sending ---------------------------------------------------------
 
     def send_one(self, msg: SmsOutgoing) -> ChannelResult:
-        started = time.perf_counter()
-
-        def result(outcome: Outcome, **extra: Any) -> ChannelResult:
-            return ChannelResult(
-                msg.notification_id,
-                outcome,
-                host=self.host,
-                duration_ms=int((time.perf_counter() - started) * 1000),
-                **extra,
-            )
+        result = timed_result(msg, self.host)
 
         extra: dict[str, Any] = {}
         if msg.status_callback:
@@ -154,7 +151,7 @@ class TwilioSms:
             return result(Outcome.RETRY, error="timeout")
         except requests.ConnectionError:
             return result(Outcome.RETRY, error="connection")
-        parts = _int(message.num_segments)  # "0" until a Messaging Service picks a sender
+        parts = as_int(message.num_segments)  # "0" until a Messaging Service picks a sender
         return result(
             Outcome.SENT,
             provider_id=message.sid,
@@ -163,23 +160,17 @@ class TwilioSms:
         )
 
     def _failure(
-        self, exc: TwilioRestException | TwilioServiceException, result: Any
+        self, exc: TwilioRestException | TwilioServiceException, result: Result
     ) -> ChannelResult:
         status = int(exc.status)
-        code = _int(exc.code)
+        code = as_int(exc.code)
         if code in INVALID_NUMBER_CODES:
             return result(Outcome.REJECTED, status_code=status, error="invalid_number")
         if code == OPTED_OUT_CODE:
             return result(Outcome.REJECTED, status_code=status, error="opted_out", opted_out=True)
-        if status in (401, 403):
-            return result(Outcome.AUTH, status_code=status, error=f"http_{status}")
-        if status == 429:
-            retry_after = parse_retry_after(self.http_client.last_headers().get("Retry-After"))
-            return result(
-                Outcome.THROTTLED, status_code=status, error="http_429", retry_after=retry_after
-            )
-        if status >= 500:
-            return result(Outcome.RETRY, status_code=status, error=f"http_{status}")
+        failed = http_failure(result, status, self.http_client.last_headers().get("Retry-After"))
+        if failed is not None:
+            return failed
         # Our request is wrong in some other way; the code (not the message, which
         # may quote the number) says which.
         return result(
@@ -207,7 +198,7 @@ class TwilioSms:
         state = _STATES.get((form.get("MessageStatus") or form.get("SmsStatus") or "").strip())
         if not sid or state is None:
             return None
-        code = _int(form.get("ErrorCode"))
+        code = as_int(form.get("ErrorCode"))
         error = None
         if code == OPTED_OUT_CODE:
             error = "opted_out"
@@ -224,10 +215,3 @@ class TwilioSms:
         if not sid or not sender:
             raise ValueError("incoming message without MessageSid or From")
         return Incoming(sid, sender, form.get("Body") or "")
-
-
-def _int(value: object) -> int:
-    try:
-        return int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return 0

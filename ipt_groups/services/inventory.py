@@ -17,13 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ipt_groups.domain import Conflict, Invalid
 from ipt_groups.extensions import db
 from ipt_groups.models import Enrolment, GroupSession, InventoryPerson, InventoryVersion, User
-from ipt_groups.services import attendance, audit
+from ipt_groups.services import attendance, audit, versioning
 from ipt_groups.services.audit import Actor
 
 # What a person's entry holds besides its key; a change in any is an "edit".
@@ -145,13 +144,11 @@ def save(
 ) -> Snapshot:
     """Save the inventory as ``people`` now stand, on top of ``base_version``
     (0 for the first). A save that changes nothing makes no new version."""
-    if member.erased_at is not None:
-        raise Conflict("This member's data was erased.", code="erased")
+    versioning.refuse_erased(member, "This member's data was erased.", "erased")
     last = _versions([member.id], newest=1)
     head = last[0] if last else None
     number = head.version if head else 0
-    if base_version != number:
-        raise _stale(number)
+    versioning.check_base(base_version, number, _stale)
     before = {p.person_key: p for p in head.people} if head else {}
     _check(member, people, set(before))
 
@@ -189,13 +186,7 @@ def save(
         enrolment_id=member.id, version=number + 1, changes=changes, author_id=user.id
     )
     version.people = rows
-    try:
-        with db.session.begin_nested():
-            db.session.add(version)
-    except IntegrityError:
-        # Another save took this number between our read and our insert.
-        raise _stale(number + 1) from None
-    audit.record(actor, "inventory.save", "inventory_version", version.id, subject_id=member.id)
+    versioning.insert(actor, member, version, "inventory.save", "inventory_version", _stale)
     names = {k: p.name for k, p in before.items()}
     return Snapshot(version, {k: names[k] for k in changes["removed"]})
 

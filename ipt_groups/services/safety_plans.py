@@ -13,12 +13,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from ipt_groups.domain import Conflict, Invalid
 from ipt_groups.extensions import db
 from ipt_groups.models import SAFETY_PLAN_SECTIONS, Enrolment, RiskAlert, SafetyPlanVersion, User
-from ipt_groups.services import audit, clinic
+from ipt_groups.services import audit, clinic, versioning
 from ipt_groups.services.audit import Actor
 
 Sections = dict[str, list[Any]]
@@ -70,25 +69,17 @@ def save(
     actor: Actor, user: User, member: Enrolment, base_version: int, sections: Mapping[str, Any]
 ) -> SafetyPlanVersion:
     """Save a new version on top of ``base_version`` (0 for the first plan)."""
-    if member.erased_at is not None:
-        raise Conflict("This member's data has been erased.", code="member_erased")
+    versioning.refuse_erased(member, "This member's data has been erased.", "member_erased")
     full = {**empty_sections(), **{k: list(v) for k, v in sections.items()}}
     if not any(full.values()):
         raise Invalid(fields={"sections": ["Write at least one item in the plan."]})
     latest = current(member)
     latest_number = latest.version if latest is not None else 0
-    if base_version != latest_number:
-        raise _stale(latest_number)
+    versioning.check_base(base_version, latest_number, _stale)
     made = SafetyPlanVersion(
         enrolment_id=member.id, version=latest_number + 1, sections=full, author_id=user.id
     )
-    try:
-        # Two saves from the same base race for the same number: one wins.
-        with db.session.begin_nested():
-            db.session.add(made)
-    except IntegrityError:
-        raise _stale(latest_number + 1) from None
-    audit.record(actor, "safety_plan.save", "safety_plan_version", made.id, subject_id=member.id)
+    versioning.insert(actor, member, made, "safety_plan.save", "safety_plan_version", _stale)
     return made
 
 
