@@ -234,3 +234,19 @@ def test_the_facilitator_table_comes_from_the_server_a_page_at_a_time(
         assert first.get_attribute("aria-sort") == "descending"
         # The cohort table (both cohorts on one page) is not cut by the facilitators' paging.
         assert len(_cohort_names(page)) == 2
+        # The facilitator table's order lands in the URL too, beside the cohort table's.
+        page.wait_for_function(
+            "location.hash.includes('facilitator_sort=facilitator&facilitator_order=desc')"
+        )
+        page.click("table[data-table=cohorts] button[data-sort=cohort]")
+        page.wait_for_function("location.hash.includes('sort=cohort&order=desc')")
+        shared = page.evaluate("location.href")
+        assert "facilitator_order=desc" in shared
+        # Reopened from the link, the server is asked for that order from the start.
+        asked.clear()
+        page.goto("about:blank")
+        page.goto(shared)
+        assert names(page) == ["Demo Facilitator"]
+        assert "facilitator_order=desc" in asked[0] and "facilitator_sort=facilitator" in asked[0]
+        first = page.locator("table[data-table=facilitators] thead th").first
+        assert first.get_attribute("aria-sort") == "descending"

@@ -3,9 +3,9 @@
 // The filters live in the hash's query (#/programme?start=…&end=…&facilitator_id=…
 // &programme_key=…), so a page can be bookmarked or sent to another supervisor;
 // each sees it over their own cohorts (the server scopes every figure). So does
-// the per-cohort table's order (…&sort=reach&order=desc): a header click rewrites
-// the hash in place (no new history entry, no reload) and a bookmarked link
-// reopens the table sorted that way.
+// each table's order (…&sort=reach&order=desc, …&facilitator_sort=…&facilitator_order=…):
+// a header click rewrites the hash in place (no new history entry, no reload) and a
+// bookmarked link reopens both tables sorted that way.
 import * as api from '../core/api.js';
 import * as fmt from '../core/fmt.js';
 import { t, use } from '../core/i18n.js';
@@ -31,20 +31,32 @@ export function queryString(filters) {
   return text ? `?${text}` : '';
 }
 
-// The cohort table's order in the hash, or null: a known column, asc or desc.
-export function readSort(hash = location.hash) {
+// The per-facilitator table's columns (services/programme_paging.FACILITATOR_SORTS).
+export const FACILITATOR_SORTS = ['facilitator', 'cohorts', 'enrolled', 'completed', 'mean_change',
+  'below_10', 'completers_below_10', 'reach', 'alerts'];
+// Each table's order in the hash: its query names and the columns it knows.
+const ORDERS = {
+  cohorts: { sort: 'sort', order: 'order', columns: SORTS },
+  facilitators: { sort: 'facilitator_sort', order: 'facilitator_order', columns: FACILITATOR_SORTS },
+};
+
+// A table's order in the hash, or null: a known column, asc or desc.
+export function readSort(hash = location.hash, table = 'cohorts') {
+  const names = ORDERS[table];
   const query = new URLSearchParams(hash.split('?')[1] || '');
-  const sort = query.get('sort');
-  if (!SORTS.includes(sort)) return null;
-  return { sort, order: query.get('order') === 'desc' ? 'desc' : 'asc' };
+  const sort = query.get(names.sort);
+  if (!names.columns.includes(sort)) return null;
+  return { sort, order: query.get(names.order) === 'desc' ? 'desc' : 'asc' };
 }
 
-// The filters, then the order (if any), as the hash's query.
-export function pageQuery(filters, order = null) {
+// The filters, then each table's order (if any), as the hash's query. ``order``
+// is the cohort table's; ``facilitatorOrder`` the facilitator table's.
+export function pageQuery(filters, order = null, facilitatorOrder = null) {
   const query = new URLSearchParams(queryString(filters).replace(/^\?/, ''));
-  if (order) {
-    query.set('sort', order.sort);
-    query.set('order', order.order);
+  for (const [table, chosen] of [['cohorts', order], ['facilitators', facilitatorOrder]]) {
+    if (!chosen) continue;
+    query.set(ORDERS[table].sort, chosen.sort);
+    query.set(ORDERS[table].order, chosen.order);
   }
   const text = query.toString();
   return text ? `?${text}` : '';
@@ -129,9 +141,15 @@ export default async function programmeView({ app }) {
   stylesheet('programme');
   const filters = readFilters();
   const qs = queryString(filters);
-  const order = readSort();
+  // Both tables' orders, kept in the hash in place (replaceState: no hashchange,
+  // no reload), each click keeping the other table's.
+  const orders = { cohorts: readSort(), facilitators: readSort(location.hash, 'facilitators') };
+  const keep = (table) => (next) => {
+    orders[table] = next;
+    history.replaceState(history.state, '', `#/programme${pageQuery(filters, orders.cohorts, orders.facilitators)}`);
+  };
   const [body, staff, programmes] = await Promise.all([
-    api.get(`/api/programme${pageQuery(filters, order)}`, { offline: true }),
+    api.get(`/api/programme${pageQuery(filters, orders.cohorts, orders.facilitators)}`, { offline: true }),
     api.get('/api/staff?role=facilitator', { offline: true }).catch(() => []),
     api.get('/api/programmes', { offline: true }).catch(() => []),
   ]);
@@ -150,14 +168,14 @@ export default async function programmeView({ app }) {
         h('h2', { id: 'p-change' }, t('programme.change.title')), changeFigure(body.months))),
     h('section', { class: 'card', 'aria-labelledby': 'p-fac' },
       h('h2', { id: 'p-fac' }, t('programme.by_facilitator')),
-      body.facilitators.length ? pagedFacilitators(body, qs) : h('p', { class: 'muted' }, t('programme.empty'))),
+      body.facilitators.length
+        ? pagedFacilitators(body, qs, { order: orders.facilitators, onOrder: keep('facilitators') })
+        : h('p', { class: 'muted' }, t('programme.empty'))),
     h('section', { class: 'card', 'aria-labelledby': 'p-cohorts' },
       h('h2', { id: 'p-cohorts' }, t('programme.by_cohort')),
-      body.cohorts.length ? pagedCohorts(body, qs, {
-        order,
-        // Kept in the hash for a bookmark; replaceState: no hashchange, no reload.
-        onOrder: (next) => history.replaceState(history.state, '', `#/programme${pageQuery(filters, next)}`),
-      }) : h('p', { class: 'muted' }, t('programme.empty'))),
+      body.cohorts.length
+        ? pagedCohorts(body, qs, { order: orders.cohorts, onOrder: keep('cohorts') })
+        : h('p', { class: 'muted' }, t('programme.empty'))),
     h('section', { class: 'card', 'aria-labelledby': 'p-export' },
       h('h2', { id: 'p-export' }, t('programme.export.title')),
       h('p', { class: 'hint' }, t('programme.export.hint')),
