@@ -124,6 +124,20 @@ def test_a_supervisor_sees_their_programme_and_not_anothers(
         screenshot(page, "tablet-programme-es")
 
 
+def _one_per_page(asked: list[str], name: str) -> Any:
+    """A route handler adding ``name=1`` to the page's /api/programme calls (the real
+    server answers) and keeping every URL asked in ``asked``."""
+
+    def rewrite(route: Any) -> None:
+        url = route.request.url
+        if f"{name}=" not in url:
+            url += ("&" if "?" in url else "?") + f"{name}=1"
+        asked.append(url)
+        route.continue_(url=url)
+
+    return rewrite
+
+
 def test_a_table_longer_than_a_page_comes_from_the_server_a_page_at_a_time(
     app: Flask,
     live: browser.LiveServer,
@@ -136,13 +150,7 @@ def test_a_table_longer_than_a_page_comes_from_the_server_a_page_at_a_time(
     than 50 cohorts for the default page to be short). "Show more" appends the
     next page; a column header then asks the server for that order."""
     asked: list[str] = []
-
-    def one_per_page(route: Any) -> None:
-        url = route.request.url
-        if "per_page=" not in url:
-            url += ("&" if "?" in url else "?") + "per_page=1"
-        asked.append(url)
-        route.continue_(url=url)
+    one_per_page = _one_per_page(asked, "per_page")
 
     with chromium_context(pw, tmp_path / "sup-paged", TABLET) as context:
         page = context.new_page()
@@ -199,13 +207,7 @@ def test_the_facilitator_table_comes_from_the_server_a_page_at_a_time(
         )
         db.session.commit()
     asked: list[str] = []
-
-    def one_per_page(route: Any) -> None:
-        url = route.request.url
-        if "facilitator_per_page=" not in url:
-            url += ("&" if "?" in url else "?") + "facilitator_per_page=1"
-        asked.append(url)
-        route.continue_(url=url)
+    one_per_page = _one_per_page(asked, "facilitator_per_page")
 
     def names(page: Any) -> list[str]:
         page.wait_for_selector("table[data-table=facilitators] tbody tr")

@@ -95,7 +95,8 @@ def _session_event(session: GroupSession | Row, cohort: Cohort, language: str) -
         kind=session.kind,
         title=_titles(language)["group" if session.kind == SessionKind.GROUP else "catch_up"],
         starts_at=session.starts_at,
-        ends_at=session.starts_at + timedelta(minutes=session.duration_minutes),  # ends_at
+        ends_at=session.starts_at
+        + timedelta(minutes=session.duration_minutes),  # as GroupSession.ends_at
         time_zone=cohort.time_zone,
         location=cohort.location,
         status=session.status,

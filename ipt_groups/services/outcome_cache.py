@@ -38,7 +38,7 @@ from datetime import datetime
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import event, func, inspect, select
+from sqlalchemy import ColumnElement, and_, event, func, inspect, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import ORMExecuteState, Session
@@ -91,6 +91,18 @@ class Computed:
     valid_until: datetime | None
 
 
+def good_at(now: datetime) -> ColumnElement[bool]:
+    """The one rule a cached tally is good by at ``now``: written by this code
+    version and valid over ``now``. ``read`` and services/programme.py (which
+    reads the tallies' fields in SQL) both select by it."""
+    return and_(
+        CACHE.c.tally.is_not(None),
+        CACHE.c.code_version == CODE_VERSION,
+        or_(CACHE.c.valid_from.is_(None), CACHE.c.valid_from <= now),
+        or_(CACHE.c.valid_until.is_(None), CACHE.c.valid_until > now),
+    )
+
+
 def read(cohort_ids: Sequence[int], now: datetime) -> Snapshot:
     """The cached tallies still good at ``now``, and the versions of the rest."""
     fresh: dict[int, Cached] = {}
@@ -101,21 +113,14 @@ def read(cohort_ids: Sequence[int], now: datetime) -> Snapshot:
         select(
             CACHE.c.cohort_id,
             CACHE.c.data_version,
-            CACHE.c.code_version,
             CACHE.c.tally,
             CACHE.c.held_sessions,
-            CACHE.c.valid_from,
-            CACHE.c.valid_until,
+            good_at(now).label("good"),
         ).where(CACHE.c.cohort_id.in_(cohort_ids))
     )
     for row in rows:
-        good = (
-            row.tally is not None
-            and row.code_version == CODE_VERSION
-            and (row.valid_from is None or row.valid_from <= now)
-            and (row.valid_until is None or now < row.valid_until)
-        )
-        if good:
+        # A JSON null is not SQL NULL: the document itself must be there too.
+        if row.good and row.tally is not None:
             fresh[row.cohort_id] = Cached(row.tally, row.held_sessions)
             del versions[row.cohort_id]
         else:

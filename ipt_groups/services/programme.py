@@ -38,7 +38,7 @@ from functools import cached_property
 from operator import add
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, select
 
 from ipt_groups.channels_config import ChannelSettings
 from ipt_groups.extensions import db
@@ -271,27 +271,21 @@ def _reach(ids: Any, filters: Filters, now: datetime) -> dict[int, Reach]:
 def _tallies(ids: Any, cohort_ids: list[int], now: datetime) -> dict[int, tuple[int, Any]]:
     """Each cohort's (held sessions, tally values as a tuple in TALLY_FIELDS order).
 
-    The cached tallies that are good at ``now`` (outcome_cache.read's rule: this
-    code version, valid over ``now``) are read with the ids as a subquery and
+    The cached tallies that are good at ``now`` (``outcome_cache.good_at``, the
+    rule its own read uses) are read with the ids as a subquery and
     the tally's fields extracted by the database as integers: the cache's own
     read takes a 5,000-id parameter list (psycopg splits that query anew on
     every call, ~60 ms) and parses 5,000 JSON documents into dicts and Tally
     objects. Only cohorts with no good row go through outcomes.tallies_by_id
     (computed and stored as before)."""
     cache = outcome_cache.CACHE
-    good = (
-        cache.c.tally.is_not(None),
-        cache.c.code_version == outcome_cache.CODE_VERSION,
-        or_(cache.c.valid_from.is_(None), cache.c.valid_from <= now),
-        or_(cache.c.valid_until.is_(None), cache.c.valid_until > now),
-    )
     found: dict[int, tuple[int, Any]] = {}
     for cohort_id, held, *values in db.session.execute(
         select(
             cache.c.cohort_id,
             cache.c.held_sessions,
             *(cache.c.tally[name].as_integer() for name in TALLY_FIELDS),
-        ).where(cache.c.cohort_id.in_(ids), *good)
+        ).where(cache.c.cohort_id.in_(ids), outcome_cache.good_at(now))
     ):
         if None not in values:  # a field missing from the document: computed again below
             found[cohort_id] = (held, tuple(values))
