@@ -165,11 +165,14 @@ def add_score(
     cohort_id: int,
     total: int,
     at: datetime,
-    *,
     instrument: Instrument = PHQ9,
+    *,
     source: str = "staff",
+    session_id: int | None = None,
+    meeting_id: int | None = None,
 ) -> None:
-    """An assessment row as the assessments API would store it."""
+    """An assessment row as the assessments API would store it (at a session or an
+    individual meeting when given)."""
     answers = answers_for(instrument, total)
     scored = score(instrument, answers)
     assert scored.total == total
@@ -177,6 +180,8 @@ def add_score(
         Assessment(
             enrolment_id=enrolment_id,
             cohort_id=cohort_id,
+            session_id=session_id,
+            meeting_id=meeting_id,
             instrument=instrument.key,
             instrument_name=instrument.name,
             answers=answers,

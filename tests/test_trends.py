@@ -39,13 +39,13 @@ from sqlalchemy import select
 
 from ipt_groups import timesource
 from ipt_groups.extensions import db
-from ipt_groups.models import Assessment, AuditEvent, Enrolment, MemberMeeting
-from ipt_groups.protocol.instruments import GAD7, MOOD, PHQ9, Instrument, score
+from ipt_groups.models import AuditEvent, Enrolment, MemberMeeting
+from ipt_groups.protocol.instruments import GAD7, MOOD
 from tests.browser import log_in
 from tests.conftest import ApiClient, create_user
 from tests.factories import (
     A_SECRETS,
-    answers_for,
+    add_score,
     create_cohort,
     enrol,
     erase,
@@ -55,29 +55,6 @@ from tests.querycount import count_queries
 
 AFTER_S4 = datetime(2026, 3, 31, 18, 0, tzinfo=UTC)
 LOOSE_AT = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)  # after s2 (17 March), before s3
-
-
-def add_score(
-    enrolment_id: int,
-    cohort_id: int,
-    total: int,
-    at: datetime,
-    instrument: Instrument = PHQ9,
-    *,
-    session_id: int | None = None,
-    meeting_id: int | None = None,
-) -> None:
-    """An assessment row as the assessments API stores it."""
-    answers = answers_for(instrument, total)
-    scored = score(instrument, answers)
-    db.session.add(
-        Assessment(
-            enrolment_id=enrolment_id, cohort_id=cohort_id, session_id=session_id,
-            meeting_id=meeting_id, instrument=instrument.key, instrument_name=instrument.name,
-            answers=answers, total=scored.total, band=scored.band,
-            risk_items=list(scored.risk_items), source="staff", completed_at=at,
-        )
-    )  # fmt: skip
 
 
 def world(app: Flask, as_role: Any, users: dict[str, int]) -> dict[str, Any]:
